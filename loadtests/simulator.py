@@ -1,0 +1,178 @@
+"""A fast OpenAI-compatible upstream simulator (stands in for GPT-5 or a GPU vLLM in tests and
+benchmarks): configurable time to first token, inter-token delay, token count and faults.
+
+    python -m loadtests.simulator --port 9000 --ttft-ms 50 --itl-ms 20 --tokens 64
+
+Every setting can be overridden per request with a `simulate` object in the body, e.g.
+`{"simulate": {"error_status": 503}}`; the façade passes unknown fields through untouched.
+Faults: `error_status` (answer with that HTTP error), `hang_ms` (wait before the headers),
+`break_after` (drop the connection after N tokens).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    ttft_ms: float = 50.0
+    itl_ms: float = 20.0
+    tokens: int = 64
+    error_status: int = 0
+    hang_ms: float = 0.0
+    break_after: int = -1
+
+    def overridden(self, body: dict[str, Any]) -> Behaviour:
+        wanted = body.get("simulate")
+        if not isinstance(wanted, dict):
+            return self
+        names = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in wanted.items() if k in names})
+
+
+class Simulator:
+    def __init__(self, behaviour: Behaviour, model: str = "sim-model") -> None:
+        self.behaviour = behaviour
+        self.model = model
+        self.requests = 0
+        self.cancelled = 0
+        self.last_body: dict[str, Any] | None = None
+        self.last_headers: dict[str, str] = {}
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_get("/health", self.health)
+        app.router.add_get("/v1/models", self.models)
+        app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post("/v1/completions", self.completions)
+        app.router.add_get("/stats", self.stats)
+        return app
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return web.json_response({
+            "requests": self.requests, "cancelled": self.cancelled,
+            "last_body": self.last_body, "last_headers": self.last_headers,
+        })  # fmt: skip
+
+    async def models(self, request: web.Request) -> web.Response:
+        card = {"id": self.model, "object": "model", "created": 0, "owned_by": "simulator"}
+        return web.json_response({"object": "list", "data": [card]})
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._generate(request, chat=True)
+
+    async def completions(self, request: web.Request) -> web.StreamResponse:
+        return await self._generate(request, chat=False)
+
+    async def _generate(self, request: web.Request, *, chat: bool) -> web.StreamResponse:
+        self.requests += 1
+        body = orjson.loads(await request.read())
+        self.last_body = body
+        self.last_headers = {k: request.headers[k] for k in ("authorization", "x-request-id") if k in request.headers}
+        how = self.behaviour.overridden(body)
+        if how.hang_ms and not await self._wait(request, how.hang_ms):
+            return web.Response(status=499)
+        if how.error_status:
+            error = {"message": "simulated failure", "type": "server_error", "param": None, "code": None}
+            return web.Response(status=how.error_status, body=orjson.dumps({"error": error}),
+                                content_type="application/json")
+        max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or how.tokens
+        tokens = min(int(max_tokens), how.tokens) if not body.get("ignore_eos") else int(max_tokens)
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        prompt_tokens = len(orjson.dumps(body.get("messages") or body.get("prompt") or "")) // 4
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": tokens, "total_tokens": prompt_tokens + tokens}
+        if body.get("stream"):
+            return await self._stream(request, how, chat, tokens, usage, body, request_id)
+        if not await self._wait(request, how.ttft_ms + how.itl_ms * max(tokens - 1, 0)):
+            return web.Response(status=499)
+        text = " tok" * tokens
+        choice: dict[str, Any] = {"index": 0, "finish_reason": "length", "logprobs": None}
+        if chat:
+            choice["message"] = {"role": "assistant", "content": text}
+        else:
+            choice["text"] = text
+        payload = {
+            "id": f"chatcmpl-{request_id}", "object": "chat.completion" if chat else "text_completion",
+            "created": int(time.time()), "model": self.model, "choices": [choice], "usage": usage,
+        }  # fmt: skip
+        return web.Response(body=orjson.dumps(payload), content_type="application/json")
+
+    async def _wait(self, request: web.Request, delay_ms: float) -> bool:
+        """Sleep, noticing a client that hung up (aiohttp does not cancel handlers)."""
+        deadline = time.monotonic() + delay_ms / 1000
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, 0.01))
+            if request.transport is None or request.transport.is_closing():
+                self.cancelled += 1
+                return False
+        return True
+
+    async def _stream(
+        self, request: web.Request, how: Behaviour, chat: bool, tokens: int,
+        usage: dict[str, int], body: dict[str, Any], request_id: str,
+    ) -> web.StreamResponse:  # fmt: skip
+        response = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
+        await response.prepare(request)
+        created = int(time.time())
+        kind = "chat.completion.chunk" if chat else "text_completion"
+        head = f'data: {{"id":"chatcmpl-{request_id}","object":"{kind}","created":{created},"model":"{self.model}",'
+        token_event = (head + '"choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}\n\n'
+                       if chat else head + '"choices":[{"index":0,"text":" tok","finish_reason":null}]}\n\n').encode()
+        try:
+            await asyncio.sleep(how.ttft_ms / 1000)
+            if chat:
+                role = head + '"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
+                await response.write(role.encode())
+            for index in range(tokens):
+                if index == how.break_after:
+                    assert request.transport is not None
+                    request.transport.close()
+                    return response
+                if index:
+                    await asyncio.sleep(how.itl_ms / 1000)
+                await response.write(token_event)
+            options = body.get("stream_options") or {}
+            if options.get("include_usage"):
+                await response.write((head + f'"choices":[],"usage":{orjson.dumps(usage).decode()}}}\n\n').encode())
+            await response.write(b"data: [DONE]\n\n")
+            await response.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.cancelled += 1
+            raise
+        return response
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.simulator", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9000)
+    parser.add_argument("--model", default="sim-model")
+    for field in fields(Behaviour):
+        parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default)
+    args = parser.parse_args(argv)
+    behaviour = Behaviour(**{f.name: getattr(args, f.name) for f in fields(Behaviour)})
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    web.run_app(Simulator(behaviour, args.model).app(), host=args.host, port=args.port, print=None,
+                access_log=None)
+
+
+if __name__ == "__main__":
+    main()

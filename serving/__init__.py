@@ -1,0 +1,1 @@
+"""Pear Care serving: an OpenAI-compatible façade over vLLM and OpenAI backends."""

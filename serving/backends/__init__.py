@@ -1,0 +1,1 @@
+"""OpenAI-protocol backends (vLLM, OpenAI) and the alias registry that orders them."""

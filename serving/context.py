@@ -1,0 +1,23 @@
+"""What one request did, filled in as it goes and read once at its end (access log, metrics, usage)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Outcome = Literal["ok", "error", "client_disconnected", "upstream_failed"]
+
+
+@dataclass(slots=True)
+class RequestContext:
+    request_id: str
+    started: float
+    alias: str | None = None
+    backend: str | None = None
+    key_name: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    tokens_estimated: bool = False
+    time_to_first_token: float | None = None
+    inter_token_latency: float | None = None
+    outcome: Outcome = "ok"

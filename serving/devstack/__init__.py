@@ -1,0 +1,1 @@
+"""Development stack: the real vLLM CPU server and the façade, on embedded defaults."""

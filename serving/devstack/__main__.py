@@ -1,0 +1,94 @@
+"""`python -m serving.devstack`: the whole stack on its embedded defaults, for development.
+
+Starts the real vLLM CPU server with the small Gemma 3 model, then the façade in front of it,
+and prints the base URL and a development API key (made once, kept outside git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from serving.app import create_app
+from serving.devstack.vllm_cpu import CACHE_DIR, DEFAULT_MODEL_DIR, DEFAULT_VLLM_PYTHON, VllmCpuServer, VllmStartError
+from serving.logs import configure_logging
+from serving.settings import DEFAULT_CONFIG, ConfigError, load_config
+
+DEV_KEY_FILE = CACHE_DIR / "dev-api-key"
+
+
+def development_key() -> str:
+    """DEV_API_KEY if set, else a key generated once and kept (mode 0600) in the cache folder."""
+    if os.environ.get("DEV_API_KEY"):
+        return os.environ["DEV_API_KEY"]
+    if DEV_KEY_FILE.exists():
+        return DEV_KEY_FILE.read_text().strip()
+    DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    key = "sk-dev-" + secrets.token_urlsafe(32)
+    DEV_KEY_FILE.touch(mode=0o600)
+    DEV_KEY_FILE.write_text(key + "\n")
+    return key
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m serving.devstack", description=__doc__)
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--vllm-port", type=int, default=8011)
+    parser.add_argument("--vllm-python", type=Path, default=DEFAULT_VLLM_PYTHON)
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    args = parser.parse_args(argv)
+
+    configure_logging("info", "text")
+    key = development_key()
+    vllm_log = CACHE_DIR / "vllm.log"
+    vllm = VllmCpuServer(python=args.vllm_python, model_dir=args.model_dir, port=args.vllm_port, log_path=vllm_log)
+    env = {**os.environ, "DEV_API_KEY": key, "VLLM_BASE_URL": vllm.base_url}
+    try:
+        config = load_config(args.config, env)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    config = config.model_copy(
+        update={"server": config.server.model_copy(update={"host": args.host, "port": args.port})}
+    )
+    print(f"Starting vLLM CPU ({args.model_dir.name}) on {vllm.base_url}; log: {vllm_log}", flush=True)
+    try:
+        with vllm:
+            base_url = f"http://{args.host}:{args.port}/v1"
+            print(
+                "\nPear Care serving is up.\n"
+                f"  base URL:  {base_url}\n"
+                f"  API key:   {key}\n"
+                f"  models:    {', '.join(config.models)}\n"
+                f"  try:       curl {base_url}/chat/completions -H 'Authorization: Bearer {key}' "
+                "-H 'Content-Type: application/json' "
+                "-d '{\"model\": \"medgemma\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}], "
+                "\"max_tokens\": 32}'\n",
+                flush=True,
+            )
+            uvicorn.run(
+                create_app(config),
+                host=args.host,
+                port=args.port,
+                loop="uvloop",
+                http="httptools",
+                log_config=None,
+                access_log=False,
+            )
+    except VllmStartError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Typed exceptions rendered as one OpenAI error envelope, with the status the openai SDK maps."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+log = logging.getLogger(__name__)
+
+# OpenAI's error "type" for each status the façade returns.
+_TYPE_BY_STATUS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    408: "timeout",
+    409: "conflict",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_exceeded",
+}
+
+
+def error_type_for(status: int) -> str:
+    return _TYPE_BY_STATUS.get(status, "server_error" if status >= 500 else "invalid_request_error")
+
+
+class APIError(Exception):
+    """An error the client sees: status, OpenAI envelope fields, extra headers."""
+
+    status: int = 500
+    type: str | None = None
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        type: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        if type is not None:
+            self.type = type
+        self.headers = headers or {}
+
+    def envelope(self) -> dict[str, Any]:
+        return error_envelope(self.message, self.type or error_type_for(self.status), self.param, self.code)
+
+
+def error_envelope(message: str, type: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+class InvalidRequest(APIError):
+    status = 400
+
+
+class InvalidAPIKey(APIError):
+    status = 401
+    code = "invalid_api_key"
+
+
+class ModelNotFound(APIError):
+    status = 404
+    code = "model_not_found"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            f"The model `{model}` does not exist or you do not have access to it.", param="model"
+        )
+
+
+class RequestTooLarge(APIError):
+    status = 413
+    code = "request_too_large"
+
+
+class UpstreamUnavailable(APIError):
+    """No backend could be reached (connection refused, circuit open)."""
+
+    status = 503
+    code = "backend_unavailable"
+
+
+class UpstreamFailed(APIError):
+    """The backend answered with a server error."""
+
+    status = 502
+    code = "backend_error"
+
+
+class UpstreamTimeout(APIError):
+    status = 504
+    code = "backend_timeout"
+
+
+def render(error: APIError, request_id: str | None = None) -> Response:
+    headers = dict(error.headers)
+    if error.status in (502, 503) and "retry-after" not in headers:
+        headers["retry-after"] = "1"
+    return Response(
+        orjson.dumps(error.envelope()), status_code=error.status, headers=headers, media_type="application/json"
+    )
+
+
+def sse_error_event(error: APIError) -> bytes:
+    """The event that ends a stream that failed after it started; the openai SDK raises on it."""
+    return b"data: " + orjson.dumps(error.envelope()) + b"\n\ndata: [DONE]\n\n"
+
+
+def _param_from_location(location: tuple[Any, ...]) -> str | None:
+    parts = [part for part in location if part not in ("body", "query", "path", "header")]
+    if not parts:
+        return None
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def validation_error(errors: list[Any]) -> InvalidRequest:
+    first = errors[0]
+    param = _param_from_location(tuple(first.get("loc", ())))
+    message = first.get("msg", "Invalid request")
+    text = f"Invalid value for '{param}': {message}" if param else message
+    return InvalidRequest(text, param=param, code="invalid_value" if param else None)
+
+
+def upstream_error(status: int, body: bytes, backend: str) -> APIError:
+    """Rewrite a backend's error body (vLLM's differs from OpenAI's) into our envelope."""
+    message, param, code = f"The backend returned HTTP {status}.", None, None
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict):
+        detail = payload.get("error", payload)
+        if isinstance(detail, dict):
+            message = str(detail.get("message") or message)
+            param = detail.get("param") if isinstance(detail.get("param"), str) else None
+            code = detail.get("code") if isinstance(detail.get("code"), str) else None
+        elif isinstance(detail, str):
+            message = detail
+    if status >= 500:
+        return UpstreamFailed(f"Backend `{backend}` failed: {message}")
+    return APIError(message, status=status, param=param, code=code)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def _api_error(request: Request, exc: APIError) -> Response:
+        return render(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return render(validation_error(list(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            message = f"Invalid URL ({request.method} {request.url.path})"
+        else:
+            message = str(exc.detail) if exc.detail else HTTPStatus(exc.status_code).phrase
+        return render(APIError(message, status=exc.status_code, headers=dict(exc.headers or {})))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"error_type": type(exc).__name__})
+        return render(APIError("The server had an error while processing your request.", status=500))

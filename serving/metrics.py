@@ -1,0 +1,55 @@
+"""Every Prometheus collector, declared once. Labels are bounded: route template, model alias,
+backend name, status class. Never a key id, a raw path or user text."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# vLLM's latency histograms start at 0.3 s; the façade's overheads are in milliseconds.
+_LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+)
+_TOKEN_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "pearcare_requests", "Requests handled", ["route", "alias", "status_class"], registry=r
+        )
+        self.request_duration = Histogram(
+            "pearcare_request_duration_seconds",
+            "Time from request to last byte",
+            ["route", "alias"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.time_to_first_token = Histogram(
+            "pearcare_time_to_first_token_seconds",
+            "Time from request to the first streamed event",
+            ["alias"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.inter_token_latency = Histogram(
+            "pearcare_inter_token_latency_seconds",
+            "Mean gap between streamed events, one observation per stream",
+            ["alias"],
+            buckets=_TOKEN_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.tokens = Counter("pearcare_tokens", "Tokens used", ["alias", "kind"], registry=r)
+        self.upstream_requests = Counter(
+            "pearcare_upstream_requests", "Requests sent to a backend", ["backend", "outcome"], registry=r
+        )
+        self.upstream_in_flight = Gauge(
+            "pearcare_upstream_in_flight", "Requests open at a backend", ["backend"], registry=r
+        )
+        self.fallbacks = Counter(
+            "pearcare_fallbacks", "Requests served by a later backend of the alias", ["alias"], registry=r
+        )
+        self.client_disconnects = Counter(
+            "pearcare_client_disconnects", "Streams the client abandoned", ["alias"], registry=r
+        )

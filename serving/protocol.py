@@ -1,0 +1,94 @@
+"""Wire models mirroring OpenAI's requests: they validate, the raw body is what gets forwarded.
+
+Unknown fields are allowed (tools, response_format, logprobs, seed, vLLM extras such as
+ignore_eos) and pass through untouched, because routes forward the original dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from serving.errors import InvalidRequest, RequestTooLarge, validation_error
+
+_PASS_THROUGH = ConfigDict(extra="allow")
+
+
+class StreamOptions(BaseModel):
+    model_config = _PASS_THROUGH
+    include_usage: bool | None = None
+
+
+class _Generation(BaseModel):
+    model_config = _PASS_THROUGH
+    model: str = Field(min_length=1)
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    n: int | None = Field(None, ge=1, le=128)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+
+    @property
+    def wants_usage_chunk(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+
+class ChatMessage(BaseModel):
+    model_config = _PASS_THROUGH
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatCompletionRequest(_Generation):
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+
+
+class CompletionRequest(_Generation):
+    prompt: str | list[str] | list[int] | list[list[int]]
+
+
+class EmbeddingRequest(BaseModel):
+    model_config = _PASS_THROUGH
+    model: str = Field(min_length=1)
+    input: str | list[str] | list[int] | list[list[int]]
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+def parse_json_object(raw: bytes, max_bytes: int) -> dict[str, Any]:
+    if len(raw) > max_bytes:
+        raise RequestTooLarge(f"Request body is {len(raw)} bytes; the limit is {max_bytes}.")
+    if not raw:
+        raise InvalidRequest("Request body is empty; expected a JSON object.")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"Request body is not valid JSON: {exc.msg}.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("Request body must be a JSON object.")
+    return body
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], body: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(list(exc.errors())) from None
+

@@ -1,0 +1,153 @@
+"""Forward one OpenAI request to the first backend of its alias that answers, falling back
+to the next one when a backend fails before the first byte."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+
+from serving.backends.registry import BackendRegistry
+from serving.backends.upstream import Upstream
+from serving.context import RequestContext
+from serving.errors import APIError, InvalidRequest, UpstreamTimeout, UpstreamUnavailable, upstream_error
+from serving.metrics import Metrics
+from serving.relay import StreamRelay
+
+# Statuses after which the next backend of the alias is tried.
+_RETRYABLE = frozenset({429, 500, 502, 503, 504})
+_PASSED_HEADERS = ("retry-after", "retry-after-ms")
+
+
+@dataclass(slots=True)
+class ProxyReply:
+    backend: str
+    body: bytes | None = None
+    relay: StreamRelay | None = None
+
+
+class ProxyService:
+    def __init__(self, *, registry: BackendRegistry, metrics: Metrics) -> None:
+        self._registry = registry
+        self._metrics = metrics
+
+    async def forward(
+        self,
+        *,
+        path: str,
+        alias: str,
+        body: dict[str, Any],
+        stream: bool,
+        forward_usage: bool,
+        ctx: RequestContext,
+    ) -> ProxyReply:
+        last_error: APIError = UpstreamUnavailable(f"No backend is configured for `{alias}`.")
+        for position, upstream in enumerate(self._registry.candidates(alias)):
+            payload = upstream.translator.translate(body, stream=stream)
+            self._opened(upstream)
+            try:
+                response = await upstream.post(path, payload, ctx.request_id)
+            except APIError as error:
+                self._closed(upstream, "timeout" if isinstance(error, UpstreamTimeout) else "unreachable")
+                last_error = error
+                continue
+            if response.status >= 400:
+                error = await self._error_from(upstream, response, path, alias)
+                if response.status not in _RETRYABLE:
+                    raise error
+                if response.status >= 500:
+                    upstream.failed(error)
+                last_error = error
+                continue
+            upstream.succeeded()
+            ctx.backend = upstream.name
+            if position:
+                self._metrics.fallbacks.labels(alias).inc()
+            if stream:
+                relay = StreamRelay(
+                    response,
+                    backend=upstream.name,
+                    started=ctx.started,
+                    forward_usage=forward_usage,
+                    on_finish=lambda relay, upstream=upstream: self._stream_finished(upstream, relay, ctx),
+                )
+                return ProxyReply(backend=upstream.name, relay=relay)
+            return ProxyReply(backend=upstream.name, body=await self._read_body(upstream, response, ctx))
+        raise last_error
+
+    async def _read_body(self, upstream: Upstream, response: aiohttp.ClientResponse, ctx: RequestContext) -> bytes:
+        outcome = "error"
+        try:
+            raw = await response.read()
+            outcome = "ok"
+        except (TimeoutError, asyncio.TimeoutError) as exc:
+            raise UpstreamTimeout(f"Backend `{upstream.name}` timed out.") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailable(f"Backend `{upstream.name}` broke off ({type(exc).__name__}).") from exc
+        finally:
+            response.release()
+            self._closed(upstream, outcome)
+        _read_usage(raw, ctx)
+        return raw
+
+    async def _error_from(
+        self, upstream: Upstream, response: aiohttp.ClientResponse, path: str, alias: str
+    ) -> APIError:
+        try:
+            raw = await response.read()
+        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError):
+            raw = b""
+        finally:
+            response.release()
+            self._closed(upstream, f"http_{response.status // 100}xx")
+        if path == "/embeddings" and response.status in (404, 405, 501):
+            return InvalidRequest(
+                f"The model `{alias}` does not serve embeddings.", param="model", code="model_not_supported"
+            )
+        error = upstream_error(response.status, raw, upstream.name)
+        error.headers.update({h: response.headers[h] for h in _PASSED_HEADERS if h in response.headers})
+        return error
+
+    def _opened(self, upstream: Upstream) -> None:
+        upstream.in_flight += 1
+        self._metrics.upstream_in_flight.labels(upstream.name).inc()
+
+    def _closed(self, upstream: Upstream, outcome: str) -> None:
+        upstream.in_flight -= 1
+        self._metrics.upstream_in_flight.labels(upstream.name).dec()
+        self._metrics.upstream_requests.labels(upstream.name, outcome).inc()
+
+    def _stream_finished(self, upstream: Upstream, relay: StreamRelay, ctx: RequestContext) -> None:
+        if relay.failed:
+            ctx.outcome = "upstream_failed"
+        elif not relay.completed:
+            ctx.outcome = "client_disconnected"
+        self._closed(upstream, "ok" if relay.completed else ctx.outcome)
+        ctx.time_to_first_token = relay.time_to_first_event
+        ctx.inter_token_latency = relay.mean_event_gap
+        if relay.usage is not None:
+            _apply_usage(relay.usage, ctx)
+        else:
+            # An interrupted stream gets no usage chunk: each content event is one token
+            # (vLLM streams token by token); the first event only carries the role.
+            ctx.completion_tokens = max(relay.events - 1, 0)
+            ctx.tokens_estimated = True
+
+
+def _read_usage(raw: bytes, ctx: RequestContext) -> None:
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return
+    if isinstance(payload, dict) and isinstance(payload.get("usage"), dict):
+        _apply_usage(payload["usage"], ctx)
+
+
+def _apply_usage(usage: dict[str, Any], ctx: RequestContext) -> None:
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    ctx.prompt_tokens = prompt if isinstance(prompt, int) else None
+    ctx.completion_tokens = completion if isinstance(completion, int) else 0
+

@@ -1,0 +1,102 @@
+"""What the three forwarding routes share: read and validate the body, resolve the alias,
+forward, and turn the reply into a JSON or SSE response."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from fastapi import Request
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive
+
+from serving.auth import Principal
+from serving.context import RequestContext
+from serving.errors import InvalidRequest, RequestTooLarge
+from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, parse_json_object, validate
+from serving.services import Services
+
+Schema = type[ChatCompletionRequest] | type[CompletionRequest] | type[EmbeddingRequest]
+T = TypeVar("T")
+
+_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise InvalidRequest("Invalid Content-Length header.")
+        if int(declared) > max_bytes:
+            raise RequestTooLarge(f"Request body is {declared} bytes; the limit is {max_bytes}.")
+        return await request.body()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise RequestTooLarge(f"Request body exceeds the limit of {max_bytes} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class ClientDisconnected(Exception):
+    pass
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T:
+    """Run work unless the client hangs up first; then cancel it (closing the upstream request,
+    so vLLM aborts it). Only call once the request body has been read."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    raise ClientDisconnected
+
+
+async def forward(
+    request: Request,
+    *,
+    schema: Schema,
+    path: str,
+    services: Services,
+    ctx: RequestContext,
+    principal: Principal,
+) -> Response:
+    body = parse_json_object(await read_body(request, services.config.server.max_request_bytes),
+                             services.config.server.max_request_bytes)
+    parsed = validate(schema, body)
+    ctx.alias = services.resolve_alias(principal, parsed.model)
+    stream = bool(getattr(parsed, "stream", False))
+    try:
+        reply = await cancel_on_disconnect(
+            request.receive,
+            services.proxy.forward(
+                path=path,
+                alias=ctx.alias,
+                body=body,
+                stream=stream,
+                forward_usage=stream and getattr(parsed, "wants_usage_chunk", False),
+                ctx=ctx,
+            ),
+        )
+    except ClientDisconnected:
+        ctx.outcome = "client_disconnected"
+        return Response(status_code=499)
+    if reply.relay is not None:
+        events = reply.relay.stream()
+        return StreamingResponse(
+            events, media_type="text/event-stream", headers=_SSE_HEADERS, background=BackgroundTask(events.aclose)
+        )
+    return Response(reply.body, media_type="application/json")

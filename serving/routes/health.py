@@ -1,0 +1,25 @@
+"""Liveness, readiness (each backend probed) and Prometheus metrics."""
+
+from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import JSONResponse, Response
+
+from serving.deps import ServicesDep
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/health/ready")
+async def ready(services: ServicesDep) -> JSONResponse:
+    is_ready, report = await services.registry.readiness()
+    return JSONResponse(report, status_code=200 if is_ready else 503)
+
+
+@router.get("/metrics")
+async def metrics(services: ServicesDep) -> Response:
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,195 @@
+"""Typed configuration: process settings from the environment plus the YAML config file, loaded once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "serving.yaml"
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """The config file is unreadable or invalid; the message says where."""
+
+
+class _Missing:
+    """Marks a value whose ${VAR} was unset: a disabled backend or key, not a crash."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+def substitute_env(node: Any, env: Mapping[str, str]) -> Any:
+    """Replace ${VAR} and ${VAR:-default} in every string of a parsed YAML tree.
+
+    Done after parsing, so a secret's characters can never change the YAML's structure.
+    A string referring to an unset variable with no default becomes MISSING.
+    """
+    if isinstance(node, dict):
+        return {key: substitute_env(value, env) for key, value in node.items()}
+    if isinstance(node, list):
+        return [substitute_env(value, env) for value in node]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+    missing = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal missing
+        name, default = match.group(1), match.group(2)
+        value = env.get(name)
+        if value is None or value == "":
+            if default is None:
+                missing = True
+                return ""
+            return default
+        return value
+
+    result = _ENV_REF.sub(replace, node)
+    return MISSING if missing else result
+
+
+class Timeouts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    connect: float = Field(3.0, gt=0, description="TCP connect to the upstream, seconds")
+    read: float = Field(600.0, gt=0, description="longest silence from the upstream, seconds")
+
+
+class BackendConfig(BaseModel):
+    """One OpenAI-protocol upstream and what must be translated for it."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["vllm", "openai"]
+    base_url: str
+    model: str
+    api_key: str | None = None
+    message_format: Literal["openai", "gemma3"] = "openai"
+    rename_params: dict[str, str] = Field(default_factory=dict)
+    drop_params: list[str] = Field(default_factory=list)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    max_connections: int = Field(1000, ge=1)
+    cooldown_seconds: float = Field(5.0, ge=0, description="skip after a connection failure")
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def requires_api_key(self) -> bool:
+        return self.kind == "openai"
+
+
+class StaticKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=20)
+    name: str = "static"
+    models: list[str] = Field(default_factory=lambda: ["*"])
+
+
+class ServerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    graceful_shutdown_seconds: float = Field(30.0, ge=0)
+
+
+class ServingConfig(BaseModel):
+    """The YAML file: server, backends, model aliases, static keys."""
+
+    model_config = ConfigDict(extra="forbid")
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    backends: dict[str, BackendConfig]
+    models: dict[str, list[str]]
+    keys: list[StaticKey] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _aliases_name_known_backends(self) -> ServingConfig:
+        for alias, names in self.models.items():
+            if not names:
+                raise ValueError(f"models.{alias}: lists no backend")
+            unknown = [name for name in names if name not in self.backends]
+            if unknown:
+                raise ValueError(f"models.{alias}: unknown backend(s) {unknown}")
+        return self
+
+
+def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
+    """Disable backends and keys whose secrets are unset, with a log line each."""
+    backends = {}
+    for name, backend in (raw.get("backends") or {}).items():
+        api_key = backend.get("api_key") if isinstance(backend, dict) else None
+        if api_key is MISSING and backend.get("kind") == "openai":
+            log.warning("backend disabled: its api_key is unset", extra={"backend": name})
+            continue
+        if isinstance(backend, dict) and api_key is MISSING:
+            backend = {**backend, "api_key": None}
+        backends[name] = backend
+    declared = raw.get("backends") or {}
+    models = {}
+    for alias, names in (raw.get("models") or {}).items():
+        # Unknown names stay, so validation reports them; disabled ones go.
+        enabled = [name for name in names or [] if name in backends or name not in declared]
+        if not enabled and names:
+            log.warning("model alias disabled: none of its backends is enabled", extra={"alias": alias})
+            continue
+        models[alias] = enabled
+    keys = []
+    for index, entry in enumerate(raw.get("keys") or []):
+        if isinstance(entry, dict) and entry.get("key") is MISSING:
+            log.warning("static key skipped: its value is unset", extra={"key_index": index})
+            continue
+        keys.append(entry)
+    return {**raw, "backends": backends, "models": models, "keys": keys}
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> ServingConfig:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {path} must be a mapping")
+    resolved = substitute_env(raw, os.environ if env is None else env)
+    try:
+        return ServingConfig.model_validate(_drop_missing(resolved))
+    except ValueError as exc:
+        raise ConfigError(f"config {path} is invalid: {exc}") from exc
+
+
+class Settings(BaseSettings):
+    """Process settings (PEARCARE_* environment variables); the config file holds the rest."""
+
+    model_config = SettingsConfigDict(env_prefix="PEARCARE_", extra="ignore")
+    config_path: Path = DEFAULT_CONFIG
+    host: str | None = None
+    port: int | None = None
+    log_format: Literal["json", "text"] = "json"
+
+    def load(self) -> ServingConfig:
+        config = load_config(self.config_path)
+        overrides = {k: v for k, v in (("host", self.host), ("port", self.port)) if v is not None}
+        if overrides:
+            config = config.model_copy(update={"server": config.server.model_copy(update=overrides)})
+        return config

@@ -1,0 +1,33 @@
+"""The real vLLM CPU server (one per test session: it takes ~60 s to start) and a façade in front."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from serving.devstack.vllm_cpu import VllmCpuServer, free_port
+from tests.stack import Facade, facade, facade_config, vllm_backend
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmCpuServer]:
+    log_path = tmp_path_factory.mktemp("vllm") / "vllm.log"
+    server = VllmCpuServer(log_path=log_path)
+    server.check_installed()  # a clear failure (not a skip) when `make test` was bypassed
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def vllm_facade(vllm_server: VllmCpuServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Facade]:
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    config = facade_config(
+        backends={
+            "local-vllm": vllm_backend(vllm_server.base_url, vllm_server.served_model_name, message_format="gemma3"),
+            "dead": vllm_backend(dead, "x", timeouts={"connect": 1, "read": 5}),
+        },
+        models={"medgemma": ["local-vllm"], "fallback": ["dead", "local-vllm"]},
+    )
+    with facade(tmp_path_factory.mktemp("facade"), config) as running:
+        yield running
