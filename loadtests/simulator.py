@@ -61,10 +61,14 @@ class Simulator:
         return web.Response(text="ok")
 
     async def stats(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "requests": self.requests, "cancelled": self.cancelled,
-            "last_body": self.last_body, "last_headers": self.last_headers,
-        })  # fmt: skip
+        return web.json_response(
+            {
+                "requests": self.requests,
+                "cancelled": self.cancelled,
+                "last_body": self.last_body,
+                "last_headers": self.last_headers,
+            }
+        )
 
     async def models(self, request: web.Request) -> web.Response:
         card = {"id": self.model, "object": "model", "created": 0, "owned_by": "simulator"}
@@ -86,8 +90,9 @@ class Simulator:
             return web.Response(status=499)
         if how.error_status:
             error = {"message": "simulated failure", "type": "server_error", "param": None, "code": None}
-            return web.Response(status=how.error_status, body=orjson.dumps({"error": error}),
-                                content_type="application/json")
+            return web.Response(
+                status=how.error_status, body=orjson.dumps({"error": error}), content_type="application/json"
+            )
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or how.tokens
         tokens = min(int(max_tokens), how.tokens) if not body.get("ignore_eos") else int(max_tokens)
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -104,9 +109,13 @@ class Simulator:
         else:
             choice["text"] = text
         payload = {
-            "id": f"chatcmpl-{request_id}", "object": "chat.completion" if chat else "text_completion",
-            "created": int(time.time()), "model": self.model, "choices": [choice], "usage": usage,
-        }  # fmt: skip
+            "id": f"chatcmpl-{request_id}",
+            "object": "chat.completion" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": self.model,
+            "choices": [choice],
+            "usage": usage,
+        }
         return web.Response(body=orjson.dumps(payload), content_type="application/json")
 
     async def _wait(self, request: web.Request, delay_ms: float) -> bool:
@@ -120,20 +129,31 @@ class Simulator:
         return True
 
     async def _stream(
-        self, request: web.Request, how: Behaviour, chat: bool, tokens: int,
-        usage: dict[str, int], body: dict[str, Any], request_id: str,
-    ) -> web.StreamResponse:  # fmt: skip
+        self,
+        request: web.Request,
+        how: Behaviour,
+        chat: bool,
+        tokens: int,
+        usage: dict[str, int],
+        body: dict[str, Any],
+        request_id: str,
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
         await response.prepare(request)
         created = int(time.time())
         kind = "chat.completion.chunk" if chat else "text_completion"
         head = f'data: {{"id":"chatcmpl-{request_id}","object":"{kind}","created":{created},"model":"{self.model}",'
-        token_event = (head + '"choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}\n\n'
-                       if chat else head + '"choices":[{"index":0,"text":" tok","finish_reason":null}]}\n\n').encode()
+        token_event = (
+            head + '"choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}\n\n'
+            if chat
+            else head + '"choices":[{"index":0,"text":" tok","finish_reason":null}]}\n\n'
+        ).encode()
         try:
             await asyncio.sleep(how.ttft_ms / 1000)
             if chat:
-                role = head + '"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
+                role = (
+                    head + '"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
+                )
                 await response.write(role.encode())
             for index in range(tokens):
                 if index == how.break_after:
@@ -155,8 +175,9 @@ class Simulator:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m loadtests.simulator", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.simulator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--model", default="sim-model")
@@ -170,8 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         uvloop.install()
     except ImportError:
         pass
-    web.run_app(Simulator(behaviour, args.model).app(), host=args.host, port=args.port, print=None,
-                access_log=None)
+    web.run_app(Simulator(behaviour, args.model).app(), host=args.host, port=args.port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

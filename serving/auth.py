@@ -45,8 +45,7 @@ class StaticKeyAuthenticator:
 
     def __init__(self, keys: Iterable[StaticKey]) -> None:
         self._principals = {
-            hash_key(key.key): Principal(key.name, None if "*" in key.models else frozenset(key.models))
-            for key in keys
+            hash_key(key.key): Principal(key.name, None if "*" in key.models else frozenset(key.models)) for key in keys
         }
 
     @property
@@ -55,9 +54,7 @@ class StaticKeyAuthenticator:
 
     async def authenticate(self, secret: str | None) -> Principal:
         if not secret:
-            raise InvalidAPIKey(
-                "You didn't provide an API key. Send it as `Authorization: Bearer YOUR_KEY`."
-            )
+            raise InvalidAPIKey("You didn't provide an API key. Send it as `Authorization: Bearer YOUR_KEY`.")
         principal = self._principals.get(hash_key(secret))
         if principal is None:
             raise InvalidAPIKey("Incorrect API key provided.")

@@ -7,7 +7,24 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # vLLM's latency histograms start at 0.3 s; the façade's overheads are in milliseconds.
 _LATENCY_BUCKETS = (
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
 )
 _TOKEN_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5)
 
@@ -16,9 +33,7 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.requests = Counter(
-            "pearcare_requests", "Requests handled", ["route", "alias", "status_class"], registry=r
-        )
+        self.requests = Counter("pearcare_requests", "Requests handled", ["route", "alias", "status_class"], registry=r)
         self.request_duration = Histogram(
             "pearcare_request_duration_seconds",
             "Time from request to last byte",

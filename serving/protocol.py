@@ -91,4 +91,3 @@ def validate(model: type[M], body: dict[str, Any]) -> M:
         return model.model_validate(body)
     except ValidationError as exc:
         raise validation_error(list(exc.errors())) from None
-

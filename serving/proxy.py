@@ -3,7 +3,7 @@ to the next one when a backend fails before the first byte."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,17 +50,17 @@ class ProxyService:
             self._opened(upstream)
             try:
                 response = await upstream.post(path, payload, ctx.request_id)
-            except APIError as error:
-                self._closed(upstream, "timeout" if isinstance(error, UpstreamTimeout) else "unreachable")
-                last_error = error
+            except APIError as unreachable:
+                self._closed(upstream, "timeout" if isinstance(unreachable, UpstreamTimeout) else "unreachable")
+                last_error = unreachable
                 continue
             if response.status >= 400:
-                error = await self._error_from(upstream, response, path, alias)
+                refused = await self._error_from(upstream, response, path, alias)
                 if response.status not in _RETRYABLE:
-                    raise error
+                    raise refused
                 if response.status >= 500:
-                    upstream.failed(error)
-                last_error = error
+                    upstream.failed(refused)
+                last_error = refused
                 continue
             upstream.succeeded()
             ctx.backend = upstream.name
@@ -72,7 +72,7 @@ class ProxyService:
                     backend=upstream.name,
                     started=ctx.started,
                     forward_usage=forward_usage,
-                    on_finish=lambda relay, upstream=upstream: self._stream_finished(upstream, relay, ctx),
+                    on_finish=functools.partial(self._stream_finished, upstream, ctx=ctx),
                 )
                 return ProxyReply(backend=upstream.name, relay=relay)
             return ProxyReply(backend=upstream.name, body=await self._read_body(upstream, response, ctx))
@@ -83,7 +83,7 @@ class ProxyService:
         try:
             raw = await response.read()
             outcome = "ok"
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             raise UpstreamTimeout(f"Backend `{upstream.name}` timed out.") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"Backend `{upstream.name}` broke off ({type(exc).__name__}).") from exc
@@ -98,7 +98,7 @@ class ProxyService:
     ) -> APIError:
         try:
             raw = await response.read()
-        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError):
+        except (aiohttp.ClientError, TimeoutError):
             raw = b""
         finally:
             response.release()
@@ -120,7 +120,7 @@ class ProxyService:
         self._metrics.upstream_in_flight.labels(upstream.name).dec()
         self._metrics.upstream_requests.labels(upstream.name, outcome).inc()
 
-    def _stream_finished(self, upstream: Upstream, relay: StreamRelay, ctx: RequestContext) -> None:
+    def _stream_finished(self, upstream: Upstream, relay: StreamRelay, *, ctx: RequestContext) -> None:
         if relay.failed:
             ctx.outcome = "upstream_failed"
         elif not relay.completed:
@@ -150,4 +150,3 @@ def _apply_usage(usage: dict[str, Any], ctx: RequestContext) -> None:
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
     ctx.prompt_tokens = prompt if isinstance(prompt, int) else None
     ctx.completion_tokens = completion if isinstance(completion, int) else 0
-

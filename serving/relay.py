@@ -8,7 +8,6 @@ complete (vLLM writes one event per chunk, so nothing waits); only an event carr
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -80,7 +79,7 @@ class StreamRelay:
             if pending.strip():
                 yield pending
             self.completed = True
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             self.failed = True
             yield sse_error_event(UpstreamTimeout(f"Backend `{self._backend}` stopped sending mid-stream."))
         except aiohttp.ClientError as exc:

@@ -81,7 +81,7 @@ class BackendConfig(BaseModel):
     message_format: Literal["openai", "gemma3"] = "openai"
     rename_params: dict[str, str] = Field(default_factory=dict)
     drop_params: list[str] = Field(default_factory=list)
-    timeouts: Timeouts = Field(default_factory=Timeouts)
+    timeouts: Timeouts = Timeouts()
     max_connections: int = Field(1000, ge=1)
     cooldown_seconds: float = Field(5.0, ge=0, description="skip after a connection failure")
 
@@ -117,7 +117,7 @@ class ServingConfig(BaseModel):
     """The YAML file: server, backends, model aliases, static keys."""
 
     model_config = ConfigDict(extra="forbid")
-    server: ServerConfig = Field(default_factory=ServerConfig)
+    server: ServerConfig = ServerConfig()
     backends: dict[str, BackendConfig]
     models: dict[str, list[str]]
     keys: list[StaticKey] = Field(default_factory=list)

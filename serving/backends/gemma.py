@@ -76,8 +76,7 @@ def normalise_gemma3_messages(messages: list[dict[str, Any]]) -> list[dict[str, 
             turns.append({"role": role, "content": content})
     if not turns or turns[0]["role"] != "user":
         raise InvalidRequest(
-            "This model (Gemma 3) needs the conversation to start with a user message "
-            "after any system messages.",
+            "This model (Gemma 3) needs the conversation to start with a user message after any system messages.",
             param="messages",
             code="invalid_message_order",
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -48,9 +47,7 @@ class Upstream:
         )
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=self.config.max_connections, ttl_dns_cache=300, keepalive_timeout=30
-        )
+        connector = aiohttp.TCPConnector(limit=self.config.max_connections, ttl_dns_cache=300, keepalive_timeout=30)
         self._session = aiohttp.ClientSession(
             connector=connector, timeout=self._timeout, json_serialize=lambda o: orjson.dumps(o).decode()
         )
@@ -70,10 +67,8 @@ class Upstream:
         """Send a request; return once the status line and headers arrived (body unread)."""
         headers = {**self._headers, "x-request-id": request_id}
         try:
-            return await self.session.post(
-                self.config.base_url + path, data=orjson.dumps(body), headers=headers
-            )
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+            return await self.session.post(self.config.base_url + path, data=orjson.dumps(body), headers=headers)
+        except TimeoutError as exc:
             raise self.failed(UpstreamTimeout(f"Backend `{self.name}` timed out.")) from exc
         except aiohttp.ClientError as exc:
             raise self.failed(
@@ -105,7 +100,7 @@ class Upstream:
             ) as response:
                 ok = response.status == 200
                 error = None if ok else f"GET /models returned HTTP {response.status}"
-        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             ok, error = False, f"unreachable ({type(exc).__name__})"
         if ok:
             self.succeeded()

@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"  models:    {', '.join(config.models)}\n"
                 f"  try:       curl {base_url}/chat/completions -H 'Authorization: Bearer {key}' "
                 "-H 'Content-Type: application/json' "
-                "-d '{\"model\": \"medgemma\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}], "
-                "\"max_tokens\": 32}'\n",
+                '-d \'{"model": "medgemma", "messages": [{"role": "user", "content": "Hello"}], '
+                '"max_tokens": 32}\'\n',
                 flush=True,
             )
             uvicorn.run(

@@ -73,15 +73,22 @@ class VllmCpuServer:
             "DO_NOT_TRACK": "1",
         }
         command = [
-            str(self.python), "-m", "vllm.entrypoints.openai.api_server",
-            "--model", str(self.model_dir),
-            "--served-model-name", self.served_model_name,
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--max-model-len", "2048",
+            str(self.python),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(self.model_dir),
+            "--served-model-name",
+            self.served_model_name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--max-model-len",
+            "2048",
             "--enforce-eager",
             *self.extra_args,
-        ]  # fmt: skip
+        ]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         # Its own session, so stop() can end vLLM's engine processes with it.
         self._process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -74,8 +74,9 @@ async def forward(
     ctx: RequestContext,
     principal: Principal,
 ) -> Response:
-    body = parse_json_object(await read_body(request, services.config.server.max_request_bytes),
-                             services.config.server.max_request_bytes)
+    body = parse_json_object(
+        await read_body(request, services.config.server.max_request_bytes), services.config.server.max_request_bytes
+    )
     parsed = validate(schema, body)
     ctx.alias = services.resolve_alias(principal, parsed.model)
     stream = bool(getattr(parsed, "stream", False))

@@ -54,10 +54,14 @@ def test_chat_streaming_incremental_with_and_without_usage(vllm_facade: Facade) 
 
     with_usage = list(
         client.chat.completions.create(
-            model="medgemma", messages=HELLO, max_tokens=5, stream=True,
-            stream_options={"include_usage": True}, extra_body={"ignore_eos": True},
+            model="medgemma",
+            messages=HELLO,
+            max_tokens=5,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_body={"ignore_eos": True},
         )
-    )  # fmt: skip
+    )
     assert with_usage[-1].choices == []
     assert with_usage[-1].usage is not None and with_usage[-1].usage.completion_tokens == 5
     assert sum(1 for c in with_usage if c.usage is not None) == 1
@@ -65,11 +69,16 @@ def test_chat_streaming_incremental_with_and_without_usage(vllm_facade: Facade) 
 
 def test_completions(vllm_facade: Facade) -> None:
     client = client_for(vllm_facade)
-    completion = client.completions.create(model="medgemma", prompt="The patient reports", max_tokens=4,
-                                           extra_body={"ignore_eos": True})  # fmt: skip
+    completion = client.completions.create(
+        model="medgemma", prompt="The patient reports", max_tokens=4, extra_body={"ignore_eos": True}
+    )
     assert completion.usage is not None and completion.usage.completion_tokens == 4
-    pieces = [c.choices[0].text for c in client.completions.create(
-        model="medgemma", prompt="The patient reports", max_tokens=4, stream=True, extra_body={"ignore_eos": True})]
+    pieces = [
+        c.choices[0].text
+        for c in client.completions.create(
+            model="medgemma", prompt="The patient reports", max_tokens=4, stream=True, extra_body={"ignore_eos": True}
+        )
+    ]
     assert len(pieces) >= 4
 
 
@@ -122,10 +131,15 @@ def test_gemma_normalisation_makes_any_message_list_work(vllm_facade: Facade, vl
         {"role": "system", "content": "You are a triage assistant."},
         {"role": "user", "content": "I have a headache."},
         {"role": "user", "content": "It started yesterday."},
-        {"role": "assistant", "content": "", "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{\"q\": \"R51\"}"}}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": "R51"}'}}
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": "R51.9 Headache, unspecified"},
-    ]  # fmt: skip
+    ]
     direct = openai.OpenAI(base_url=vllm_server.base_url, api_key="unused", max_retries=0)
     with pytest.raises(openai.BadRequestError):  # Gemma 3's own template refuses this list
         direct.chat.completions.create(model=vllm_server.served_model_name, messages=messages, max_tokens=2)

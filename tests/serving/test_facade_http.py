@@ -7,7 +7,6 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import openai
@@ -46,13 +45,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             backends={
                 "sim": vllm_backend(sim.base_url, "sim-model", message_format="gemma3"),
                 "sim-openai": {
-                    "kind": "openai", "base_url": sim.base_url, "model": "gpt-5", "api_key": "sk-upstream-secret",
-                    "rename_params": {"max_tokens": "max_completion_tokens"}, "drop_params": ["temperature", "top_p"],
+                    "kind": "openai",
+                    "base_url": sim.base_url,
+                    "model": "gpt-5",
+                    "api_key": "sk-upstream-secret",
+                    "rename_params": {"max_tokens": "max_completion_tokens"},
+                    "drop_params": ["temperature", "top_p"],
                 },
                 "dead": vllm_backend(dead, "x", timeouts={"connect": 1, "read": 5}),
                 "failing": vllm_backend(failing.base_url, "x"),
                 "slow": vllm_backend(sim.base_url, "sim-model", timeouts={"connect": 1, "read": 0.5}),
-            },  # fmt: skip
+            },
             models={
                 "medgemma": ["sim"],
                 "gpt-5": ["sim-openai"],
@@ -104,8 +107,9 @@ def test_completions_streaming_and_not(stack: Stack) -> None:
     client = stack.client()
     completion = client.completions.create(model="medgemma", prompt="Say", max_tokens=3)
     assert completion.choices[0].text == " tok" * 3
-    streamed = "".join(c.choices[0].text for c in client.completions.create(
-        model="medgemma", prompt="Say", max_tokens=3, stream=True))  # fmt: skip
+    streamed = "".join(
+        c.choices[0].text for c in client.completions.create(model="medgemma", prompt="Say", max_tokens=3, stream=True)
+    )
     assert streamed == " tok" * 3
 
 
@@ -261,9 +265,7 @@ def test_backend_down_gets_503_or_502_with_retry_after(stack: Stack) -> None:
 
 def test_upstream_timeout_gets_504(stack: Stack) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
-        stack.client().chat.completions.create(
-            model="slow", messages=HELLO, extra_body={"simulate": {"hang_ms": 2000}}
-        )
+        stack.client().chat.completions.create(model="slow", messages=HELLO, extra_body={"simulate": {"hang_ms": 2000}})
     assert caught.value.status_code == 504
     assert caught.value.code == "backend_timeout"
 
@@ -286,9 +288,14 @@ def test_client_disconnect_cancels_upstream(stack: Stack) -> None:
         "POST",
         stack.facade.base_url + "/chat/completions",
         headers={"authorization": f"Bearer {TEST_KEY}"},
-        json={"model": "medgemma", "messages": HELLO, "max_tokens": 500, "stream": True,
-              "simulate": {"tokens": 500, "itl_ms": 50}},
-    ) as response:  # fmt: skip
+        json={
+            "model": "medgemma",
+            "messages": HELLO,
+            "max_tokens": 500,
+            "stream": True,
+            "simulate": {"tokens": 500, "itl_ms": 50},
+        },
+    ) as response:
         lines = response.iter_lines()
         assert next(lines).startswith("data: ")
     deadline = time.monotonic() + 5

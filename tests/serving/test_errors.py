@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from serving.errors import (
+    InvalidAPIKey,
+    ModelNotFound,
+    UpstreamFailed,
+    render,
+    sse_error_event,
+    upstream_error,
+    validation_error,
+)
+
+
+def test_envelope_shape_and_status() -> None:
+    response = render(ModelNotFound("x"))
+    assert response.status_code == 404
+    body = orjson.loads(response.body)
+    assert body == {
+        "error": {
+            "message": "The model `x` does not exist or you do not have access to it.",
+            "type": "invalid_request_error",
+            "param": "model",
+            "code": "model_not_found",
+        }
+    }
+    assert orjson.loads(render(InvalidAPIKey("no")).body)["error"]["type"] == "authentication_error"
+
+
+def test_gateway_errors_carry_retry_after() -> None:
+    assert render(UpstreamFailed("down")).headers["retry-after"] == "1"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"error": {"message": "too long", "type": "BadRequestError", "param": "max_tokens", "code": 400}}',
+        b'{"object": "error", "message": "too long", "type": "BadRequestError", "param": "max_tokens", "code": 400}',
+    ],
+)
+def test_vllm_error_bodies_are_rewritten(body: bytes) -> None:
+    error = upstream_error(400, body, "local-vllm")
+    assert error.status == 400
+    assert error.envelope() == {
+        "error": {"message": "too long", "type": "invalid_request_error", "param": "max_tokens", "code": None}
+    }
+
+
+def test_upstream_5xx_and_garbage() -> None:
+    error = upstream_error(500, b"<html>oops</html>", "local-vllm")
+    assert error.status == 502 and "local-vllm" in error.message
+    detail = upstream_error(404, b'{"detail": "Not Found"}', "b")
+    assert detail.status == 404 and detail.message == "The backend returned HTTP 404."
+
+
+def test_validation_param_paths() -> None:
+    error = validation_error([{"loc": ("body", "messages", 0, "role"), "msg": "bad role"}])
+    assert error.param == "messages[0].role"
+    assert validation_error([{"loc": (), "msg": "bad"}]).param is None
+
+
+def test_sse_error_event_ends_the_stream() -> None:
+    event = sse_error_event(UpstreamFailed("broke"))
+    first, done = event.split(b"\n\n")[:2]
+    assert orjson.loads(first.removeprefix(b"data: "))["error"]["type"] == "server_error"
+    assert done == b"data: [DONE]"

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from serving.settings import DEFAULT_CONFIG, MISSING, ConfigError, Settings, load_config, substitute_env
+
+CONFIG = """
+server: {port: "${PORT:-8123}"}
+backends:
+  local: {kind: vllm, base_url: "${VLLM_URL:-http://127.0.0.1:8011/v1/}", model: m}
+  openai: {kind: openai, base_url: https://api.openai.com/v1, api_key: "${OPENAI_API_KEY}", model: gpt-5}
+models:
+  medgemma: [local]
+  gpt-5: [openai, local]
+  openai-only: [openai]
+keys:
+  - {key: "${DEV_API_KEY}", models: ["*"]}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "serving.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_substitution_defaults_and_missing() -> None:
+    env = {"SET": "value", "EMPTY": ""}
+    assert substitute_env("${SET}", env) == "value"
+    assert substitute_env("a-${SET}-b", env) == "a-value-b"
+    assert substitute_env("${UNSET:-fallback}", env) == "fallback"
+    assert substitute_env("${EMPTY:-fallback}", env) == "fallback"
+    assert substitute_env("${UNSET}", env) is MISSING
+    assert substitute_env({"k": ["${SET}", 3]}, env) == {"k": ["value", 3]}
+
+
+def test_secret_cannot_change_yaml_structure(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, CONFIG), {"DEV_API_KEY": "sk-x\n  - {key: injected}00000000000"})
+    assert len(config.keys) == 1
+
+
+def test_missing_secret_disables_backend_and_alias(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        config = load_config(write(tmp_path, CONFIG), {})
+    assert set(config.backends) == {"local"}
+    assert config.models == {"medgemma": ["local"], "gpt-5": ["local"]}
+    assert config.keys == []
+    messages = [r.getMessage() for r in caplog.records]
+    assert "backend disabled: its api_key is unset" in messages
+    assert "model alias disabled: none of its backends is enabled" in messages
+
+
+def test_values_resolved(tmp_path: Path) -> None:
+    env = {"OPENAI_API_KEY": "sk-real", "DEV_API_KEY": "sk-dev-0123456789abcdefghij", "PORT": "9001"}
+    config = load_config(write(tmp_path, CONFIG), env)
+    assert config.server.port == 9001
+    assert config.backends["local"].base_url == "http://127.0.0.1:8011/v1"  # trailing slash stripped
+    assert config.backends["openai"].api_key == "sk-real"
+    assert config.models["gpt-5"] == ["openai", "local"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("backends: [", "not valid YAML"),
+        ("- a list", "must be a mapping"),
+        ("backends: {}\nmodels: {a: [nope]}", "unknown backend"),
+        ("backends: {b: {kind: vllm, base_url: ftp://x, model: m}}\nmodels: {}", "base_url"),
+        ("backends: {b: {kind: tgi, base_url: http://x, model: m}}\nmodels: {}", "kind"),
+        ("backends: {}\nmodels: {}\nsurprise: 1", "surprise"),
+    ],
+)
+def test_invalid_configs_say_where(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(write(tmp_path, text), {})
+
+
+def test_unreadable_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.yaml", {})
+
+
+def test_shipped_config_loads_without_any_secret() -> None:
+    config = load_config(DEFAULT_CONFIG, {})
+    assert "openai" not in config.backends  # no OPENAI_API_KEY: disabled, not a crash
+    assert config.models["gpt-5"] == ["local-vllm"]
+    assert config.backends["local-vllm"].message_format == "gemma3"
+
+
+def test_settings_override_host_and_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "backends: {}\nmodels: {}")
+    config = Settings(config_path=path, host="0.0.0.0", port=9999).load()
+    assert (config.server.host, config.server.port) == ("0.0.0.0", 9999)

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import copy
+
+from serving.backends.translate import RequestTranslator
+from serving.settings import BackendConfig
+
+GPT5 = BackendConfig(
+    kind="openai",
+    base_url="https://api.openai.com/v1",
+    model="gpt-5",
+    api_key="k",
+    rename_params={"max_tokens": "max_completion_tokens"},
+    drop_params=["temperature", "top_p"],
+)
+GEMMA = BackendConfig(kind="vllm", base_url="http://127.0.0.1:8011/v1", model="gemma-3-270m", message_format="gemma3")
+
+
+def test_gpt5_renames_and_drops_declared_params() -> None:
+    body = {
+        "model": "gpt-5",
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": 9,
+        "temperature": 0.3,
+        "top_p": 0.5,
+        "seed": 1,
+        "tools": [{"type": "function"}],
+    }
+    original = copy.deepcopy(body)
+    out = RequestTranslator(GPT5).translate(body, stream=False)
+    assert out == {
+        "model": "gpt-5",
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_completion_tokens": 9,
+        "seed": 1,
+        "tools": [{"type": "function"}],
+    }
+    assert body == original
+
+
+def test_explicit_target_param_wins_over_renamed_one() -> None:
+    out = RequestTranslator(GPT5).translate({"max_tokens": 5, "max_completion_tokens": 7}, stream=False)
+    assert out["max_completion_tokens"] == 7 and "max_tokens" not in out
+
+
+def test_streams_always_ask_upstream_for_usage() -> None:
+    translator = RequestTranslator(GEMMA)
+    out = translator.translate({"model": "medgemma", "prompt": "x", "stream": True}, stream=True)
+    assert out["stream_options"] == {"include_usage": True}
+    body = {"prompt": "x", "stream_options": {"include_usage": False, "continuous_usage_stats": False}}
+    out = translator.translate(body, stream=True)
+    assert out["stream_options"] == {"include_usage": True, "continuous_usage_stats": False}
+    assert body["stream_options"] == {"include_usage": False, "continuous_usage_stats": False}
+    assert "stream_options" not in translator.translate({"prompt": "x"}, stream=False)
+
+
+def test_model_is_rewritten_and_vllm_extras_kept() -> None:
+    out = RequestTranslator(GEMMA).translate(
+        {"model": "medgemma", "messages": [{"role": "user", "content": "a"}], "ignore_eos": True}, stream=False
+    )
+    assert out["model"] == "gemma-3-270m" and out["ignore_eos"] is True
