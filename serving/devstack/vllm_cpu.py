@@ -7,7 +7,6 @@ only runs vLLM's interpreter from its own virtualenv: the façade never imports 
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -16,6 +15,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+
+from serving.devstack.processes import stop as stop_process
 
 CACHE_DIR = Path(os.environ.get("PEARCARE_CACHE", Path.home() / ".cache" / "pearcare"))
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -109,13 +110,8 @@ class VllmCpuServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        if process is not None:
+            stop_process(process, grace=30)
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None

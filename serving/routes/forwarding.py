@@ -97,7 +97,13 @@ async def forward(
         return Response(status_code=499)
     if reply.relay is not None:
         events = reply.relay.stream()
+
+        async def close_events() -> None:
+            # If the client left while we were suspended at a yield, close the relay now
+            # (and with it the upstream request) rather than whenever the GC finds it.
+            await events.aclose()
+
         return StreamingResponse(
-            events, media_type="text/event-stream", headers=_SSE_HEADERS, background=BackgroundTask(events.aclose)
+            events, media_type="text/event-stream", headers=_SSE_HEADERS, background=BackgroundTask(close_events)
         )
     return Response(reply.body, media_type="application/json")

@@ -1,0 +1,1 @@
+"""Load tests, the upstream simulator and the overhead benchmark."""
