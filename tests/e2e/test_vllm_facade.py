@@ -159,6 +159,9 @@ def test_client_disconnect_aborts_the_vllm_request(vllm_facade: Facade, vllm_ser
         lines = response.iter_lines()
         for _ in range(6):
             next(lines)
+        deadline = time.monotonic() + 5
+        while running_requests(vllm_server) < 1 and time.monotonic() < deadline:
+            next(lines)
         assert running_requests(vllm_server) == 1
     deadline = time.monotonic() + 10
     while running_requests(vllm_server) and time.monotonic() < deadline:

@@ -39,6 +39,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with (
         simulator(tmp, "--ttft-ms", "20", "--itl-ms", "20", "--tokens", "8") as sim,
         simulator(tmp, "--error-status", "503") as failing,
+        simulator(tmp, "--hang-ms", "3000") as hanging,
     ):
         dead = f"http://127.0.0.1:{free_port()}/v1"
         config = facade_config(
@@ -55,6 +56,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "dead": vllm_backend(dead, "x", timeouts={"connect": 1, "read": 5}),
                 "failing": vllm_backend(failing.base_url, "x"),
                 "slow": vllm_backend(sim.base_url, "sim-model", timeouts={"connect": 1, "read": 0.5}),
+                "hanging": vllm_backend(hanging.base_url, "x", timeouts={"connect": 1, "read": 0.5}),
             },
             models={
                 "medgemma": ["sim"],
@@ -62,6 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "only-this": ["sim"],
                 "fallback-dead": ["dead", "sim"],
                 "fallback-5xx": ["failing", "sim"],
+                "fallback-timeout": ["hanging", "sim"],
                 "all-down": ["dead"],
                 "all-failing": ["failing"],
                 "slow": ["slow"],
@@ -234,7 +237,7 @@ def test_unknown_route_and_method_are_openai_shaped(stack: Stack) -> None:
 
 def test_fallback_to_next_backend(stack: Stack) -> None:
     client = stack.client()
-    for alias in ("fallback-dead", "fallback-5xx"):
+    for alias in ("fallback-dead", "fallback-5xx", "fallback-timeout"):
         completion = client.chat.completions.create(model=alias, messages=HELLO, max_tokens=2)
         assert completion.choices[0].message.content == " tok" * 2
         streamed = list(client.chat.completions.create(model=alias, messages=HELLO, max_tokens=2, stream=True))
@@ -242,6 +245,7 @@ def test_fallback_to_next_backend(stack: Stack) -> None:
     metrics = stack.metrics()
     assert 'pearcare_fallbacks_total{alias="fallback-dead"}' in metrics
     assert 'pearcare_fallbacks_total{alias="fallback-5xx"}' in metrics
+    assert 'pearcare_fallbacks_total{alias="fallback-timeout"}' in metrics
 
 
 def test_backend_down_gets_503_or_502_with_retry_after(stack: Stack) -> None:
