@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from redis.exceptions import RedisError
 
 from serving.errors import install_handlers
 from serving.metrics import Metrics
 from serving.middleware import RequestContextMiddleware
-from serving.routes import chat, completions, embeddings, health, models
+from serving.routes import admin, chat, completions, embeddings, health, models, usage
 from serving.services import Services
 from serving.settings import ServingConfig
 
@@ -25,8 +26,10 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.registry.start()
-        if services.authenticator.empty:
-            log.warning("no API keys are configured: every request will get 401")
+        try:
+            await services.install_static_keys()
+        except RedisError as exc:
+            log.error("could not install static keys", extra={"error_type": type(exc).__name__})
         log.info(
             "serving",
             extra={"models": list(services.registry.aliases), "backends": list(services.registry.upstreams)},
@@ -38,12 +41,22 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         try:
             yield
         finally:
+            await services.access.drain()
             await services.registry.close()
+            await services.redis.aclose()
 
     app = FastAPI(title="Pear Care serving", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = services
     install_handlers(app)
-    for router in (chat.router, completions.router, embeddings.router, models.router, health.router):
+    for router in (
+        chat.router,
+        completions.router,
+        embeddings.router,
+        models.router,
+        usage.router,
+        admin.router,
+        health.router,
+    ):
         app.include_router(router)
-    app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=services.metrics, access=services.access)
     return app

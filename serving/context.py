@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from serving.ratelimit import Grant
 
 Outcome = Literal["ok", "error", "client_disconnected", "upstream_failed"]
 
@@ -21,3 +24,6 @@ class RequestContext:
     time_to_first_token: float | None = None
     inter_token_latency: float | None = None
     outcome: Outcome = "ok"
+    grant: Grant | None = None
+    prompt_estimate: int = 0
+    response_headers: dict[str, str] = field(default_factory=dict)

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from serving.auth import Principal, presented_key
+from serving.auth import presented_key_hash
 from serving.context import RequestContext
+from serving.ratelimit import Grant
 from serving.services import Services
 
 
@@ -22,13 +23,14 @@ async def get_context(request: Request) -> RequestContext:
     return ctx
 
 
-async def get_principal(request: Request) -> Principal:
+async def get_caller(request: Request) -> Grant:
+    """The caller's key, checked without charging any limit (routes that generate nothing)."""
     services: Services = request.app.state.services
-    principal = await services.authenticator.authenticate(presented_key(request.headers))
-    request.scope["state"]["ctx"].key_name = principal.name
-    return principal
+    grant = await services.access.admit(presented_key_hash(request.headers), "", 0, charge=False)
+    request.scope["state"]["ctx"].key_name = grant.name
+    return grant
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 ContextDep = Annotated[RequestContext, Depends(get_context)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+CallerDep = Annotated[Grant, Depends(get_caller)]

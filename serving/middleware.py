@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from serving.context import RequestContext
 from serving.logs import request_id_var
 from serving.metrics import Metrics
+from serving.ratelimit import AccessControl
 
 log = logging.getLogger("serving.access")
 
@@ -30,9 +31,10 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, access: AccessControl) -> None:
         self.app = app
         self.metrics = metrics
+        self.access = access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,7 +50,8 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), request_id_header]
+                extra = [(k.encode(), v.encode()) for k, v in ctx.response_headers.items()]
+                message["headers"] = [*message.get("headers", ()), request_id_header, *extra]
             await send(message)
 
         try:
@@ -74,6 +77,16 @@ class RequestContextMiddleware:
             m.tokens.labels(alias, "completion").inc(ctx.completion_tokens)
         if ctx.outcome == "client_disconnected":
             m.client_disconnects.labels(alias).inc()
+        if ctx.grant is not None and ctx.alias is not None:
+            if ctx.prompt_tokens is None and ctx.tokens_estimated:
+                ctx.prompt_tokens = ctx.prompt_estimate  # abandoned stream: no usage chunk came
+            self.access.settle_later(
+                ctx.grant,
+                alias=ctx.alias,
+                prompt=ctx.prompt_tokens or 0,
+                completion=ctx.completion_tokens or 0,
+                failed=status >= 400 or ctx.outcome != "ok",
+            )
         log.info(
             "request",
             extra={
@@ -84,6 +97,7 @@ class RequestContextMiddleware:
                 "alias": ctx.alias,
                 "backend": ctx.backend,
                 "key": ctx.key_name,
+                "key_id": ctx.grant.key_id if ctx.grant else None,
                 "prompt_tokens": ctx.prompt_tokens,
                 "completion_tokens": ctx.completion_tokens,
                 "tokens_estimated": ctx.tokens_estimated or None,

@@ -102,6 +102,19 @@ class StaticKey(BaseModel):
     key: str = Field(min_length=20)
     name: str = "static"
     models: list[str] = Field(default_factory=lambda: ["*"])
+    rpm: int = Field(0, ge=0, description="requests per minute, 0 = unlimited")
+    tpm: int = Field(0, ge=0, description="tokens per minute, 0 = unlimited")
+    daily_tokens: int = Field(0, ge=0)
+
+
+class StoreConfig(BaseModel):
+    """Keys, limits and usage live in Redis; without redis_url, in-process (single instance only)."""
+
+    model_config = ConfigDict(extra="forbid")
+    redis_url: str | None = None
+    failure_policy: Literal["open", "closed"] = "closed"
+    default_max_tokens: int = Field(1024, ge=1, description="charged up front when a request names no max_tokens")
+    admin_key: str | None = Field(None, min_length=20)
 
 
 class ServerConfig(BaseModel):
@@ -121,6 +134,7 @@ class ServingConfig(BaseModel):
     backends: dict[str, BackendConfig]
     models: dict[str, list[str]]
     keys: list[StaticKey] = Field(default_factory=list)
+    store: StoreConfig = StoreConfig()
 
     @model_validator(mode="after")
     def _aliases_name_known_backends(self) -> ServingConfig:
@@ -159,7 +173,11 @@ def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
             log.warning("static key skipped: its value is unset", extra={"key_index": index})
             continue
         keys.append(entry)
-    return {**raw, "backends": backends, "models": models, "keys": keys}
+    store = dict(raw.get("store") or {})
+    for name in ("redis_url", "admin_key"):
+        if store.get(name) is MISSING or store.get(name) == "":
+            store[name] = None
+    return {**raw, "backends": backends, "models": models, "keys": keys, "store": store}
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> ServingConfig:

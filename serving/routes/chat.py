@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from serving.deps import ContextDep, PrincipalDep, ServicesDep
+from serving.deps import ContextDep, ServicesDep
 from serving.protocol import ChatCompletionRequest
 from serving.routes.forwarding import forward
 
@@ -12,8 +12,8 @@ router = APIRouter()
 
 @router.post("/v1/chat/completions")
 async def create_chat_completion(
-    request: Request, services: ServicesDep, ctx: ContextDep, principal: PrincipalDep
+    request: Request,
+    services: ServicesDep,
+    ctx: ContextDep,
 ) -> Response:
-    return await forward(
-        request, schema=ChatCompletionRequest, path="/chat/completions", services=services, ctx=ctx, principal=principal
-    )
+    return await forward(request, schema=ChatCompletionRequest, path="/chat/completions", services=services, ctx=ctx)

@@ -12,7 +12,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive
 
-from serving.auth import Principal
+from serving.auth import presented_key_hash
 from serving.context import RequestContext
 from serving.errors import InvalidRequest, RequestTooLarge
 from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, parse_json_object, validate
@@ -65,6 +65,13 @@ async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T:
     raise ClientDisconnected
 
 
+def token_allowance(parsed: ChatCompletionRequest | CompletionRequest | EmbeddingRequest, default: int) -> int:
+    if isinstance(parsed, EmbeddingRequest):
+        return 0
+    most = getattr(parsed, "max_completion_tokens", None) or parsed.max_tokens or default
+    return most * (parsed.n or 1)
+
+
 async def forward(
     request: Request,
     *,
@@ -72,13 +79,21 @@ async def forward(
     path: str,
     services: Services,
     ctx: RequestContext,
-    principal: Principal,
 ) -> Response:
-    body = parse_json_object(
-        await read_body(request, services.config.server.max_request_bytes), services.config.server.max_request_bytes
-    )
+    key_hash = presented_key_hash(request.headers)  # 401 before reading the body
+    max_bytes = services.config.server.max_request_bytes
+    raw = await read_body(request, max_bytes)
+    body = parse_json_object(raw, max_bytes)
     parsed = validate(schema, body)
-    ctx.alias = services.resolve_alias(principal, parsed.model)
+    ctx.prompt_estimate = len(raw) // 4  # ~4 bytes a token: charged now, settled with real usage
+    estimate = ctx.prompt_estimate + token_allowance(parsed, services.config.store.default_max_tokens)
+    known = parsed.model in services.registry.aliases
+    # Auth and limits in one round trip. An unknown model charges nothing; a bad key still gets 401.
+    grant = await services.access.admit(key_hash, parsed.model, estimate, charge=known)
+    ctx.key_name = grant.name
+    ctx.response_headers.update(grant.headers)
+    ctx.alias = services.resolve_alias(grant, parsed.model)
+    ctx.grant = grant
     stream = bool(getattr(parsed, "stream", False))
     try:
         reply = await cancel_on_disconnect(

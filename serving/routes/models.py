@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from serving.deps import PrincipalDep, ServicesDep
+from serving.deps import CallerDep, ServicesDep
 from serving.protocol import ModelCard, ModelList
 
 router = APIRouter()
@@ -11,14 +11,14 @@ OWNER = "pearcare"
 
 
 @router.get("/v1/models")
-async def list_models(services: ServicesDep, principal: PrincipalDep) -> ModelList:
+async def list_models(services: ServicesDep, caller: CallerDep) -> ModelList:
     created = services.registry.created
     return ModelList(
-        data=[ModelCard(id=alias, created=created, owned_by=OWNER) for alias in services.visible_aliases(principal)]
+        data=[ModelCard(id=alias, created=created, owned_by=OWNER) for alias in services.visible_aliases(caller)]
     )
 
 
 @router.get("/v1/models/{model:path}")
-async def retrieve_model(model: str, services: ServicesDep, principal: PrincipalDep) -> ModelCard:
-    alias = services.resolve_alias(principal, model)
+async def retrieve_model(model: str, services: ServicesDep, caller: CallerDep) -> ModelCard:
+    alias = services.resolve_alias(caller, model)
     return ModelCard(id=alias, created=services.registry.created, owned_by=OWNER)

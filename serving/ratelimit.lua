@@ -1,0 +1,92 @@
+-- Auth + rate-limit admission in one round trip (EVALSHA). All keys share the API key's
+-- hash tag, so the script is cluster-safe.
+-- KEYS[1] key record (hash)   KEYS[2] requests window (hash: second -> count)
+-- KEYS[3] tokens window (hash) KEYS[4] daily token counter
+-- ARGV[1] now (ms)  ARGV[2] model alias  ARGV[3] estimated tokens  ARGV[4] '1' to charge, '0' to look up
+-- Windows are 60 one-second buckets: never more than the limit in any 60 s, exactly, across
+-- any number of façade instances.
+local unpack = unpack or table.unpack
+local now = tonumber(ARGV[1])
+local alias = ARGV[2]
+local estimate = tonumber(ARGV[3])
+local second = math.floor(now / 1000)
+local oldest = second - 59
+
+local r = redis.call('HMGET', KEYS[1], 'id', 'name', 'models', 'rpm', 'tpm', 'daily_tokens', 'expires_at', 'disabled')
+if not r[1] then return {'unknown'} end
+if r[8] == '1' then return {'disabled'} end
+local expires = tonumber(r[7] or '0') or 0
+if expires > 0 and expires * 1000 <= now then return {'expired'} end
+local id, name, models = r[1], r[2] or '', r[3] or '*'
+if ARGV[4] ~= '1' then return {'ok', id, name, models} end
+if models ~= '*' and not string.find(',' .. models .. ',', ',' .. alias .. ',', 1, true) then
+  return {'forbidden', id, name, models}
+end
+local rpm = tonumber(r[4] or '0') or 0
+local tpm = tonumber(r[5] or '0') or 0
+local daily = tonumber(r[6] or '0') or 0
+
+local function window(key)
+  local flat = redis.call('HGETALL', key)
+  local buckets, used, stale = {}, 0, {}
+  for i = 1, #flat, 2 do
+    local b, n = tonumber(flat[i]), tonumber(flat[i + 1])
+    if b < oldest then stale[#stale + 1] = flat[i]
+    else used = used + n; buckets[#buckets + 1] = {b, n} end
+  end
+  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+  table.sort(buckets, function(x, y) return x[1] < y[1] end)
+  return used, buckets
+end
+
+-- ms until `needed` units have left the window
+local function until_freed(buckets, needed)
+  if needed <= 0 then return 0 end
+  local freed = 0
+  for _, bucket in ipairs(buckets) do
+    freed = freed + bucket[2]
+    if freed >= needed then return (bucket[1] + 60) * 1000 - now end
+  end
+  return 60000
+end
+
+local r_used, r_buckets, t_used, t_buckets, d_used = 0, {}, 0, {}, 0
+if rpm > 0 then r_used, r_buckets = window(KEYS[2]) end
+if tpm > 0 then t_used, t_buckets = window(KEYS[3]) end
+if daily > 0 then d_used = tonumber(redis.call('GET', KEYS[4]) or '0') end
+
+local status, retry = 'ok', 0
+if rpm > 0 and r_used + 1 > rpm then
+  status, retry = 'requests', until_freed(r_buckets, r_used + 1 - rpm)
+elseif tpm > 0 and estimate > tpm then
+  status, retry = 'too_large', 0
+elseif tpm > 0 and t_used + estimate > tpm then
+  status, retry = 'tokens', until_freed(t_buckets, t_used + estimate - tpm)
+elseif daily > 0 and d_used >= daily then
+  status, retry = 'quota', 0
+end
+
+if status == 'ok' then
+  if rpm > 0 then
+    redis.call('HINCRBY', KEYS[2], second, 1)
+    redis.call('EXPIRE', KEYS[2], 61)
+    r_used = r_used + 1
+    r_buckets[#r_buckets + 1] = {second, 1}
+  end
+  if tpm > 0 and estimate > 0 then
+    redis.call('HINCRBY', KEYS[3], second, estimate)
+    redis.call('EXPIRE', KEYS[3], 61)
+    t_used = t_used + estimate
+    t_buckets[#t_buckets + 1] = {second, estimate}
+  end
+  if daily > 0 and estimate > 0 then
+    redis.call('INCRBY', KEYS[4], estimate)
+    redis.call('EXPIRE', KEYS[4], 172800)
+    d_used = d_used + estimate
+  end
+end
+
+return {status, id, name, models,
+        rpm, rpm - r_used, until_freed(r_buckets, r_used),
+        tpm, tpm - t_used, until_freed(t_buckets, t_used),
+        second, daily, d_used, retry}

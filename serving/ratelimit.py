@@ -1,0 +1,191 @@
+"""Auth and rate limits in one Redis round trip (serving/ratelimit.lua), and the settlement
+that replaces the up-front token estimate with real usage (serving/settle.lua).
+
+One implementation: the in-process default runs the same Lua scripts in fakeredis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from serving.errors import APIError, InvalidAPIKey, ModelNotFound
+
+log = logging.getLogger(__name__)
+
+_ADMIT = (Path(__file__).parent / "ratelimit.lua").read_text()
+_SETTLE = (Path(__file__).parent / "settle.lua").read_text()
+
+FailurePolicy = Literal["open", "closed"]
+
+
+def _tagged(key_hash: str, suffix: str) -> str:
+    return f"pc:{{{key_hash}}}:{suffix}"
+
+
+def day_of(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y%m%d")
+
+
+def duration(ms: int) -> str:
+    """OpenAI's reset format: 1s, 6m0s, 12ms."""
+    if ms < 1000:
+        return f"{max(ms, 0)}ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest}s"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """An admitted request: who, and what was charged up front."""
+
+    key_id: str
+    key_hash: str
+    name: str
+    models: frozenset[str] | None
+    estimate: int
+    bucket: int
+    has_token_limit: bool
+    has_daily_budget: bool
+    headers: dict[str, str]
+
+    def may_use(self, alias: str) -> bool:
+        return self.models is None or alias in self.models
+
+
+class RateLimited(APIError):
+    status = 429
+    code = "rate_limit_exceeded"
+
+
+class StoreUnavailable(APIError):
+    status = 503
+    code = "service_unavailable"
+
+
+def _models(raw: str) -> frozenset[str] | None:
+    return None if raw == "*" else frozenset(raw.split(","))
+
+
+def _limit_headers(result: list[Any]) -> dict[str, str]:
+    rpm, rpm_left, rpm_reset, tpm, tpm_left, tpm_reset = (int(v) for v in result[4:10])
+    headers = {}
+    if rpm:
+        headers["x-ratelimit-limit-requests"] = str(rpm)
+        headers["x-ratelimit-remaining-requests"] = str(max(rpm_left, 0))
+        headers["x-ratelimit-reset-requests"] = duration(rpm_reset)
+    if tpm:
+        headers["x-ratelimit-limit-tokens"] = str(tpm)
+        headers["x-ratelimit-remaining-tokens"] = str(max(tpm_left, 0))
+        headers["x-ratelimit-reset-tokens"] = duration(tpm_reset)
+    return headers
+
+
+class AccessControl:
+    def __init__(self, redis: Redis, *, failure_policy: FailurePolicy = "closed") -> None:
+        self._redis = redis
+        self._admit = redis.register_script(_ADMIT)
+        self._settle = redis.register_script(_SETTLE)
+        self.failure_policy = failure_policy
+        self.healthy = True
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def admit(self, key_hash: str, alias: str, estimate: int, *, charge: bool = True) -> Grant:
+        now = time.time()
+        keys = [_tagged(key_hash, s) for s in ("key", "rpm", "tpm", f"day:{day_of(now)}")]
+        try:
+            raw = await self._admit(keys=keys, args=[int(now * 1000), alias, estimate, "1" if charge else "0"])
+            self.healthy = True
+        except RedisError as exc:
+            self.healthy = False
+            return self._store_failed(exc, key_hash, estimate)
+        result = [v.decode() if isinstance(v, bytes) else v for v in raw]
+        status = result[0]
+        if status in ("unknown", "disabled", "expired"):
+            raise InvalidAPIKey("Incorrect API key provided." if status == "unknown" else f"This API key is {status}.")
+        if status == "forbidden":
+            raise ModelNotFound(alias)
+        if not charge:
+            return Grant(result[1], key_hash, result[2], _models(result[3]), 0, 0, False, False, {})
+        headers = _limit_headers(result)
+        retry_ms = int(result[13])
+        if status == "requests" or status == "tokens":
+            limit = result[4] if status == "requests" else result[7]
+            retry = {"retry-after": str(max(1, -(-retry_ms // 1000))), "retry-after-ms": str(retry_ms)}
+            raise RateLimited(
+                f"Rate limit reached for {status} per minute: limit {limit}. Try again in {duration(retry_ms)}.",
+                type=status,
+                headers={**headers, **retry},
+            )
+        if status == "too_large":
+            raise RateLimited(
+                f"Request too large: it may use {estimate} tokens, above the key's limit of {result[7]} per minute. "
+                "Lower max_tokens.",
+                type="tokens",
+                headers={**headers, "x-should-retry": "false"},
+            )
+        if status == "quota":
+            raise RateLimited(
+                "You exceeded your daily token budget.",
+                type="insufficient_quota",
+                code="insufficient_quota",
+                headers={**headers, "x-should-retry": "false"},
+            )
+        return Grant(
+            key_id=result[1],
+            key_hash=key_hash,
+            name=result[2],
+            models=_models(result[3]),
+            estimate=estimate,
+            bucket=int(result[10]),
+            has_token_limit=int(result[7]) > 0,
+            has_daily_budget=int(result[11]) > 0,
+            headers=headers,
+        )
+
+    def _store_failed(self, exc: RedisError, key_hash: str, estimate: int) -> Grant:
+        log.error("key store unavailable", extra={"error_type": type(exc).__name__, "policy": self.failure_policy})
+        if self.failure_policy == "closed":
+            raise StoreUnavailable(
+                "The service is temporarily unable to check API keys. Retry shortly.", headers={"retry-after": "1"}
+            ) from exc
+        return Grant("unverified", key_hash, "unverified", None, estimate, 0, False, False, {})
+
+    def settle_later(self, grant: Grant, *, alias: str, prompt: int, completion: int, failed: bool) -> None:
+        """Settle after the response, off the request's path; drain() waits for these at shutdown."""
+        task = asyncio.get_running_loop().create_task(
+            self.settle(grant, alias=alias, prompt=prompt, completion=completion, failed=failed)
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    async def settle(self, grant: Grant, *, alias: str, prompt: int, completion: int, failed: bool) -> None:
+        """Replace the estimate with what was used and count the request. Never raises."""
+        if grant.key_id == "unverified":
+            log.warning("usage not recorded: key store was unavailable", extra={"alias": alias})
+            return
+        now = time.time()
+        keys = [_tagged(grant.key_hash, "tpm"), _tagged(grant.key_hash, f"day:{day_of(now)}"),
+                _tagged(grant.key_hash, f"usage:{day_of(now)}")]  # fmt: skip
+        delta = prompt + completion - grant.estimate
+        args: list[str | int] = [grant.bucket, delta, int(now), alias, prompt, completion, "1" if failed else "0",
+                "1" if grant.has_token_limit else "0", "1" if grant.has_daily_budget else "0"]  # fmt: skip
+        try:
+            await self._settle(keys=keys, args=args)
+        except RedisError as exc:
+            log.error("usage settlement failed", extra={"error_type": type(exc).__name__, "alias": alias})
