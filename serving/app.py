@@ -27,7 +27,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.registry.start()
         try:
-            await services.install_static_keys()
+            await services.static_keys.install()
         except RedisError as exc:
             log.error("could not install static keys", extra={"error_type": type(exc).__name__})
         log.info(

@@ -56,14 +56,14 @@ if tpm > 0 then t_used, t_buckets = window(KEYS[3]) end
 if daily > 0 then d_used = tonumber(redis.call('GET', KEYS[4]) or '0') end
 
 local status, retry = 'ok', 0
-if rpm > 0 and r_used + 1 > rpm then
+if daily > 0 and d_used >= daily then
+  status = 'quota'  -- the lasting condition first: retrying within the minute cannot help
+elseif rpm > 0 and r_used + 1 > rpm then
   status, retry = 'requests', until_freed(r_buckets, r_used + 1 - rpm)
 elseif tpm > 0 and estimate > tpm then
-  status, retry = 'too_large', 0
+  status = 'too_large'
 elseif tpm > 0 and t_used + estimate > tpm then
   status, retry = 'tokens', until_freed(t_buckets, t_used + estimate - tpm)
-elseif daily > 0 and d_used >= daily then
-  status, retry = 'quota', 0
 end
 
 if status == 'ok' then

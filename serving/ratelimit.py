@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,8 +94,17 @@ def _limit_headers(result: list[Any]) -> dict[str, str]:
 
 
 class AccessControl:
-    def __init__(self, redis: Redis, *, failure_policy: FailurePolicy = "closed") -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        failure_policy: FailurePolicy = "closed",
+        reinstall: Callable[[str], Awaitable[bool]] | None = None,
+    ) -> None:
         self._redis = redis
+        # Called with an unknown key's hash; True if it re-created a config-file key (a Redis
+        # without persistence came back empty), so the lookup is worth one retry.
+        self._reinstall = reinstall
         self._admit = redis.register_script(_ADMIT)
         self._settle = redis.register_script(_SETTLE)
         self.failure_policy = failure_policy
@@ -112,6 +122,8 @@ class AccessControl:
             return self._store_failed(exc, key_hash, estimate)
         result = [v.decode() if isinstance(v, bytes) else v for v in raw]
         status = result[0]
+        if status == "unknown" and self._reinstall is not None and await self._reinstall(key_hash):
+            return await self.admit(key_hash, alias, estimate, charge=charge)
         if status in ("unknown", "disabled", "expired"):
             raise InvalidAPIKey("Incorrect API key provided." if status == "unknown" else f"This API key is {status}.")
         if status == "forbidden":

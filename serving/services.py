@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from serving.backends.registry import BackendRegistry
 from serving.errors import ModelNotFound
-from serving.keys import KeyRecord, KeyStore
+from serving.keys import KeyRecord, KeyStore, hash_key
 from serving.metrics import Metrics
 from serving.proxy import ProxyService
 from serving.ratelimit import AccessControl, Grant
@@ -27,6 +27,38 @@ def connect_store(config: ServingConfig) -> Redis:
     return fakeredis.FakeAsyncRedis()
 
 
+class StaticKeys:
+    """Keys from the config file, kept as ordinary records (id static-NAME)."""
+
+    def __init__(self, config: ServingConfig, keys: KeyStore) -> None:
+        self._keys = keys
+        self._by_hash = {
+            hash_key(key.key): (
+                KeyRecord(
+                    id=f"static-{key.name}",
+                    name=key.name,
+                    models=key.models,
+                    rpm=key.rpm,
+                    tpm=key.tpm,
+                    daily_tokens=key.daily_tokens,
+                ),
+                key.key,
+            )
+            for key in config.keys
+        }
+
+    async def install(self) -> None:
+        for record, secret in self._by_hash.values():
+            await self._keys.create(record, secret=secret)
+
+    async def reinstall(self, key_hash: str) -> bool:
+        entry = self._by_hash.get(key_hash)
+        if entry is None:
+            return False
+        await self._keys.create(entry[0], secret=entry[1])
+        return True
+
+
 @dataclass(slots=True)
 class Services:
     config: ServingConfig
@@ -36,28 +68,25 @@ class Services:
     keys: KeyStore
     access: AccessControl
     metrics: Metrics
+    static_keys: StaticKeys
 
     @classmethod
     def build(cls, config: ServingConfig, metrics: Metrics | None = None) -> Services:
         metrics = metrics or Metrics()
         registry = BackendRegistry(config)
         redis = connect_store(config)
+        keys = KeyStore(redis)
+        static = StaticKeys(config, keys)
         return cls(
             config=config,
             registry=registry,
             proxy=ProxyService(registry=registry, metrics=metrics),
             redis=redis,
-            keys=KeyStore(redis),
-            access=AccessControl(redis, failure_policy=config.store.failure_policy),
+            keys=keys,
+            access=AccessControl(redis, failure_policy=config.store.failure_policy, reinstall=static.reinstall),
             metrics=metrics,
+            static_keys=static,
         )
-
-    async def install_static_keys(self) -> None:
-        """Keys from the config file become ordinary records (id static-NAME)."""
-        for key in self.config.keys:
-            record = KeyRecord(id=f"static-{key.name}", name=key.name, models=key.models, rpm=key.rpm,
-                               tpm=key.tpm, daily_tokens=key.daily_tokens)  # fmt: skip
-            await self.keys.create(record, secret=key.key)
 
     def resolve_alias(self, grant: Grant, model: str) -> str:
         """The alias a caller asked for; unknown and forbidden look the same (no leak)."""
