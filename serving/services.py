@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from serving.backends.registry import BackendRegistry
 from serving.errors import ModelNotFound
@@ -20,7 +26,15 @@ log = logging.getLogger(__name__)
 
 def connect_store(config: ServingConfig) -> Redis:
     if config.store.redis_url:
-        return Redis.from_url(config.store.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        # One immediate retry on a dropped connection: after a Redis restart the pool's old
+        # sockets are dead, and the first command on each would otherwise fail a request.
+        return Redis.from_url(
+            config.store.redis_url,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
+        )
     import fakeredis  # the same Lua scripts, run in-process
 
     log.warning("no store.redis_url: keys, limits and usage are in-process (one instance only, lost on restart)")
@@ -87,6 +101,28 @@ class Services:
             metrics=metrics,
             static_keys=static,
         )
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Backends probed, and the store pinged. A down store makes us unready only when it
+        would fail requests (failure_policy closed)."""
+        ready, report = await self.registry.readiness()
+        kind = "redis" if self.config.store.redis_url else "in-process"
+        try:
+            async with asyncio.timeout(1.0):
+                await self.redis.ping()
+            store_up, error = True, None
+        except (RedisError, TimeoutError) as exc:
+            store_up, error = False, type(exc).__name__
+        report["store"] = {
+            "kind": kind,
+            "state": "up" if store_up else "down",
+            "error": error,
+            "failure_policy": self.config.store.failure_policy,
+        }
+        if not store_up and self.config.store.failure_policy == "closed":
+            ready = False
+            report["status"] = "unavailable"
+        return ready, report
 
     def resolve_alias(self, grant: Grant, model: str) -> str:
         """The alias a caller asked for; unknown and forbidden look the same (no leak)."""

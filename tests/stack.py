@@ -33,8 +33,9 @@ def simulator(tmp_path: Path, *args: str) -> Iterator[Simulator]:
 
 
 class Facade:
-    def __init__(self, port: int, log_path: Path) -> None:
+    def __init__(self, port: int, log_path: Path, config_path: Path) -> None:
         self.port = port
+        self.config_path = config_path
         self.root_url = f"http://127.0.0.1:{port}"
         self.base_url = f"{self.root_url}/v1"
         self.log_path = log_path
@@ -43,9 +44,15 @@ class Facade:
         return self.log_path.read_text()
 
 
-def facade_config(backends: dict[str, dict[str, Any]], models: dict[str, list[str]], **server: Any) -> dict[str, Any]:
+def facade_config(
+    backends: dict[str, dict[str, Any]],
+    models: dict[str, list[str]],
+    store: dict[str, Any] | None = None,
+    **server: Any,
+) -> dict[str, Any]:
     return {
         "server": {"max_request_bytes": 65536, **server},
+        "store": store or {},
         "backends": backends,
         "models": models,
         "keys": [
@@ -63,7 +70,7 @@ def facade(tmp_path: Path, config: dict[str, Any]) -> Iterator[Facade]:
     log_path = tmp_path / f"facade-{port}.log"
     command = [sys.executable, "-m", "serving", "--config", str(config_path), "--port", str(port)]
     with running(command, f"http://127.0.0.1:{port}/health", log_path):
-        yield Facade(port, log_path)
+        yield Facade(port, log_path, config_path)
 
 
 def vllm_backend(base_url: str, model: str, **extra: Any) -> dict[str, Any]:
