@@ -65,6 +65,9 @@ class Metrics:
         self.fallbacks = Counter(
             "pearcare_fallbacks", "Requests served by a later backend of the alias", ["alias"], registry=r
         )
+        self.rate_limited = Counter("pearcare_rate_limited", "Requests refused by a limit", ["kind"], registry=r)
+        self.auth_failures = Counter("pearcare_auth_failures", "Requests with a missing or bad key", registry=r)
+        self.store_errors = Counter("pearcare_store_errors", "Failed calls to the key/limit store", registry=r)
         self.client_disconnects = Counter(
             "pearcare_client_disconnects", "Streams the client abandoned", ["alias"], registry=r
         )

@@ -97,7 +97,9 @@ class Services:
             proxy=ProxyService(registry=registry, metrics=metrics),
             redis=redis,
             keys=keys,
-            access=AccessControl(redis, failure_policy=config.store.failure_policy, reinstall=static.reinstall),
+            access=AccessControl(
+                redis, metrics=metrics, failure_policy=config.store.failure_policy, reinstall=static.reinstall
+            ),
             metrics=metrics,
             static_keys=static,
         )

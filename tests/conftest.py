@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio
 
 from serving.devstack.processes import stop
 from serving.devstack.vllm_cpu import free_port
@@ -58,8 +59,8 @@ class RedisServer:
             stop(self._process, grace=5)
             self._process = None
 
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
+    def async_client(self) -> redis.asyncio.Redis:
+        return redis.asyncio.Redis.from_url(self.url)
 
 
 @pytest.fixture

@@ -91,6 +91,7 @@ async def forward(
     # Auth and limits in one round trip. An unknown model charges nothing; a bad key still gets 401.
     grant = await services.access.admit(key_hash, parsed.model, estimate, charge=known)
     ctx.key_name = grant.name
+    grant.raise_if_refused()  # a 429 carries the limit headers itself
     ctx.response_headers.update(grant.headers)
     ctx.alias = services.resolve_alias(grant, parsed.model)
     ctx.grant = grant

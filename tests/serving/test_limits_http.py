@@ -130,6 +130,14 @@ def test_key_lifecycle_cli_and_admin_api(stack: LimitStack) -> None:
     assert {m.id for m in client.models.list()} == {"medgemma", "gpt-5"}
     shown = json.loads(stack.cli("show", key_id).stdout)
     assert shown["rpm"] == 100 and "key" not in shown
+    updated = json.loads(stack.cli("update", key_id, "--rpm", "7", "--tpm", "7000").stdout)
+    assert (updated["rpm"], updated["tpm"]) == (7, 7000)
+    limited = httpx.post(
+        stack.facades[3].base_url + "/chat/completions",
+        headers={"authorization": f"Bearer {secret}"},
+        json={"model": "medgemma", "messages": HELLO, "max_tokens": 1},
+    )
+    assert limited.headers["x-ratelimit-limit-requests"] == "7"  # the change is live on another instance
 
     assert stack.cli("revoke", key_id).returncode == 0
     revoked_at = time.monotonic()
@@ -165,6 +173,27 @@ def test_openai_client_sees_the_right_exceptions(stack: LimitStack) -> None:
         retrying.chat.completions.create(model="medgemma", messages=HELLO, max_tokens=1)
     assert quota.value.code == "insufficient_quota"
     assert stack.facades[2].log_text().count('"status": 429') == before + 1
+
+
+def requests_logged(facade: Facade, key_name: str, status: int) -> int:
+    lines = [json.loads(line) for line in facade.log_text().splitlines() if line.startswith("{")]
+    return sum(1 for line in lines if line.get("key") == key_name and line.get("status") == status)
+
+
+def test_sdk_waits_for_retry_after_rather_than_its_own_backoff(stack: LimitStack) -> None:
+    key = stack.create_key(name="patient-sdk", rpm=1)["key"]
+    client = openai.AsyncOpenAI(base_url=stack.facades[0].base_url, api_key=key, max_retries=2)
+
+    async def run() -> None:
+        await client.chat.completions.create(model="medgemma", messages=HELLO, max_tokens=1)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(
+                client.chat.completions.create(model="medgemma", messages=HELLO, max_tokens=1), timeout=3
+            )
+
+    asyncio.run(run())
+    # The SDK's own backoff would have retried within ~1 s; retry-after (~60 s) keeps it waiting.
+    assert requests_logged(stack.facades[0], "patient-sdk", 429) == 1
 
 
 def usage_of(stack: LimitStack, key: str) -> dict[str, int]:

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from serving.errors import InvalidAPIKey, ModelNotFound
 from serving.keys import KeyRecord, KeyStore, hash_key
+from serving.metrics import Metrics
 from serving.ratelimit import AccessControl, RateLimited, StoreUnavailable, duration
 from tests.conftest import RedisServer
 
@@ -21,11 +22,8 @@ async def make_key(redis: Redis, **limits: object) -> tuple[str, KeyRecord]:
 
 async def outcomes(access: AccessControl, key_hash: str, count: int, estimate: int) -> list[str]:
     async def one() -> str:
-        try:
-            await access.admit(key_hash, "medgemma", estimate)
-            return "ok"
-        except RateLimited as exc:
-            return str(exc.type)
+        grant = await access.admit(key_hash, "medgemma", estimate)
+        return "ok" if grant.refusal is None else str(grant.refusal.type)
 
     return await asyncio.gather(*(one() for _ in range(count)))
 
@@ -34,7 +32,7 @@ async def test_request_limit_is_exact_under_concurrency(redis_server: RedisServe
     redis = Redis.from_url(redis_server.url)
     key_hash, _ = await make_key(redis, rpm=50)
     # Separate clients, as separate façade instances would have.
-    controls = [AccessControl(Redis.from_url(redis_server.url)) for _ in range(4)]
+    controls = [AccessControl(Redis.from_url(redis_server.url), metrics=Metrics()) for _ in range(4)]
     results = await asyncio.gather(*(outcomes(c, key_hash, 50, 1) for c in controls))
     flat = [r for batch in results for r in batch]
     assert flat.count("ok") == 50 and flat.count("requests") == 150
@@ -43,7 +41,7 @@ async def test_request_limit_is_exact_under_concurrency(redis_server: RedisServe
 async def test_token_limit_is_exact_and_settlement_gives_back(redis_server: RedisServer) -> None:
     redis = Redis.from_url(redis_server.url)
     key_hash, _ = await make_key(redis, tpm=1000)
-    access = AccessControl(redis)
+    access = AccessControl(redis, metrics=Metrics())
     results = await outcomes(access, key_hash, 30, 100)
     assert results.count("ok") == 10 and results.count("tokens") == 20
 
@@ -51,7 +49,7 @@ async def test_token_limit_is_exact_and_settlement_gives_back(redis_server: Redi
     grant = await access.admit(key_hash2, "medgemma", 600)
     assert grant.headers["x-ratelimit-remaining-tokens"] == "400"
     with pytest.raises(RateLimited):
-        await access.admit(key_hash2, "medgemma", 600)
+        (await access.admit(key_hash2, "medgemma", 600)).raise_if_refused()
     await access.settle(grant, alias="medgemma", prompt=50, completion=50, failed=False)  # used 100, not 600
     second = await access.admit(key_hash2, "medgemma", 600)
     assert second.headers["x-ratelimit-remaining-tokens"] == "300"
@@ -60,10 +58,10 @@ async def test_token_limit_is_exact_and_settlement_gives_back(redis_server: Redi
 async def test_rate_limit_error_carries_openai_headers(redis_server: RedisServer) -> None:
     redis = Redis.from_url(redis_server.url)
     key_hash, _ = await make_key(redis, rpm=1, tpm=500)
-    access = AccessControl(redis)
+    access = AccessControl(redis, metrics=Metrics())
     await access.admit(key_hash, "medgemma", 10)
     with pytest.raises(RateLimited) as caught:
-        await access.admit(key_hash, "medgemma", 10)
+        (await access.admit(key_hash, "medgemma", 10)).raise_if_refused()
     error = caught.value
     assert error.status == 429 and error.type == "requests" and error.code == "rate_limit_exceeded"
     assert 1 <= int(error.headers["retry-after"]) <= 60
@@ -76,21 +74,21 @@ async def test_rate_limit_error_carries_openai_headers(redis_server: RedisServer
 async def test_too_large_and_daily_quota_say_do_not_retry(redis_server: RedisServer) -> None:
     redis = Redis.from_url(redis_server.url)
     key_hash, _ = await make_key(redis, tpm=100, daily_tokens=150)
-    access = AccessControl(redis)
+    access = AccessControl(redis, metrics=Metrics())
     with pytest.raises(RateLimited) as too_large:
-        await access.admit(key_hash, "medgemma", 101)
+        (await access.admit(key_hash, "medgemma", 101)).raise_if_refused()
     assert too_large.value.headers["x-should-retry"] == "false"
     grant = await access.admit(key_hash, "medgemma", 80)
     await access.settle(grant, alias="medgemma", prompt=100, completion=60, failed=False)  # 160 >= 150 used
     with pytest.raises(RateLimited) as quota:
-        await access.admit(key_hash, "medgemma", 1)
+        (await access.admit(key_hash, "medgemma", 1)).raise_if_refused()
     assert quota.value.code == "insufficient_quota" and quota.value.headers["x-should-retry"] == "false"
 
 
 async def test_unknown_revoked_expired_and_forbidden_keys(redis_server: RedisServer) -> None:
     redis = Redis.from_url(redis_server.url)
     store = KeyStore(redis)
-    access = AccessControl(redis)
+    access = AccessControl(redis, metrics=Metrics())
     with pytest.raises(InvalidAPIKey):
         await access.admit(hash_key("sk-nobody"), "medgemma", 1)
     _, secret = await store.create(KeyRecord(id="key_a", name="a", models=["medgemma"]))
@@ -108,7 +106,7 @@ async def test_unknown_revoked_expired_and_forbidden_keys(redis_server: RedisSer
 async def test_usage_aggregates_count_failures_too(redis_server: RedisServer) -> None:
     redis = Redis.from_url(redis_server.url)
     key_hash, _ = await make_key(redis)
-    access = AccessControl(redis)
+    access = AccessControl(redis, metrics=Metrics())
     for failed in (False, True):
         grant = await access.admit(key_hash, "medgemma", 10)
         await access.settle(grant, alias="medgemma", prompt=7, completion=3, failed=failed)
@@ -125,18 +123,32 @@ async def test_usage_aggregates_count_failures_too(redis_server: RedisServer) ->
 
 async def test_redis_down_fails_closed_or_open_by_policy(redis_server: RedisServer) -> None:
     key_hash, _ = await make_key(Redis.from_url(redis_server.url))
-    closed = AccessControl(Redis.from_url(redis_server.url, socket_timeout=0.5), failure_policy="closed")
-    opened = AccessControl(Redis.from_url(redis_server.url, socket_timeout=0.5), failure_policy="open")
+    closed = AccessControl(
+        Redis.from_url(redis_server.url, socket_timeout=0.5), metrics=Metrics(), failure_policy="closed"
+    )
+    opened = AccessControl(
+        Redis.from_url(redis_server.url, socket_timeout=0.5), metrics=Metrics(), failure_policy="open"
+    )
     redis_server.stop()
     with pytest.raises(StoreUnavailable) as caught:
         await closed.admit(key_hash, "medgemma", 1)
     assert caught.value.status == 503 and caught.value.headers["retry-after"] == "1"
     assert not closed.healthy
-    assert (await opened.admit(key_hash, "medgemma", 1)).key_id == "unverified"
+    grant = await opened.admit(key_hash, "medgemma", 1)
+    assert grant.key_id == "unverified"
+    await opened.settle(grant, alias="medgemma", prompt=5, completion=7, failed=False)  # deferred, not lost
+
     redis_server.start()  # same port, empty: the key is gone, but the store answers again
     with pytest.raises(InvalidAPIKey):
         await closed.admit(key_hash, "medgemma", 1)
     assert closed.healthy
+    with pytest.raises(InvalidAPIKey):
+        await opened.admit(key_hash, "medgemma", 1)  # recovery replays the backlog
+    await opened.drain()
+    usage_keys = await redis_server.async_client().keys(f"pc:{{{key_hash}}}:usage:*")
+    assert len(usage_keys) == 1
+    usage = await redis_server.async_client().hgetall(usage_keys[0])
+    assert usage[b"medgemma:prompt_tokens"] == b"5" and usage[b"medgemma:completion_tokens"] == b"7"
 
 
 def test_reset_durations_match_openai_format() -> None:
