@@ -79,12 +79,14 @@ def process_cpu_seconds(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
 
 
-async def one_stream(session: aiohttp.ClientSession, url: str, body: dict[str, Any], result: PhaseResult) -> None:
+async def one_stream(
+    session: aiohttp.ClientSession, url: str, body: dict[str, Any], result: PhaseResult, api_key: str = KEY
+) -> None:
     started = time.perf_counter()
     first = None
     tokens = 0
     try:
-        async with session.post(url, json=body, headers={"authorization": f"Bearer {KEY}"}) as response:
+        async with session.post(url, json=body, headers={"authorization": f"Bearer {api_key}"}) as response:
             if response.status != 200:
                 result.errors += 1
                 await response.read()
@@ -106,10 +108,12 @@ async def one_stream(session: aiohttp.ClientSession, url: str, body: dict[str, A
     result.latency_s.append(finished - started)
 
 
-async def one_request(session: aiohttp.ClientSession, url: str, body: dict[str, Any], result: PhaseResult) -> None:
+async def one_request(
+    session: aiohttp.ClientSession, url: str, body: dict[str, Any], result: PhaseResult, api_key: str = KEY
+) -> None:
     started = time.perf_counter()
     try:
-        async with session.post(url, json=body, headers={"authorization": f"Bearer {KEY}"}) as response:
+        async with session.post(url, json=body, headers={"authorization": f"Bearer {api_key}"}) as response:
             await response.read()
             ok = response.status == 200
     except aiohttp.ClientError:
@@ -132,6 +136,7 @@ async def run_phase(
     stream: bool = True,
     cpu_pid: int | None = None,
     stagger_s: float = 0.0,
+    api_key: str = KEY,
 ) -> PhaseResult:
     result = PhaseResult(label, concurrency)
     connector = aiohttp.TCPConnector(limit=0)
@@ -139,7 +144,9 @@ async def run_phase(
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         call = one_stream if stream else one_request
         # Warm the connection pools on both sides first.
-        await asyncio.gather(*(call(session, url, body, PhaseResult("warm", 0)) for _ in range(min(concurrency, 20))))
+        await asyncio.gather(
+            *(call(session, url, body, PhaseResult("warm", 0), api_key) for _ in range(min(concurrency, 20)))
+        )
         cpu_before = process_cpu_seconds(cpu_pid) if cpu_pid else None
         deadline = time.perf_counter() + duration_s if duration_s else None
 
@@ -149,7 +156,7 @@ async def run_phase(
             await asyncio.sleep(offset)
             done = 0
             while (per_worker is None or done < per_worker) and (deadline is None or time.perf_counter() < deadline):
-                await call(session, url, body, result)
+                await call(session, url, body, result, api_key)
                 done += 1
 
         started = time.perf_counter()

@@ -145,9 +145,9 @@ async def test_redis_down_fails_closed_or_open_by_policy(redis_server: RedisServ
     with pytest.raises(InvalidAPIKey):
         await opened.admit(key_hash, "medgemma", 1)  # recovery replays the backlog
     await opened.drain()
-    usage_keys = await redis_server.async_client().keys(f"pc:{{{key_hash}}}:usage:*")
+    usage_keys = await Redis.from_url(redis_server.url).keys(f"pc:{{{key_hash}}}:usage:*")
     assert len(usage_keys) == 1
-    usage = await redis_server.async_client().hgetall(usage_keys[0])
+    usage = await Redis.from_url(redis_server.url).hgetall(usage_keys[0])
     assert usage[b"medgemma:prompt_tokens"] == b"5" and usage[b"medgemma:completion_tokens"] == b"7"
 
 
