@@ -150,13 +150,14 @@ async def through_facade(workdir: Path, redis_url: str) -> dict[str, Any]:
         )
         await asyncio.sleep(0.5)  # settlements land just after their responses
         per_request = (command_calls(sync) - calls_before) / max(on.requests + on.errors + 50, 1)
+        rss_mb = _rss_mb(pid)
     sync.close()
     return {
         "direct_vs_auth_only": compare(direct, off),
         "direct_vs_auth_and_limits": compare(direct, on),
         "limits_on_vs_off_rps_ratio": round(on.requests / on.wall_s / (off.requests / off.wall_s), 4),
         "redis_commands_per_request": round(per_request, 2),
-        "facade_rss_mb": round(_rss_mb(pid), 1) if pid else None,
+        "facade_rss_mb": round(rss_mb, 1),
     }
 
 

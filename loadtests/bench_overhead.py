@@ -1,4 +1,5 @@
-"""Façade overhead benchmark: direct-to-upstream vs through the façade, in one run, same machine.
+"""Façade overhead benchmark: direct-to-upstream vs through the façade (auth and Redis rate
+limits on, Redis on loopback), in one run, same machine.
 
     .venv/bin/python -m loadtests.bench_overhead [--vllm] [--out loadtests/results/overhead.json]
 
@@ -28,6 +29,7 @@ import aiohttp
 import yaml
 
 from serving.devstack.processes import running
+from serving.devstack.redis_server import RedisServer
 from serving.devstack.vllm_cpu import VllmCpuServer, free_port
 
 KEY = "sk-bench-0123456789abcdefghijklmnopqrstuv"
@@ -168,13 +170,15 @@ async def run_phase(
 
 
 @contextmanager
-def facade_for(upstream_url: str, model: str, workdir: Path) -> Iterator[tuple[str, int]]:
+def facade_for(upstream_url: str, model: str, workdir: Path, redis_url: str) -> Iterator[tuple[str, int]]:
+    """One façade process with auth and Redis rate limits on (limits high enough never to refuse)."""
     port = free_port()
     config = {
         "server": {"log_level": "warning"},
         "backends": {"up": {"kind": "vllm", "base_url": upstream_url, "model": model}},
         "models": {"bench": ["up"]},
-        "keys": [{"key": KEY, "name": "bench"}],
+        "keys": [{"key": KEY, "name": "bench", "rpm": 10**9, "tpm": 10**12}],
+        "store": {"redis_url": redis_url},
     }
     path = workdir / f"facade-{port}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -201,7 +205,7 @@ def compare(direct: PhaseResult, via: PhaseResult) -> dict[str, Any]:
     }
 
 
-async def simulator_part(workdir: Path) -> dict[str, Any]:
+async def simulator_part(workdir: Path, redis_url: str) -> dict[str, Any]:
     out: dict[str, Any] = {"simulator": {"ttft_ms": 50, "itl_ms": 20, "tokens": 64}}
     sim_port = free_port()
     sim = [
@@ -220,7 +224,9 @@ async def simulator_part(workdir: Path) -> dict[str, Any]:
     with ExitStack() as stack:
         stack.enter_context(running(sim, f"http://127.0.0.1:{sim_port}/health", workdir / "sim.log"))
         direct_url = f"http://127.0.0.1:{sim_port}/v1/chat/completions"
-        facade_url, facade_pid = stack.enter_context(facade_for(f"http://127.0.0.1:{sim_port}/v1", "sim", workdir))
+        facade_url, facade_pid = stack.enter_context(
+            facade_for(f"http://127.0.0.1:{sim_port}/v1", "sim", workdir, redis_url)
+        )
         body = {"model": "sim", "messages": [{"role": "user", "content": "Describe a migraine."}], "stream": True}
         streams = []
         stream_s = (50 + 20 * 63) / 1000
@@ -266,11 +272,11 @@ async def simulator_part(workdir: Path) -> dict[str, Any]:
     return out
 
 
-async def vllm_part(workdir: Path) -> dict[str, Any]:
+async def vllm_part(workdir: Path, redis_url: str) -> dict[str, Any]:
     results = []
     with (
         VllmCpuServer(log_path=workdir / "vllm.log") as vllm,
-        facade_for(vllm.base_url, vllm.served_model_name, workdir) as (facade_url, facade_pid),
+        facade_for(vllm.base_url, vllm.served_model_name, workdir, redis_url) as (facade_url, facade_pid),
     ):
         body = {
             "messages": [{"role": "user", "content": "Describe a migraine."}],
@@ -317,9 +323,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
         report: dict[str, Any] = {"cpus": os.cpu_count(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        report.update(asyncio.run(simulator_part(workdir)))
-        if args.vllm:
-            report.update(asyncio.run(vllm_part(workdir)))
+        redis = RedisServer(workdir)
+        redis.start()
+        try:
+            report.update(asyncio.run(simulator_part(workdir, redis.url)))
+            if args.vllm:
+                report.update(asyncio.run(vllm_part(workdir, redis.url)))
+        finally:
+            redis.stop()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")

@@ -7,6 +7,7 @@ One implementation: the in-process default runs the same Lua scripts in fakeredi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -36,8 +37,14 @@ def _tagged(key_hash: str, suffix: str) -> str:
     return f"pc:{{{key_hash}}}:{suffix}"
 
 
+@functools.lru_cache(maxsize=4)
+def _day(day_number: int) -> str:
+    return datetime.fromtimestamp(day_number * 86400, UTC).strftime("%Y%m%d")
+
+
 def day_of(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y%m%d")
+    """UTC day as YYYYMMDD; formatted once a day, not twice a request."""
+    return _day(int(timestamp // 86400))
 
 
 def duration(ms: int) -> str:
