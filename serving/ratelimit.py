@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import time
 from collections import deque
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from serving.errors import APIError, InvalidAPIKey, ModelNotFound
 from serving.metrics import Metrics
@@ -31,6 +32,23 @@ _SETTLE = (Path(__file__).parent / "settle.lua").read_text()
 FailurePolicy = Literal["open", "closed"]
 Settlement = tuple[list[str], list[str | int]]
 UNVERIFIED = "unverified"  # the key id of requests served while the store was down (fail open)
+
+
+class LuaScript:
+    """EVALSHA, falling back to EVAL when Redis lost its script cache (a restart).
+
+    Hand-written rather than redis-py's Script: on the hot path its wrapper cost ~15% of the
+    CPU of each call, and this is the one Redis call every request makes."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def run(self, redis: Redis, keys: list[str], args: list[str | int]) -> Any:
+        try:
+            return await redis.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+        except NoScriptError:
+            return await redis.execute_command("EVAL", self.source, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
 
 
 def _tagged(key_hash: str, suffix: str) -> str:
@@ -149,8 +167,8 @@ class AccessControl:
         # Called with an unknown key's hash; True if it re-created a config-file key (a Redis
         # without persistence came back empty), so the lookup is worth one retry.
         self._reinstall = reinstall
-        self._admit = redis.register_script(_ADMIT)
-        self._settle = redis.register_script(_SETTLE)
+        self._admit = LuaScript(_ADMIT)
+        self._settle = LuaScript(_SETTLE)
         self.failure_policy = failure_policy
         self.healthy = True
         self._pending: set[asyncio.Task[None]] = set()
@@ -159,7 +177,7 @@ class AccessControl:
         now = time.time()
         keys = [_tagged(key_hash, s) for s in ("key", "rpm", "tpm", f"day:{day_of(now)}")]
         try:
-            raw = await self._admit(keys=keys, args=[int(now * 1000), alias, estimate, "1" if charge else "0"])
+            raw = await self._admit.run(self._redis, keys, [int(now * 1000), alias, estimate, "1" if charge else "0"])
         except RedisError as exc:
             self.healthy = False
             return self._store_failed(exc, key_hash, estimate)
@@ -243,7 +261,7 @@ class AccessControl:
 
     async def _apply(self, settlement: Settlement) -> None:
         try:
-            await self._settle(keys=settlement[0], args=settlement[1])
+            await self._settle.run(self._redis, settlement[0], settlement[1])
         except RedisError as exc:
             self._metrics.store_errors.inc()
             if len(self._backlog) == self._backlog.maxlen:
