@@ -48,6 +48,16 @@ class PhaseResult:
     latency_s: list[float] = field(default_factory=list)
     cpu_s: float | None = None
 
+    def add(self, other: PhaseResult) -> None:
+        self.requests += other.requests
+        self.errors += other.errors
+        self.tokens += other.tokens
+        self.wall_s += other.wall_s
+        self.ttft_s += other.ttft_s
+        self.latency_s += other.latency_s
+        if other.cpu_s is not None:
+            self.cpu_s = (self.cpu_s or 0.0) + other.cpu_s
+
     def summary(self) -> dict[str, Any]:
         def pct(values: list[float], q: float) -> float | None:
             if not values:
@@ -139,16 +149,17 @@ async def run_phase(
     cpu_pid: int | None = None,
     stagger_s: float = 0.0,
     api_key: str = KEY,
+    warm: bool = True,
 ) -> PhaseResult:
     result = PhaseResult(label, concurrency)
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=600)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         call = one_stream if stream else one_request
-        # Warm the connection pools on both sides first.
-        await asyncio.gather(
-            *(call(session, url, body, PhaseResult("warm", 0), api_key) for _ in range(min(concurrency, 20)))
-        )
+        if warm:  # the connection pools on both sides
+            await asyncio.gather(
+                *(call(session, url, body, PhaseResult("warm", 0), api_key) for _ in range(min(concurrency, 20)))
+            )
         cpu_before = process_cpu_seconds(cpu_pid) if cpu_pid else None
         deadline = time.perf_counter() + duration_s if duration_s else None
 
@@ -285,21 +296,31 @@ async def vllm_part(workdir: Path, redis_url: str) -> dict[str, Any]:
             "stream": True,
         }
         for concurrency in (1, 4, 8):
-            direct = await run_phase(
-                "direct",
-                vllm.base_url + "/chat/completions",
-                {**body, "model": vllm.served_model_name},
-                concurrency=concurrency,
-                per_worker=2,
-            )
-            via = await run_phase(
-                "facade",
-                facade_url + "/chat/completions",
-                {**body, "model": "bench"},
-                concurrency=concurrency,
-                per_worker=2,
-                cpu_pid=facade_pid,
-            )
+            # A CPU engine's speed drifts from minute to minute: alternate direct and façade
+            # rounds so both sides see the same drift, and add the rounds up.
+            direct, via = PhaseResult("direct", concurrency), PhaseResult("facade", concurrency)
+            for _ in range(max(3, 8 // concurrency)):
+                direct.add(
+                    await run_phase(
+                        "direct",
+                        vllm.base_url + "/chat/completions",
+                        {**body, "model": vllm.served_model_name},
+                        concurrency=concurrency,
+                        per_worker=1,
+                        warm=False,
+                    )
+                )
+                via.add(
+                    await run_phase(
+                        "facade",
+                        facade_url + "/chat/completions",
+                        {**body, "model": "bench"},
+                        concurrency=concurrency,
+                        per_worker=1,
+                        cpu_pid=facade_pid,
+                        warm=False,
+                    )
+                )
             results.append(compare(direct, via))
             print(json.dumps(results[-1]), flush=True)
     return {"vllm_cpu": results}
@@ -312,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--vllm", action="store_true", help="also measure against the real vLLM CPU server")
+    parser.add_argument("--skip-simulator", action="store_true", help="only the vLLM part (with --vllm)")
     parser.add_argument("--out", type=Path, default=Path("loadtests/results/overhead.json"))
     args = parser.parse_args(argv)
     try:
@@ -326,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         redis = RedisServer(workdir)
         redis.start()
         try:
-            report.update(asyncio.run(simulator_part(workdir, redis.url)))
+            if not args.skip_simulator:
+                report.update(asyncio.run(simulator_part(workdir, redis.url)))
             if args.vllm:
                 report.update(asyncio.run(vllm_part(workdir, redis.url)))
         finally:
