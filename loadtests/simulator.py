@@ -6,7 +6,7 @@ benchmarks): configurable time to first token, inter-token delay, token count an
 Every setting can be overridden per request with a `simulate` object in the body, e.g.
 `{"simulate": {"error_status": 503}}`; the façade passes unknown fields through untouched.
 Faults: `error_status` (answer with that HTTP error), `hang_ms` (wait before the headers),
-`break_after` (drop the connection after N tokens).
+`break_after` (drop the connection after N tokens), `eof_delay_ms` (end the body late after [DONE]).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Behaviour:
     error_status: int = 0
     hang_ms: float = 0.0
     break_after: int = -1
+    eof_delay_ms: float = 0.0  # gap between [DONE] and the end of the body, as real servers have
 
     def overridden(self, body: dict[str, Any]) -> Behaviour:
         wanted = body.get("simulate")
@@ -167,6 +168,8 @@ class Simulator:
             if options.get("include_usage"):
                 await response.write((head + f'"choices":[],"usage":{orjson.dumps(usage).decode()}}}\n\n').encode())
             await response.write(b"data: [DONE]\n\n")
+            if how.eof_delay_ms:
+                await asyncio.sleep(how.eof_delay_ms / 1000)
             await response.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
             self.cancelled += 1

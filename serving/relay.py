@@ -20,6 +20,7 @@ from serving.errors import UpstreamFailed, UpstreamTimeout, sse_error_event
 
 _USAGE = re.compile(rb'"usage"\s*:\s*\{')
 _EVENT_END = b"\n\n"
+_DONE = b"data: [DONE]"
 
 
 class StreamRelay:
@@ -74,6 +75,10 @@ class StreamRelay:
                 self.events += complete.count(b"data: {")
                 if _USAGE.search(complete):
                     complete = self._take_usage(complete)
+                if _DONE in complete:
+                    # The protocol's end: a client may hang up right after it (the openai SDK
+                    # does), before the upstream closes. That is a completed stream.
+                    self.completed = True
                 if complete:
                     yield complete
             if pending.strip():

@@ -232,6 +232,17 @@ def test_usage_is_reconciled_and_abandoned_streams_are_charged(stack: LimitStack
         100_000 - used_before_second - second_estimate, abs=3
     )
 
+    client = openai.OpenAI(base_url=stack.facades[0].base_url, api_key=key, max_retries=0)
+    streamed = list(
+        client.chat.completions.create(
+            model="medgemma", messages=HELLO, max_tokens=3, stream=True, extra_body={"simulate": {"eof_delay_ms": 300}}
+        )
+    )
+    assert len(streamed) == 4  # role + 3 tokens; the SDK may hang up right after [DONE]
+    time.sleep(0.3)
+    row = usage_of(stack, key)
+    assert (row["requests"], row["errors"], row["completion_tokens"]) == (3, 0, real["completion_tokens"] + 1 + 3)
+
     with httpx.stream(
         "POST",
         stack.facades[2].base_url + "/chat/completions",
@@ -249,8 +260,8 @@ def test_usage_is_reconciled_and_abandoned_streams_are_charged(stack: LimitStack
     assert sum(1 for line in received if line.startswith("data: ")) == 6
     time.sleep(0.5)
     row = usage_of(stack, key)
-    abandoned = row["completion_tokens"] - real["completion_tokens"] - 1
-    assert row["requests"] == 3 and row["errors"] == 1  # the abandoned stream counts as failed
+    abandoned = row["completion_tokens"] - real["completion_tokens"] - 1 - 3
+    assert row["requests"] == 4 and row["errors"] == 1  # the abandoned stream counts as failed
     assert 5 <= abandoned < 400, "charged what was generated until the client left"
 
 
