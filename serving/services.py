@@ -14,9 +14,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from serving.backends.registry import BackendRegistry
+from serving.context import RequestContext
 from serving.errors import ModelNotFound
 from serving.keys import KeyRecord, KeyStore, hash_key
 from serving.metrics import Metrics
+from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from serving.proxy import ProxyService
 from serving.ratelimit import AccessControl, Grant
 from serving.settings import ServingConfig
@@ -73,6 +75,16 @@ class StaticKeys:
         return True
 
 
+GenerationRequest = ChatCompletionRequest | CompletionRequest | EmbeddingRequest
+
+
+def token_allowance(parsed: GenerationRequest, default: int) -> int:
+    if isinstance(parsed, EmbeddingRequest):
+        return 0
+    most = getattr(parsed, "max_completion_tokens", None) or parsed.max_tokens or default
+    return most * (parsed.n or 1)
+
+
 @dataclass(slots=True)
 class Services:
     config: ServingConfig
@@ -125,6 +137,23 @@ class Services:
             ready = False
             report["status"] = "unavailable"
         return ready, report
+
+    async def admit(self, key_hash: str, request: GenerationRequest, *, body_bytes: int, ctx: RequestContext) -> str:
+        """Auth and limits for one generation request, in one store round trip; fills in ctx
+        and returns the model alias to serve.
+
+        Tokens are charged up front by an estimate and settled when the response ends. An
+        unknown model charges nothing, but a bad key still gets its 401 first."""
+        ctx.prompt_estimate = body_bytes // 4  # ~4 bytes a token
+        estimate = ctx.prompt_estimate + token_allowance(request, self.config.store.default_max_tokens)
+        known = request.model in self.registry.aliases
+        grant = await self.access.admit(key_hash, request.model, estimate, charge=known)
+        ctx.key_name = grant.name
+        grant.raise_if_refused()  # a 429 carries the limit headers itself
+        ctx.response_headers.update(grant.headers)
+        alias = ctx.alias = self.resolve_alias(grant, request.model)
+        ctx.grant = grant
+        return alias
 
     def resolve_alias(self, grant: Grant, model: str) -> str:
         """The alias a caller asked for; unknown and forbidden look the same (no leak)."""
