@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from serving.app import create_app
 from serving.logs import configure_logging
+from serving.metrics import Metrics
 from serving.settings import ConfigError, Settings
 
 
@@ -24,9 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="YAML config (default: configs/serving.yaml)")
     parser.add_argument("--host", help="bind address (default: from the config file)")
     parser.add_argument("--port", type=int, help="port (default: from the config file)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: from the config file)")
     args = parser.parse_args(argv)
 
-    overrides = {k: v for k, v in (("config_path", args.config), ("host", args.host), ("port", args.port)) if v}
+    given = (("config_path", args.config), ("host", args.host), ("port", args.port), ("workers", args.workers))
+    overrides = {k: v for k, v in given if v}
     settings = Settings(**overrides)
     configure_logging(fmt=settings.log_format)
     try:
@@ -35,16 +41,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.server.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(config),
-        host=config.server.host,
-        port=config.server.port,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(config.server.graceful_shutdown_seconds),
+    server = config.server
+    common: dict[str, Any] = {
+        "host": server.host,
+        "port": server.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": int(server.graceful_shutdown_seconds),
+    }
+    # prometheus_client switches to multiprocess mode whenever PROMETHEUS_MULTIPROC_DIR is set;
+    # several workers need it (their metrics are written to files and added up at /metrics).
+    multiproc_dir = settings.metrics_multiprocess_dir
+    if multiproc_dir is None and server.workers > 1:
+        multiproc_dir = Path(tempfile.mkdtemp(prefix="pearcare-metrics-"))
+    if multiproc_dir is not None:
+        multiproc_dir.mkdir(parents=True, exist_ok=True)
+        for stale in multiproc_dir.glob("*.db"):
+            stale.unlink()
+    if server.workers == 1:
+        uvicorn.run(create_app(config, metrics=Metrics(multiprocess=multiproc_dir is not None)), **common)
+        return 0
+    assert multiproc_dir is not None
+    os.environ.update(
+        {
+            "PROMETHEUS_MULTIPROC_DIR": str(multiproc_dir),
+            "PEARCARE_CONFIG_PATH": str(settings.config_path),
+            "PEARCARE_HOST": server.host,
+            "PEARCARE_PORT": str(server.port),
+        }
     )
+    uvicorn.run("serving.app:app_from_environment", factory=True, workers=server.workers, **common)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,11 +12,12 @@ from fastapi import FastAPI
 from redis.exceptions import RedisError
 
 from serving.errors import install_handlers
+from serving.logs import configure_logging
 from serving.metrics import Metrics
 from serving.middleware import RequestContextMiddleware
 from serving.routes import admin, chat, completions, embeddings, health, models, usage
 from serving.services import Services
-from serving.settings import ServingConfig
+from serving.settings import ServingConfig, Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
             await services.access.drain()
             await services.registry.close()
             await services.redis.aclose()
+            services.metrics.process_exited(os.getpid())
 
     app = FastAPI(title="Pear Care serving", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = services
@@ -60,3 +63,11 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         app.include_router(router)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics, access=services.access)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for each of several uvicorn workers (python -m serving with workers > 1)."""
+    settings = Settings()
+    config = settings.load()
+    configure_logging(config.server.log_level, settings.log_format)
+    return create_app(config, metrics=Metrics(multiprocess=settings.metrics_multiprocess_dir is not None))

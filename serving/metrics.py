@@ -3,7 +3,7 @@ backend name, status class. Never a key id, a raw path or user text."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 # vLLM's latency histograms start at 0.3 s; the façade's overheads are in milliseconds.
 _LATENCY_BUCKETS = (
@@ -30,7 +30,9 @@ _TOKEN_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, *, multiprocess: bool = False) -> None:
+        """multiprocess: several workers write to PROMETHEUS_MULTIPROC_DIR; /metrics adds them up."""
+        self.multiprocess = multiprocess
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.requests = Counter("pearcare_requests", "Requests handled", ["route", "alias", "status_class"], registry=r)
@@ -60,7 +62,11 @@ class Metrics:
             "pearcare_upstream_requests", "Requests sent to a backend", ["backend", "outcome"], registry=r
         )
         self.upstream_in_flight = Gauge(
-            "pearcare_upstream_in_flight", "Requests open at a backend", ["backend"], registry=r
+            "pearcare_upstream_in_flight",
+            "Requests open at a backend",
+            ["backend"],
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.fallbacks = Counter(
             "pearcare_fallbacks", "Requests served by a later backend of the alias", ["alias"], registry=r
@@ -71,3 +77,14 @@ class Metrics:
         self.client_disconnects = Counter(
             "pearcare_client_disconnects", "Streams the client abandoned", ["alias"], registry=r
         )
+
+    def render(self) -> bytes:
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)
+
+    def process_exited(self, pid: int) -> None:
+        if self.multiprocess:
+            multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

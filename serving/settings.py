@@ -123,7 +123,8 @@ class ServerConfig(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    graceful_shutdown_seconds: float = Field(30.0, ge=0)
+    graceful_shutdown_seconds: float = Field(30.0, ge=0, description="how long running streams may finish")
+    workers: int = Field(1, ge=1, le=64, description="worker processes; >1 uses Prometheus multiprocess mode")
 
 
 class ServingConfig(BaseModel):
@@ -203,11 +204,15 @@ class Settings(BaseSettings):
     config_path: Path = DEFAULT_CONFIG
     host: str | None = None
     port: int | None = None
+    workers: int | None = None
     log_format: Literal["json", "text"] = "json"
+    # prometheus_client's own variable: set, metrics are aggregated across worker processes.
+    metrics_multiprocess_dir: Path | None = Field(None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
 
     def load(self) -> ServingConfig:
         config = load_config(self.config_path)
-        overrides = {k: v for k, v in (("host", self.host), ("port", self.port)) if v is not None}
+        fields = (("host", self.host), ("port", self.port), ("workers", self.workers))
+        overrides = {k: v for k, v in fields if v is not None}
         if overrides:
             config = config.model_copy(update={"server": config.server.model_copy(update=overrides)})
         return config
