@@ -1,0 +1,168 @@
+"""Deployment artifacts checked offline (no Docker engine on CI): Dockerfiles, Compose file,
+Prometheus config, Grafana dashboard, Kubernetes manifests."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from serving.settings import REPO_ROOT
+
+SHARED_SPECS = REPO_ROOT.parent / "shared" / "specs"
+DASHBOARD = REPO_ROOT / "configs" / "grafana" / "dashboards" / "pearcare.json"
+K8S = REPO_ROOT / "deploy" / "kubernetes"
+PROMQL_METRIC = re.compile(r"\b(pearcare_[a-z0-9_]+|vllm:[a-z0-9_:]+)")
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert path, f"{name} is not installed (make test installs it)"
+    return path
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile.api", "Dockerfile.vllm"])
+def test_dockerfiles_pass_hadolint(dockerfile: str) -> None:
+    result = subprocess.run([tool("hadolint"), "--no-color", dockerfile], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python\nRUN apt-get install curl\n")
+    assert subprocess.run([tool("hadolint"), str(bad)], capture_output=True).returncode != 0
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+def test_compose_file_matches_the_compose_specification() -> None:
+    schema = json.loads((SHARED_SPECS / "compose-spec.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(compose())
+    with pytest.raises(jsonschema.ValidationError):  # the check can fail
+        jsonschema.Draft7Validator(schema).validate({"services": {"api": {"restart": 3}}})
+
+
+def test_compose_stack_is_wired() -> None:
+    services = compose()["services"]
+    assert {"vllm", "vllm-cpu", "api", "redis", "prometheus", "grafana"} <= set(services)
+    assert services["vllm"]["profiles"] == ["gpu"] and services["vllm-cpu"]["profiles"] == ["cpu"]
+    for variant in ("vllm", "vllm-cpu"):
+        assert "vllm" in services[variant]["networks"]["default"]["aliases"]
+    gpu = services["vllm"]["deploy"]["resources"]["reservations"]["devices"][0]
+    assert gpu["capabilities"] == ["gpu"]
+    for name, service in services.items():
+        for dependency, condition in (service.get("depends_on") or {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            if condition["condition"] == "service_healthy":
+                dependency_service = services[dependency]
+                assert "healthcheck" in dependency_service or "build" in dependency_service, dependency
+    assert "--appendonly" in services["redis"]["command"]
+
+
+def test_env_example_names_every_setting() -> None:
+    text = (REPO_ROOT / "docker-compose.yml").read_text()
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", text))
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (REPO_ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert used <= documented, f"not in .env.example: {sorted(used - documented)}"
+
+
+def test_prometheus_config_passes_promtool() -> None:
+    result = subprocess.run(
+        [tool("promtool"), "check", "config", "configs/prometheus.yml"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs = {
+        job["job_name"] for job in yaml.safe_load((REPO_ROOT / "configs/prometheus.yml").read_text())["scrape_configs"]
+    }
+    assert jobs == {"pearcare-api", "vllm"}
+
+
+def dashboard_expressions() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def dashboard_metric_names() -> set[str]:
+    return {name for expr in dashboard_expressions() for name in PROMQL_METRIC.findall(expr)}
+
+
+def test_dashboard_parses_and_every_query_names_a_metric() -> None:
+    expressions = dashboard_expressions()
+    assert len(expressions) >= 20
+    for expr in expressions:
+        assert PROMQL_METRIC.search(expr), expr
+        assert expr.count("(") == expr.count(")"), expr
+    names = dashboard_metric_names()
+    for needed in (
+        "vllm:num_requests_waiting",
+        "vllm:kv_cache_usage_perc",
+        "pearcare_rate_limited_total",
+        "pearcare_time_to_first_token_seconds_bucket",
+        "vllm:time_to_first_token_seconds_bucket",
+    ):
+        assert needed in names
+    provisioning = REPO_ROOT / "configs" / "grafana" / "provisioning"
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"][0]
+    panels_uids = {p["datasource"]["uid"] for p in json.loads(DASHBOARD.read_text())["panels"]}
+    assert panels_uids == {datasource["uid"]}
+
+
+def rendered_manifests() -> list[dict[str, Any]]:
+    """What `kubectl apply -k` applies: the listed resources, in the kustomization's namespace."""
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    documents = []
+    for resource in kustomization["resources"]:
+        for document in yaml.safe_load_all((K8S / resource).read_text()):
+            if document["kind"] != "Namespace":
+                document["metadata"]["namespace"] = kustomization["namespace"]
+            documents.append(document)
+    return documents
+
+
+def test_kubernetes_manifests_validate_against_the_schemas() -> None:
+    version = kubernetes_validate.latest_version()
+    kinds = set()
+    for document in rendered_manifests():
+        kinds.add(document["kind"])
+        if document["apiVersion"].startswith("monitoring.coreos.com/"):
+            continue  # a CRD: checked against the Services below
+        kubernetes_validate.validate(document, version, strict=True)
+    assert {"Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "StatefulSet", "ServiceMonitor"} <= kinds
+    broken = next(d for d in rendered_manifests() if d["kind"] == "Deployment")
+    broken["spec"]["replica"] = 2  # a typo strict validation must catch
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, version, strict=True)
+
+
+def test_kubernetes_wiring() -> None:
+    documents = rendered_manifests()
+    services = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Service"}
+    for workload in (d for d in documents if d["kind"] in ("Deployment", "StatefulSet")):
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert workload["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        container = workload["spec"]["template"]["spec"]["containers"][0]
+        ports = {port["name"] for port in container["ports"]}
+        for probe in ("livenessProbe", "readinessProbe"):
+            assert probe in container, f"{workload['metadata']['name']} lacks {probe}"
+            http = container[probe].get("httpGet")
+            assert http is None or http["port"] in ports
+    vllm = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "vllm")
+    assert vllm["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    monitor = next(d for d in documents if d["kind"] == "ServiceMonitor")
+    wanted = set(monitor["spec"]["selector"]["matchExpressions"][0]["values"])
+    assert wanted <= set(services)
+    for name in wanted:
+        port_names = {port["name"] for port in services[name]["spec"]["ports"]}
+        assert {endpoint["port"] for endpoint in monitor["spec"]["endpoints"]} <= port_names
