@@ -1,0 +1,1 @@
+"""The LangGraph consultation: intake, ICD-10 coding, CPT coding, provider matching, summary."""
