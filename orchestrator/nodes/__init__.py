@@ -1,0 +1,1 @@
+"""One async node per stage, each returning a partial state update."""
