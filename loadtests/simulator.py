@@ -105,6 +105,12 @@ class Simulator:
             return web.Response(status=499)
         text = " tok" * tokens
         choice: dict[str, Any] = {"index": 0, "finish_reason": "length", "logprobs": None}
+        schema = _json_schema_of(body)
+        if chat and schema is not None:
+            # A structured-output request gets the smallest instance of its schema, as a
+            # grammar-constrained engine would guarantee valid JSON.
+            text = orjson.dumps(minimal_instance(schema, schema)).decode()
+            choice["finish_reason"] = "stop"
         if chat:
             choice["message"] = {"role": "assistant", "content": text}
         else:
@@ -175,6 +181,38 @@ class Simulator:
             self.cancelled += 1
             raise
         return response
+
+
+def _json_schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        return schema if isinstance(schema, dict) else None
+    return None
+
+
+def minimal_instance(node: dict[str, Any], root: dict[str, Any]) -> Any:
+    """The smallest value a JSON schema accepts (enough for $ref, enum, objects, arrays, scalars)."""
+    if "$ref" in node:
+        target: Any = root
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        return minimal_instance(target, root)
+    if "enum" in node:
+        return node["enum"][0]
+    if "anyOf" in node:
+        return minimal_instance(node["anyOf"][0], root)
+    kind = node.get("type")
+    if kind == "object":
+        properties = node.get("properties", {})
+        return {name: minimal_instance(properties[name], root) for name in node.get("required", [])}
+    if kind == "array":
+        return [minimal_instance(node.get("items", {}), root) for _ in range(node.get("minItems", 0))]
+    if kind in ("number", "integer"):
+        return node.get("minimum", 0)
+    if kind == "boolean":
+        return False
+    return "sim"[: node.get("maxLength", 3)]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ from typing import Generic, Protocol, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
+from openai import LengthFinishReasonError
 from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T", bound=BaseModel)
@@ -45,7 +46,10 @@ class Answer(Generic[T]):
 
 async def ask(model: BaseChatModel, schema: type[T], *, system: str, user: str, max_tokens: int) -> Answer[T]:
     bound = model.bind(response_format=response_format(schema), max_tokens=max_tokens)
-    answer = await bound.ainvoke([SystemMessage(system), HumanMessage(user)])
+    try:
+        answer = await bound.ainvoke([SystemMessage(system), HumanMessage(user)])
+    except LengthFinishReasonError as exc:
+        raise StageModelError(f"the model used all {max_tokens} tokens before finishing its answer") from exc
     usage = getattr(answer, "usage_metadata", None) or {}
     content = answer.content if isinstance(answer.content, str) else str(answer.content)
     try:

@@ -15,7 +15,7 @@ from serving.errors import install_handlers
 from serving.logs import configure_logging
 from serving.metrics import Metrics
 from serving.middleware import RequestContextMiddleware
-from serving.routes import admin, chat, completions, embeddings, health, models, usage
+from serving.routes import admin, chat, completions, consultations, embeddings, health, models, usage
 from serving.services import Services
 from serving.settings import ServingConfig, Settings
 
@@ -40,9 +40,13 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         # collections under load (a known source of tail latency in Python gateways).
         gc.collect()
         gc.freeze()
+        if services.consultations is not None:
+            services.consultations.connect(app)
         try:
             yield
         finally:
+            if services.consultations is not None:
+                await services.consultations.close()
             await services.access.drain()
             await services.registry.close()
             await services.redis.aclose()
@@ -56,6 +60,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         completions.router,
         embeddings.router,
         models.router,
+        consultations.router,
         usage.router,
         admin.router,
         health.router,

@@ -8,16 +8,18 @@ from serving.errors import InvalidAPIKey
 from serving.keys import hash_key
 
 
-def presented_key_hash(headers: Headers) -> str:
-    """SHA-256 of the key from `Authorization: Bearer ...` or Azure-style `api-key`; 401 if none."""
+def presented_key(headers: Headers) -> str | None:
+    """The key from `Authorization: Bearer ...` or Azure-style `api-key`."""
     authorization = headers.get("authorization")
-    secret = None
     if authorization:
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            secret = token.strip()
-    else:
-        secret = headers.get("api-key") or None
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return headers.get("api-key") or None
+
+
+def presented_key_hash(headers: Headers) -> str:
+    """SHA-256 of the presented key; 401 if there is none."""
+    secret = presented_key(headers)
     if not secret:
         raise InvalidAPIKey("You didn't provide an API key. Send it as `Authorization: Bearer YOUR_KEY`.")
     return hash_key(secret)

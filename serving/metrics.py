@@ -74,6 +74,16 @@ class Metrics:
         self.rate_limited = Counter("pearcare_rate_limited", "Requests refused by a limit", ["kind"], registry=r)
         self.auth_failures = Counter("pearcare_auth_failures", "Requests with a missing or bad key", registry=r)
         self.store_errors = Counter("pearcare_store_errors", "Failed calls to the key/limit store", registry=r)
+        self.stage_duration = Histogram(
+            "pearcare_consultation_stage_duration_seconds",
+            "Time each consultation stage took",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.stage_failures = Counter(
+            "pearcare_consultation_stage_failures", "Consultation stages that failed", ["stage"], registry=r
+        )
         self.client_disconnects = Counter(
             "pearcare_client_disconnects", "Streams the client abandoned", ["alias"], registry=r
         )

@@ -14,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from serving.backends.registry import BackendRegistry
+from serving.consultations import ConsultationService
 from serving.context import RequestContext
 from serving.errors import ModelNotFound
 from serving.keys import KeyRecord, KeyStore, hash_key
@@ -24,6 +25,8 @@ from serving.ratelimit import AccessControl, Grant
 from serving.settings import ServingConfig
 
 log = logging.getLogger(__name__)
+
+CONSULTATION_ALIAS = "consultation"
 
 
 def connect_store(config: ServingConfig) -> Redis:
@@ -75,6 +78,19 @@ class StaticKeys:
         return True
 
 
+def build_consultations(config: ServingConfig, metrics: Metrics) -> ConsultationService | None:
+    """The consultation graph, its code set (~2 s, ~200 MB) and directory, loaded and validated at
+    start; None when the config has no consultation section."""
+    if config.consultation is None:
+        return None
+    from orchestrator.codes import IcdCodeSet
+    from orchestrator.directory import ProviderDirectory
+    from orchestrator.graph import build_graph
+
+    graph = build_graph(code_set=IcdCodeSet(), directory=ProviderDirectory.load(config.consultation.providers_file))
+    return ConsultationService(graph=graph, config=config.consultation, metrics=metrics)
+
+
 GenerationRequest = ChatCompletionRequest | CompletionRequest | EmbeddingRequest
 
 
@@ -95,6 +111,7 @@ class Services:
     access: AccessControl
     metrics: Metrics
     static_keys: StaticKeys
+    consultations: ConsultationService | None = None
 
     @classmethod
     def build(cls, config: ServingConfig, metrics: Metrics | None = None) -> Services:
@@ -114,6 +131,7 @@ class Services:
             ),
             metrics=metrics,
             static_keys=static,
+            consultations=build_consultations(config, metrics),
         )
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
@@ -162,4 +180,7 @@ class Services:
         return model
 
     def visible_aliases(self, grant: Grant) -> list[str]:
-        return [alias for alias in self.registry.aliases if grant.may_use(alias)]
+        aliases = [alias for alias in self.registry.aliases if grant.may_use(alias)]
+        if self.consultations is not None and grant.may_use(CONSULTATION_ALIAS):
+            aliases.append(CONSULTATION_ALIAS)
+        return aliases

@@ -127,6 +127,23 @@ class ServerConfig(BaseModel):
     workers: int = Field(1, ge=1, le=64, description="worker processes; >1 uses Prometheus multiprocess mode")
 
 
+class ConsultationConfig(BaseModel):
+    """The consultation pipeline: which model alias serves each stage, and the provider directory."""
+
+    model_config = ConfigDict(extra="forbid")
+    stages: dict[str, str] = Field(
+        default_factory=lambda: {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"}
+    )
+    providers_file: Path = Path("providers.json")  # relative to the config file's folder
+
+    @model_validator(mode="after")
+    def _every_stage(self) -> ConsultationConfig:
+        wanted = {"intake", "icd", "cpt", "summary"}
+        if set(self.stages) != wanted:
+            raise ValueError(f"consultation.stages: name exactly the stages {sorted(wanted)}")
+        return self
+
+
 class ServingConfig(BaseModel):
     """The YAML file: server, backends, model aliases, static keys."""
 
@@ -136,6 +153,15 @@ class ServingConfig(BaseModel):
     models: dict[str, list[str]]
     keys: list[StaticKey] = Field(default_factory=list)
     store: StoreConfig = StoreConfig()
+    consultation: ConsultationConfig | None = None  # absent: no consultation endpoints
+
+    @model_validator(mode="after")
+    def _consultation_stages_use_known_aliases(self) -> ServingConfig:
+        if self.consultation is not None:
+            unknown = sorted(set(self.consultation.stages.values()) - set(self.models))
+            if unknown:
+                raise ValueError(f"consultation.stages: unknown model alias(es) {unknown}")
+        return self
 
     @model_validator(mode="after")
     def _aliases_name_known_backends(self) -> ServingConfig:
@@ -192,9 +218,13 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> ServingConf
         raise ConfigError(f"config {path} must be a mapping")
     resolved = substitute_env(raw, os.environ if env is None else env)
     try:
-        return ServingConfig.model_validate(_drop_missing(resolved))
+        config = ServingConfig.model_validate(_drop_missing(resolved))
     except ValueError as exc:
         raise ConfigError(f"config {path} is invalid: {exc}") from exc
+    if config.consultation is not None and not config.consultation.providers_file.is_absolute():
+        located = path.parent / config.consultation.providers_file
+        config.consultation.providers_file = located
+    return config
 
 
 class Settings(BaseSettings):

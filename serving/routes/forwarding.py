@@ -3,6 +3,8 @@ forward, and turn the reply into a JSON or SSE response."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
@@ -16,7 +18,7 @@ from serving.services import Services
 
 Schema = type[ChatCompletionRequest] | type[CompletionRequest] | type[EmbeddingRequest]
 
-_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -43,11 +45,15 @@ async def forward(
     path: str,
     services: Services,
     ctx: RequestContext,
+    raw: bytes | None = None,
+    body: dict[str, Any] | None = None,
 ) -> Response:
+    """raw/body: the request body when the route already read it."""
     key_hash = presented_key_hash(request.headers)  # 401 before reading the body
     max_bytes = services.config.server.max_request_bytes
-    raw = await read_body(request, max_bytes)
-    body = parse_json_object(raw, max_bytes)
+    if raw is None or body is None:
+        raw = await read_body(request, max_bytes)
+        body = parse_json_object(raw, max_bytes)
     parsed = validate(schema, body)
     alias = await services.admit(key_hash, parsed, body_bytes=len(raw), ctx=ctx)
     stream = bool(getattr(parsed, "stream", False))
@@ -75,6 +81,6 @@ async def forward(
             await events.aclose()
 
         return StreamingResponse(
-            events, media_type="text/event-stream", headers=_SSE_HEADERS, background=BackgroundTask(close_events)
+            events, media_type="text/event-stream", headers=SSE_HEADERS, background=BackgroundTask(close_events)
         )
     return Response(reply.body, media_type="application/json")

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from serving.deps import CallerDep, ServicesDep
+from serving.errors import ModelNotFound
 from serving.protocol import ModelCard, ModelList
 
 router = APIRouter()
@@ -20,5 +21,6 @@ async def list_models(services: ServicesDep, caller: CallerDep) -> ModelList:
 
 @router.get("/v1/models/{model:path}")
 async def retrieve_model(model: str, services: ServicesDep, caller: CallerDep) -> ModelCard:
-    alias = services.resolve_alias(caller, model)
-    return ModelCard(id=alias, created=services.registry.created, owned_by=OWNER)
+    if model not in services.visible_aliases(caller):
+        raise ModelNotFound(model)
+    return ModelCard(id=model, created=services.registry.created, owned_by=OWNER)
