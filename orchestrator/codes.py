@@ -123,7 +123,13 @@ class IcdCodeSet:
                 return self._make(under[0], "repaired", proposed)
             if _content_words(wording) & _content_words(self.describe(ancestor)):
                 return self._make(ancestor, "repaired", proposed)
-        return self._make(matches[0], "repaired", proposed) if matches else None
+        # Anywhere in the code set: only a match that shares at least two words with the
+        # model's wording; one stray word ("left") is no basis for a diagnosis code.
+        words = _content_words(wording)
+        for match in matches[:5]:
+            if len(words & _content_words(self.describe(match))) >= 2:
+                return self._make(match, "repaired", proposed)
+        return None
 
     def _nearest_valid_ancestor(self, code: str) -> str | None:
         candidate = code.rstrip(".")

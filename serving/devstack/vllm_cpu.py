@@ -23,6 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VLLM_PYTHON = REPO_ROOT / ".venv-vllm" / "bin" / "python"
 DEFAULT_MODEL_DIR = CACHE_DIR / "models" / "gemma-3-270m"
 SERVED_MODEL_NAME = "gemma-3-270m"
+# Compact JSON for structured outputs: without it a small model pads JSON with whitespace
+# until max_tokens runs out (the grammar allows any whitespace between tokens).
+STRUCTURED_OUTPUTS_CONFIG = '{"backend": "xgrammar", "disable_any_whitespace": true}'
 
 
 def free_port() -> int:
@@ -88,6 +91,7 @@ class VllmCpuServer:
             "--max-model-len",
             "2048",
             "--enforce-eager",
+            "--structured-outputs-config", STRUCTURED_OUTPUTS_CONFIG,
             *self.extra_args,
         ]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115

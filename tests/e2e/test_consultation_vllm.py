@@ -1,0 +1,77 @@
+"""End to end: a consultation through the façade, every stage's model on the real vLLM CPU server."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from orchestrator.codes import IcdCodeSet
+from serving.devstack.vllm_cpu import VllmCpuServer
+from serving.settings import REPO_ROOT
+from tests.stack import TEST_KEY, Facade, facade, facade_config, vllm_backend
+
+pytestmark = pytest.mark.vllm
+
+AUTH = {"authorization": f"Bearer {TEST_KEY}"}
+CASE = {
+    "symptoms": "Throbbing one-sided headache since yesterday with flashing lights before it, and nausea.",
+    "patient_data": {"age": 34, "gender": "female", "location": "02139"},
+}
+
+
+@pytest.fixture(scope="module")
+def consulting(vllm_server: VllmCpuServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Facade]:
+    backend = vllm_backend(vllm_server.base_url, vllm_server.served_model_name, message_format="gemma3")
+    config = facade_config(
+        backends={"local-vllm": backend}, models={"medgemma": ["local-vllm"], "gpt-5": ["local-vllm"]}
+    )
+    config["consultation"] = {
+        "stages": {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"},
+        "providers_file": str(REPO_ROOT / "configs" / "providers.json"),
+    }
+    with facade(tmp_path_factory.mktemp("consult-e2e"), config) as running:
+        yield running
+
+
+def test_consultation_completes_with_valid_codes_and_charged_usage(consulting: Facade) -> None:
+    response = httpx.post(consulting.base_url + "/consultations", headers=AUTH, json=CASE, timeout=300)
+    assert response.status_code == 200
+    result = response.json()
+    assert result["status"] == "completed", result["errors"]
+    for code in result["stages"]["icd"]["codes"]:
+        assert IcdCodeSet.is_valid(code["code"]), code
+        assert code["description"] == IcdCodeSet.describe(code["code"])
+    assert result["stages"]["providers"]["providers"]
+    assert result["stages"]["summary"]["disclaimers"]
+    by_stage = result["usage"]["by_stage"]
+    assert set(by_stage) == {"intake", "icd", "cpt", "summary"}
+    assert all(u["completion_tokens"] > 0 for u in by_stage.values())
+    time.sleep(0.3)
+    usage = httpx.get(consulting.base_url + "/usage", headers=AUTH).json()["data"]
+    charged = {row["model"]: row for row in usage}
+    assert charged["gpt-5"]["requests"] >= 2 and charged["medgemma"]["requests"] >= 2
+    assert charged["medgemma"]["completion_tokens"] >= by_stage["icd"]["completion_tokens"]
+
+
+def test_stream_shows_every_stage_in_order(consulting: Facade) -> None:
+    seen: list[tuple[str, str]] = []
+    with httpx.stream(
+        "POST", consulting.base_url + "/consultations", headers=AUTH, json={**CASE, "stream": True}, timeout=300
+    ) as response:
+        for line in response.iter_lines():
+            if line == "data: [DONE]":
+                break
+            if line.startswith("data: "):
+                event = json.loads(line.removeprefix("data: "))
+                seen.append((event["stage"], event["status"]))
+    assert seen[0] == ("intake", "in_progress") and seen[-1][0] == "summary"
+    for stage in ("intake", "icd", "cpt", "providers", "summary"):
+        assert (stage, "in_progress") in seen
+        assert (stage, "completed") in seen or (stage, "failed") in seen
+    assert seen.index(("intake", "in_progress")) < seen.index(("icd", "in_progress"))
+    assert seen.index(("icd", "in_progress")) < seen.index(("providers", "in_progress"))
+    assert seen.index(("providers", "in_progress")) < seen.index(("summary", "in_progress"))
