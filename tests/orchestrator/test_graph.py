@@ -134,3 +134,18 @@ async def test_no_location_skips_providers(graph: Any) -> None:
     final, _ = await run(graph, case, scripted(case["scripted"]))
     assert final["errors"]["providers"].code == "skipped"
     assert "summary" in final
+
+
+@pytest.mark.parametrize("case", VIGNETTES, ids=[v["id"] for v in VIGNETTES])
+async def test_evaluation_scores_a_good_answer_as_a_hit(graph: Any, case: dict[str, Any]) -> None:
+    from orchestrator.evaluate import score
+
+    final, _ = await run(graph, case, scripted(case["scripted"]))
+    document = {
+        "status": "completed",
+        "stages": {stage: final[stage].model_dump() for stage in STAGES},
+        "timings": final["timings"],
+        "usage": {"total_tokens": 0},
+    }
+    scored = score(case, document)
+    assert scored["category_hit"] and scored["specialty_hit"] and scored["red_flags_handled"]
