@@ -91,7 +91,8 @@ class VllmCpuServer:
             "--max-model-len",
             "2048",
             "--enforce-eager",
-            "--structured-outputs-config", STRUCTURED_OUTPUTS_CONFIG,
+            "--structured-outputs-config",
+            STRUCTURED_OUTPUTS_CONFIG,
             *self.extra_args,
         ]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
