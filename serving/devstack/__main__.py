@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 "\nPear Care serving is up.\n"
                 f"  base URL:  {base_url}\n"
                 f"  API key:   {key}\n"
-                f"  models:    {', '.join(config.models)}\n"
+                f"  models:    {', '.join([*config.models, *(['consultation'] if config.consultation else [])])}\n"
                 f"  try:       curl {base_url}/chat/completions -H 'Authorization: Bearer {key}' "
                 "-H 'Content-Type: application/json' "
                 '-d \'{"model": "medgemma", "messages": [{"role": "user", "content": "Hello"}], '
