@@ -63,18 +63,19 @@ class LocationNotFound(ValueError):
     pass
 
 
-def npi_is_valid(npi: str) -> bool:
-    """Luhn check over 80840 + the first nine digits (the NPI standard)."""
-    if not re.fullmatch(r"\d{10}", npi):
-        return False
-    digits = [int(d) for d in "80840" + npi[:9]]
+def npi_check_digit(first_nine: str) -> str:
+    """Luhn over 80840 + the first nine digits (the NPI standard)."""
     total = 0
-    for index, digit in enumerate(reversed(digits)):
+    for index, digit in enumerate(int(d) for d in reversed("80840" + first_nine)):
         if index % 2 == 0:
             digit *= 2
             digit = digit - 9 if digit > 9 else digit
         total += digit
-    return (10 - total % 10) % 10 == int(npi[9])
+    return str((10 - total % 10) % 10)
+
+
+def npi_is_valid(npi: str) -> bool:
+    return bool(re.fullmatch(r"\d{10}", npi)) and npi_check_digit(npi[:9]) == npi[9]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import sys
 
 import zipcodes
 
-from orchestrator.directory import TAXONOMY
+from orchestrator.directory import TAXONOMY, npi_check_digit
 
 REGIONS = [
     ("Boston", "MA"),
@@ -29,17 +29,6 @@ GIVEN = ["Avery", "Jordan", "Riley", "Casey", "Morgan", "Quinn", "Rowan", "Sage"
 FAMILY = ["Example", "Sample", "Placeholder", "Fictus", "Testwood", "Mockridge", "Demo", "Specimen"]
 
 
-def check_digit(first_nine: str) -> str:
-    digits = [int(d) for d in "80840" + first_nine]
-    total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2 == 0:
-            digit *= 2
-            digit = digit - 9 if digit > 9 else digit
-        total += digit
-    return str((10 - total % 10) % 10)
-
-
 def build(seed: int = 2026) -> dict[str, object]:
     rng = random.Random(seed)
     providers = []
@@ -52,7 +41,7 @@ def build(seed: int = 2026) -> dict[str, object]:
                 first_nine = f"1{rng.randrange(10**8):08d}"
                 providers.append(
                     {
-                        "npi": first_nine + check_digit(first_nine),
+                        "npi": first_nine + npi_check_digit(first_nine),
                         "name": f"{rng.choice(GIVEN)} {rng.choice(FAMILY)} (synthetic #{number:03d})",
                         "taxonomy": taxonomy,
                         "zip": rng.choice(zips),
