@@ -8,11 +8,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
-from langchain_core.language_models import BaseChatModel
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 from orchestrator.directory import LocationNotFound, resolve_location
@@ -20,6 +17,10 @@ from orchestrator.state import STAGES, ConsultationRequest, ConsultationState, S
 from serving.errors import InvalidRequest
 from serving.metrics import Metrics
 from serving.settings import ConsultationConfig
+
+if TYPE_CHECKING:
+    import httpx2
+    from langchain_core.language_models import BaseChatModel
 
 INTERNAL_BASE_URL = "http://pearcare.internal/v1"
 
@@ -33,6 +34,8 @@ class ConsultationService:
 
     def connect(self, app: Any) -> None:
         """Give the stages a client that calls the façade app in-process."""
+        import httpx2  # with langchain, only loaded when consultations are configured
+
         self._client = httpx2.AsyncClient(
             transport=httpx2.ASGITransport(app=app), base_url=INTERNAL_BASE_URL, timeout=httpx2.Timeout(600.0)
         )
@@ -42,6 +45,8 @@ class ConsultationService:
             await self._client.aclose()
 
     def _models(self, api_key: str, request_id: str) -> Any:
+        from langchain_openai import ChatOpenAI  # ~1 s and ~80 MB: only where consultations run
+
         client = self._client
 
         def model_for(stage: str) -> BaseChatModel:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -14,7 +14,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from serving.backends.registry import BackendRegistry
-from serving.consultations import ConsultationService
 from serving.context import RequestContext
 from serving.errors import ModelNotFound
 from serving.keys import KeyRecord, KeyStore, hash_key
@@ -23,6 +22,9 @@ from serving.protocol import ChatCompletionRequest, CompletionRequest, Embedding
 from serving.proxy import ProxyService
 from serving.ratelimit import AccessControl, Grant
 from serving.settings import ServingConfig
+
+if TYPE_CHECKING:
+    from serving.consultations import ConsultationService
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ def build_consultations(config: ServingConfig, metrics: Metrics) -> Consultation
     from orchestrator.codes import IcdCodeSet
     from orchestrator.directory import ProviderDirectory
     from orchestrator.graph import build_graph
+    from serving.consultations import ConsultationService
 
     graph = build_graph(code_set=IcdCodeSet(), directory=ProviderDirectory.load(config.consultation.providers_file))
     return ConsultationService(graph=graph, config=config.consultation, metrics=metrics)
