@@ -5,6 +5,7 @@ stages get the same translation, fallback, limits and usage accounting as any ot
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +22,8 @@ from serving.settings import ConsultationConfig
 if TYPE_CHECKING:
     import httpx2
     from langchain_core.language_models import BaseChatModel
+
+log = logging.getLogger(__name__)
 
 INTERNAL_BASE_URL = "http://pearcare.internal/v1"
 
@@ -73,25 +76,32 @@ class ConsultationService:
     async def events(self, state: ConsultationState, *, api_key: str, request_id: str) -> AsyncIterator[dict[str, Any]]:
         """Stage events as they happen: in_progress, then completed with the result or failed."""
         config = {"configurable": {"models": self._models(api_key, request_id)}}
-        async for mode, chunk in self._graph.astream(state, config=config, stream_mode=["custom", "updates"]):
-            if mode == "custom":
-                yield chunk
-                continue
-            for stage, update in chunk.items():
-                seconds = update.get("timings", {}).get(stage, 0.0)
-                self._metrics.stage_duration.labels(stage).observe(seconds)
-                error: StageError | None = update.get("errors", {}).get(stage)
-                if error is not None:
-                    self._metrics.stage_failures.labels(stage).inc()
-                    yield {"stage": stage, "status": "failed", "error": error.model_dump(), "seconds": seconds}
-                else:
-                    yield {
-                        "stage": stage,
-                        "status": "completed",
-                        "result": _dump(update.get(stage)),
-                        "usage": update.get("usage", {}).get(stage),
-                        "seconds": seconds,
-                    }
+        try:
+            async for mode, chunk in self._graph.astream(state, config=config, stream_mode=["custom", "updates"]):
+                if mode == "custom":
+                    yield chunk
+                    continue
+                for stage, update in chunk.items():
+                    yield self._stage_event(stage, update)
+        except Exception as exc:  # nodes catch their own failures; this is the graph itself failing
+            log.exception("consultation graph failed", extra={"error_type": type(exc).__name__})
+            error = StageError(message="The consultation failed unexpectedly.", type="server_error")
+            yield {"stage": "consultation", "status": "failed", "error": error.model_dump()}
+
+    def _stage_event(self, stage: str, update: dict[str, Any]) -> dict[str, Any]:
+        seconds = update.get("timings", {}).get(stage, 0.0)
+        self._metrics.stage_duration.labels(stage).observe(seconds)
+        error: StageError | None = update.get("errors", {}).get(stage)
+        if error is not None:
+            self._metrics.stage_failures.labels(stage).inc()
+            return {"stage": stage, "status": "failed", "error": error.model_dump(), "seconds": seconds}
+        return {
+            "stage": stage,
+            "status": "completed",
+            "result": _dump(update.get(stage)),
+            "usage": update.get("usage", {}).get(stage),
+            "seconds": seconds,
+        }
 
     async def run(self, state: ConsultationState, *, api_key: str, request_id: str) -> dict[str, Any]:
         """The whole consultation as one document."""
@@ -113,7 +123,7 @@ class Outcome:
         self.timings: dict[str, float] = {}
 
     def add(self, event: dict[str, Any]) -> None:
-        stage = event["stage"]
+        stage = event["stage"]  # "consultation" when the graph itself failed
         if event["status"] == "completed":
             self.results[stage] = event["result"]
             if event.get("usage"):
@@ -129,7 +139,7 @@ class Outcome:
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
     def document(self) -> dict[str, Any]:
-        status = "completed" if not self.errors else ("failed" if self.results["summary"] is None else "partial")
+        status = "completed" if not self.errors else ("failed" if self.results.get("summary") is None else "partial")
         return {
             "id": self.id,
             "object": "consultation",

@@ -6,6 +6,7 @@ from starlette.responses import Response, StreamingResponse
 from serving import consultation_chat
 from serving.auth import presented_key, presented_key_hash
 from serving.deps import ContextDep, ServicesDep
+from serving.disconnect import ClientDisconnected, cancel_on_disconnect
 from serving.protocol import ChatCompletionRequest, parse_json_object, validate
 from serving.routes.consultations import consultations_for
 from serving.routes.forwarding import SSE_HEADERS, forward, read_body
@@ -40,5 +41,12 @@ async def create_chat_completion(request: Request, services: ServicesDep, ctx: C
             consultations, state, api_key=api_key, request_id=request_id, include_usage=parsed.wants_usage_chunk
         )
         return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
-    content = await consultation_chat.chat_completion(consultations, state, api_key=api_key, request_id=request_id)
+    try:
+        content = await cancel_on_disconnect(
+            request.receive,
+            consultation_chat.chat_completion(consultations, state, api_key=api_key, request_id=request_id),
+        )
+    except ClientDisconnected:
+        ctx.outcome = "client_disconnected"
+        return Response(status_code=499)
     return Response(content, media_type="application/json")

@@ -13,6 +13,7 @@ from orchestrator.state import ConsultationRequest
 from serving.auth import presented_key
 from serving.consultations import ConsultationService
 from serving.deps import CallerDep, ContextDep, ServicesDep
+from serving.disconnect import ClientDisconnected, cancel_on_disconnect
 from serving.errors import ModelNotFound
 from serving.protocol import parse_json_object, validate
 from serving.ratelimit import Grant
@@ -44,7 +45,13 @@ async def consult(request: Request, services: Services, caller: Grant, *, stream
     if parsed.stream if stream is None else stream:
         events = consultations.events(state, api_key=api_key, request_id=request_id)
         return StreamingResponse(sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
-    result = await consultations.run(state, api_key=api_key, request_id=request_id)
+    try:  # a client that hangs up stops the graph and its model calls
+        result = await cancel_on_disconnect(
+            request.receive, consultations.run(state, api_key=api_key, request_id=request_id)
+        )
+    except ClientDisconnected:
+        request.scope["state"]["ctx"].outcome = "client_disconnected"
+        return Response(status_code=499)
     return Response(orjson.dumps(result), media_type="application/json")
 
 
