@@ -28,7 +28,7 @@ import redis
 import yaml
 from redis.asyncio import Redis
 
-from loadtests.bench_overhead import KEY, compare, run_phase
+from loadtests.measure import KEY, compare, run_phase
 from serving.devstack.processes import running
 from serving.devstack.redis_server import RedisServer
 from serving.devstack.vllm_cpu import free_port

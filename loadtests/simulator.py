@@ -155,8 +155,12 @@ class Simulator:
             if chat
             else head + '"choices":[{"index":0,"text":" tok","finish_reason":null}]}\n\n'
         ).encode()
+        # Tokens leave on an engine's clock (first at ttft, then every itl), not "itl after the
+        # last write": a consumer that delays this process must not stretch the stream, or the
+        # reader's CPU cost would show up as the upstream's latency.
+        first_at = time.monotonic() + how.ttft_ms / 1000
         try:
-            await asyncio.sleep(how.ttft_ms / 1000)
+            await _sleep_until(first_at)
             if chat:
                 role = (
                     head + '"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
@@ -168,7 +172,7 @@ class Simulator:
                     request.transport.close()
                     return response
                 if index:
-                    await asyncio.sleep(how.itl_ms / 1000)
+                    await _sleep_until(first_at + index * how.itl_ms / 1000)
                 await response.write(token_event)
             options = body.get("stream_options") or {}
             if options.get("include_usage"):
@@ -181,6 +185,10 @@ class Simulator:
             self.cancelled += 1
             raise
         return response
+
+
+async def _sleep_until(deadline: float) -> None:
+    await asyncio.sleep(max(0.0, deadline - time.monotonic()))
 
 
 def _json_schema_of(body: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,0 +1,119 @@
+"""Part 1 of the report: what the façade adds, against the upstream simulator.
+
+At each concurrency, direct-to-simulator and through-the-façade rounds alternate (so both see
+the same machine noise) and are added up: added TTFT p50/p99, added end-to-end latency,
+throughput ratio, façade CPU per request and token, RSS. Then the most non-streaming
+requests/s one façade process passes, and optionally a py-spy profile of the façade under
+100 streams (what the remaining cost is)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from loadtests import servers
+from loadtests.measure import PhaseResult, ProcessSample, compare, run_phase
+from loadtests.profile import profile_during
+
+SIMULATOR = {"ttft_ms": 50, "itl_ms": 20, "tokens": 64}
+STREAM_SECONDS = (SIMULATOR["ttft_ms"] + SIMULATOR["itl_ms"] * (SIMULATOR["tokens"] - 1)) / 1000
+BODY = {"messages": [{"role": "user", "content": "Describe a migraine."}], "stream": True}
+INSTANT = {
+    "messages": [{"role": "user", "content": "hi"}],
+    "simulate": {"ttft_ms": 0, "itl_ms": 0, "tokens": 8},
+}
+
+
+@dataclass(frozen=True)
+class Level:
+    streams: int
+    per_worker: int  # requests per worker per round
+    rounds: int = 2
+
+
+LEVELS = (Level(1, 12), Level(10, 3), Level(100, 3), Level(500, 2))
+QUICK_LEVELS = (Level(1, 2, 1), Level(10, 1, 1))
+
+
+async def measure(
+    workdir: Path,
+    redis_url: str,
+    *,
+    levels: tuple[Level, ...] = LEVELS,
+    non_streaming_s: float = 6.0,
+    profile_s: float = 0.0,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"simulator": SIMULATOR, "streaming": []}
+    with (
+        servers.simulator(workdir, **SIMULATOR) as sim,
+        servers.facade(sim.base_url, "sim", workdir, redis_url) as facade,
+    ):
+        direct_url = sim.base_url + "/chat/completions"
+        facade_url = facade.base_url + "/chat/completions"
+        out["facade_idle"] = asdict(ProcessSample.of(facade.pid, 0))
+        for level in levels:
+            direct, via = PhaseResult("direct", level.streams), PhaseResult("facade", level.streams)
+            for _ in range(level.rounds):
+                for result, url, model, pid in (
+                    (direct, direct_url, "sim", None),
+                    (via, facade_url, "bench", facade.pid),
+                ):
+                    phase = await run_phase(
+                        result.label,
+                        url,
+                        {**BODY, "model": model},
+                        concurrency=level.streams,
+                        per_worker=level.per_worker,
+                        stagger_s=STREAM_SECONDS,
+                        cpu_pid=pid,
+                    )
+                    result.add(phase)
+            row = compare(direct, via)
+            row["facade_rss_mb"] = ProcessSample.of(facade.pid, 0).rss_mb
+            out["streaming"].append(row)
+            print(f"overhead  {level.streams:>3} streams  {_brief(row)}", flush=True)
+
+        direct = await run_phase(
+            "direct", direct_url, {**INSTANT, "model": "sim"}, concurrency=50, duration_s=non_streaming_s, stream=False
+        )
+        via = await run_phase(
+            "facade",
+            facade_url,
+            {**INSTANT, "model": "bench"},
+            concurrency=50,
+            duration_s=non_streaming_s,
+            stream=False,
+            cpu_pid=facade.pid,
+        )
+        out["non_streaming"] = compare(direct, via)
+        out["facade_rss_mb"] = ProcessSample.of(facade.pid, 0).rss_mb
+        print(f"overhead  non-streaming  {_brief(out['non_streaming'])}", flush=True)
+
+        if profile_s:
+            streams = 100
+            out["profile"] = await profile_during(
+                facade.pid,
+                workdir / "facade-profile.txt",
+                run_phase(
+                    "profiled",
+                    facade_url,
+                    {**BODY, "model": "bench"},
+                    concurrency=streams,
+                    duration_s=profile_s,
+                    stagger_s=STREAM_SECONDS,
+                ),
+                seconds=profile_s,
+            )
+            if out["profile"]:
+                out["profile"]["streams"] = streams
+    return out
+
+
+def _brief(row: dict[str, Any]) -> str:
+    return (
+        f"added TTFT p50 {row['added_ttft_p50_ms']} ms p99 {row['added_ttft_p99_ms']} ms, "
+        f"latency p50 {row['added_latency_p50_ms']} ms, throughput x{row['throughput_ratio']}, "
+        f"façade {row['facade']['requests_per_s']:.0f} req/s, "
+        f"errors {row['direct']['errors']}/{row['facade']['errors']}"
+    )

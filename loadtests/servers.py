@@ -1,0 +1,75 @@
+"""The processes a benchmark measures: the upstream simulator and one façade process (auth and
+Redis rate limits on), each on a free port, stopped with their process group."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from loadtests.measure import KEY
+from serving.devstack.processes import running
+from serving.devstack.vllm_cpu import free_port
+from serving.settings import REPO_ROOT
+
+# A key whose request limit the soak runs into on purpose: its 429s are the only errors allowed.
+LIMITED_KEY = "sk-bench-limited-0123456789abcdefghijkl"
+LIMITED_RPM = 30
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str  # .../v1
+    pid: int
+
+
+@contextmanager
+def simulator(workdir: Path, *, ttft_ms: int, itl_ms: int, tokens: int) -> Iterator[Server]:
+    port = free_port()
+    command = [sys.executable, "-m", "loadtests.simulator", "--port", str(port)]
+    command += ["--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms), "--tokens", str(tokens)]
+    with running(command, f"http://127.0.0.1:{port}/health", workdir / f"simulator-{port}.log") as process:
+        yield Server(f"http://127.0.0.1:{port}/v1", process.pid)
+
+
+@contextmanager
+def facade(
+    upstream_url: str,
+    model: str,
+    workdir: Path,
+    redis_url: str,
+    *,
+    consultation: bool = False,
+    message_format: str | None = None,
+) -> Iterator[Server]:
+    """Alias `bench` → the upstream. The bench key's limits are set so high they never refuse,
+    so every request pays for the full admission script; the limited key refuses on purpose."""
+    port = free_port()
+    backend: dict[str, Any] = {"kind": "vllm", "base_url": upstream_url, "model": model}
+    if message_format:
+        backend["message_format"] = message_format
+    config: dict[str, Any] = {
+        "server": {"log_level": "warning"},
+        "backends": {"up": backend},
+        "models": {"bench": ["up"]},
+        "keys": [
+            {"key": KEY, "name": "bench", "rpm": 10**9, "tpm": 10**12},
+            {"key": LIMITED_KEY, "name": "limited", "rpm": LIMITED_RPM},
+        ],
+        "store": {"redis_url": redis_url},
+    }
+    if consultation:
+        config["consultation"] = {
+            "stages": dict.fromkeys(("intake", "icd", "cpt", "summary"), "bench"),
+            "providers_file": str(REPO_ROOT / "configs" / "providers.json"),
+        }
+    path = workdir / f"facade-{port}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "serving", "--config", str(path), "--port", str(port)]
+    with running(command, f"http://127.0.0.1:{port}/health", workdir / f"facade-{port}.log") as process:
+        yield Server(f"http://127.0.0.1:{port}/v1", process.pid)

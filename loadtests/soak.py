@@ -1,0 +1,181 @@
+"""Part 3 of the report: a long run of mixed load through one façade process (simulator
+upstream), watching for what only time shows: errors, memory, file descriptors, connections.
+
+The mix: streaming chat (half asking for the usage chunk), non-streaming chat, clients that
+hang up mid-stream, streamed consultations, and a key with a small request limit that runs
+into it on purpose (its 429s are the only errors allowed)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from loadtests import servers
+from loadtests.engine import PROMPTS
+from loadtests.measure import KEY, PhaseResult, ProcessSample, one_request, one_stream
+from loadtests.overhead import SIMULATOR
+
+# Workers per kind of traffic; each sends one request after another for the whole soak.
+MIX = {"stream": 40, "stream_usage": 10, "chat": 8, "abandon": 4, "consultation": 2, "limited": 1}
+LIMITED_PAUSE_S = 0.2  # a few hundred requests/min against a 30/min limit
+INSTANT = {"ttft_ms": 0, "itl_ms": 0, "tokens": 8}
+
+
+@dataclass
+class Soak:
+    seconds: float
+    sample_every_s: float
+    results: dict[str, PhaseResult] = field(default_factory=dict)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    started: float = 0.0
+
+    def result(self, kind: str) -> PhaseResult:
+        return self.results.setdefault(kind, PhaseResult(kind, MIX[kind]))
+
+
+# Idle samples wait this long after the clients leave: longer than the façade's upstream
+# keep-alive (30 s), so pooled connections have expired and what is left is what stays.
+DRAIN_S = 35.0
+
+
+async def measure(
+    workdir: Path, redis_url: str, *, seconds: float = 600.0, sample_every_s: float = 10.0, drain_s: float = DRAIN_S
+) -> dict[str, Any]:
+    soak = Soak(seconds, sample_every_s)
+    with (
+        servers.simulator(workdir, **SIMULATOR) as sim,
+        servers.facade(sim.base_url, "sim", workdir, redis_url, consultation=True) as facade,
+    ):
+        # Warm up at the same load, so the "before" sample has the façade's pools filled; the
+        # idle samples are taken with the clients gone, so before and after compare like for like.
+        async with _session() as session:
+            await _load(session, facade.base_url, soak, min(30.0, seconds / 10), record=False)
+        await asyncio.sleep(drain_s)
+        idle_before = ProcessSample.of(facade.pid, 0)
+        async with _session() as session:
+            soak.started = time.monotonic()
+            sampler = asyncio.create_task(_sample(facade.pid, soak))
+            await _load(session, facade.base_url, soak, seconds, record=True)
+            sampler.cancel()
+        await asyncio.sleep(drain_s)
+        idle_after = ProcessSample.of(facade.pid, 0)
+    return _report(soak, idle_before, idle_after, drain_s)
+
+
+def _session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=120))
+
+
+async def _sample(pid: int, soak: Soak) -> None:
+    while True:
+        sample = asdict(ProcessSample.of(pid, soak.started))
+        sample["requests"] = sum(r.requests for r in soak.results.values())
+        sample["errors"] = {kind: dict(r.statuses) for kind, r in soak.results.items() if r.statuses}
+        soak.samples.append(sample)
+        await asyncio.sleep(soak.sample_every_s)
+
+
+async def _load(session: aiohttp.ClientSession, base_url: str, soak: Soak, seconds: float, *, record: bool) -> None:
+    chat_url, consult_url = base_url + "/chat/completions", base_url + "/consultations"
+    prompts: list[str] = yaml.safe_load(PROMPTS.read_text())
+    deadline = time.monotonic() + seconds
+    throwaway: dict[str, PhaseResult] = {}
+
+    def result(kind: str) -> PhaseResult:
+        return soak.result(kind) if record else throwaway.setdefault(kind, PhaseResult(kind, 0))
+
+    def chat(n: int, **extra: Any) -> dict[str, Any]:
+        return {"model": "bench", "messages": [{"role": "user", "content": prompts[n % len(prompts)]}], **extra}
+
+    calls: dict[str, Callable[[int], Awaitable[None]]] = {
+        "stream": lambda n: one_stream(session, chat_url, chat(n, stream=True), result("stream")),
+        "stream_usage": lambda n: one_stream(
+            session,
+            chat_url,
+            chat(n, stream=True, stream_options={"include_usage": True}),
+            result("stream_usage"),
+        ),
+        "chat": lambda n: one_request(session, chat_url, chat(n), result("chat")),
+        "abandon": lambda n: one_stream(session, chat_url, chat(n, stream=True), result("abandon"), abandon_after=5),
+        "consultation": lambda n: _consultation(
+            session, consult_url, prompts[n % len(prompts)], result("consultation")
+        ),
+        "limited": lambda n: _limited(session, chat_url, chat(n, simulate=INSTANT), result("limited")),
+    }
+
+    async def worker(kind: str, index: int) -> None:
+        await asyncio.sleep(index * 0.05)
+        n = index
+        while time.monotonic() < deadline:
+            await calls[kind](n)
+            n += 1
+
+    await asyncio.gather(*(worker(kind, i) for kind, count in MIX.items() for i in range(count)))
+
+
+async def _limited(session: aiohttp.ClientSession, url: str, body: dict[str, Any], result: PhaseResult) -> None:
+    await one_request(session, url, body, result, api_key=servers.LIMITED_KEY)
+    await asyncio.sleep(LIMITED_PAUSE_S)
+
+
+async def _consultation(session: aiohttp.ClientSession, url: str, symptoms: str, result: PhaseResult) -> None:
+    body = {"symptoms": symptoms, "patient_data": {"age": 40, "location": "02139"}, "stream": True}
+    started = time.perf_counter()
+    try:
+        async with session.post(url, json=body, headers={"authorization": f"Bearer {KEY}"}) as response:
+            if response.status != 200:
+                result.failed(response.status)
+                await response.read()
+                return
+            failed = False
+            async for line in response.content:
+                if line.startswith(b"data: {") and json.loads(line[6:]).get("status") == "failed":
+                    failed = True
+    except (aiohttp.ClientError, TimeoutError):
+        result.failed(0)
+        return
+    if failed:
+        result.failed(0)
+        return
+    result.requests += 1
+    result.latency_s.append(time.perf_counter() - started)
+
+
+def _report(soak: Soak, idle_before: ProcessSample, idle_after: ProcessSample, drain_s: float) -> dict[str, Any]:
+    kinds = {kind: result.summary() for kind, result in soak.results.items()}
+    limit_refusals = soak.results["limited"].statuses.get(429, 0) if "limited" in soak.results else 0
+    errors = sum(result.errors for result in soak.results.values())
+    loaded = soak.samples[1:] or soak.samples  # the first sample is taken as the load starts
+    quarter = max(1, len(loaded) // 4)
+    return {
+        "seconds": soak.seconds,
+        "mix": MIX,
+        "limited_rpm": servers.LIMITED_RPM,
+        "limited_pause_s": LIMITED_PAUSE_S,
+        "kinds": kinds,
+        "requests": sum(result.requests for result in soak.results.values()),
+        "limit_refusals": limit_refusals,
+        "other_errors": errors - limit_refusals,
+        "idle_before": asdict(idle_before),
+        "idle_after": asdict(idle_after),
+        "drain_s": drain_s,
+        # In-flight requests move the counts from sample to sample: compare the medians of the
+        # first and last quarter of the run, under the same load.
+        "loaded_early": _medians(loaded[:quarter]),
+        "loaded_late": _medians(loaded[-quarter:]),
+        "samples": soak.samples,
+    }
+
+
+def _medians(samples: list[dict[str, Any]]) -> dict[str, float]:
+    keys = ("rss_mb", "open_fds", "tcp_connections", "threads")
+    return {key: statistics.median(sample[key] for sample in samples) for key in keys}

@@ -1,0 +1,91 @@
+"""The performance report's generator, run for real in its quick mode (every part, real façade,
+Redis and simulator processes; the "engine" is a simulator given by URL, so no vLLM is needed),
+and its verdicts and profile summary on known inputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from loadtests import report
+from loadtests.profile import summarise
+from tests.stack import simulator
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    with simulator(tmp_path, "--ttft-ms", "20", "--itl-ms", "10", "--tokens", "16") as engine:
+        command = [sys.executable, "-m", "loadtests.bench", "--quick", "--out-dir", str(out)]
+        command += ["--engine-url", engine.base_url, "--engine-model", "sim-model", "--engine-description", "sim"]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+
+    results = json.loads((out / "results.json").read_text())
+    streaming = results["overhead"]["streaming"]
+    assert [row["concurrency"] for row in streaming] == [1, 10]
+    for row in streaming:
+        assert row["direct"]["errors"] == row["facade"]["errors"] == 0
+        assert row["facade"]["requests"] > 0 and row["facade"]["tokens_per_s"] > 0
+        assert row["facade"]["cpu_us_per_token"] > 0
+    assert results["overhead"]["non_streaming"]["facade"]["requests_per_s"] > 0
+    assert results["engine"]["streams"][0]["facade"]["tokens_per_s"] > 0
+    consultation = results["engine"]["consultations"][0]
+    assert consultation["status"] == "completed"
+    assert set(consultation["stages"]) == {"intake", "icd", "cpt", "providers", "summary"}
+
+    soak = results["soak"]
+    assert soak["other_errors"] == 0, soak["kinds"]
+    assert soak["limit_refusals"] > 0  # the limited key ran into its limit
+    assert all(kind in soak["kinds"] for kind in ("stream", "chat", "abandon", "consultation", "limited"))
+    assert soak["loaded_late"]["open_fds"] <= soak["loaded_early"]["open_fds"] * 1.1
+
+    text = (out / "REPORT.md").read_text()
+    for heading in ("## Targets", "## 1. Façade overhead", "## 2. Real engine", "## 3. Soak"):
+        assert heading in text
+    for plot in ("overhead_ttft", "overhead_throughput", "engine", "consultation", "soak"):
+        assert (out / f"{plot}.png").read_bytes().startswith(PNG_MAGIC)
+        assert f"({plot}.png)" in text
+
+
+def _row(concurrency: int, added_p50: float, added_p99: float, ratio: float = 1.0) -> dict[str, Any]:
+    return {
+        "concurrency": concurrency,
+        "added_ttft_p50_ms": added_p50,
+        "added_ttft_p99_ms": added_p99,
+        "throughput_ratio": ratio,
+    }
+
+
+def test_verdicts_say_which_targets_are_missed_and_by_how_much() -> None:
+    results = {
+        "overhead": {"streaming": [_row(10, 0.4, 1.0), _row(100, 1.8, 4.0)]},
+        "engine": {"streams": [_row(1, 0, 0, ratio=0.96), _row(8, 0, 0, ratio=1.0)]},
+    }
+    verdicts = {v.target: v for v in report.targets(results)}
+    p50 = verdicts["added TTFT p50 ≤ 1 ms at 100 streams"]
+    assert p50.met is False and p50.miss.startswith("0.80 ms over")
+    assert verdicts["added TTFT p99 ≤ 5 ms at 100 streams"].met is True
+    engine = next(v for target, v in verdicts.items() if "real engine" in target)
+    assert engine.met is False and "1.0 points under at 1 stream" in engine.miss
+    soak = next(v for target, v in verdicts.items() if target.startswith("soak"))
+    assert soak.met is None  # not run is not a pass
+
+
+def test_profile_summary_counts_self_and_inclusive_shares() -> None:
+    collapsed = "\n".join(
+        [
+            "run (asyncio/runners.py);relay (/srv/app/serving/relay.py);write (uvloop/x.py) 6",
+            "run (asyncio/runners.py);admit (/srv/app/serving/ratelimit.py) 3",
+            "run (asyncio/runners.py) 1",
+        ]
+    )
+    summary = summarise(collapsed)
+    assert summary["samples"] == 10
+    assert summary["self"][0] == {"function": "write (uvloop/x.py)", "percent": 60.0}
+    assert {"function": "relay (serving/relay.py)", "percent": 60.0} in summary["inclusive_serving"]
+    assert {"function": "admit (serving/ratelimit.py)", "percent": 30.0} in summary["inclusive_serving"]
