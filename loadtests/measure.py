@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 KEY = "sk-bench-0123456789abcdefghijklmnopqrstuv"
 
@@ -199,6 +200,34 @@ async def run_phase(
         if cpu_pid and cpu_before is not None:
             result.cpu_s = process_cpu_seconds(cpu_pid) - cpu_before
     return result
+
+
+def histogram_totals(metrics_text: str, names: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    """(sum, count) of each named histogram in a Prometheus exposition, over all its labels."""
+    totals = {name: (0.0, 0.0) for name in names}
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name not in totals:
+            continue
+        total, count = totals[family.name]
+        for sample in family.samples:
+            if sample.name.endswith("_sum"):
+                total += sample.value
+            elif sample.name.endswith("_count"):
+                count += sample.value
+        totals[family.name] = (total, count)
+    return totals
+
+
+def mean_ms_between(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> dict[str, float | None]:
+    """The mean of each histogram's observations made between two scrapes, in milliseconds."""
+    means: dict[str, float | None] = {}
+    for name, (total, count) in after.items():
+        earlier_total, earlier_count = before.get(name, (0.0, 0.0))
+        observed = count - earlier_count
+        means[name] = round((total - earlier_total) / observed * 1000, 3) if observed else None
+    return means
 
 
 def process_cpu_seconds(pid: int) -> float:

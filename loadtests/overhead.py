@@ -1,6 +1,7 @@
 """Part 1 of the report: what the façade adds, against the upstream simulator.
 
-At each concurrency, direct-to-simulator and through-the-façade rounds alternate (so both see
+At each concurrency, rounds of direct-to-simulator, through a bare Python proxy (the floor:
+what any extra process in the path costs here) and through the façade alternate (so all see
 the same machine noise) and are added up: added TTFT p50/p99, added end-to-end latency,
 throughput ratio, façade CPU per request and token, RSS. Then the most non-streaming
 requests/s one façade process passes, and optionally a py-spy profile of the façade under
@@ -12,8 +13,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from loadtests import servers
-from loadtests.measure import PhaseResult, ProcessSample, compare, run_phase
+from loadtests.measure import PhaseResult, ProcessSample, compare, histogram_totals, mean_ms_between, run_phase
 from loadtests.profile import profile_during
 
 SIMULATOR = {"ttft_ms": 50, "itl_ms": 20, "tokens": 64}
@@ -47,18 +50,24 @@ async def measure(
     out: dict[str, Any] = {"simulator": SIMULATOR, "streaming": []}
     with (
         servers.simulator(workdir, **SIMULATOR) as sim,
+        servers.bare_proxy(workdir, sim.base_url) as bare,
         servers.facade(sim.base_url, "sim", workdir, redis_url) as facade,
     ):
         direct_url = sim.base_url + "/chat/completions"
+        bare_url = bare.base_url + "/chat/completions"
         facade_url = facade.base_url + "/chat/completions"
         out["facade_idle"] = asdict(ProcessSample.of(facade.pid, 0))
         for level in levels:
             direct, via = PhaseResult("direct", level.streams), PhaseResult("facade", level.streams)
+            floor = PhaseResult("bare", level.streams)
+            sides = (
+                (direct, direct_url, "sim", None),
+                (floor, bare_url, "sim", bare.pid),
+                (via, facade_url, "bench", facade.pid),
+            )
+            steps_before = await _facade_steps(facade.base_url)
             for _ in range(level.rounds):
-                for result, url, model, pid in (
-                    (direct, direct_url, "sim", None),
-                    (via, facade_url, "bench", facade.pid),
-                ):
+                for result, url, model, pid in sides:
                     phase = await run_phase(
                         result.label,
                         url,
@@ -70,6 +79,8 @@ async def measure(
                     )
                     result.add(phase)
             row = compare(direct, via)
+            row["bare"] = compare(direct, floor)
+            row["facade_steps_ms"] = mean_ms_between(steps_before, await _facade_steps(facade.base_url))
             row["facade_rss_mb"] = ProcessSample.of(facade.pid, 0).rss_mb
             out["streaming"].append(row)
             print(f"overhead  {level.streams:>3} streams  {_brief(row)}", flush=True)
@@ -110,9 +121,19 @@ async def measure(
     return out
 
 
+# The façade's own timings of its steps (mean per request, from its /metrics).
+STEPS = ("pearcare_store_round_trip_seconds", "pearcare_upstream_response_start_seconds")
+
+
+async def _facade_steps(base_url: str) -> dict[str, tuple[float, float]]:
+    async with aiohttp.ClientSession() as session, session.get(base_url.removesuffix("/v1") + "/metrics") as response:
+        return histogram_totals(await response.text(), STEPS)
+
+
 def _brief(row: dict[str, Any]) -> str:
     return (
-        f"added TTFT p50 {row['added_ttft_p50_ms']} ms p99 {row['added_ttft_p99_ms']} ms, "
+        f"added TTFT p50 {row['added_ttft_p50_ms']} ms p99 {row['added_ttft_p99_ms']} ms "
+        f"(bare proxy {row['bare']['added_ttft_p50_ms'] if 'bare' in row else '-'} ms), "
         f"latency p50 {row['added_latency_p50_ms']} ms, throughput x{row['throughput_ratio']}, "
         f"façade {row['facade']['requests_per_s']:.0f} req/s, "
         f"errors {row['direct']['errors']}/{row['facade']['errors']}"

@@ -81,7 +81,8 @@ def summarise(collapsed: str, top: int = TOP) -> dict[str, Any]:
     def shares(counter: Counter[str], keep: int) -> list[dict[str, Any]]:
         return [{"function": name, "percent": round(100 * n / total, 1)} for name, n in counter.most_common(keep)]
 
-    ours = Counter({name: n for name, n in inclusive.items() if "serving/" in name})
+    # Our code on the stack; the entry point (on every stack) says nothing.
+    ours = Counter({name: n for name, n in inclusive.items() if "serving/" in name and "__main__" not in name})
     return {"samples": total, "self": shares(own, top), "inclusive_serving": shares(ours, top)}
 
 

@@ -169,25 +169,45 @@ def _overhead_section(overhead: dict[str, Any], out_dir: Path) -> list[str]:
         "with limits never reached, so every request runs the full admission script and settlement). Direct "
         "and façade rounds alternate at each concurrency; workers start spread over one stream's duration.",
         "",
-        "| streams | TTFT p50 direct → façade (ms) | added p50 | added p99 | added e2e p50 / p99 (ms) "
-        "| tokens/s direct → façade | ratio | façade CPU µs/token | CPU ms/request | CPU use | RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "Latency (ms). *bare* is a bare Python reverse proxy (`loadtests/bare_proxy.py`: aiohttp in and out, "
+        "no features): the floor for any extra process in the path on this machine. The façade's steps are its "
+        "own means from its `/metrics`: the auth + limits store round trip, and the backend's response start "
+        "(sending the request to its status line and headers).",
+        "",
+        "| streams | TTFT p50 direct | added TTFT p50: bare / façade | added TTFT p99: bare / façade "
+        "| added end-to-end p50 / p99: façade | store round trip | backend response start |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        d, bare, steps = row["direct"], row.get("bare", {}), row.get("facade_steps_ms", {})
+        lines.append(
+            f"| {row['concurrency']} | {_n(d['ttft_p50_ms'])} "
+            f"| {_signed(bare.get('added_ttft_p50_ms'))} / **{_signed(row['added_ttft_p50_ms'])}** "
+            f"| {_signed(bare.get('added_ttft_p99_ms'))} / **{_signed(row['added_ttft_p99_ms'])}** "
+            f"| {_signed(row['added_latency_p50_ms'])} / {_signed(row['added_latency_p99_ms'])} "
+            f"| {_n(steps.get('pearcare_store_round_trip_seconds'), 2)} "
+            f"| {_n(steps.get('pearcare_upstream_response_start_seconds'), 2)} |"
+        )
+    lines += [
+        "",
+        "Throughput and cost. CPU use is the process's CPU time over the phase's wall time (1.0 = one core).",
+        "",
+        "| streams | tokens/s direct → façade | ratio: bare / façade | CPU µs/token: bare / façade "
+        "| façade CPU ms/request | façade CPU use | façade RSS MB | errors: direct / bare / façade |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         d, f = row["direct"], row["facade"]
+        bare = row.get("bare", {})
+        bare_side = bare.get("facade", {})
         lines.append(
-            f"| {row['concurrency']} | {_n(d['ttft_p50_ms'])} → {_n(f['ttft_p50_ms'])} "
-            f"| {_signed(row['added_ttft_p50_ms'])} | {_signed(row['added_ttft_p99_ms'])} "
-            f"| {_signed(row['added_latency_p50_ms'])} / {_signed(row['added_latency_p99_ms'])} "
-            f"| {d['tokens_per_s']:,.0f} → {f['tokens_per_s']:,.0f} | {row['throughput_ratio']:.3f}× "
-            f"| {_n(f['cpu_us_per_token'], 0)} | {_n(f['cpu_ms_per_request'], 2)} "
-            f"| {_percent(f['cpu_utilisation'])} | {row['facade_rss_mb']:.0f} |"
+            f"| {row['concurrency']} | {d['tokens_per_s']:,.0f} → {f['tokens_per_s']:,.0f} "
+            f"| {_ratio(bare.get('throughput_ratio'))} / {_ratio(row['throughput_ratio'])} "
+            f"| {_n(bare_side.get('cpu_us_per_token'), 0)} / {_n(f['cpu_us_per_token'], 0)} "
+            f"| {_n(f['cpu_ms_per_request'], 2)} | {_percent(f['cpu_utilisation'])} | {row['facade_rss_mb']:.0f} "
+            f"| {d['errors']} / {bare_side.get('errors', '–')} / {f['errors']}{_statuses(f['error_statuses'])} |"
         )
-    errors = [(row["concurrency"], row["direct"]["errors"], row["facade"]["errors"]) for row in rows]
     lines += [
-        "",
-        "Errors (direct/façade): " + ", ".join(f"{c} streams {d}/{f}" for c, d, f in errors) + ". "
-        "CPU use is the façade process's CPU time over the phase's wall time (1.0 = one core).",
         "",
         "![TTFT](overhead_ttft.png)",
         "![throughput](overhead_throughput.png)",
@@ -315,6 +335,15 @@ def _soak_section(soak: dict[str, Any], out_dir: Path) -> list[str]:
         ("threads", "threads"),
     ):
         lines.append(f"| {label} | {before[key]:g} | {early[key]:g} | {late[key]:g} | {after[key]:g} |")
+    peers = soak.get("idle_tcp_by_peer")
+    if peers:
+        roles = sorted(set(peers["before"]) | set(peers["after"]))
+        lines += [
+            "",
+            "Idle TCP connections by peer, before → after: "
+            + ", ".join(f"{role} {peers['before'].get(role, 0)} → {peers['after'].get(role, 0)}" for role in roles)
+            + ".",
+        ]
     lines += [
         "",
         "![soak](soak.png)",
@@ -339,11 +368,15 @@ def _plot_overhead(rows: list[dict[str, Any]], out_dir: Path) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     labels = [str(s) for s in streams]
-    left.bar(labels, [row["added_ttft_p50_ms"] for row in rows], label="added TTFT p50")
-    left.plot(labels, [row["added_ttft_p99_ms"] for row in rows], "r^-", label="added TTFT p99")
+    x = list(range(len(rows)))
+    bare = [row.get("bare", {}).get("added_ttft_p50_ms") or 0.0 for row in rows]
+    left.bar([i - 0.2 for i in x], bare, 0.4, label="bare proxy, added p50")
+    left.bar([i + 0.2 for i in x], [row["added_ttft_p50_ms"] for row in rows], 0.4, label="façade, added p50")
+    left.plot(x, [row["added_ttft_p99_ms"] for row in rows], "r^-", label="façade, added p99")
     left.axhline(TTFT_P50_TARGET_MS, color="grey", ls=":", label="p50 target")
     left.axhline(TTFT_P99_TARGET_MS, color="red", ls=":", label="p99 target")
-    left.set(xlabel="concurrent streams", ylabel="ms", title="What the façade adds to TTFT")
+    left.set(xticks=x, xticklabels=labels, xlabel="concurrent streams", ylabel="ms", title="Added TTFT")
+    left.set_yscale("symlog", linthresh=10)
     left.legend(fontsize=8)
     right.bar(labels, [row["throughput_ratio"] for row in rows])
     right.axhline(1.0, color="grey", ls=":")
@@ -421,6 +454,10 @@ def _n(value: float | None, digits: int = 1) -> str:
 
 def _signed(value: float | None) -> str:
     return "–" if value is None else f"{value:+.2f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}×"
 
 
 def _percent(value: float | None) -> str:

@@ -38,6 +38,14 @@ def simulator(workdir: Path, *, ttft_ms: int, itl_ms: int, tokens: int) -> Itera
 
 
 @contextmanager
+def bare_proxy(workdir: Path, upstream_url: str) -> Iterator[Server]:
+    port = free_port()
+    command = [sys.executable, "-m", "loadtests.bare_proxy", "--port", str(port), "--upstream", upstream_url]
+    with running(command, f"http://127.0.0.1:{port}/health", workdir / f"bare-{port}.log") as process:
+        yield Server(f"http://127.0.0.1:{port}/v1", process.pid)
+
+
+@contextmanager
 def facade(
     upstream_url: str,
     model: str,

@@ -11,12 +11,15 @@ import asyncio
 import json
 import statistics
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
+import psutil
 import yaml
 
 from loadtests import servers
@@ -42,9 +45,9 @@ class Soak:
         return self.results.setdefault(kind, PhaseResult(kind, MIX[kind]))
 
 
-# Idle samples wait this long after the clients leave: longer than the façade's upstream
-# keep-alive (30 s), so pooled connections have expired and what is left is what stays.
-DRAIN_S = 35.0
+# Idle samples wait this long after the clients leave: aiohttp closes a pooled upstream
+# connection between one and two keep-alive periods (30 s) after its last use.
+DRAIN_S = 65.0
 
 
 async def measure(
@@ -61,6 +64,8 @@ async def measure(
             await _load(session, facade.base_url, soak, min(30.0, seconds / 10), record=False)
         await asyncio.sleep(drain_s)
         idle_before = ProcessSample.of(facade.pid, 0)
+        peers = {_port(facade.base_url): "clients", _port(sim.base_url): "upstream", _port(redis_url): "redis"}
+        peers_before = connections_by_peer(facade.pid, peers)
         async with _session() as session:
             soak.started = time.monotonic()
             sampler = asyncio.create_task(_sample(facade.pid, soak))
@@ -68,7 +73,31 @@ async def measure(
             sampler.cancel()
         await asyncio.sleep(drain_s)
         idle_after = ProcessSample.of(facade.pid, 0)
-    return _report(soak, idle_before, idle_after, drain_s)
+        peers_after = connections_by_peer(facade.pid, peers)
+    report = _report(soak, idle_before, idle_after, drain_s)
+    report["idle_tcp_by_peer"] = {"before": peers_before, "after": peers_after}
+    return report
+
+
+def _port(url: str) -> int:
+    port = urlsplit(url).port
+    assert port is not None, url
+    return port
+
+
+def connections_by_peer(pid: int, roles: dict[int, str]) -> dict[str, int]:
+    """The process's TCP sockets by what is at the other end (a port → role map)."""
+    counts: Counter[str] = Counter()
+    for connection in psutil.Process(pid).net_connections(kind="tcp"):
+        if connection.status == psutil.CONN_LISTEN:
+            counts["listening"] += 1
+        elif connection.laddr and connection.laddr.port in roles:
+            counts[roles[connection.laddr.port]] += 1
+        elif connection.raddr and connection.raddr.port in roles:
+            counts[roles[connection.raddr.port]] += 1
+        else:
+            counts["other"] += 1
+    return dict(sorted(counts.items()))
 
 
 def _session() -> aiohttp.ClientSession:

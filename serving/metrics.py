@@ -26,6 +26,8 @@ _LATENCY_BUCKETS = (
     300.0,
     600.0,
 )
+# The façade's own steps, in tenths of a millisecond up.
+_STEP_BUCKETS = (0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0)
 _TOKEN_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5)
 
 
@@ -73,6 +75,19 @@ class Metrics:
         )
         self.rate_limited = Counter("pearcare_rate_limited", "Requests refused by a limit", ["kind"], registry=r)
         self.auth_failures = Counter("pearcare_auth_failures", "Requests with a missing or bad key", registry=r)
+        self.store_round_trip = Histogram(
+            "pearcare_store_round_trip_seconds",
+            "Auth + rate-limit check: one round trip to the key/limit store, as a request waits for it",
+            buckets=_STEP_BUCKETS,
+            registry=r,
+        )
+        self.upstream_response_start = Histogram(
+            "pearcare_upstream_response_start_seconds",
+            "From sending a request to a backend to its status line and headers",
+            ["backend"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.store_errors = Counter("pearcare_store_errors", "Failed calls to the key/limit store", registry=r)
         self.stage_duration = Histogram(
             "pearcare_consultation_stage_duration_seconds",

@@ -4,6 +4,7 @@ to the next one when a backend fails before the first byte."""
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,10 @@ class ProxyService:
         for position, upstream in enumerate(self._registry.candidates(alias)):
             payload = upstream.translator.translate(body, stream=stream)
             self._opened(upstream)
+            sent = time.perf_counter()
             try:
                 response = await upstream.post(path, payload, ctx.request_id)
+                self._metrics.upstream_response_start.labels(upstream.name).observe(time.perf_counter() - sent)
             except APIError as unreachable:
                 self._closed(upstream, "timeout" if isinstance(unreachable, UpstreamTimeout) else "unreachable")
                 last_error = unreachable

@@ -176,8 +176,10 @@ class AccessControl:
     async def admit(self, key_hash: str, alias: str, estimate: int, *, charge: bool = True) -> Grant:
         now = time.time()
         keys = [_tagged(key_hash, s) for s in ("key", "rpm", "tpm", f"day:{day_of(now)}")]
+        started = time.perf_counter()
         try:
             raw = await self._admit.run(self._redis, keys, [int(now * 1000), alias, estimate, "1" if charge else "0"])
+            self._metrics.store_round_trip.observe(time.perf_counter() - started)
         except RedisError as exc:
             self.healthy = False
             return self._store_failed(exc, key_hash, estimate)

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,7 +21,7 @@ from serving.metrics import Metrics
 from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from serving.proxy import ProxyService
 from serving.ratelimit import AccessControl, Grant
-from serving.settings import ServingConfig
+from serving.settings import ServingConfig, StoreConfig
 
 if TYPE_CHECKING:
     from serving.consultations import ConsultationService
@@ -31,17 +31,23 @@ log = logging.getLogger(__name__)
 CONSULTATION_ALIAS = "consultation"
 
 
-def connect_store(config: ServingConfig) -> Redis:
-    if config.store.redis_url:
-        # One immediate retry on a dropped connection: after a Redis restart the pool's old
-        # sockets are dead, and the first command on each would otherwise fail a request.
-        return Redis.from_url(
-            config.store.redis_url,
+def connect_store(store: StoreConfig) -> Redis:
+    if store.redis_url:
+        # A blocking pool: a burst of more concurrent requests than connections waits a moment
+        # for one (each command holds it ~0.1 ms) instead of failing; redis-py's default pool
+        # raises MaxConnectionsError past 100. One immediate retry on a dropped connection:
+        # after a Redis restart the pool's old sockets are dead, and the first command on each
+        # would otherwise fail a request.
+        pool = BlockingConnectionPool.from_url(
+            store.redis_url,
+            max_connections=store.max_connections,
+            timeout=store.pool_timeout,
             socket_timeout=1.0,
             socket_connect_timeout=1.0,
             retry=Retry(NoBackoff(), 1),
             retry_on_error=[RedisConnectionError],
         )
+        return Redis.from_pool(pool)  # closing the client closes the pool
     import fakeredis  # the same Lua scripts, run in-process
 
     log.warning("no store.redis_url: keys, limits and usage are in-process (one instance only, lost on restart)")
@@ -120,7 +126,7 @@ class Services:
     def build(cls, config: ServingConfig, metrics: Metrics | None = None) -> Services:
         metrics = metrics or Metrics()
         registry = BackendRegistry(config)
-        redis = connect_store(config)
+        redis = connect_store(config.store)
         keys = KeyStore(redis)
         static = StaticKeys(config, keys)
         return cls(

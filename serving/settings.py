@@ -113,6 +113,10 @@ class StoreConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     redis_url: str | None = None
     failure_policy: Literal["open", "closed"] = "closed"
+    max_connections: int = Field(
+        64, ge=1, description="Redis connections per process; more concurrent requests wait for one (pool_timeout)"
+    )
+    pool_timeout: float = Field(1.0, gt=0, description="longest wait for a free Redis connection, seconds")
     default_max_tokens: int = Field(1024, ge=1, description="charged up front when a request names no max_tokens")
     admin_key: str | None = Field(None, min_length=20)
 

@@ -12,6 +12,8 @@ from serving.errors import InvalidAPIKey, ModelNotFound
 from serving.keys import KeyRecord, KeyStore, hash_key
 from serving.metrics import Metrics
 from serving.ratelimit import AccessControl, RateLimited, StoreUnavailable, duration
+from serving.services import connect_store
+from serving.settings import StoreConfig
 from tests.conftest import RedisServer
 
 
@@ -36,6 +38,19 @@ async def test_request_limit_is_exact_under_concurrency(redis_server: RedisServe
     results = await asyncio.gather(*(outcomes(c, key_hash, 50, 1) for c in controls))
     flat = [r for batch in results for r in batch]
     assert flat.count("ok") == 50 and flat.count("requests") == 150
+
+
+async def test_a_burst_beyond_the_connection_pool_waits_for_a_connection(redis_server: RedisServer) -> None:
+    # redis-py's default pool raises MaxConnectionsError past 100 concurrent commands: a burst
+    # of 400 requests failed with 503 (store unavailable) before the pool was a blocking one.
+    redis = connect_store(StoreConfig(redis_url=redis_server.url, max_connections=16))
+    key_hash, _ = await make_key(redis, rpm=10**6)
+    access = AccessControl(redis, metrics=Metrics())
+    results = await outcomes(access, key_hash, 400, 1)
+    assert results.count("ok") == 400
+    clients = await Redis.from_url(redis_server.url).client_list()
+    assert len(clients) <= 16 + 2  # the pool's connections, this check's and make_key's
+    await redis.aclose()
 
 
 async def test_token_limit_is_exact_and_settlement_gives_back(redis_server: RedisServer) -> None:
