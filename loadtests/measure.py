@@ -121,8 +121,8 @@ async def one_stream(
                 if line.startswith(b"data: {"):
                     if first is None:
                         first = time.perf_counter()
-                    if b'"content":"' in line or b'"text":"' in line:
-                        tokens += 1
+                    if (b'"content":"' in line and b'"content":""' not in line) or b'"text":"' in line:
+                        tokens += 1  # not the first event's empty content (it carries the role)
                     if b'"error"' in line and b'"choices"' not in line:
                         result.failed(0)  # a mid-stream error event
                         return

@@ -132,6 +132,7 @@ def _soak_verdicts(soak: dict[str, Any]) -> list[Verdict]:
             soak["other_errors"] == 0,
             f"{soak['other_errors']} errors; by kind: {_errors_by_kind(soak)}.",
         ),
+        _usage_verdict(soak.get("usage")),
         Verdict(
             f"soak: RSS flat (≤ {RSS_GROWTH_ALLOWED:.0%} growth under load, first vs last quarter)",
             f"{early['rss_mb']:.0f} → {late['rss_mb']:.0f} MB ({growth:+.1%})",
@@ -146,6 +147,25 @@ def _soak_verdicts(soak: dict[str, Any]) -> list[Verdict]:
             f"fds {fd_growth:+g}, connections {conn_growth:+g} (allowed {allowed}).",
         ),
     ]
+
+
+def _usage_verdict(usage: dict[str, Any] | None) -> Verdict:
+    target = "soak: nothing accepted is lost (usage counted for every request the clients finished)"
+    if usage is None:
+        return Verdict(target, "not measured", None)
+    met = (
+        usage["counted_requests"] == usage["client_requests"]
+        and usage["counted_completion_tokens"] >= usage["client_tokens_received"]
+    )
+    return Verdict(
+        target,
+        f"{usage['counted_requests']:,} of {usage['client_requests']:,} requests; "
+        f"{usage['counted_completion_tokens']:,} completion tokens counted, "
+        f"{usage['client_tokens_received']:,} received",
+        met,
+        f"requests {usage['counted_requests'] - usage['client_requests']:+,}, tokens counted "
+        f"{usage['counted_completion_tokens'] - usage['client_tokens_received']:+,} against received.",
+    )
 
 
 def _errors_by_kind(soak: dict[str, Any]) -> str:

@@ -20,6 +20,8 @@ from serving.settings import REPO_ROOT
 # A key whose request limit the soak runs into on purpose: its 429s are the only errors allowed.
 LIMITED_KEY = "sk-bench-limited-0123456789abcdefghijkl"
 LIMITED_RPM = 30
+# Consultations run on their own key, so the bench key's usage is the chat traffic alone.
+CONSULTATION_KEY = "sk-bench-consult-0123456789abcdefghijk"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def facade(
         "keys": [
             {"key": KEY, "name": "bench", "rpm": 10**9, "tpm": 10**12},
             {"key": LIMITED_KEY, "name": "limited", "rpm": LIMITED_RPM},
+            {"key": CONSULTATION_KEY, "name": "consultations"},
         ],
         "store": {"redis_url": redis_url},
     }

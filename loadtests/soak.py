@@ -66,6 +66,7 @@ async def measure(
         idle_before = ProcessSample.of(facade.pid, 0)
         peers = {_port(facade.base_url): "clients", _port(sim.base_url): "upstream", _port(redis_url): "redis"}
         peers_before = connections_by_peer(facade.pid, peers)
+        usage_before = await _usage(facade.base_url)
         async with _session() as session:
             soak.started = time.monotonic()
             sampler = asyncio.create_task(_sample(facade.pid, soak))
@@ -74,9 +75,44 @@ async def measure(
         await asyncio.sleep(drain_s)
         idle_after = ProcessSample.of(facade.pid, 0)
         peers_after = connections_by_peer(facade.pid, peers)
+        usage_after = await _usage(facade.base_url)
     report = _report(soak, idle_before, idle_after, drain_s)
     report["idle_tcp_by_peer"] = {"before": peers_before, "after": peers_after}
+    report["usage"] = _usage_check(soak, usage_before, usage_after)
     return report
+
+
+async def _usage(base_url: str) -> dict[str, int]:
+    """The bench key's usage as the façade accounted it (/v1/usage), summed over days."""
+    totals = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(base_url + "/usage", headers={"authorization": f"Bearer {KEY}"}) as response,
+    ):
+        rows = (await response.json())["data"]
+    for row in rows:
+        for name in totals:
+            totals[name] += row[name]
+    return totals
+
+
+def _usage_check(soak: Soak, before: dict[str, int], after: dict[str, int]) -> dict[str, Any]:
+    """Nothing accepted is lost: every chat request the clients finished (hung-up ones too) is
+    in the façade's usage, and so are at least the tokens they received."""
+    counted = {name: after[name] - before[name] for name in after}
+    chat_kinds = ("stream", "stream_usage", "chat", "abandon")
+    completed = sum(soak.results[kind].requests for kind in chat_kinds if kind in soak.results)
+    received = sum(soak.results[kind].tokens for kind in chat_kinds if kind in soak.results)
+    chat = soak.results.get("chat")
+    if chat is not None:  # non-streaming answers are not counted token by token by the client
+        received += chat.requests * SIMULATOR["tokens"]
+    return {
+        "client_requests": completed,
+        "counted_requests": counted["requests"],
+        "client_tokens_received": received,
+        "counted_completion_tokens": counted["completion_tokens"],
+        "counted_prompt_tokens": counted["prompt_tokens"],
+    }
 
 
 def _port(url: str) -> int:
@@ -160,7 +196,8 @@ async def _consultation(session: aiohttp.ClientSession, url: str, symptoms: str,
     body = {"symptoms": symptoms, "patient_data": {"age": 40, "location": "02139"}, "stream": True}
     started = time.perf_counter()
     try:
-        async with session.post(url, json=body, headers={"authorization": f"Bearer {KEY}"}) as response:
+        headers = {"authorization": f"Bearer {servers.CONSULTATION_KEY}"}
+        async with session.post(url, json=body, headers=headers) as response:
             if response.status != 200:
                 result.failed(response.status)
                 await response.read()

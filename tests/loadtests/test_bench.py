@@ -42,6 +42,9 @@ def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
     assert soak["other_errors"] == 0, soak["kinds"]
     assert soak["limit_refusals"] > 0  # the limited key ran into its limit
     assert all(kind in soak["kinds"] for kind in ("stream", "chat", "abandon", "consultation", "limited"))
+    usage = soak["usage"]  # every finished request is in the façade's usage, hung-up ones too
+    assert usage["counted_requests"] == usage["client_requests"] > 0
+    assert usage["counted_completion_tokens"] >= usage["client_tokens_received"] > 0
     assert soak["loaded_late"]["open_fds"] <= soak["loaded_early"]["open_fds"] * 1.1
 
     text = (out / "REPORT.md").read_text()
