@@ -20,6 +20,8 @@ from serving.settings import REPO_ROOT
 # A key whose request limit the soak runs into on purpose: its 429s are the only errors allowed.
 LIMITED_KEY = "sk-bench-limited-0123456789abcdefghijkl"
 LIMITED_RPM = 30
+# The façade's Redis pool (store.max_connections): it fills up to this under load, by design.
+REDIS_POOL_MAX = 64
 # Consultations run on their own key, so the bench key's usage is the chat traffic alone.
 CONSULTATION_KEY = "sk-bench-consult-0123456789abcdefghijk"
 
@@ -72,7 +74,7 @@ def facade(
             {"key": LIMITED_KEY, "name": "limited", "rpm": LIMITED_RPM},
             {"key": CONSULTATION_KEY, "name": "consultations"},
         ],
-        "store": {"redis_url": redis_url},
+        "store": {"redis_url": redis_url, "max_connections": REDIS_POOL_MAX},
     }
     if consultation:
         config["consultation"] = {

@@ -69,7 +69,7 @@ async def measure(
         usage_before = await _usage(facade.base_url)
         async with _session() as session:
             soak.started = time.monotonic()
-            sampler = asyncio.create_task(_sample(facade.pid, soak))
+            sampler = asyncio.create_task(_sample(facade.pid, soak, peers))
             await _load(session, facade.base_url, soak, seconds, record=True)
             sampler.cancel()
         await asyncio.sleep(drain_s)
@@ -78,6 +78,7 @@ async def measure(
         usage_after = await _usage(facade.base_url)
     report = _report(soak, idle_before, idle_after, drain_s)
     report["idle_tcp_by_peer"] = {"before": peers_before, "after": peers_after}
+    report["redis_pool_max"] = servers.REDIS_POOL_MAX
     report["usage"] = _usage_check(soak, usage_before, usage_after)
     return report
 
@@ -140,9 +141,12 @@ def _session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=120))
 
 
-async def _sample(pid: int, soak: Soak) -> None:
+async def _sample(pid: int, soak: Soak, peers: dict[int, str]) -> None:
     while True:
         sample = asdict(ProcessSample.of(pid, soak.started))
+        # Redis connections are a pool that fills up to store.max_connections by design;
+        # what is left after taking them out must stay flat.
+        sample["redis_connections"] = connections_by_peer(pid, peers).get("redis", 0)
         sample["requests"] = sum(r.requests for r in soak.results.values())
         sample["errors"] = {kind: dict(r.statuses) for kind, r in soak.results.items() if r.statuses}
         soak.samples.append(sample)
@@ -243,5 +247,5 @@ def _report(soak: Soak, idle_before: ProcessSample, idle_after: ProcessSample, d
 
 
 def _medians(samples: list[dict[str, Any]]) -> dict[str, float]:
-    keys = ("rss_mb", "open_fds", "tcp_connections", "threads")
-    return {key: statistics.median(sample[key] for sample in samples) for key in keys}
+    keys = ("rss_mb", "open_fds", "tcp_connections", "threads", "redis_connections")
+    return {key: statistics.median(sample.get(key, 0) for sample in samples) for key in keys}
