@@ -91,7 +91,10 @@ async def measure(
             )
         cases: list[str] = yaml.safe_load(PROMPTS.read_text())
         for n in range(consultations):
-            timeline = await consultation_timeline(facade.base_url, cases[n % len(cases)])
+            try:
+                timeline = await consultation_timeline(facade.base_url, cases[n % len(cases)])
+            except (aiohttp.ClientError, TimeoutError) as exc:  # a broken run is a result, not a crash
+                timeline = {"status": f"failed: {type(exc).__name__}", "total_s": 0.0, "stages": {}, "tokens": 0}
             out["consultations"].append(timeline)
             print(f"engine  consultation {n + 1}: {timeline['total_s']} s, {timeline['status']}", flush=True)
     return out

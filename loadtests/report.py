@@ -158,19 +158,25 @@ def _soak_verdicts(soak: dict[str, Any]) -> list[Verdict]:
 
 
 def _descriptor_verdict(soak: dict[str, Any]) -> Verdict:
-    """Open files and connections, the Redis pool taken out: it fills up to its bound by design
-    (a pool that grows is not a leak; one that passes its bound would be)."""
-    target = "soak: no growth in open files or connections (Redis pool aside: bounded)"
+    """Open files and connections, the connection pools taken out: the Redis pool fills up to
+    its bound and pooled upstream connections live until their keep-alive expires, by design (a
+    pool that grows is not a leak; one that passes its bound would be)."""
+    target = "soak: no growth in open files or connections (pools aside: bounded)"
     peers = soak.get("idle_tcp_by_peer")
     if not peers:
         return Verdict(target, "not measured", None)
     before, after = soak["idle_before"], soak["idle_after"]
+
+    def pooled(side: str) -> int:
+        return int(peers[side].get("redis", 0) + peers[side].get("upstream", 0))
+
     redis_before, redis_after = peers["before"].get("redis", 0), peers["after"].get("redis", 0)
-    idle_fds = (before["open_fds"] - redis_before, after["open_fds"] - redis_after)
-    idle_tcp = (before["tcp_connections"] - redis_before, after["tcp_connections"] - redis_after)
+    idle_fds = (before["open_fds"] - pooled("before"), after["open_fds"] - pooled("after"))
+    idle_tcp = (before["tcp_connections"] - pooled("before"), after["tcp_connections"] - pooled("after"))
     measured = (
-        f"idle, Redis aside: fds {idle_fds[0]} → {idle_fds[1]}, TCP {idle_tcp[0]} → {idle_tcp[1]}; "
-        f"Redis pool {redis_before} → {redis_after} (bound {soak.get('redis_pool_max', '?')})"
+        f"idle, pools aside: fds {idle_fds[0]} → {idle_fds[1]}, TCP {idle_tcp[0]} → {idle_tcp[1]}; "
+        f"Redis pool {redis_before} → {redis_after} (bound {soak.get('redis_pool_max', '?')}), "
+        f"upstream keep-alive {peers['before'].get('upstream', 0)} → {peers['after'].get('upstream', 0)}"
     )
     growths = [idle_fds[1] - idle_fds[0], idle_tcp[1] - idle_tcp[0]]
     early, late = soak["loaded_early"], soak["loaded_late"]
@@ -328,7 +334,8 @@ def _engine_section(engine: dict[str, Any], out_dir: Path) -> list[str]:
     _plot_engine(rows, out_dir)
     consultations = engine.get("consultations") or []
     if consultations:
-        stages = list(consultations[0]["stages"])
+        fullest = max(consultations, key=lambda c: len(c["stages"]))  # a failed run may have none
+        stages = list(fullest["stages"])
         lines += [
             "",
             "### A consultation end to end, by stage",
@@ -353,7 +360,7 @@ def _engine_section(engine: dict[str, Any], out_dir: Path) -> list[str]:
             "",
             "![consultation](consultation.png)",
         ]
-        _plot_consultation(consultations[0], out_dir)
+        _plot_consultation(fullest, out_dir)
     return lines
 
 

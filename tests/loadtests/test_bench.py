@@ -45,7 +45,8 @@ def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
     usage = soak["usage"]  # every finished request is in the façade's usage, hung-up ones too
     assert usage["counted_requests"] == usage["client_requests"] > 0
     assert usage["counted_completion_tokens"] >= usage["client_tokens_received"] > 0
-    assert soak["loaded_late"]["open_fds"] <= soak["loaded_early"]["open_fds"] * 1.1
+    soak_verdicts = [v for v in report.targets(results) if v.target.startswith("soak")]
+    assert len(soak_verdicts) == 4 and all(v.met for v in soak_verdicts), soak_verdicts  # errors, usage, RSS, fds
 
     text = (out / "REPORT.md").read_text()
     for heading in ("## Targets", "## 1. Façade overhead", "## 2. Real engine", "## 3. Soak"):
@@ -92,3 +93,38 @@ def test_profile_summary_counts_self_and_inclusive_shares() -> None:
     assert summary["self"][0] == {"function": "write (uvloop/x.py)", "percent": 60.0}
     assert {"function": "relay (serving/relay.py)", "percent": 60.0} in summary["inclusive_serving"]
     assert {"function": "admit (serving/ratelimit.py)", "percent": 30.0} in summary["inclusive_serving"]
+
+
+def _soak(idle_after_fds: int, idle_after_peers: dict[str, int]) -> dict[str, Any]:
+    sample = {"rss_mb": 300.0, "open_fds": 150, "tcp_connections": 140, "threads": 8, "redis_connections": 20}
+    return {
+        "seconds": 600,
+        "requests": 1000,
+        "other_errors": 0,
+        "limit_refusals": 10,
+        "kinds": {},
+        "usage": {
+            "client_requests": 990,
+            "counted_requests": 990,
+            "client_tokens_received": 100,
+            "counted_completion_tokens": 100,
+        },
+        "loaded_early": sample,
+        "loaded_late": sample,
+        "idle_before": {"open_fds": 30, "tcp_connections": 16},
+        "idle_after": {"open_fds": idle_after_fds, "tcp_connections": idle_after_fds - 14},
+        "idle_tcp_by_peer": {"before": {"listening": 1, "redis": 15}, "after": idle_after_peers},
+        "redis_pool_max": 64,
+    }
+
+
+def test_leak_verdict_sets_bounded_pools_apart_but_catches_what_stays_open() -> None:
+    def descriptors(soak: dict[str, Any]) -> report.Verdict:
+        return next(v for v in report.targets({"soak": soak}) if "open files" in v.target)
+
+    # The Redis pool grew (bounded) and upstream keep-alives linger: not a leak.
+    assert descriptors(_soak(60, {"listening": 1, "redis": 26, "upstream": 19})).met is True
+    # Ten client sockets still open once everyone left: a leak.
+    assert descriptors(_soak(50, {"listening": 1, "redis": 15, "clients": 10})).met is False
+    # A Redis pool past its bound is not a pool behaving.
+    assert descriptors(_soak(100, {"listening": 1, "redis": 85})).met is False
