@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -59,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         update={"server": config.server.model_copy(update={"host": args.host, "port": args.port})}
     )
     print(f"Starting vLLM CPU ({args.model_dir.name}) on {vllm.base_url}; log: {vllm_log}", flush=True)
+    # SIGTERM (kill, docker stop, an IDE's stop button) takes the Ctrl-C path, so leaving the
+    # `with vllm` block stops vLLM: uvicorn re-raises the signal once it has shut down, and
+    # Python's default SIGTERM action would end this process there and orphan vLLM.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with vllm:
             base_url = f"http://{args.host}:{args.port}/v1"
