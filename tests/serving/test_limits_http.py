@@ -172,6 +172,12 @@ def test_openai_client_sees_the_right_exceptions(stack: LimitStack) -> None:
     with pytest.raises(openai.RateLimitError) as quota:
         retrying.chat.completions.create(model="medgemma", messages=HELLO, max_tokens=1)
     assert quota.value.code == "insufficient_quota"
+    # The SDK raises only after its retries; the access log line is written just after the
+    # response is sent, so wait for it, then check there was exactly one attempt.
+    deadline = time.monotonic() + 5
+    while stack.facades[2].log_text().count('"status": 429') <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
     assert stack.facades[2].log_text().count('"status": 429') == before + 1
 
 
