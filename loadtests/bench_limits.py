@@ -2,7 +2,7 @@
 
     .venv/bin/python -m loadtests.bench_limits [--out loadtests/results/limits.json]
 
-1. AccessControl.admit() alone, sequential and 50 at once: its latency p50/p99 (the latency
+1. Admission.admit() alone, sequential and 50 at once: its latency p50/p99 (the latency
    auth + limits add to a request) and Redis commands per admission (INFO commandstats).
 2. One façade process, non-streaming, 50 concurrent, against an instant upstream simulator:
    requests/s and latency for direct, a key with no limits (auth only: the same one round
@@ -29,12 +29,12 @@ import yaml
 from redis.asyncio import Redis
 
 from loadtests.measure import KEY, compare, run_phase
+from serving.access.admission import Admission
+from serving.access.keys import KeyRecord, KeyStore, hash_key
 from serving.devstack.processes import running
 from serving.devstack.redis_server import RedisServer
 from serving.devstack.vllm_cpu import free_port
-from serving.keys import KeyRecord, KeyStore, hash_key
-from serving.metrics import Metrics
-from serving.ratelimit import AccessControl
+from serving.observability.metrics import Metrics
 
 LIMITED_KEY = "sk-bench-limited-0123456789abcdefghijkl"
 
@@ -52,7 +52,7 @@ def percentile(values: list[float], q: float) -> float:
 async def admit_alone(url: str) -> dict[str, Any]:
     client = Redis.from_url(url)
     _, secret = await KeyStore(client).create(KeyRecord(id="key_micro", name="micro", rpm=10**9, tpm=10**12))
-    access = AccessControl(client, metrics=Metrics())
+    access = Admission(client, metrics=Metrics())
     key_hash = hash_key(secret)
     sync = redis.Redis.from_url(url)
     for _ in range(20):  # warm: the script is loaded, the pool holds 50 connections

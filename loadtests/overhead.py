@@ -122,7 +122,7 @@ async def measure(
 
 
 # The façade's own timings of its steps (mean per request, from its /metrics).
-STEPS = ("pearcare_store_round_trip_seconds", "pearcare_upstream_response_start_seconds")
+STEPS = ("pearcare_store_round_trip_seconds", "pearcare_backend_response_start_seconds")
 
 
 async def _facade_steps(base_url: str) -> dict[str, tuple[float, float]]:

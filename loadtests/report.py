@@ -122,7 +122,7 @@ def _floor_and_steps(row: dict[str, Any], key: str) -> str:
     floor = row.get("bare", {}).get(key)
     steps = row.get("facade_steps_ms") or {}
     store = steps.get("pearcare_store_round_trip_seconds")
-    response_start = steps.get("pearcare_upstream_response_start_seconds")
+    response_start = steps.get("pearcare_backend_response_start_seconds")
     text = ""
     if floor is not None:
         text += f" A bare Python proxy adds {floor:+.2f} ms here (the floor for one more hop)"
@@ -249,7 +249,7 @@ def _overhead_section(overhead: dict[str, Any], out_dir: Path) -> list[str]:
             f"| {_signed(bare.get('added_ttft_p99_ms'))} / **{_signed(row['added_ttft_p99_ms'])}** "
             f"| {_signed(row['added_latency_p50_ms'])} / {_signed(row['added_latency_p99_ms'])} "
             f"| {_n(steps.get('pearcare_store_round_trip_seconds'), 2)} "
-            f"| {_n(steps.get('pearcare_upstream_response_start_seconds'), 2)} |"
+            f"| {_n(steps.get('pearcare_backend_response_start_seconds'), 2)} |"
         )
     lines += [
         "",

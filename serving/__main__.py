@@ -1,5 +1,5 @@
 """`python -m serving [--config FILE] [--host H] [--port P]`: run the façade.
-`python -m serving keys ...`: manage API keys (see serving/keys_cli.py)."""
+`python -m serving keys ...`: manage API keys (see serving/access/cli.py)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,17 @@ from typing import Any
 import uvicorn
 
 from serving.app import create_app
-from serving.logs import configure_logging
-from serving.metrics import Metrics
+from serving.observability.logs import configure_logging
+from serving.observability.metrics import Metrics
 from serving.settings import ConfigError, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["keys"]:
-        from serving import keys_cli
+        from serving.access import cli
 
-        return keys_cli.main(argv[1:])
+        return cli.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__)
     parser.add_argument("--config", type=Path, help="YAML config (default: configs/serving.yaml)")
     parser.add_argument("--host", help="bind address (default: from the config file)")

@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from redis.exceptions import RedisError
 
 from serving.errors import install_handlers
-from serving.logs import configure_logging
-from serving.metrics import Metrics
-from serving.middleware import RequestContextMiddleware
+from serving.observability.logs import configure_logging
+from serving.observability.metrics import Metrics
+from serving.observability.middleware import RequestContextMiddleware
 from serving.routes import admin, chat, completions, consultations, embeddings, health, models, usage
 from serving.services import Services
 from serving.settings import ServingConfig, Settings
@@ -34,7 +34,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
             log.error("could not install static keys", extra={"error_type": type(exc).__name__})
         log.info(
             "serving",
-            extra={"models": list(services.registry.aliases), "backends": list(services.registry.upstreams)},
+            extra={"models": list(services.registry.aliases), "backends": list(services.registry.backends)},
         )
         # Long-lived start-up objects leave the GC's generations: fewer, shorter full
         # collections under load (a known source of tail latency in Python gateways).
@@ -47,7 +47,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         finally:
             if services.consultations is not None:
                 await services.consultations.close()
-            await services.access.drain()
+            await services.settlements.drain()
             await services.registry.close()
             await services.redis.aclose()
             services.metrics.process_exited(os.getpid())
@@ -66,7 +66,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         health.router,
     ):
         app.include_router(router)
-    app.add_middleware(RequestContextMiddleware, metrics=services.metrics, access=services.access)
+    app.add_middleware(RequestContextMiddleware, metrics=services.metrics, settlements=services.settlements)
     return app
 
 

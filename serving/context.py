@@ -1,4 +1,7 @@
-"""What one request did, filled in as it goes and read once at its end (access log, metrics, usage)."""
+"""What one request did, filled in as it goes and read once at its end (access log, metrics, usage).
+
+Who writes what: the middleware creates it; admission (serving/generation.py or the caller
+dependency) sets the key and alias; the proxy sets the backend and what the stream carried."""
 
 from __future__ import annotations
 
@@ -6,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from serving.ratelimit import Grant
+    from serving.access.limits import Grant
 
-Outcome = Literal["ok", "error", "client_disconnected", "upstream_failed"]
+RequestOutcome = Literal["ok", "error", "client_disconnected", "backend_failed"]
 
 
 @dataclass(slots=True)
@@ -23,7 +26,7 @@ class RequestContext:
     tokens_estimated: bool = False
     time_to_first_token: float | None = None
     inter_token_latency: float | None = None
-    outcome: Outcome = "ok"
+    outcome: RequestOutcome = "ok"
     grant: Grant | None = None
     prompt_estimate: int = 0
     response_headers: dict[str, str] = field(default_factory=dict)

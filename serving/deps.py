@@ -1,15 +1,21 @@
-"""Annotated dependencies the routes declare. All async: FastAPI runs a sync dependency
-in a worker thread, a thread hop per request on the hot path."""
+"""Annotated dependencies the routes declare; handlers never touch request.app.state or the
+ASGI scope. All async: FastAPI runs a sync dependency in a worker thread, a thread hop per
+request on the hot path."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from serving.auth import presented_key_hash
+from serving.access.auth import presented_key, presented_key_hash
+from serving.access.limits import Grant
+from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
+from serving.consultation.service import ConsultationService
 from serving.context import RequestContext
-from serving.ratelimit import Grant
+from serving.errors import APIError, InvalidAPIKey, InvalidRequest, ModelNotFound, RequestTooLarge
+from serving.protocol import RequestBody, parse_json_object
 from serving.services import Services
 
 
@@ -18,19 +24,91 @@ async def get_services(request: Request) -> Services:
     return services
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
 async def get_context(request: Request) -> RequestContext:
-    ctx: RequestContext = request.scope["state"]["ctx"]
+    ctx: RequestContext = request.scope["state"]["ctx"]  # created by the middleware
     return ctx
 
 
-async def get_caller(request: Request) -> Grant:
+ContextDep = Annotated[RequestContext, Depends(get_context)]
+
+
+async def get_key_hash(request: Request) -> str:
+    """The presented key's hash: a 401 for a missing key comes before the body is read."""
+    return presented_key_hash(request.headers)
+
+
+KeyHashDep = Annotated[str, Depends(get_key_hash)]
+
+
+async def get_api_key(request: Request) -> str:
+    """The caller's key itself, for consultation stages that call the façade as the caller."""
+    return presented_key(request.headers) or ""
+
+
+ApiKeyDep = Annotated[str, Depends(get_api_key)]
+
+
+async def authenticate(services: Services, key_hash: str, ctx: RequestContext) -> Grant:
     """The caller's key, checked without charging any limit (routes that generate nothing)."""
-    services: Services = request.app.state.services
-    grant = await services.access.admit(presented_key_hash(request.headers), "", 0, charge=False)
-    request.scope["state"]["ctx"].key_name = grant.name
+    grant = await services.admission.admit(key_hash, "", 0, charge=False)
+    ctx.key_name = grant.name
     return grant
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
-ContextDep = Annotated[RequestContext, Depends(get_context)]
+async def get_caller(services: ServicesDep, key_hash: KeyHashDep, ctx: ContextDep) -> Grant:
+    return await authenticate(services, key_hash, ctx)
+
+
 CallerDep = Annotated[Grant, Depends(get_caller)]
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise InvalidRequest("Invalid Content-Length header.")
+        if int(declared) > max_bytes:
+            raise RequestTooLarge(f"Request body is {declared} bytes; the limit is {max_bytes}.")
+        return await request.body()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise RequestTooLarge(f"Request body exceeds the limit of {max_bytes} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def get_body(request: Request, services: ServicesDep, _key_hash: KeyHashDep) -> RequestBody:
+    """The body as a JSON object, read (bounded) and parsed once. Depends on the key so that a
+    request without one gets its 401 before the body is read."""
+    max_bytes = services.config.server.max_request_bytes
+    raw = await read_body(request, max_bytes)
+    return RequestBody(raw, parse_json_object(raw, max_bytes))
+
+
+BodyDep = Annotated[RequestBody, Depends(get_body)]
+
+
+async def get_consultations(services: ServicesDep, caller: CallerDep, ctx: ContextDep) -> ConsultationService:
+    """The consultation service, for callers whose key grants the consultation alias."""
+    ctx.alias = CONSULTATION_ALIAS
+    if services.consultations is None or not caller.may_use(CONSULTATION_ALIAS):
+        raise ModelNotFound(CONSULTATION_ALIAS)
+    return services.consultations
+
+
+ConsultationsDep = Annotated[ConsultationService, Depends(get_consultations)]
+
+
+async def require_admin(services: ServicesDep, request: Request) -> None:
+    """The admin credential (store.admin_key), not an API key."""
+    expected = services.config.store.admin_key
+    if not expected:
+        raise APIError("The admin API is disabled: set store.admin_key.", status=403, code="admin_disabled")
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise InvalidAPIKey("Incorrect admin credential.")

@@ -1,5 +1,5 @@
 """Cancel work when the HTTP client hangs up (non-streaming requests and the wait for the
-upstream's first byte; Starlette itself watches during streaming)."""
+backend's first byte; Starlette itself watches during streaming), and the one 499 reply."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from starlette.responses import Response
 from starlette.types import Receive
 
+from serving.context import RequestContext
+
 T = TypeVar("T")
+
+# nginx's "client closed request": nobody reads it, but the access log and metrics do.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class ClientDisconnected(Exception):
@@ -22,7 +28,7 @@ async def _disconnected(receive: Receive) -> None:
 
 
 async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T:
-    """Run work unless the client hangs up first; then cancel it (closing the upstream request,
+    """Run work unless the client hangs up first; then cancel it (closing the backend request,
     so vLLM aborts it). Only call once the request body has been read."""
     task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(_disconnected(receive))
@@ -37,3 +43,12 @@ async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T:
         return task.result()
     task.cancel()
     raise ClientDisconnected
+
+
+async def unless_disconnected(receive: Receive, ctx: RequestContext, work: Awaitable[Response]) -> Response:
+    """The work's response, or 499 (recorded on the request) when the client hung up first."""
+    try:
+        return await cancel_on_disconnect(receive, work)
+    except ClientDisconnected:
+        ctx.outcome = "client_disconnected"
+        return Response(status_code=CLIENT_CLOSED_REQUEST)

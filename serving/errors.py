@@ -92,21 +92,35 @@ class RequestTooLarge(APIError):
     code = "request_too_large"
 
 
-class UpstreamUnavailable(APIError):
+class RateLimited(APIError):
+    """A key's limit refused the request (requests, tokens, daily budget, or in flight)."""
+
+    status = 429
+    code = "rate_limit_exceeded"
+
+
+class StoreUnavailable(APIError):
+    """The key/limit store could not be reached and the failure policy is closed."""
+
+    status = 503
+    code = "service_unavailable"
+
+
+class BackendUnavailable(APIError):
     """No backend could be reached (connection refused, circuit open)."""
 
     status = 503
     code = "backend_unavailable"
 
 
-class UpstreamFailed(APIError):
+class BackendFailed(APIError):
     """The backend answered with a server error."""
 
     status = 502
     code = "backend_error"
 
 
-class UpstreamTimeout(APIError):
+class BackendTimeout(APIError):
     status = 504
     code = "backend_timeout"
 
@@ -118,11 +132,6 @@ def render(error: APIError, request_id: str | None = None) -> Response:
     return Response(
         orjson.dumps(error.envelope()), status_code=error.status, headers=headers, media_type="application/json"
     )
-
-
-def sse_error_event(error: APIError) -> bytes:
-    """The event that ends a stream that failed after it started; the openai SDK raises on it."""
-    return b"data: " + orjson.dumps(error.envelope()) + b"\n\ndata: [DONE]\n\n"
 
 
 def _param_from_location(location: tuple[Any, ...]) -> str | None:
@@ -143,7 +152,7 @@ def validation_error(errors: list[Any]) -> InvalidRequest:
     return InvalidRequest(text, param=param, code="invalid_value" if param else None)
 
 
-def upstream_error(status: int, body: bytes, backend: str) -> APIError:
+def backend_error(status: int, body: bytes, backend: str) -> APIError:
     """Rewrite a backend's error body (vLLM's differs from OpenAI's) into our envelope."""
     message, param, code = f"The backend returned HTTP {status}.", None, None
     try:
@@ -159,7 +168,7 @@ def upstream_error(status: int, body: bytes, backend: str) -> APIError:
         elif isinstance(detail, str):
             message = detail
     if status >= 500:
-        return UpstreamFailed(f"Backend `{backend}` failed: {message}")
+        return BackendFailed(f"Backend `{backend}` failed: {message}")
     return APIError(message, status=status, param=param, code=code)
 
 

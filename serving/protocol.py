@@ -6,6 +6,7 @@ ignore_eos) and pass through untouched, because routes forward the original dict
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import orjson
@@ -67,6 +68,15 @@ class ModelCard(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestBody:
+    """A request body read and parsed once: the raw bytes (their size estimates prompt tokens)
+    and the JSON object, which is what gets forwarded."""
+
+    raw: bytes
+    json: dict[str, Any]
 
 
 def parse_json_object(raw: bytes, max_bytes: int) -> dict[str, Any]:

@@ -8,15 +8,12 @@ from pathlib import Path
 import pytest
 
 from serving.devstack.redis_server import RedisServer
+from tests.support.stack import redis_running
 
 __all__ = ["RedisServer", "redis_server"]
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with redis_running(tmp_path) as server:
         yield server
-    finally:
-        server.stop()

@@ -17,7 +17,7 @@ import uvicorn
 
 from serving.app import create_app
 from serving.devstack.vllm_cpu import CACHE_DIR, DEFAULT_MODEL_DIR, DEFAULT_VLLM_PYTHON, VllmCpuServer, VllmStartError
-from serving.logs import configure_logging
+from serving.observability.logs import configure_logging
 from serving.settings import DEFAULT_CONFIG, ConfigError, load_config
 
 DEV_KEY_FILE = CACHE_DIR / "dev-api-key"

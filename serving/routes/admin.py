@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from serving.deps import ServicesDep
-from serving.errors import APIError, InvalidAPIKey, InvalidRequest
-from serving.keys import KeyNotFound, KeyRecord, new_key_id
-from serving.usage import UsageReader
-
-
-async def require_admin(request: Request) -> None:
-    expected = request.app.state.services.config.store.admin_key
-    if not expected:
-        raise APIError("The admin API is disabled: set store.admin_key.", status=403, code="admin_disabled")
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        raise InvalidAPIKey("Incorrect admin credential.")
-
+from serving.access.keys import KeyNotFound, KeyRecord, new_key_id
+from serving.access.usage import UsageRange
+from serving.deps import ServicesDep, require_admin
+from serving.errors import APIError
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
 
@@ -87,17 +76,6 @@ async def revoke_key(key_id: str, services: ServicesDep) -> dict[str, Any]:
         raise _not_found(key_id) from None
 
 
-def date_range(start: date | None, end: date | None) -> tuple[date, date]:
-    today = date.today()
-    start, end = start or today, end or start or today
-    if end < start:
-        raise InvalidRequest("end is before start.", param="end")
-    if (end - start).days > 365:
-        raise InvalidRequest("A usage range covers at most 366 days.", param="start")
-    return start, end
-
-
 @router.get("/usage")
 async def all_usage(services: ServicesDep, start: date | None = None, end: date | None = None) -> dict[str, Any]:
-    first, last = date_range(start, end)
-    return {"object": "list", "data": await UsageReader(services.redis, services.keys).for_all(first, last)}
+    return {"object": "list", "data": await services.usage.for_all(UsageRange.of(start, end))}

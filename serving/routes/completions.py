@@ -3,17 +3,16 @@
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from serving.deps import ContextDep, ServicesDep
+from serving.deps import BodyDep, ContextDep, KeyHashDep, ServicesDep
 from serving.protocol import CompletionRequest
-from serving.routes.forwarding import forward
 
 router = APIRouter()
 
 
 @router.post("/v1/completions")
 async def create_completion(
-    request: Request,
-    services: ServicesDep,
-    ctx: ContextDep,
+    request: Request, services: ServicesDep, key_hash: KeyHashDep, body: BodyDep, ctx: ContextDep
 ) -> Response:
-    return await forward(request, schema=CompletionRequest, path="/completions", services=services, ctx=ctx)
+    return await services.generation.respond(
+        CompletionRequest, "/completions", body, key_hash=key_hash, ctx=ctx, receive=request.receive
+    )

@@ -3,17 +3,16 @@
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from serving.deps import ContextDep, ServicesDep
+from serving.deps import BodyDep, ContextDep, KeyHashDep, ServicesDep
 from serving.protocol import EmbeddingRequest
-from serving.routes.forwarding import forward
 
 router = APIRouter()
 
 
 @router.post("/v1/embeddings")
 async def create_embedding(
-    request: Request,
-    services: ServicesDep,
-    ctx: ContextDep,
+    request: Request, services: ServicesDep, key_hash: KeyHashDep, body: BodyDep, ctx: ContextDep
 ) -> Response:
-    return await forward(request, schema=EmbeddingRequest, path="/embeddings", services=services, ctx=ctx)
+    return await services.generation.respond(
+        EmbeddingRequest, "/embeddings", body, key_hash=key_hash, ctx=ctx, receive=request.receive
+    )

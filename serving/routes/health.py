@@ -16,7 +16,7 @@ async def health() -> dict[str, str]:
 
 @router.get("/health/ready")
 async def ready(services: ServicesDep) -> JSONResponse:
-    is_ready, report = await services.readiness()
+    is_ready, report = await services.readiness.check()
     return JSONResponse(report, status_code=200 if is_ready else 503)
 
 

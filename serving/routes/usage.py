@@ -7,9 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from serving.access.usage import UsageRange
 from serving.deps import CallerDep, ServicesDep
-from serving.routes.admin import date_range
-from serving.usage import UsageReader
 
 router = APIRouter()
 
@@ -18,6 +17,5 @@ router = APIRouter()
 async def my_usage(
     services: ServicesDep, caller: CallerDep, start: date | None = None, end: date | None = None
 ) -> dict[str, Any]:
-    first, last = date_range(start, end)
-    rows = await UsageReader(services.redis, services.keys).for_key(caller.key_id, caller.key_hash, first, last)
+    rows = await services.usage.for_key(caller.key_id, caller.key_hash, UsageRange.of(start, end))
     return {"object": "list", "data": rows}

@@ -17,11 +17,10 @@ import pytest
 import yaml
 
 from serving.settings import REPO_ROOT
+from tests.support.dashboard import DASHBOARD, PROMQL_METRIC, dashboard_expressions, dashboard_metric_names
 
 SPECS = Path(__file__).parent / "specs"  # vendored: see specs/README.md
-DASHBOARD = REPO_ROOT / "configs" / "grafana" / "dashboards" / "pearcare.json"
 K8S = REPO_ROOT / "deploy" / "kubernetes"
-PROMQL_METRIC = re.compile(r"\b(pearcare_[a-z0-9_]+|vllm:[a-z0-9_:]+)")
 
 
 def tool(name: str) -> str:
@@ -87,15 +86,6 @@ def test_prometheus_config_passes_promtool() -> None:
         job["job_name"] for job in yaml.safe_load((REPO_ROOT / "configs/prometheus.yml").read_text())["scrape_configs"]
     }
     assert jobs == {"pearcare-api", "vllm"}
-
-
-def dashboard_expressions() -> list[str]:
-    dashboard = json.loads(DASHBOARD.read_text())
-    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
-
-
-def dashboard_metric_names() -> set[str]:
-    return {name for expr in dashboard_expressions() for name in PROMQL_METRIC.findall(expr)}
 
 
 def test_dashboard_parses_and_every_query_names_a_metric() -> None:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from serving.devstack.vllm_cpu import VllmCpuServer, free_port
-from tests.stack import Facade, facade, facade_config, vllm_backend
+from serving.devstack.vllm_cpu import VllmCpuServer
+from tests.support.stack import Facade, facade, facade_config, refused_url, vllm_backend
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +21,7 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmCpuSer
 
 @pytest.fixture(scope="module")
 def vllm_facade(vllm_server: VllmCpuServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Facade]:
-    dead = f"http://127.0.0.1:{free_port()}/v1"
+    dead = refused_url()
     config = facade_config(
         backends={
             "local-vllm": vllm_backend(vllm_server.base_url, vllm_server.served_model_name, message_format="gemma3"),

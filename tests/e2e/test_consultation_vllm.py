@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -12,7 +11,8 @@ import pytest
 from orchestrator.codes import IcdCodeSet
 from serving.devstack.vllm_cpu import VllmCpuServer
 from serving.settings import REPO_ROOT
-from tests.stack import TEST_KEY, Facade, facade, facade_config, vllm_backend
+from tests.support.stack import TEST_KEY, Facade, facade, facade_config, vllm_backend
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.vllm
 
@@ -50,9 +50,13 @@ def test_consultation_completes_with_valid_codes_and_charged_usage(consulting: F
     by_stage = result["usage"]["by_stage"]
     assert set(by_stage) == {"intake", "icd", "cpt", "summary"}
     assert all(u["completion_tokens"] > 0 for u in by_stage.values())
-    time.sleep(0.3)
-    usage = httpx.get(consulting.base_url + "/usage", headers=AUTH).json()["data"]
-    charged = {row["model"]: row for row in usage}
+
+    def charged_by_model() -> dict[str, dict[str, int]]:
+        return {row["model"]: row for row in httpx.get(consulting.base_url + "/usage", headers=AUTH).json()["data"]}
+
+    charged = eventually(
+        charged_by_model, lambda rows: all(rows.get(m, {}).get("requests", 0) >= 2 for m in ("gpt-5", "medgemma"))
+    )
     assert charged["gpt-5"]["requests"] >= 2 and charged["medgemma"]["requests"] >= 2
     assert charged["medgemma"]["completion_tokens"] >= by_stage["icd"]["completion_tokens"]
 

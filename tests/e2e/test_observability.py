@@ -20,8 +20,8 @@ from serving.devstack.processes import running
 from serving.devstack.redis_server import RedisServer
 from serving.devstack.vllm_cpu import VllmCpuServer, free_port
 from serving.settings import REPO_ROOT
-from tests.deploy.test_artifacts import dashboard_metric_names
-from tests.stack import TEST_KEY, Facade, facade, facade_config, vllm_backend
+from tests.support.dashboard import dashboard_metric_names
+from tests.support.stack import TEST_KEY, Facade, facade, facade_config, vllm_backend
 
 pytestmark = pytest.mark.vllm
 

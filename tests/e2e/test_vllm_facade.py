@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from serving.devstack.vllm_cpu import VllmCpuServer
-from tests.stack import TEST_KEY, Facade
+from tests.support.stack import TEST_KEY, Facade
 
 pytestmark = pytest.mark.vllm
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from loadtests import report
 from loadtests.profile import summarise
-from tests.stack import simulator
+from tests.support.stack import simulator
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

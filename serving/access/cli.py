@@ -1,0 +1,106 @@
+"""`python -m serving keys create|list|show|revoke|update`: manage API keys in the Redis store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, new_key_id
+from serving.settings import ConfigError, Settings
+
+
+def _limits(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    default = 0 if defaults else None
+    parser.add_argument("--models", help="comma-separated aliases, or * (default: *)")
+    parser.add_argument("--rpm", type=int, default=default, help="requests per minute (0 = unlimited)")
+    parser.add_argument("--tpm", type=int, default=default, help="tokens per minute (0 = unlimited)")
+    parser.add_argument("--daily-tokens", type=int, default=default, help="daily token budget (0 = none)")
+    parser.add_argument("--expires-in-days", type=float, help="expire after this many days")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m serving keys", description=__doc__)
+    parser.add_argument("--config", help="config file naming store.redis_url (default: configs/serving.yaml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="create a key; prints its secret once")
+    create.add_argument("--name", required=True)
+    _limits(create, defaults=True)
+    commands.add_parser("list", help="list keys (never secrets)")
+    commands.add_parser("show", help="show one key").add_argument("key_id")
+    commands.add_parser("revoke", help="disable a key").add_argument("key_id")
+    update = commands.add_parser("update", help="change a key's name, models or limits")
+    update.add_argument("key_id")
+    update.add_argument("--name")
+    update.add_argument("--enable", action="store_true", help="re-enable a revoked key")
+    _limits(update, defaults=False)
+    return parser
+
+
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if args.models:
+        changes["models"] = [m.strip() for m in args.models.split(",") if m.strip()]
+    for name in ("rpm", "tpm", "daily_tokens"):
+        value = getattr(args, name)
+        if value is not None:
+            if value < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 0")
+            changes[name] = value
+    if args.expires_in_days is not None:
+        changes["expires_at"] = int(time.time() + args.expires_in_days * 86400)
+    return changes
+
+
+async def run(args: argparse.Namespace, store: KeyStore) -> dict[str, Any] | list[dict[str, Any]]:
+    if args.command == "create":
+        record, secret = await store.create(KeyRecord(id=new_key_id(), name=args.name, **_changes(args)))
+        return {**record.public(), "key": secret}
+    if args.command == "list":
+        return [record.public() for record in await store.list()]
+    if args.command == "show":
+        return (await store.get(args.key_id)).public()
+    if args.command == "revoke":
+        return (await store.revoke(args.key_id)).public()
+    changes = _changes(args)
+    if args.name:
+        changes["name"] = args.name
+    if args.enable:
+        changes["disabled"] = False
+    return (await store.update(args.key_id, **changes)).public()
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = Settings(**({"config_path": args.config} if args.config else {})).load()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not config.store.redis_url:
+        print("error: store.redis_url is not set (REDIS_URL): keys need a shared store", file=sys.stderr)
+        return 2
+
+    async def execute() -> dict[str, Any] | list[dict[str, Any]]:
+        redis = Redis.from_url(config.store.redis_url or "", socket_timeout=5)
+        try:
+            return await run(args, KeyStore(redis))
+        finally:
+            await redis.aclose()
+
+    try:
+        result = asyncio.run(execute())
+    except KeyNotFound as exc:
+        print(f"error: no key with id {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, RedisError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0

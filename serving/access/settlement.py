@@ -1,0 +1,111 @@
+"""Settlement: at the end of a request, replace the up-front token estimate with what was used
+and add the request to the key's usage (settle.lua, one round trip, off the request's path).
+
+Never loses an accepted request: when the store is down, settlements wait in a bounded
+backlog and are replayed when admission sees the store again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from serving.access.limits import Grant, day_of
+from serving.access.store import LuaScript, key_for
+from serving.context import RequestContext
+from serving.observability.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Settlement = tuple[list[str], list[str | int]]
+
+
+class Settlements:
+    def __init__(self, redis: Redis, *, metrics: Metrics, backlog_size: int = 100_000) -> None:
+        self._redis = redis
+        self._metrics = metrics
+        self._script = LuaScript.named("settle.lua")
+        self._backlog: deque[Settlement] = deque(maxlen=backlog_size)
+        self._pending: set[asyncio.Task[None]] = set()
+
+    @property
+    def backlog(self) -> int:
+        return len(self._backlog)
+
+    def settle_request(self, ctx: RequestContext, *, failed: bool) -> None:
+        """Settle a finished request that was admitted for generation (ctx.grant set)."""
+        if ctx.grant is None or ctx.alias is None:
+            return
+        if ctx.prompt_tokens is None and ctx.tokens_estimated:
+            ctx.prompt_tokens = ctx.prompt_estimate  # abandoned stream: no usage chunk came
+        self.settle_later(
+            ctx.grant,
+            alias=ctx.alias,
+            prompt=ctx.prompt_tokens or 0,
+            completion=ctx.completion_tokens or 0,
+            failed=failed,
+        )
+
+    def settle_later(self, grant: Grant, *, alias: str, prompt: int, completion: int, failed: bool) -> None:
+        """Settle after the response, off the request's path; drain() waits for these at shutdown."""
+        self._spawn(self.settle(grant, alias=alias, prompt=prompt, completion=completion, failed=failed))
+
+    def store_recovered(self) -> None:
+        """Admission reached the store again: replay what waited."""
+        if self._backlog:
+            log.info("replaying the usage backlog", extra={"backlog": len(self._backlog)})
+            self._spawn(self._replay_backlog())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    async def settle(self, grant: Grant, *, alias: str, prompt: int, completion: int, failed: bool) -> None:
+        """Never raises: when the store is down, the settlement waits in the backlog."""
+        now = time.time()
+        keys = [
+            key_for(grant.key_hash, "tpm"),
+            key_for(grant.key_hash, f"day:{day_of(now)}"),
+            key_for(grant.key_hash, f"usage:{day_of(now)}"),
+        ]
+        delta = prompt + completion - grant.estimate
+        args: list[str | int] = [
+            grant.bucket,
+            delta,
+            int(now),
+            alias,
+            prompt,
+            completion,
+            "1" if failed else "0",
+            "1" if grant.has_token_limit else "0",
+            "1" if grant.has_daily_budget else "0",
+        ]
+        await self._apply((keys, args))
+
+    async def _apply(self, settlement: Settlement) -> bool:
+        try:
+            await self._script.run(self._redis, settlement[0], settlement[1])
+            return True
+        except RedisError as exc:
+            self._metrics.store_errors.inc()
+            if len(self._backlog) == self._backlog.maxlen:
+                log.error("usage backlog full: dropping the oldest settlement")
+            self._backlog.append(settlement)
+            log.warning("usage settlement deferred", extra={"error_type": type(exc).__name__})
+            return False
+
+    async def _replay_backlog(self) -> None:
+        while self._backlog:
+            if not await self._apply(self._backlog.popleft()):
+                return  # the store went away again; the next recovery resumes

@@ -1,0 +1,153 @@
+"""Forward one OpenAI request to the first backend of its alias that answers, falling back
+to the next one when a backend fails before the first byte."""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+
+from serving.backends.backend import Backend
+from serving.backends.registry import BackendRegistry
+from serving.backends.relay import StreamRelay
+from serving.context import RequestContext
+from serving.errors import APIError, BackendTimeout, BackendUnavailable, InvalidRequest, backend_error
+from serving.observability.metrics import Metrics
+
+# Statuses after which the next backend of the alias is tried.
+_RETRYABLE = frozenset({429, 500, 502, 503, 504})
+_PASSED_HEADERS = ("retry-after", "retry-after-ms")
+
+
+@dataclass(slots=True)
+class ProxyReply:
+    backend: str
+    body: bytes | None = None
+    relay: StreamRelay | None = None
+
+
+class Proxy:
+    def __init__(self, *, registry: BackendRegistry, metrics: Metrics) -> None:
+        self._registry = registry
+        self._metrics = metrics
+
+    async def send(
+        self,
+        *,
+        path: str,
+        alias: str,
+        body: dict[str, Any],
+        stream: bool,
+        forward_usage: bool,
+        ctx: RequestContext,
+    ) -> ProxyReply:
+        last_error: APIError = BackendUnavailable(f"No backend is configured for `{alias}`.")
+        for position, backend in enumerate(self._registry.candidates(alias)):
+            payload = backend.translator.translate(body, stream=stream)
+            self._opened(backend)
+            sent = time.perf_counter()
+            try:
+                response = await backend.post(path, payload, ctx.request_id)
+                self._metrics.backend_response_start.labels(backend.name).observe(time.perf_counter() - sent)
+            except APIError as unreachable:
+                self._closed(backend, "timeout" if isinstance(unreachable, BackendTimeout) else "unreachable")
+                last_error = unreachable
+                continue
+            if response.status >= 400:
+                refused = await self._error_from(backend, response, path, alias)
+                if response.status not in _RETRYABLE:
+                    raise refused
+                if response.status >= 500:
+                    backend.failed(refused)
+                last_error = refused
+                continue
+            backend.succeeded()
+            ctx.backend = backend.name
+            if position:
+                self._metrics.fallbacks.labels(alias).inc()
+            if stream:
+                relay = StreamRelay(
+                    response,
+                    backend=backend.name,
+                    started=ctx.started,
+                    forward_usage=forward_usage,
+                    on_finish=functools.partial(self._stream_finished, backend, ctx=ctx),
+                )
+                return ProxyReply(backend=backend.name, relay=relay)
+            return ProxyReply(backend=backend.name, body=await self._read_body(backend, response, ctx))
+        raise last_error
+
+    async def _read_body(self, backend: Backend, response: aiohttp.ClientResponse, ctx: RequestContext) -> bytes:
+        outcome = "error"
+        try:
+            raw = await response.read()
+            outcome = "ok"
+        except TimeoutError as exc:
+            raise BackendTimeout(f"Backend `{backend.name}` timed out.") from exc
+        except aiohttp.ClientError as exc:
+            raise BackendUnavailable(f"Backend `{backend.name}` broke off ({type(exc).__name__}).") from exc
+        finally:
+            response.release()
+            self._closed(backend, outcome)
+        _read_usage(raw, ctx)
+        return raw
+
+    async def _error_from(self, backend: Backend, response: aiohttp.ClientResponse, path: str, alias: str) -> APIError:
+        try:
+            raw = await response.read()
+        except (aiohttp.ClientError, TimeoutError):
+            raw = b""
+        finally:
+            response.release()
+            self._closed(backend, f"http_{response.status // 100}xx")
+        if path == "/embeddings" and response.status in (404, 405, 501):
+            return InvalidRequest(
+                f"The model `{alias}` does not serve embeddings.", param="model", code="model_not_supported"
+            )
+        error = backend_error(response.status, raw, backend.name)
+        error.headers.update({h: response.headers[h] for h in _PASSED_HEADERS if h in response.headers})
+        return error
+
+    def _opened(self, backend: Backend) -> None:
+        backend.in_flight += 1
+        self._metrics.backend_in_flight.labels(backend.name).inc()
+
+    def _closed(self, backend: Backend, outcome: str) -> None:
+        backend.in_flight -= 1
+        self._metrics.backend_in_flight.labels(backend.name).dec()
+        self._metrics.backend_requests.labels(backend.name, outcome).inc()
+
+    def _stream_finished(self, backend: Backend, relay: StreamRelay, *, ctx: RequestContext) -> None:
+        if relay.failed:
+            ctx.outcome = "backend_failed"
+        elif not relay.completed:
+            ctx.outcome = "client_disconnected"
+        self._closed(backend, "ok" if relay.completed else ctx.outcome)
+        ctx.time_to_first_token = relay.time_to_first_event
+        ctx.inter_token_latency = relay.mean_event_gap
+        if relay.usage is not None:
+            _apply_usage(relay.usage, ctx)
+        else:
+            # An interrupted stream gets no usage chunk: each content event is one token
+            # (vLLM streams token by token); the first event only carries the role.
+            ctx.completion_tokens = max(relay.events - 1, 0)
+            ctx.tokens_estimated = True
+
+
+def _read_usage(raw: bytes, ctx: RequestContext) -> None:
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return
+    if isinstance(payload, dict) and isinstance(payload.get("usage"), dict):
+        _apply_usage(payload["usage"], ctx)
+
+
+def _apply_usage(usage: dict[str, Any], ctx: RequestContext) -> None:
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    ctx.prompt_tokens = prompt if isinstance(prompt, int) else None
+    ctx.completion_tokens = completion if isinstance(completion, int) else 0

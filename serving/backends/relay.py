@@ -1,0 +1,118 @@
+"""Relay a backend's SSE stream byte for byte, reading only the usage event.
+
+Hand-written rather than an SSE library on purpose: this is the hot path, and parsing and
+re-serialising every chunk costs CPU per token. Events are forwarded as soon as they are
+complete (vLLM writes one event per chunk, so nothing waits); only an event carrying a
+`"usage": {...}` object is parsed, and dropped when the client did not ask for it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+import aiohttp
+import orjson
+
+from serving import sse
+from serving.errors import BackendFailed, BackendTimeout
+
+_USAGE = re.compile(rb'"usage"\s*:\s*\{')
+_EVENT_END = b"\n\n"
+_DONE = b"data: [DONE]"
+
+
+class StreamRelay:
+    """Iterates the bytes for the client; afterwards holds what the stream carried."""
+
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        *,
+        backend: str,
+        started: float,
+        forward_usage: bool,
+        on_finish: Callable[[StreamRelay], None],
+    ) -> None:
+        self._response = response
+        self._backend = backend
+        self._started = started
+        self._forward_usage = forward_usage
+        self._on_finish = on_finish
+        self.usage: dict[str, Any] | None = None
+        self.events = 0
+        self.first_event_at: float | None = None
+        self.last_event_at: float | None = None
+        self.completed = False
+        self.failed = False
+
+    @property
+    def time_to_first_event(self) -> float | None:
+        return None if self.first_event_at is None else self.first_event_at - self._started
+
+    @property
+    def mean_event_gap(self) -> float | None:
+        if self.first_event_at is None or self.last_event_at is None or self.events < 3:
+            return None
+        return (self.last_event_at - self.first_event_at) / (self.events - 1)
+
+    async def stream(self) -> AsyncGenerator[bytes, None]:
+        pending = b""
+        try:
+            async for chunk in self._response.content.iter_any():
+                buffer = pending + chunk if pending else chunk
+                end = buffer.rfind(_EVENT_END)
+                if end < 0:
+                    pending = buffer
+                    continue
+                end += len(_EVENT_END)
+                complete, pending = buffer[:end], buffer[end:]
+                now = time.perf_counter()
+                if self.first_event_at is None:
+                    self.first_event_at = now
+                self.last_event_at = now
+                self.events += complete.count(b"data: {")
+                if _USAGE.search(complete):
+                    complete = self._take_usage(complete)
+                if _DONE in complete:
+                    # The protocol's end: a client may hang up right after it (the openai SDK
+                    # does), before the backend closes. That is a completed stream.
+                    self.completed = True
+                if complete:
+                    yield complete
+            if pending.strip():
+                yield pending
+            self.completed = True
+        except TimeoutError:
+            self.failed = True
+            yield sse.error_event(BackendTimeout(f"Backend `{self._backend}` stopped sending mid-stream."))
+        except aiohttp.ClientError as exc:
+            self.failed = True
+            yield sse.error_event(
+                BackendFailed(f"Backend `{self._backend}` broke off the stream ({type(exc).__name__}).")
+            )
+        finally:
+            # On client disconnect Starlette cancels us here; closing the connection makes
+            # vLLM abort the request and free its batch slot.
+            self._response.close()
+            self._on_finish(self)
+
+    def _take_usage(self, complete: bytes) -> bytes:
+        kept = []
+        for event in complete.split(_EVENT_END):
+            if not event:
+                continue
+            if _USAGE.search(event) and event.startswith(b"data: "):
+                try:
+                    payload = orjson.loads(event[6:])
+                except orjson.JSONDecodeError:
+                    payload = None
+                if isinstance(payload, dict) and isinstance(payload.get("usage"), dict):
+                    self.usage = payload["usage"]
+                    if not self._forward_usage and not payload.get("choices"):
+                        self.events -= 1
+                        continue
+            kept.append(event + _EVENT_END)
+        return b"".join(kept)

@@ -1,0 +1,1 @@
+"""The consultation (orchestrator/ graph) as the façade serves it: runs, results, chat adapter."""

@@ -1,0 +1,123 @@
+"""The consultation as model alias `consultation` on /v1/chat/completions: a plain OpenAI SDK
+client gets the summary as a (streamed) chat completion. The symptoms are the user messages;
+patient data comes in the request's `patient_data` field (extra_body in the SDK)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.responses import Response
+from starlette.types import Receive
+
+from orchestrator.state import ConsultationRequest, ConsultationState
+from serving import sse
+from serving.consultation.outcome import ConsultationOutcome
+from serving.consultation.service import ALIAS, ConsultationService
+from serving.context import RequestContext
+from serving.disconnect import unless_disconnected
+from serving.errors import InvalidRequest, validation_error
+from serving.protocol import ChatCompletionRequest
+
+
+def consultation_state(service: ConsultationService, request: ChatCompletionRequest) -> ConsultationState:
+    symptoms = "\n".join(
+        m.content if isinstance(m.content, str) else " ".join(str(p.get("text", "")) for p in m.content or [])
+        for m in request.messages
+        if m.role == "user"
+    )
+    patient = (request.model_extra or {}).get("patient_data")
+    if not isinstance(patient, dict):
+        raise InvalidRequest(
+            "The consultation model needs `patient_data` (at least `age`, ideally `location`) in the request body.",
+            param="patient_data",
+        )
+    try:
+        parsed = ConsultationRequest(symptoms=symptoms, patient_data=patient)
+    except ValidationError as exc:
+        raise validation_error(list(exc.errors())) from None
+    return service.start_state(parsed)
+
+
+async def respond(
+    service: ConsultationService,
+    request: ChatCompletionRequest,
+    *,
+    api_key: str,
+    ctx: RequestContext,
+    receive: Receive,
+) -> Response:
+    """A chat completion (or its stream) answered by a whole consultation."""
+    state = consultation_state(service, request)
+    if request.stream:
+        events = chat_stream(
+            service, state, api_key=api_key, request_id=ctx.request_id, include_usage=request.wants_usage_chunk
+        )
+        return sse.response(events)
+
+    async def answer() -> Response:
+        body = await chat_completion(service, state, api_key=api_key, request_id=ctx.request_id)
+        return Response(body, media_type="application/json")
+
+    return await unless_disconnected(receive, ctx, answer())
+
+
+def _completion_id(outcome: ConsultationOutcome) -> str:
+    return "chatcmpl-" + outcome.id.removeprefix("consult-")
+
+
+async def chat_completion(
+    service: ConsultationService, state: ConsultationState, *, api_key: str, request_id: str
+) -> bytes:
+    outcome = ConsultationOutcome()
+    async for event in service.events(state, api_key=api_key, request_id=request_id):
+        outcome.add(event)
+    body = {
+        "id": _completion_id(outcome),
+        "object": "chat.completion",
+        "created": outcome.started,
+        "model": ALIAS,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": outcome.text()},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": outcome.totals(),
+    }
+    return orjson.dumps(body)
+
+
+async def chat_stream(
+    service: ConsultationService, state: ConsultationState, *, api_key: str, request_id: str, include_usage: bool
+) -> AsyncIterator[bytes]:
+    outcome = ConsultationOutcome()
+
+    def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        body = {
+            "id": _completion_id(outcome),
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": ALIAS,
+            "choices": choices,
+            **extra,
+        }
+        return sse.event(body)
+
+    def delta(content: dict[str, Any], finish: str | None = None) -> bytes:
+        return chunk([{"index": 0, "delta": content, "finish_reason": finish}])
+
+    yield delta({"role": "assistant", "content": ""})
+    async for event in service.events(state, api_key=api_key, request_id=request_id):
+        outcome.add(event)
+        yield sse.comment(f"stage {event['stage']} {event['status']}")
+    yield delta({"content": outcome.text()})
+    yield delta({}, "stop")
+    if include_usage:
+        yield chunk([], usage=outcome.totals())
+    yield sse.DONE

@@ -1,0 +1,76 @@
+"""Stage events added up into one consultation's result: the document /v1/consultations
+returns, and the text the chat adapter answers with."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from orchestrator.state import STAGES
+
+
+class ConsultationOutcome:
+    """Stage events added up into the consultation's result document."""
+
+    def __init__(self) -> None:
+        self.started = int(time.time())
+        self.id = f"consult-{uuid.uuid4().hex}"
+        self.results: dict[str, Any] = dict.fromkeys(STAGES)
+        self.errors: dict[str, Any] = {}
+        self.usage: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}
+
+    def add(self, event: dict[str, Any]) -> None:
+        stage = event["stage"]  # "consultation" when the graph itself failed
+        if event["status"] == "completed":
+            self.results[stage] = event["result"]
+            if event.get("usage"):
+                self.usage[stage] = event["usage"]
+        elif event["status"] == "failed":
+            self.errors[stage] = event["error"]
+        if "seconds" in event:
+            self.timings[stage] = event["seconds"]
+
+    def totals(self) -> dict[str, int]:
+        prompt = sum(u["prompt_tokens"] for u in self.usage.values())
+        completion = sum(u["completion_tokens"] for u in self.usage.values())
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    def document(self) -> dict[str, Any]:
+        status = "completed" if not self.errors else ("failed" if self.results.get("summary") is None else "partial")
+        return {
+            "id": self.id,
+            "object": "consultation",
+            "created": self.started,
+            "status": status,
+            "stages": self.results,
+            "errors": self.errors,
+            "timings": self.timings,
+            "usage": {**self.totals(), "by_stage": self.usage},
+        }
+
+    def text(self) -> str:
+        """The consultation as a chat answer: the summary first, then codes, providers, disclaimers."""
+        summary, icd, cpt, providers = (self.results[s] for s in ("summary", "icd", "cpt", "providers"))
+        lines: list[str] = []
+        if summary and summary["emergency_advice"]:
+            lines += [f"URGENT: {summary['emergency_advice']}", ""]
+        if summary:
+            lines.append(summary["summary"])
+            lines += [f"- {step}" for step in summary["next_steps"]]
+        else:
+            lines.append("The consultation could not write a summary; the completed stages follow.")
+        if icd and icd["codes"]:
+            lines += ["", "ICD-10-CM:"] + [f"- {c['code']} {c['description']}" for c in icd["codes"]]
+        if cpt and cpt["codes"]:
+            lines += ["", "CPT/HCPCS:"] + [f"- {c['code']} ({c['status']})" for c in cpt["codes"]]
+            lines.append(cpt["notice"])
+        if providers and providers["providers"]:
+            lines += ["", f"Providers near {providers['location']}:"]
+            lines += [f"- {p['name']}, {p['specialty']}, {p['distance_miles']} mi" for p in providers["providers"][:3]]
+        if self.errors:
+            lines += ["", "Stages that failed: " + ", ".join(sorted(self.errors))]
+        if summary:
+            lines += [""] + summary["disclaimers"]
+        return "\n".join(lines)

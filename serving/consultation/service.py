@@ -1,0 +1,128 @@
+"""Runs the consultation graph for a caller: each stage's model is ChatOpenAI talking to this
+very façade, in-process (an ASGI transport, no network hop), with the caller's own key, so the
+stages get the same translation, fallback, limits and usage accounting as any other request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from orchestrator.directory import LocationNotFound, resolve_location
+from orchestrator.state import ConsultationRequest, ConsultationState, StageError
+from serving.consultation.outcome import ConsultationOutcome
+from serving.errors import InvalidRequest
+from serving.observability.metrics import Metrics
+from serving.settings import ConsultationConfig
+
+if TYPE_CHECKING:
+    import httpx2
+    from langchain_core.language_models import BaseChatModel
+
+log = logging.getLogger(__name__)
+
+INTERNAL_BASE_URL = "http://pearcare.internal/v1"
+ALIAS = "consultation"  # the model name callers use, on /v1/chat/completions and in key grants
+
+
+class ConsultationService:
+    def __init__(self, *, graph: Any, config: ConsultationConfig, metrics: Metrics) -> None:
+        self._graph = graph
+        self._stages = config.stages
+        self._metrics = metrics
+        self._client: httpx2.AsyncClient | None = None
+
+    @classmethod
+    def from_config(cls, config: ConsultationConfig | None, metrics: Metrics) -> ConsultationService | None:
+        """The graph, its code set (~2 s, ~200 MB) and directory, loaded and validated at start;
+        None when the config has no consultation section."""
+        if config is None:
+            return None
+        from orchestrator.codes import IcdCodeSet
+        from orchestrator.directory import ProviderDirectory
+        from orchestrator.graph import build_graph
+
+        graph = build_graph(code_set=IcdCodeSet(), directory=ProviderDirectory.load(config.providers_file))
+        return cls(graph=graph, config=config, metrics=metrics)
+
+    def connect(self, app: Any) -> None:
+        """Give the stages a client that calls the façade app in-process."""
+        import httpx2  # with langchain, only loaded when consultations are configured
+
+        self._client = httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url=INTERNAL_BASE_URL, timeout=httpx2.Timeout(600.0)
+        )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    def _models(self, api_key: str, request_id: str) -> Any:
+        from langchain_openai import ChatOpenAI  # ~1 s and ~80 MB: only where consultations run
+
+        client = self._client
+
+        def model_for(stage: str) -> BaseChatModel:
+            return ChatOpenAI(
+                model=self._stages[stage],
+                api_key=api_key,
+                base_url=INTERNAL_BASE_URL,
+                http_async_client=client,
+                max_retries=0,
+                default_headers={"x-request-id": f"{request_id}-{stage}"},
+            )
+
+        return model_for
+
+    def start_state(self, request: ConsultationRequest) -> ConsultationState:
+        location = None
+        if request.patient_data.location:
+            try:
+                location = resolve_location(request.patient_data.location)
+            except LocationNotFound as exc:
+                raise InvalidRequest(str(exc), param="patient_data.location", code="unknown_location") from None
+        return {"request": request, "location": location}
+
+    async def events(self, state: ConsultationState, *, api_key: str, request_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Stage events as they happen: in_progress, then completed with the result or failed."""
+        config = {"configurable": {"models": self._models(api_key, request_id)}}
+        try:
+            async for mode, chunk in self._graph.astream(state, config=config, stream_mode=["custom", "updates"]):
+                if mode == "custom":
+                    yield chunk
+                    continue
+                for stage, update in chunk.items():
+                    yield self._stage_event(stage, update)
+        except Exception as exc:  # nodes catch their own failures; this is the graph itself failing
+            log.exception("consultation graph failed", extra={"error_type": type(exc).__name__})
+            error = StageError(message="The consultation failed unexpectedly.", type="server_error")
+            yield {"stage": "consultation", "status": "failed", "error": error.model_dump()}
+
+    def _stage_event(self, stage: str, update: dict[str, Any]) -> dict[str, Any]:
+        seconds = update.get("timings", {}).get(stage, 0.0)
+        self._metrics.stage_duration.labels(stage).observe(seconds)
+        error: StageError | None = update.get("errors", {}).get(stage)
+        if error is not None:
+            self._metrics.stage_failures.labels(stage).inc()
+            return {"stage": stage, "status": "failed", "error": error.model_dump(), "seconds": seconds}
+        return {
+            "stage": stage,
+            "status": "completed",
+            "result": _dump(update.get(stage)),
+            "usage": update.get("usage", {}).get(stage),
+            "seconds": seconds,
+        }
+
+    async def run(self, state: ConsultationState, *, api_key: str, request_id: str) -> dict[str, Any]:
+        """The whole consultation as one document."""
+        outcome = ConsultationOutcome()
+        async for event in self.events(state, api_key=api_key, request_id=request_id):
+            outcome.add(event)
+        return outcome.document()
+
+
+def _dump(result: Any) -> Any:
+    return result.model_dump() if isinstance(result, BaseModel) else result

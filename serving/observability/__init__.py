@@ -1,0 +1,1 @@
+"""Access log, Prometheus metrics and the per-request middleware that feeds both."""

@@ -1,0 +1,115 @@
+"""Every Prometheus collector, declared once. Labels are bounded: route template, model alias,
+backend name, status class. Never a key id, a raw path or user text."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+
+# vLLM's latency histograms start at 0.3 s; the façade's overheads are in milliseconds.
+_LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+)
+# The façade's own steps, in tenths of a millisecond up.
+_STEP_BUCKETS = (0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0)
+_TOKEN_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None, *, multiprocess: bool = False) -> None:
+        """multiprocess: several workers write to PROMETHEUS_MULTIPROC_DIR; /metrics adds them up."""
+        self.multiprocess = multiprocess
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("pearcare_requests", "Requests handled", ["route", "alias", "status_class"], registry=r)
+        self.request_duration = Histogram(
+            "pearcare_request_duration_seconds",
+            "Time from request to last byte",
+            ["route", "alias"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.time_to_first_token = Histogram(
+            "pearcare_time_to_first_token_seconds",
+            "Time from request to the first streamed event",
+            ["alias"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.inter_token_latency = Histogram(
+            "pearcare_inter_token_latency_seconds",
+            "Mean gap between streamed events, one observation per stream",
+            ["alias"],
+            buckets=_TOKEN_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.tokens = Counter("pearcare_tokens", "Tokens used", ["alias", "kind"], registry=r)
+        self.backend_requests = Counter(
+            "pearcare_backend_requests", "Requests sent to a backend", ["backend", "outcome"], registry=r
+        )
+        self.backend_in_flight = Gauge(
+            "pearcare_backend_in_flight",
+            "Requests open at a backend",
+            ["backend"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.fallbacks = Counter(
+            "pearcare_fallbacks", "Requests served by a later backend of the alias", ["alias"], registry=r
+        )
+        self.rate_limited = Counter("pearcare_rate_limited", "Requests refused by a limit", ["kind"], registry=r)
+        self.auth_failures = Counter("pearcare_auth_failures", "Requests with a missing or bad key", registry=r)
+        self.store_round_trip = Histogram(
+            "pearcare_store_round_trip_seconds",
+            "Auth + rate-limit check: one round trip to the key/limit store, as a request waits for it",
+            buckets=_STEP_BUCKETS,
+            registry=r,
+        )
+        self.backend_response_start = Histogram(
+            "pearcare_backend_response_start_seconds",
+            "From sending a request to a backend to its status line and headers",
+            ["backend"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.store_errors = Counter("pearcare_store_errors", "Failed calls to the key/limit store", registry=r)
+        self.stage_duration = Histogram(
+            "pearcare_consultation_stage_duration_seconds",
+            "Time each consultation stage took",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.stage_failures = Counter(
+            "pearcare_consultation_stage_failures", "Consultation stages that failed", ["stage"], registry=r
+        )
+        self.client_disconnects = Counter(
+            "pearcare_client_disconnects", "Streams the client abandoned", ["alias"], registry=r
+        )
+
+    def render(self) -> bytes:
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)
+
+    def process_exited(self, pid: int) -> None:
+        if self.multiprocess:
+            multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -1,0 +1,25 @@
+"""The store connection: a bounded, blocking pool."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from serving.access.admission import Admission
+from serving.access.store import connect_store
+from serving.observability.metrics import Metrics
+from serving.settings import StoreConfig
+from tests.conftest import RedisServer
+from tests.support.keys import admit_many, make_key
+
+
+async def test_a_burst_beyond_the_connection_pool_waits_for_a_connection(redis_server: RedisServer) -> None:
+    # redis-py's default pool raises MaxConnectionsError past 100 concurrent commands: a burst
+    # of 400 requests failed with 503 (store unavailable) before the pool was a blocking one.
+    redis = connect_store(StoreConfig(redis_url=redis_server.url, max_connections=16))
+    key_hash, _ = await make_key(redis, rpm=10**6)
+    admission = Admission(redis, metrics=Metrics())
+    results = await admit_many(admission, key_hash, 400, 1)
+    assert results.count("ok") == 400
+    clients = await Redis.from_url(redis_server.url).client_list()
+    assert len(clients) <= 16 + 2  # the pool's connections, this check's and make_key's
+    await redis.aclose()

@@ -1,0 +1,103 @@
+"""StreamRelay over a real aiohttp response whose events arrive split at awkward places."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import orjson
+import pytest
+from aiohttp import web
+
+from serving.backends.relay import StreamRelay
+
+ROLE = b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'
+TOKEN = b'data: {"choices":[{"index":0,"delta":{"content":"tok \\"usage\\": {x}"}}]}\n\n'
+USAGE = b'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}\n\n'
+DONE = b"data: [DONE]\n\n"
+
+
+async def serve(pieces: list[bytes], *, break_off: bool = False) -> tuple[web.AppRunner, str]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        for piece in pieces:
+            await response.write(piece)
+            await asyncio.sleep(0.005)
+        if break_off:
+            assert request.transport is not None
+            request.transport.close()
+            return response
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}/"
+
+
+async def relay_all(pieces: list[bytes], *, forward_usage: bool, break_off: bool = False) -> tuple[bytes, StreamRelay]:
+    runner, url = await serve(pieces, break_off=break_off)
+    finished: list[StreamRelay] = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(url)
+            relay = StreamRelay(
+                response, backend="b", started=0.0, forward_usage=forward_usage, on_finish=finished.append
+            )
+            out = b"".join([chunk async for chunk in relay.stream()])
+    finally:
+        await runner.cleanup()
+    assert finished == [relay]
+    return out, relay
+
+
+def split_awkwardly(data: bytes) -> list[bytes]:
+    return [data[i : i + 7] for i in range(0, len(data), 7)]
+
+
+@pytest.mark.parametrize("pieces", [[ROLE, TOKEN * 3, USAGE, DONE], split_awkwardly(ROLE + TOKEN * 3 + USAGE + DONE)])
+async def test_usage_read_and_stripped_when_not_asked(pieces: list[bytes]) -> None:
+    out, relay = await relay_all(pieces, forward_usage=False)
+    assert out == ROLE + TOKEN * 3 + DONE
+    assert relay.usage == {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
+    assert relay.completed and not relay.failed
+    assert relay.events == 4  # role + 3 tokens; the stripped usage event is not counted
+
+
+async def test_usage_forwarded_when_asked() -> None:
+    out, relay = await relay_all([ROLE, TOKEN, USAGE, DONE], forward_usage=True)
+    assert out == ROLE + TOKEN + USAGE + DONE
+    assert relay.usage is not None and relay.usage["completion_tokens"] == 3
+
+
+async def test_broken_upstream_ends_with_error_event() -> None:
+    out, relay = await relay_all([ROLE, TOKEN, b'data: {"choi'], forward_usage=False, break_off=True)
+    assert out.startswith(ROLE + TOKEN)
+    tail = out[len(ROLE + TOKEN) :]
+    error_event = tail.split(b"\n\n")[-3] if tail.endswith(DONE) else tail
+    assert relay.failed and not relay.completed
+    assert tail.endswith(DONE)
+    assert orjson.loads(error_event.split(b"data: ")[-1])["error"]["code"] == "backend_error"
+
+
+async def test_chunks_not_held_back() -> None:
+    """Each complete event goes out as soon as it arrives, not batched to the end."""
+    runner, url = await serve([ROLE, TOKEN, TOKEN, DONE])
+    try:
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(url)
+            relay = StreamRelay(response, backend="b", started=0.0, forward_usage=False, on_finish=lambda r: None)
+            chunks: AsyncIterator[bytes] = relay.stream()
+            assert await chunks.__anext__() == ROLE
+            assert await chunks.__anext__() == TOKEN
+            await chunks.aclose()  # as on client disconnect
+    finally:
+        await runner.cleanup()
+    assert response.closed

@@ -1,0 +1,188 @@
+"""The consultation through a real façade process: API, streaming, legacy paths, the chat alias,
+input validation, partial failure, usage charged to the caller. The upstream simulator answers
+structured-output requests with the smallest schema-valid JSON (the real model: tests/e2e)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from serving.devstack.redis_server import RedisServer
+from tests.support.stack import (
+    LIMITED_KEY,
+    TEST_KEY,
+    Facade,
+    consultation_config,
+    facade,
+    redis_running,
+    simulator,
+)
+from tests.support.wait import eventually
+
+PATIENT = {"age": 34, "gender": "female", "location": "02139"}
+SYMPTOMS = "Throbbing headache with flashing lights since yesterday"
+AUTH = {"authorization": f"Bearer {TEST_KEY}"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Facade]:
+    tmp = tmp_path_factory.mktemp("consult")
+    with ExitStack() as running:
+        redis = running.enter_context(redis_running(tmp))
+        sim = running.enter_context(simulator(tmp, "--ttft-ms", "1", "--itl-ms", "1", "--tokens", "4"))
+        yield running.enter_context(facade(tmp, consultation_config(sim.base_url, redis.url)))
+
+
+def events_of(response: httpx.Response) -> list[dict[str, Any]]:
+    lines = [line for line in response.text.splitlines() if line.startswith("data: ")]
+    assert lines[-1] == "data: [DONE]"
+    return [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+
+
+@pytest.mark.parametrize("path", ["/consultations", "/langchain/consultation"])
+def test_consultation_document(stack: Facade, path: str) -> None:
+    response = httpx.post(
+        stack.base_url + path,
+        headers=AUTH,
+        timeout=60,
+        json={"symptoms": SYMPTOMS, "patient_data": PATIENT},
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["object"] == "consultation" and result["status"] == "completed", result["errors"]
+    assert set(result["stages"]) == {"intake", "icd", "cpt", "providers", "summary"}
+    assert all(result["stages"][stage] is not None for stage in result["stages"])
+    # The simulator's "sim" codes are not codes: dropped, never passed off as valid.
+    assert result["stages"]["icd"] == {"codes": [], "dropped": ["sim"]}
+    assert result["stages"]["cpt"]["codes"][0]["status"] == "invalid"
+    assert result["stages"]["providers"]["providers"][0]["city"] in {"Boston", "Cambridge", "Somerville"}
+    assert result["stages"]["summary"]["disclaimers"]
+    assert set(result["timings"]) == {"intake", "icd", "cpt", "providers", "summary"}
+    assert result["usage"]["total_tokens"] > 0 and set(result["usage"]["by_stage"]) == {
+        "intake",
+        "icd",
+        "cpt",
+        "summary",
+    }
+
+
+def test_stage_usage_is_charged_to_the_caller(stack: Facade) -> None:
+    before = {
+        row["model"]: row["requests"] for row in httpx.get(stack.base_url + "/usage", headers=AUTH).json()["data"]
+    }
+    httpx.post(
+        stack.base_url + "/consultations",
+        headers=AUTH,
+        timeout=60,
+        json={"symptoms": SYMPTOMS, "patient_data": PATIENT},
+    )
+
+    def requests_by_model() -> dict[str, int]:
+        rows = httpx.get(stack.base_url + "/usage", headers=AUTH).json()["data"]
+        return {row["model"]: row["requests"] for row in rows}
+
+    after = eventually(requests_by_model, lambda now: sum(now.values()) == sum(before.values()) + 4)
+    assert after.get("gpt-5", 0) - before.get("gpt-5", 0) == 2  # intake + summary
+    assert after.get("medgemma", 0) - before.get("medgemma", 0) == 2  # icd + cpt
+
+
+@pytest.mark.parametrize("path", ["/consultations", "/langchain/stream"])
+def test_stream_shows_every_stage_in_order(stack: Facade, path: str) -> None:
+    body = {"symptoms": SYMPTOMS, "patient_data": PATIENT}
+    if path == "/consultations":
+        body["stream"] = True
+    response = httpx.post(stack.base_url + path, headers=AUTH, json=body, timeout=60)
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = events_of(response)
+    order = [(e["stage"], e["status"]) for e in events]
+    assert order[0] == ("intake", "in_progress") and order[-1] == ("summary", "completed")
+    for stage in ("intake", "icd", "cpt", "providers", "summary"):
+        assert order.index((stage, "in_progress")) < order.index((stage, "completed"))
+    assert order.index(("intake", "completed")) < order.index(("icd", "in_progress"))
+    assert order.index(("icd", "completed")) < order.index(("providers", "in_progress"))
+    completed = {e["stage"]: e["result"] for e in events if e["status"] == "completed"}
+    assert completed["providers"]["providers"]
+
+
+def test_consultation_as_a_chat_model(stack: Facade) -> None:
+    client = openai.OpenAI(base_url=stack.base_url, api_key=TEST_KEY, max_retries=0, timeout=60)
+    assert "consultation" in {m.id for m in client.models.list()}
+    messages = [{"role": "user", "content": SYMPTOMS}]
+    completion = client.chat.completions.create(
+        model="consultation", messages=messages, extra_body={"patient_data": PATIENT}
+    )
+    text = completion.choices[0].message.content or ""
+    assert "Decision support only" in text and "Providers near 02139" in text
+    assert completion.usage is not None and completion.usage.total_tokens > 0
+    chunks = list(
+        client.chat.completions.create(
+            model="consultation",
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_body={"patient_data": PATIENT},
+        )
+    )
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "Decision support only" in streamed
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="consultation", messages=messages)
+    assert caught.value.body["param"] == "patient_data"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"symptoms": "", "patient_data": PATIENT}, "symptoms"),
+        ({"symptoms": "x" * 9000, "patient_data": PATIENT}, "symptoms"),
+        ({"symptoms": SYMPTOMS, "patient_data": {**PATIENT, "age": 200}}, "patient_data.age"),
+        ({"symptoms": SYMPTOMS, "patient_data": {**PATIENT, "age": -1}}, "patient_data.age"),
+        ({"symptoms": SYMPTOMS, "patient_data": {**PATIENT, "location": "Atlantis, ZZ"}}, "patient_data.location"),
+        ({"symptoms": SYMPTOMS}, "patient_data"),
+        ({"symptoms": SYMPTOMS, "patient_data": PATIENT, "surprise": 1}, "surprise"),
+    ],
+)
+def test_bad_input_gets_400_with_param(stack: Facade, body: dict[str, Any], param: str) -> None:
+    response = httpx.post(stack.base_url + "/consultations", headers=AUTH, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param
+
+
+def test_auth_applies(stack: Facade) -> None:
+    body = {"symptoms": SYMPTOMS, "patient_data": PATIENT}
+    assert httpx.post(stack.base_url + "/consultations", json=body).status_code == 401
+    forbidden = httpx.post(
+        stack.base_url + "/consultations", json=body, headers={"authorization": f"Bearer {LIMITED_KEY}"}
+    )
+    assert forbidden.status_code == 404 and forbidden.json()["error"]["code"] == "model_not_found"
+
+
+def test_a_failing_stage_leaves_a_partial_result(tmp_path: Any) -> None:
+    redis = RedisServer(tmp_path)
+    redis.start()
+    try:
+        with simulator(tmp_path, "--ttft-ms", "1", "--itl-ms", "1") as sim:
+            stages = {"intake": "gpt-5", "icd": "broken", "cpt": "medgemma", "summary": "gpt-5"}
+            with facade(tmp_path, consultation_config(sim.base_url, redis.url, stages)) as running:
+                response = httpx.post(
+                    running.base_url + "/consultations",
+                    headers=AUTH,
+                    timeout=60,
+                    json={"symptoms": SYMPTOMS, "patient_data": PATIENT},
+                )
+                result = response.json()
+                assert response.status_code == 200 and result["status"] == "partial"
+                assert set(result["errors"]) == {"icd"} and "503" in result["errors"]["icd"]["message"]
+                assert result["stages"]["providers"] and result["stages"]["summary"]
+                metrics = httpx.get(running.root_url + "/metrics").text
+                assert 'pearcare_consultation_stage_failures_total{stage="icd"} 1.0' in metrics
+                assert 'pearcare_consultation_stage_duration_seconds_count{stage="summary"} 1.0' in metrics
+    finally:
+        redis.stop()

@@ -1,0 +1,29 @@
+"""ConsultationService when the graph itself breaks (its nodes catch their own failures)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from orchestrator.state import ConsultationRequest
+from serving.consultation.service import ConsultationService
+from serving.observability.metrics import Metrics
+from serving.settings import ConsultationConfig
+
+
+class BreaksAfterIntake:
+    async def astream(self, state: Any, **kwargs: Any) -> AsyncIterator[tuple[str, Any]]:
+        yield "custom", {"stage": "intake", "status": "in_progress", "message": "..."}
+        raise RuntimeError("checkpoint store gone")
+
+
+async def test_a_broken_graph_ends_with_a_failed_event_not_a_crash() -> None:
+    service = ConsultationService(graph=BreaksAfterIntake(), config=ConsultationConfig(), metrics=Metrics())
+    state = {"request": ConsultationRequest(symptoms="headache", patient_data={"age": 30}), "location": None}
+    events = [event async for event in service.events(state, api_key="k", request_id="r")]  # type: ignore[arg-type]
+    assert events[-1]["status"] == "failed" and events[-1]["stage"] == "consultation"
+    assert events[-1]["error"]["type"] == "server_error"
+    assert "checkpoint" not in events[-1]["error"]["message"]  # no internals to the client
+
+    document = await service.run(state, api_key="k", request_id="r")  # type: ignore[arg-type]
+    assert document["status"] == "failed" and "consultation" in document["errors"]

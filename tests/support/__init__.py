@@ -1,0 +1,1 @@
+"""Test helpers shared by every suite: real processes (stack), keys, SSE and log parsing."""
