@@ -5,7 +5,8 @@ benchmarks): configurable time to first token, inter-token delay, token count an
 
 Every setting can be overridden per request with a `simulate` object in the body, e.g.
 `{"simulate": {"error_status": 503}}`; the façade passes unknown fields through untouched.
-Faults: `error_status` (answer with that HTTP error), `hang_ms` (wait before the headers),
+Faults: `error_status` (answer with that HTTP error; `retry_after_ms` adds `retry-after` and
+`retry-after-ms` to it, as OpenAI's 429s carry), `hang_ms` (wait before the headers),
 `break_after` (drop the connection after N tokens), `eof_delay_ms` (end the body late after [DONE]).
 """
 
@@ -28,6 +29,7 @@ class Behaviour:
     itl_ms: float = 20.0
     tokens: int = 64
     error_status: int = 0
+    retry_after_ms: int = 0
     hang_ms: float = 0.0
     break_after: int = -1
     eof_delay_ms: float = 0.0  # gap between [DONE] and the end of the body, as real servers have
@@ -91,8 +93,15 @@ class Simulator:
             return web.Response(status=499)
         if how.error_status:
             error = {"message": "simulated failure", "type": "server_error", "param": None, "code": None}
+            headers = {}
+            if how.retry_after_ms:
+                seconds = max(1, -(-how.retry_after_ms // 1000))
+                headers = {"retry-after": str(seconds), "retry-after-ms": str(how.retry_after_ms)}
             return web.Response(
-                status=how.error_status, body=orjson.dumps({"error": error}), content_type="application/json"
+                status=how.error_status,
+                body=orjson.dumps({"error": error}),
+                content_type="application/json",
+                headers=headers,
             )
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or how.tokens
         tokens = min(int(max_tokens), how.tokens) if not body.get("ignore_eos") else int(max_tokens)

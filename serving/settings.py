@@ -249,4 +249,11 @@ class Settings(BaseSettings):
         overrides = {k: v for k, v in fields if v is not None}
         if overrides:
             config = config.model_copy(update={"server": config.server.model_copy(update=overrides)})
+        if config.server.workers > 1 and not config.store.redis_url:
+            # Each worker would keep its own in-process store: limits x workers, and keys made
+            # through the admin API known to one worker only.
+            raise ConfigError(
+                f"server.workers is {config.server.workers}, but keys and limits are in-process (no store.redis_url):"
+                " each worker would enforce its own limits. Set store.redis_url (REDIS_URL) or use one worker."
+            )
         return config

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,9 @@ models:
 keys:
   - {key: "${DEV_API_KEY}", models: ["*"]}
 """
+
+
+BACKEND = "backends: {b: {kind: vllm, base_url: 'http://127.0.0.1:1/v1', model: m}}"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -71,6 +76,14 @@ def test_values_resolved(tmp_path: Path) -> None:
         ("backends: {b: {kind: vllm, base_url: ftp://x, model: m}}\nmodels: {}", "base_url"),
         ("backends: {b: {kind: tgi, base_url: http://x, model: m}}\nmodels: {}", "kind"),
         ("backends: {}\nmodels: {}\nsurprise: 1", "surprise"),
+        (f"{BACKEND}\nmodels: {{a: []}}", "models.a: lists no backend"),
+        (f"{BACKEND}\nmodels: {{a: [b]}}\nkeys: [{{key: short}}]", "at least 20 characters"),
+        (
+            f"{BACKEND}\nmodels: {{a: [b]}}\nconsultation: {{stages: {{intake: a, icd: a, cpt: a, summary: nope}}}}",
+            "unknown model alias",
+        ),
+        (f"{BACKEND}\nmodels: {{a: [b]}}\nconsultation: {{stages: {{intake: a}}}}", "name exactly the stages"),
+        (f"{BACKEND}\nmodels: {{a: [b]}}\nstore: {{admin_key: short}}", "admin_key"),
     ],
 )
 def test_invalid_configs_say_where(tmp_path: Path, text: str, fragment: str) -> None:
@@ -94,3 +107,34 @@ def test_settings_override_host_and_port(tmp_path: Path, monkeypatch: pytest.Mon
     path = write(tmp_path, "backends: {}\nmodels: {}")
     config = Settings(config_path=path, host="0.0.0.0", port=9999).load()
     assert (config.server.host, config.server.port) == ("0.0.0.0", 9999)
+
+
+def test_consultation_providers_file_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    text = f"{BACKEND}\nmodels: {{a: [b]}}\nconsultation: {{stages: {{intake: a, icd: a, cpt: a, summary: a}}}}"
+    config = load_config(write(tmp_path, text), {})
+    assert config.consultation is not None
+    assert config.consultation.providers_file == tmp_path / "providers.json"
+    absolute = text.replace("summary: a}", "summary: a}, providers_file: /srv/providers.json")
+    located = load_config(write(tmp_path, absolute), {}).consultation
+    assert located is not None and located.providers_file == Path("/srv/providers.json")
+
+
+def test_several_workers_need_a_shared_store(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{BACKEND}\nmodels: {{a: [b]}}\nserver: {{workers: 2}}")
+    with pytest.raises(ConfigError, match="each worker would enforce its own limits"):
+        Settings(config_path=path).load()
+    with pytest.raises(ConfigError, match="REDIS_URL"):  # from the command line too
+        Settings(config_path=write(tmp_path, f"{BACKEND}\nmodels: {{a: [b]}}"), workers=4).load()
+    shared = write(
+        tmp_path, f"{BACKEND}\nmodels: {{a: [b]}}\nserver: {{workers: 2}}\nstore: {{redis_url: 'redis://x'}}"
+    )
+    assert Settings(config_path=shared).load().server.workers == 2
+
+
+def test_a_bad_config_exits_with_status_2_and_says_why(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{BACKEND}\nmodels: {{a: [nope]}}")
+    result = subprocess.run(
+        [sys.executable, "-m", "serving", "--config", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "unknown backend(s) ['nope']" in result.stderr and "Traceback" not in result.stderr

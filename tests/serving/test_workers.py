@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from serving.devstack.processes import stop, wait_http
+from serving.devstack.redis_server import RedisServer
 from serving.devstack.vllm_cpu import free_port
 from tests.support.stack import TEST_KEY, facade_config, simulator, vllm_backend
 
 HELLO = [{"role": "user", "content": "Hello"}]
 
 
-def start_facade(tmp_path: Path, sim_url: str, *, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_facade(
+    tmp_path: Path, sim_url: str, *, workers: int, redis_url: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    config = facade_config(backends={"sim": vllm_backend(sim_url, "sim-model")}, models={"medgemma": ["sim"]})
+    config = facade_config(
+        backends={"sim": vllm_backend(sim_url, "sim-model")},
+        models={"medgemma": ["sim"]},
+        store={"redis_url": redis_url} if redis_url else None,
+    )
     config["server"]["workers"] = workers
     path = tmp_path / f"serving-{port}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -39,29 +51,68 @@ def start_facade(tmp_path: Path, sim_url: str, *, workers: int) -> tuple[subproc
     return process, f"http://127.0.0.1:{port}"
 
 
-def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
-    with simulator(tmp_path, "--ttft-ms", "1", "--itl-ms", "1", "--tokens", "2") as sim:
-        process, root = start_facade(tmp_path, sim.base_url, workers=2)
-        try:
-            with httpx.Client(timeout=10) as client:
-                for _ in range(30):
-                    response = client.post(
-                        root + "/v1/chat/completions",
-                        headers={"authorization": f"Bearer {TEST_KEY}"},
-                        json={"model": "medgemma", "messages": HELLO, "max_tokens": 1},
-                    )
-                    assert response.status_code == 200
-            text = httpx.get(root + "/metrics").text
-            line = re.search(
-                r'^pearcare_requests_total\{alias="medgemma",route="/v1/chat/completions",status_class="2xx"\} (\S+)$',
-                text,
-                re.MULTILINE,
+REQUESTS_OK = re.compile(
+    r'^pearcare_requests_total\{alias="medgemma",route="/v1/chat/completions",status_class="2xx"\} (\S+)$', re.MULTILINE
+)
+
+
+def served_by_each_worker(metrics_dir: Path) -> dict[str, float]:
+    """Chat requests counted in each worker's own metric file (one file per process id)."""
+    counts = {}
+    for db in metrics_dir.glob("counter_*.db"):
+        alone = metrics_dir.parent / f"alone-{db.stem}"
+        alone.mkdir(exist_ok=True)
+        shutil.copy(db, alone / db.name)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(alone))
+        value = registry.get_sample_value(
+            "pearcare_requests_total",
+            {"alias": "medgemma", "route": "/v1/chat/completions", "status_class": "2xx"},
+        )
+        counts[db.stem] = value or 0.0
+    return counts
+
+
+async def burst_on_new_connections(url: str, count: int) -> None:
+    """Each request on its own connection, all at once: the workers' accept() calls share them."""
+
+    async def one() -> None:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(
+                url,
+                headers={"authorization": f"Bearer {TEST_KEY}"},
+                json={"model": "medgemma", "messages": HELLO, "max_tokens": 1},
             )
-            assert line and float(line.group(1)) == 30.0
-            files = {p.name for p in tmp_path.glob("metrics-*/counter_*.db")}
-            assert len(files) >= 2, "both workers served and wrote metrics"
+            assert response.status_code == 200
+
+    await asyncio.gather(*(one() for _ in range(count)))
+
+
+def test_metrics_add_up_across_workers(tmp_path: Path, redis_server: RedisServer) -> None:
+    with simulator(tmp_path, "--ttft-ms", "5", "--itl-ms", "1", "--tokens", "2") as sim:
+        process, root = start_facade(tmp_path, sim.base_url, workers=2, redis_url=redis_server.url)
+        metrics_dir = next(tmp_path.glob("metrics-*"))
+        try:
+            sent = 0
+            for _ in range(20):  # bounded: until both workers have served some
+                asyncio.run(burst_on_new_connections(root + "/v1/chat/completions", 20))
+                sent += 20
+                if sum(1 for n in served_by_each_worker(metrics_dir).values() if n > 0) >= 2:
+                    break
+            per_worker = served_by_each_worker(metrics_dir)
+            assert sum(1 for n in per_worker.values() if n > 0) == 2, per_worker
+            assert sum(per_worker.values()) == sent
+            line = REQUESTS_OK.search(httpx.get(root + "/metrics").text)
+            assert line and float(line.group(1)) == sent, "/metrics adds up every worker's count"
         finally:
             stop(process)
+
+
+def test_several_workers_without_a_shared_store_refuse_to_start(tmp_path: Path) -> None:
+    with simulator(tmp_path) as sim, pytest.raises(RuntimeError, match="exited with 2"):
+        start_facade(tmp_path, sim.base_url, workers=2)
+    log = next(tmp_path.glob("facade-*.log")).read_text()
+    assert "each worker would enforce its own limits" in log
 
 
 def test_sigterm_lets_running_streams_finish(tmp_path: Path) -> None:
