@@ -17,8 +17,9 @@ PIP_QUIET := --quiet --disable-pip-version-check
 run: install model
 	.venv/bin/python -m serving.devstack --model-dir $(MODEL_DIR)
 
+# Branch coverage of serving/ and orchestrator/ (subprocesses included), printed per module.
 test: install model system
-	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	.venv/bin/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 lint: install
 	.venv/bin/ruff check .

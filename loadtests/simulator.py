@@ -7,7 +7,9 @@ Every setting can be overridden per request with a `simulate` object in the body
 `{"simulate": {"error_status": 503}}`; the façade passes unknown fields through untouched.
 Faults: `error_status` (answer with that HTTP error; `retry_after_ms` adds `retry-after` and
 `retry-after-ms` to it, as OpenAI's 429s carry), `hang_ms` (wait before the headers),
-`break_after` (drop the connection after N tokens), `eof_delay_ms` (end the body late after [DONE]).
+`break_after` (drop the connection after N tokens), `stall_after` (stop sending after N tokens,
+connection open), `omit_done` (end the stream cleanly without `[DONE]`), `eof_delay_ms` (end the
+body late after [DONE]).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Behaviour:
     retry_after_ms: int = 0
     hang_ms: float = 0.0
     break_after: int = -1
+    stall_after: int = -1
+    omit_done: bool = False
     eof_delay_ms: float = 0.0  # gap between [DONE] and the end of the body, as real servers have
 
     def overridden(self, body: dict[str, Any]) -> Behaviour:
@@ -180,13 +184,17 @@ class Simulator:
                     assert request.transport is not None
                     request.transport.close()
                     return response
+                if index == how.stall_after:
+                    await self._wait(request, 3_600_000)  # until the client gives up
+                    return response
                 if index:
                     await _sleep_until(first_at + index * how.itl_ms / 1000)
                 await response.write(token_event)
             options = body.get("stream_options") or {}
             if options.get("include_usage"):
                 await response.write((head + f'"choices":[],"usage":{orjson.dumps(usage).decode()}}}\n\n').encode())
-            await response.write(b"data: [DONE]\n\n")
+            if not how.omit_done:
+                await response.write(b"data: [DONE]\n\n")
             if how.eof_delay_ms:
                 await asyncio.sleep(how.eof_delay_ms / 1000)
             await response.write_eof()
@@ -240,7 +248,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--model", default="sim-model")
     for field in fields(Behaviour):
-        parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default)
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(field.default, bool):
+            parser.add_argument(flag, action="store_true")
+        else:
+            parser.add_argument(flag, type=type(field.default), default=field.default)
     args = parser.parse_args(argv)
     behaviour = Behaviour(**{f.name: getattr(args, f.name) for f in fields(Behaviour)})
     try:

@@ -35,9 +35,13 @@ async def get_context(request: Request) -> RequestContext:
 ContextDep = Annotated[RequestContext, Depends(get_context)]
 
 
-async def get_key_hash(request: Request) -> str:
+async def get_key_hash(request: Request, services: ServicesDep) -> str:
     """The presented key's hash: a 401 for a missing key comes before the body is read."""
-    return presented_key_hash(request.headers)
+    try:
+        return presented_key_hash(request.headers)
+    except InvalidAPIKey:
+        services.metrics.auth_failures.inc()
+        raise
 
 
 KeyHashDep = Annotated[str, Depends(get_key_hash)]

@@ -18,7 +18,7 @@ from loadtests.simulator import Behaviour, Simulator
 from serving.app import create_app
 from serving.observability.metrics import Metrics
 from serving.settings import ServingConfig
-from tests.support.stack import TEST_KEY
+from tests.support.stack import TEST_KEY, facade_config, vllm_backend
 
 AUTH = {"authorization": f"Bearer {TEST_KEY}"}
 QUICK = Behaviour(ttft_ms=1, itl_ms=1, tokens=4)
@@ -70,6 +70,18 @@ async def running_app(config: dict[str, Any] | ServingConfig) -> AsyncIterator[R
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://facade.test", timeout=30) as client:
             yield RunningApp(app, client, metrics)
+
+
+@asynccontextmanager
+async def facade_with_simulator(
+    behaviour: Behaviour = QUICK, *, extra_keys: tuple[dict[str, Any], ...] = (), **backend: Any
+) -> AsyncIterator[tuple[RunningApp, RunningSimulator]]:
+    """The façade in-process with one backend, the simulator, serving alias `medgemma`."""
+    async with simulator_server(behaviour) as sim:
+        config = facade_config({"sim": vllm_backend(sim.base_url, "m", **backend)}, {"medgemma": ["sim"]})
+        config["keys"].extend(extra_keys)
+        async with running_app(config) as app:
+            yield app, sim
 
 
 def access_log_lines(caplog: Any) -> list[logging.LogRecord]:

@@ -1,0 +1,83 @@
+"""A generation request end to end in-process: the up-front charge (n x max_tokens), and streams
+that break the protocol's happy path (a backend that stalls, one that ends without [DONE])."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import orjson
+import pytest
+
+from serving.generation import token_allowance
+from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+from tests.support.inprocess import AUTH, HELLO, QUICK, RunningApp, RunningSimulator, facade_with_simulator
+from tests.support.wait import eventually_async
+
+METERED_KEY = "sk-test-metered-0123456789abcdefgh"
+TPM = 100_000
+
+
+@pytest.fixture
+async def facade() -> AsyncIterator[tuple[RunningApp, RunningSimulator]]:
+    metered = {"key": METERED_KEY, "name": "metered", "tpm": TPM}
+    quick_timeouts = {"connect": 1, "read": 0.5}
+    async with facade_with_simulator(
+        replace(QUICK, tokens=8), extra_keys=(metered,), timeouts=quick_timeouts
+    ) as running:
+        yield running
+
+
+def test_token_allowance_counts_every_choice() -> None:
+    chat = ChatCompletionRequest.model_validate({"model": "m", "messages": HELLO, "max_tokens": 10, "n": 3})
+    assert token_allowance(chat, default=1024) == 30
+    newer = ChatCompletionRequest.model_validate({"model": "m", "messages": HELLO, "max_completion_tokens": 7})
+    assert token_allowance(newer, default=1024) == 7
+    assert token_allowance(CompletionRequest.model_validate({"model": "m", "prompt": "x"}), default=50) == 50
+    assert token_allowance(EmbeddingRequest.model_validate({"model": "m", "input": "x"}), default=50) == 0
+
+
+async def test_n_choices_are_charged_up_front(facade: tuple[RunningApp, RunningSimulator]) -> None:
+    app, _ = facade
+    body = orjson.dumps({"model": "medgemma", "messages": HELLO, "max_tokens": 10, "n": 3})
+    response = await app.client.post(
+        "/v1/chat/completions", headers={"authorization": f"Bearer {METERED_KEY}"}, content=body
+    )
+    assert response.status_code == 200
+    assert int(response.headers["x-ratelimit-remaining-tokens"]) == TPM - (len(body) // 4 + 3 * 10)
+
+
+async def usage_rows(app: RunningApp) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = (await app.client.get("/v1/usage", headers=AUTH)).json()["data"]
+    return rows
+
+
+async def test_a_backend_that_stalls_mid_stream_ends_it_with_an_error_event(
+    facade: tuple[RunningApp, RunningSimulator],
+) -> None:
+    app, _ = facade
+    body = {"model": "medgemma", "messages": HELLO, "stream": True, "simulate": {"stall_after": 3}}
+    response = await app.client.post("/v1/chat/completions", headers=AUTH, json=body)
+    events = [line.removeprefix("data: ") for line in response.text.split("\n\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert orjson.loads(events[-2])["error"]["code"] == "backend_timeout"
+    assert sum('"content":" tok"' in event for event in events) == 3
+    rows = await eventually_async(lambda: usage_rows(app), lambda rows: bool(rows))
+    assert (rows[0]["requests"], rows[0]["errors"], rows[0]["completion_tokens"]) == (1, 1, 3)
+    assert rows[0]["prompt_tokens"] > 0  # no usage chunk came: the estimate is charged
+    assert app.metric("pearcare_backend_in_flight", backend="sim") == 0
+
+
+async def test_a_stream_that_ends_without_done_is_relayed_as_it_came(
+    facade: tuple[RunningApp, RunningSimulator],
+) -> None:
+    app, _ = facade
+    body = {"model": "medgemma", "messages": HELLO, "stream": True, "simulate": {"omit_done": True}}
+    response = await app.client.post("/v1/chat/completions", headers=AUTH, json=body)
+    assert response.status_code == 200
+    assert "[DONE]" not in response.text and '"error"' not in response.text
+    assert response.text.count('"content":" tok"') == 8
+    rows = await eventually_async(lambda: usage_rows(app), lambda rows: bool(rows))
+    # The usage chunk still came (the façade always asks for it): real tokens, not failed.
+    assert (rows[0]["requests"], rows[0]["errors"], rows[0]["completion_tokens"]) == (1, 0, 8)
