@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
 
 from serving.access.admission import Admission
 from serving.access.keys import KeyRecord, KeyStore, hash_key
+
+Connect = Callable[[], Redis]  # a factory of clients of one store (several clients: several instances)
 
 
 async def make_key(redis: Redis, key_id: str = "key_test", **limits: Any) -> tuple[str, KeyRecord]:

@@ -1,4 +1,4 @@
-"""Admission against a real redis-server: auth, exact limits, refusals, store failure."""
+"""Admission against a real redis-server and the embedded store: auth, exact limits, refusals, store failure."""
 
 from __future__ import annotations
 
@@ -14,21 +14,21 @@ from serving.access.settlement import Settlements
 from serving.errors import InvalidAPIKey, ModelNotFound, RateLimited, StoreUnavailable
 from serving.observability.metrics import Metrics
 from tests.conftest import RedisServer
-from tests.support.keys import admit_many, make_key
+from tests.support.keys import Connect, admit_many, make_key
 
 
-async def test_request_limit_is_exact_under_concurrency(redis_server: RedisServer) -> None:
-    redis = Redis.from_url(redis_server.url)
+async def test_request_limit_is_exact_under_concurrency(connect: Connect) -> None:
+    redis = connect()
     key_hash, _ = await make_key(redis, rpm=50)
     # Separate clients, as separate façade instances would have.
-    controls = [Admission(Redis.from_url(redis_server.url), metrics=Metrics()) for _ in range(4)]
+    controls = [Admission(connect(), metrics=Metrics()) for _ in range(4)]
     results = await asyncio.gather(*(admit_many(c, key_hash, 50, 1) for c in controls))
     flat = [r for batch in results for r in batch]
     assert flat.count("ok") == 50 and flat.count("requests") == 150
 
 
-async def test_token_limit_is_exact_and_settlement_gives_back(redis_server: RedisServer) -> None:
-    redis = Redis.from_url(redis_server.url)
+async def test_token_limit_is_exact_and_settlement_gives_back(connect: Connect) -> None:
+    redis = connect()
     key_hash, _ = await make_key(redis, tpm=1000)
     admission = Admission(redis, metrics=Metrics())
     settlements = Settlements(redis, metrics=Metrics())
@@ -45,8 +45,8 @@ async def test_token_limit_is_exact_and_settlement_gives_back(redis_server: Redi
     assert second.headers["x-ratelimit-remaining-tokens"] == "300"
 
 
-async def test_rate_limit_error_carries_openai_headers(redis_server: RedisServer) -> None:
-    redis = Redis.from_url(redis_server.url)
+async def test_rate_limit_error_carries_openai_headers(connect: Connect) -> None:
+    redis = connect()
     key_hash, _ = await make_key(redis, rpm=1, tpm=500)
     admission = Admission(redis, metrics=Metrics())
     await admission.admit(key_hash, "medgemma", 10)
@@ -54,15 +54,18 @@ async def test_rate_limit_error_carries_openai_headers(redis_server: RedisServer
         (await admission.admit(key_hash, "medgemma", 10)).raise_if_refused()
     error = caught.value
     assert error.status == 429 and error.type == "requests" and error.code == "rate_limit_exceeded"
-    assert 1 <= int(error.headers["retry-after"]) <= 60
+    # The one request of this minute frees its slot 60 s after its second began.
+    retry_ms = int(error.headers["retry-after-ms"])
+    assert 58_000 < retry_ms <= 60_000
+    assert int(error.headers["retry-after"]) == -(-retry_ms // 1000)
     assert error.headers["x-ratelimit-limit-requests"] == "1"
     assert error.headers["x-ratelimit-remaining-requests"] == "0"
     assert error.headers["x-ratelimit-limit-tokens"] == "500"
     assert error.headers["x-ratelimit-reset-requests"].endswith("s")
 
 
-async def test_too_large_and_daily_quota_say_do_not_retry(redis_server: RedisServer) -> None:
-    redis = Redis.from_url(redis_server.url)
+async def test_too_large_and_daily_quota_say_do_not_retry(connect: Connect) -> None:
+    redis = connect()
     key_hash, _ = await make_key(redis, tpm=100, daily_tokens=150)
     admission = Admission(redis, metrics=Metrics())
     settlements = Settlements(redis, metrics=Metrics())
@@ -76,8 +79,8 @@ async def test_too_large_and_daily_quota_say_do_not_retry(redis_server: RedisSer
     assert quota.value.code == "insufficient_quota" and quota.value.headers["x-should-retry"] == "false"
 
 
-async def test_unknown_revoked_expired_and_forbidden_keys(redis_server: RedisServer) -> None:
-    redis = Redis.from_url(redis_server.url)
+async def test_unknown_revoked_expired_and_forbidden_keys(connect: Connect) -> None:
+    redis = connect()
     store = KeyStore(redis)
     admission = Admission(redis, metrics=Metrics())
     with pytest.raises(InvalidAPIKey):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from serving.access.admission import Admission
 from serving.access.settlement import Settlements
 from serving.observability.metrics import Metrics
-from tests.conftest import RedisServer
-from tests.support.keys import make_key
+from tests.support.keys import Connect, make_key
 
 
-async def test_usage_aggregates_count_failures_too(redis_server: RedisServer) -> None:
-    redis = Redis.from_url(redis_server.url)
+async def test_usage_aggregates_count_failures_too(connect: Connect) -> None:
+    redis = connect()
     key_hash, _ = await make_key(redis)
     admission = Admission(redis, metrics=Metrics())
     settlements = Settlements(redis, metrics=Metrics())

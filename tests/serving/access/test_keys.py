@@ -1,0 +1,40 @@
+"""Key records in the store: only a hash of the secret kept, create / get / list / update / revoke."""
+
+from __future__ import annotations
+
+import pytest
+
+from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, hash_key, new_key_id, record_key
+from serving.access.store import KEY_INDEX, decode
+from tests.support.keys import Connect
+
+
+async def test_a_key_is_stored_under_its_hash_never_its_secret(connect: Connect) -> None:
+    redis = connect()
+    record, secret = await KeyStore(redis).create(KeyRecord(id="key_a", name="clinic", models=["medgemma"], rpm=5))
+    assert secret.startswith("sk-pc-") and record.created_at > 0
+    stored = decode(await redis.hgetall(record_key(hash_key(secret))))
+    assert stored["id"] == "key_a" and stored["models"] == "medgemma" and stored["rpm"] == "5"
+    assert secret not in str(stored) and decode(await redis.hgetall(KEY_INDEX)) == {"key_a": hash_key(secret)}
+
+
+async def test_get_list_update_revoke(connect: Connect) -> None:
+    store = KeyStore(connect())
+    await store.create(KeyRecord(id="key_b", name="b", created_at=2))
+    await store.create(KeyRecord(id="key_a", name="a", created_at=1))
+    assert [r.id for r in await store.list()] == ["key_a", "key_b"]  # oldest first
+    updated = await store.update("key_a", rpm=9, models=["gpt-5", "medgemma"])
+    assert (await store.get("key_a")) == updated and updated.rpm == 9
+    assert (await store.revoke("key_b")).disabled and (await store.get("key_b")).disabled
+    with pytest.raises(ValueError, match="cannot update"):
+        await store.update("key_a", id="key_x")
+    with pytest.raises(KeyNotFound):
+        await store.get("key_missing")
+    with pytest.raises(KeyNotFound):
+        await store.revoke("key_missing")
+
+
+def test_ids_and_hashes() -> None:
+    assert new_key_id().startswith("key_") and new_key_id() != new_key_id()
+    assert hash_key("sk-a") == hash_key("sk-a") != hash_key("sk-b") and len(hash_key("x")) == 64
+    assert KeyRecord(id="k", name="n", models=[]).to_redis()["models"] == "*"

@@ -1,0 +1,50 @@
+"""One backend: its pool, what a failure before the first byte does to its health."""
+
+from __future__ import annotations
+
+import pytest
+
+from serving.backends.backend import Backend
+from serving.errors import BackendTimeout, BackendUnavailable
+from serving.settings import BackendConfig
+from tests.support.inprocess import simulator_server
+from tests.support.stack import refused_url
+
+
+def backend(url: str, **extra: object) -> Backend:
+    return Backend("b", BackendConfig.model_validate({"kind": "vllm", "base_url": url, "model": "m", **extra}))
+
+
+async def test_an_unreachable_backend_is_marked_down_for_its_cooldown() -> None:
+    unreachable = backend(refused_url(), cooldown_seconds=30)
+    await unreachable.start()
+    try:
+        with pytest.raises(BackendUnavailable, match="unreachable"):
+            await unreachable.post("/chat/completions", {}, "req-1")
+    finally:
+        await unreachable.close()
+    health = unreachable.health
+    assert (health.state, health.consecutive_failures) == ("down", 1) and health.last_error
+    unreachable.succeeded()
+    assert (unreachable.health.state, unreachable.health.consecutive_failures) == ("healthy", 0)
+
+
+async def test_a_backend_that_does_not_answer_in_time() -> None:
+    async with simulator_server() as sim:
+        slow = backend(sim.base_url, timeouts={"connect": 1, "read": 0.2})
+        await slow.start()
+        try:
+            with pytest.raises(BackendTimeout):
+                await slow.post("/chat/completions", {"messages": [], "simulate": {"hang_ms": 2000}}, "req-2")
+            assert slow.health.state == "down"
+            response = await slow.post("/chat/completions", {"messages": [], "max_tokens": 1}, "req-3")
+            assert response.status == 200
+            response.release()
+            assert sim.simulator.last_headers["x-request-id"] == "req-3"
+        finally:
+            await slow.close()
+
+
+def test_a_backend_must_be_started_first() -> None:
+    with pytest.raises(RuntimeError, match="not started"):
+        _ = backend(refused_url()).session
