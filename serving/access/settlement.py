@@ -33,6 +33,21 @@ class Settlements:
         self._script = LuaScript.named("settle.lua")
         self._backlog: deque[Settlement] = deque(maxlen=backlog_size)
         self._pending: set[asyncio.Task[None]] = set()
+        # Requests between the middleware's start and end: at shutdown, uvicorn cancels those
+        # still running after its grace period *before* the lifespan ends, and their settlement
+        # is only spawned as they unwind. drain() waits for them first.
+        self._open_requests = 0
+        self._no_open_requests = asyncio.Event()
+        self._no_open_requests.set()
+
+    def request_opened(self) -> None:
+        self._open_requests += 1
+        self._no_open_requests.clear()
+
+    def request_closed(self) -> None:
+        self._open_requests -= 1
+        if self._open_requests == 0:
+            self._no_open_requests.set()
 
     @property
     def backlog(self) -> int:
@@ -67,7 +82,13 @@ class Settlements:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def drain(self) -> None:
+    async def drain(self, *, requests_timeout: float = 5.0) -> None:
+        """At shutdown: let open requests finish unwinding, then wait for every settlement."""
+        try:
+            async with asyncio.timeout(requests_timeout):
+                await self._no_open_requests.wait()
+        except TimeoutError:
+            log.error("requests still open at shutdown; their usage is lost", extra={"open": self._open_requests})
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 

@@ -55,11 +55,15 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", ()), request_id_header, *extra]
             await send(message)
 
+        self.settlements.request_opened()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self._finish(scope, ctx, status)
-            request_id_var.reset(token)
+            try:
+                self._finish(scope, ctx, status)
+            finally:
+                self.settlements.request_closed()
+                request_id_var.reset(token)
 
     def _finish(self, scope: Scope, ctx: RequestContext, status: int) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -10,23 +11,29 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
+from redis.asyncio import Redis
 
+from serving.access.keys import KeyStore
+from serving.access.usage import UsageRange, UsageReader
 from serving.devstack.processes import stop, wait_http
 from serving.devstack.redis_server import RedisServer
 from serving.devstack.vllm_cpu import free_port
 from tests.support.stack import TEST_KEY, facade_config, simulator, vllm_backend
+from tests.support.wait import eventually
 
 HELLO = [{"role": "user", "content": "Hello"}]
+AUTH = {"authorization": f"Bearer {TEST_KEY}"}
 
 
 def start_facade(
-    tmp_path: Path, sim_url: str, *, workers: int, redis_url: str | None = None
+    tmp_path: Path, sim_url: str, *, workers: int, redis_url: str | None = None, grace_seconds: float = 30
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     config = facade_config(
@@ -35,6 +42,7 @@ def start_facade(
         store={"redis_url": redis_url} if redis_url else None,
     )
     config["server"]["workers"] = workers
+    config["server"]["graceful_shutdown_seconds"] = grace_seconds
     path = tmp_path / f"serving-{port}.yaml"
     path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{port}")}
@@ -136,3 +144,47 @@ def test_sigterm_lets_running_streams_finish(tmp_path: Path) -> None:
             assert process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled
         finally:
             stop(process)
+
+
+def test_sigterm_cuts_a_stream_longer_than_the_grace_period_refuses_new_work_and_settles(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    with simulator(tmp_path, "--ttft-ms", "1", "--itl-ms", "100", "--tokens", "600") as sim:
+        process, root = start_facade(tmp_path, sim.base_url, workers=1, redis_url=redis_server.url, grace_seconds=1)
+        try:
+            body = {"model": "medgemma", "messages": HELLO, "max_tokens": 600, "stream": True}
+            received = []
+            with httpx.stream("POST", root + "/v1/chat/completions", json=body, timeout=30, headers=AUTH) as response:
+                lines = response.iter_lines()
+                received.append(next(lines))
+                os.killpg(process.pid, signal.SIGTERM)
+                # Draining: the listening socket is closed, new requests are refused at once.
+                refused = eventually(lambda: connection_refused(root + "/health"))
+                assert refused
+                with contextlib.suppress(httpx.HTTPError):  # cut off at the end of the grace period
+                    received += [line for line in lines if line.startswith("data: ")]
+            assert "data: [DONE]" not in received and len(received) < 600, "cut, not run to its end"
+            process.wait(timeout=15)
+        finally:
+            stop(process)
+        # The cut stream was settled before the process exited: counted as a failed request,
+        # charged for the tokens that were generated.
+        rows = asyncio.run(usage_in_store(redis_server.url))
+        assert [(r["model"], r["requests"], r["errors"]) for r in rows] == [("medgemma", 1, 1)]
+        assert 1 <= rows[0]["completion_tokens"] < 600 and rows[0]["prompt_tokens"] > 0
+
+
+def connection_refused(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=2)
+    except httpx.ConnectError:
+        return True
+    return False
+
+
+async def usage_in_store(redis_url: str) -> list[dict[str, Any]]:
+    redis = Redis.from_url(redis_url)
+    try:
+        return await UsageReader(redis, KeyStore(redis)).for_all(UsageRange.of(None, None))
+    finally:
+        await redis.aclose()
