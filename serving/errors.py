@@ -93,7 +93,7 @@ class RequestTooLarge(APIError):
 
 
 class RateLimited(APIError):
-    """A key's limit refused the request (requests, tokens, daily budget, or in flight)."""
+    """A key's limit refused the request (requests, tokens, daily budget)."""
 
     status = 429
     code = "rate_limit_exceeded"

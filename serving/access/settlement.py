@@ -33,6 +33,7 @@ class Settlements:
         self._script = LuaScript.named("settle.lua")
         self._backlog: deque[Settlement] = deque(maxlen=backlog_size)
         self._pending: set[asyncio.Task[None]] = set()
+        self._replaying = False
         # Requests between the middleware's start and end: at shutdown, uvicorn cancels those
         # still running after its grace period *before* the lifespan ends, and their settlement
         # is only spawned as they unwind. drain() waits for them first.
@@ -73,7 +74,7 @@ class Settlements:
 
     def store_recovered(self) -> None:
         """Admission reached the store again: replay what waited."""
-        if self._backlog:
+        if self._backlog and not self._replaying:
             log.info("replaying the usage backlog", extra={"backlog": len(self._backlog)})
             self._spawn(self._replay_backlog())
 
@@ -117,7 +118,6 @@ class Settlements:
     async def _apply(self, settlement: Settlement) -> bool:
         try:
             await self._script.run(self._redis, settlement[0], settlement[1])
-            return True
         except RedisError as exc:
             self._metrics.store_errors.inc()
             if len(self._backlog) == self._backlog.maxlen:
@@ -125,8 +125,15 @@ class Settlements:
             self._backlog.append(settlement)
             log.warning("usage settlement deferred", extra={"error_type": type(exc).__name__})
             return False
+        if self._backlog and not self._replaying:
+            self._spawn(self._replay_backlog())  # the store answers again: what waited goes now
+        return True
 
     async def _replay_backlog(self) -> None:
-        while self._backlog:
-            if not await self._apply(self._backlog.popleft()):
-                return  # the store went away again; the next recovery resumes
+        self._replaying = True
+        try:
+            while self._backlog:
+                if not await self._apply(self._backlog.popleft()):
+                    return  # the store went away again; the next success resumes
+        finally:
+            self._replaying = False

@@ -16,7 +16,8 @@ from serving.context import RequestContext
 from serving.observability.logs import request_id_var
 from serving.observability.metrics import Metrics
 
-log = logging.getLogger("serving.access")
+# Not "serving.access": that is the package of keys and limits, whose loggers would nest under it.
+log = logging.getLogger("serving.access_log")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 

@@ -5,7 +5,8 @@ from starlette.responses import Response
 
 from serving.consultation import chat as consultation_chat
 from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
-from serving.deps import ApiKeyDep, BodyDep, ContextDep, KeyHashDep, ServicesDep, authenticate
+from serving.access.auth import presented_key
+from serving.deps import BodyDep, ContextDep, KeyHashDep, ServicesDep, authenticate
 from serving.errors import ModelNotFound
 from serving.protocol import ChatCompletionRequest, validate
 
@@ -14,7 +15,7 @@ router = APIRouter()
 
 @router.post("/v1/chat/completions")
 async def create_chat_completion(
-    request: Request, services: ServicesDep, key_hash: KeyHashDep, body: BodyDep, ctx: ContextDep, api_key: ApiKeyDep
+    request: Request, services: ServicesDep, key_hash: KeyHashDep, body: BodyDep, ctx: ContextDep
 ) -> Response:
     if body.json.get("model") != CONSULTATION_ALIAS or services.consultations is None:
         return await services.generation.respond(
@@ -24,6 +25,7 @@ async def create_chat_completion(
     if not (await authenticate(services, key_hash, ctx)).may_use(CONSULTATION_ALIAS):
         raise ModelNotFound(CONSULTATION_ALIAS)
     parsed = validate(ChatCompletionRequest, body.json)
+    api_key = presented_key(request.headers) or ""  # the stages call the façade as the caller
     return await consultation_chat.respond(
         services.consultations, parsed, api_key=api_key, ctx=ctx, receive=request.receive
     )

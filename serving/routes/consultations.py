@@ -17,8 +17,12 @@ from serving.protocol import validate
 
 router = APIRouter()
 
-# One handler for the three paths: path -> whether it streams (None: as the body says)
-_PATHS = {"/v1/consultations": None, "/v1/langchain/consultation": None, "/v1/langchain/stream": True}
+# One handler for the three paths: path -> (route name, whether it streams; None: as the body says)
+_PATHS = {
+    "/v1/consultations": ("create_consultation", None),
+    "/v1/langchain/consultation": ("legacy_consultation", None),
+    "/v1/langchain/stream": ("legacy_stream", True),
+}
 
 
 def _handler(forced_stream: bool | None) -> Callable[..., Awaitable[Response]]:
@@ -40,5 +44,5 @@ def _handler(forced_stream: bool | None) -> Callable[..., Awaitable[Response]]:
     return create_consultation
 
 
-for _path, _forced in _PATHS.items():
-    router.add_api_route(_path, _handler(_forced), methods=["POST"])
+for _path, (_name, _forced) in _PATHS.items():
+    router.add_api_route(_path, _handler(_forced), methods=["POST"], name=_name)

@@ -83,16 +83,16 @@ def test_verdicts_say_which_targets_are_missed_and_by_how_much() -> None:
 def test_profile_summary_counts_self_and_inclusive_shares() -> None:
     collapsed = "\n".join(
         [
-            "run (asyncio/runners.py);relay (/srv/app/serving/relay.py);write (uvloop/x.py) 6",
-            "run (asyncio/runners.py);admit (/srv/app/serving/ratelimit.py) 3",
+            "run (asyncio/runners.py);relay (/srv/app/serving/backends/relay.py);write (uvloop/x.py) 6",
+            "run (asyncio/runners.py);admit (/srv/app/serving/access/admission.py) 3",
             "run (asyncio/runners.py) 1",
         ]
     )
     summary = summarise(collapsed)
     assert summary["samples"] == 10
     assert summary["self"][0] == {"function": "write (uvloop/x.py)", "percent": 60.0}
-    assert {"function": "relay (serving/relay.py)", "percent": 60.0} in summary["inclusive_serving"]
-    assert {"function": "admit (serving/ratelimit.py)", "percent": 30.0} in summary["inclusive_serving"]
+    assert {"function": "relay (serving/backends/relay.py)", "percent": 60.0} in summary["inclusive_serving"]
+    assert {"function": "admit (serving/access/admission.py)", "percent": 30.0} in summary["inclusive_serving"]
 
 
 def _soak(idle_after_fds: int, idle_after_peers: dict[str, int]) -> dict[str, Any]:

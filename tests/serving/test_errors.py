@@ -47,7 +47,7 @@ def test_vllm_error_bodies_are_rewritten(body: bytes) -> None:
     }
 
 
-def test_upstream_5xx_and_garbage() -> None:
+def test_backend_5xx_and_garbage() -> None:
     error = backend_error(500, b"<html>oops</html>", "local-vllm")
     assert error.status == 502 and "local-vllm" in error.message
     detail = backend_error(404, b'{"detail": "Not Found"}', "b")

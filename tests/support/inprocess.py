@@ -85,4 +85,4 @@ async def facade_with_simulator(
 
 
 def access_log_lines(caplog: Any) -> list[logging.LogRecord]:
-    return [record for record in caplog.records if record.name == "serving.access"]
+    return [record for record in caplog.records if record.name == "serving.access_log"]

@@ -20,6 +20,7 @@ from serving.settings import REPO_ROOT
 
 TEST_KEY = "sk-test-0123456789abcdefghijklmnop"
 LIMITED_KEY = "sk-test-limited-0123456789abcdefgh"
+TWO_A_MINUTE_KEY = "sk-test-two-a-minute-0123456789ab"  # consultation configs only: rpm 2
 
 
 class Simulator:
@@ -116,6 +117,7 @@ def consultation_config(sim_url: str, redis_url: str, stages: dict[str, str] | N
         models={"medgemma": ["sim"], "gpt-5": ["sim"], "broken": ["dead"], "only-this": ["sim"]},
         store={"redis_url": redis_url},
     )
+    config["keys"].append({"key": TWO_A_MINUTE_KEY, "name": "two-a-minute", "rpm": 2})
     config["consultation"] = {
         "stages": stages or {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"},
         "providers_file": str(REPO_ROOT / "configs" / "providers.json"),

@@ -262,9 +262,7 @@ def test_usage_is_reconciled_and_abandoned_streams_are_charged(stack: LimitStack
     )
     second_estimate = len(orjson.dumps({"model": "medgemma", "messages": HELLO, "max_tokens": 1})) // 4 + 1
     used_before_second = real["total_tokens"]
-    assert int(second.headers["x-ratelimit-remaining-tokens"]) == pytest.approx(
-        100_000 - used_before_second - second_estimate, abs=3
-    )
+    assert int(second.headers["x-ratelimit-remaining-tokens"]) == 100_000 - used_before_second - second_estimate
 
     client = openai.OpenAI(base_url=stack.facades[0].base_url, api_key=key, max_retries=0)
     streamed = list(
@@ -276,17 +274,21 @@ def test_usage_is_reconciled_and_abandoned_streams_are_charged(stack: LimitStack
     row = eventually(lambda: usage_of(stack, key), lambda r: r.get("requests") == 3)
     assert (row["requests"], row["errors"], row["completion_tokens"]) == (3, 0, real["completion_tokens"] + 1 + 3)
 
-    with httpx.stream(
-        "POST",
-        stack.facades[2].base_url + "/chat/completions",
-        headers=headers,
-        json={
+    prompt_before = row["prompt_tokens"]
+    abandoning = orjson.dumps(
+        {
             "model": "medgemma",
             "messages": HELLO,
             "max_tokens": 400,
             "stream": True,
             "simulate": {"tokens": 400, "itl_ms": 20},
-        },
+        }
+    )
+    with httpx.stream(
+        "POST",
+        stack.facades[2].base_url + "/chat/completions",
+        headers={**headers, "content-type": "application/json"},
+        content=abandoning,
     ) as response:
         lines = response.iter_lines()
         received = [next(lines) for _ in range(12)]  # 6 events: role + 5 tokens
@@ -295,6 +297,26 @@ def test_usage_is_reconciled_and_abandoned_streams_are_charged(stack: LimitStack
     abandoned = row["completion_tokens"] - real["completion_tokens"] - 1 - 3
     assert row["requests"] == 4 and row["errors"] == 1  # the abandoned stream counts as failed
     assert 5 <= abandoned < 400, "charged what was generated until the client left"
+    # No usage chunk came: the prompt is charged at the up-front estimate (~4 bytes a token).
+    assert row["prompt_tokens"] - prompt_before == len(abandoning) // 4
+
+
+def test_a_dropped_non_streaming_request_is_counted_and_its_charge_given_back(stack: LimitStack) -> None:
+    key = stack.create_key(tpm=100_000)["key"]
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+    url = stack.facades[0].base_url + "/chat/completions"
+    hanging = orjson.dumps({"model": "medgemma", "messages": HELLO, "max_tokens": 900, "simulate": {"hang_ms": 30_000}})
+    cancelled_before = stack.sim.stats()["cancelled"]
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(url, headers=headers, content=hanging, timeout=httpx.Timeout(10, read=0.5))
+    # The façade noticed the hang-up and cancelled the backend request.
+    eventually(lambda: stack.sim.stats()["cancelled"], lambda n: n > cancelled_before)
+    row = eventually(lambda: usage_of(stack, key), lambda r: r.get("requests") == 1)
+    assert (row["errors"], row["prompt_tokens"], row["completion_tokens"]) == (1, 0, 0)
+    # Nothing was generated, so the up-front charge was given back to the token window.
+    small = orjson.dumps({"model": "medgemma", "messages": HELLO, "max_tokens": 1})
+    after = httpx.post(url, headers=headers, content=small)
+    assert int(after.headers["x-ratelimit-remaining-tokens"]) == 100_000 - (len(small) // 4 + 1)
 
 
 def test_admin_usage_lists_every_key(stack: LimitStack) -> None:

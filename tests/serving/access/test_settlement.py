@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from redis.asyncio import Redis
+
 from serving.access.admission import Admission
+from serving.access.limits import Grant
 from serving.access.settlement import Settlements
 from serving.observability.metrics import Metrics
+from tests.conftest import RedisServer
 from tests.support.keys import Connect, make_key
 
 
@@ -25,3 +29,22 @@ async def test_usage_aggregates_count_failures_too(connect: Connect) -> None:
         "medgemma:completion_tokens": 6,
         "medgemma:errors": 1,
     }
+
+
+async def test_the_backlog_goes_out_with_the_next_settlement_that_reaches_the_store(
+    redis_server: RedisServer,
+) -> None:
+    redis = Redis.from_url(redis_server.url, socket_timeout=0.5)
+    key_hash, record = await make_key(redis)
+    grant = Grant(record.id, key_hash, "t", None, 0, 0, False, False, {})
+    settlements = Settlements(redis, metrics=Metrics())
+    redis_server.stop()
+    await settlements.settle(grant, alias="medgemma", prompt=5, completion=7, failed=False)
+    assert settlements.backlog == 1
+    redis_server.start()  # back, and no admission has failed or succeeded in between
+    await settlements.settle(grant, alias="medgemma", prompt=1, completion=1, failed=False)
+    await settlements.drain()
+    assert settlements.backlog == 0
+    (usage_key,) = await redis.keys(f"pc:{{{key_hash}}}:usage:*")
+    usage = await redis.hgetall(usage_key)
+    assert (usage[b"medgemma:requests"], usage[b"medgemma:prompt_tokens"]) == (b"2", b"6")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from serving.devstack.redis_server import RedisServer
 from tests.support.stack import (
     LIMITED_KEY,
     TEST_KEY,
+    TWO_A_MINUTE_KEY,
     Facade,
     consultation_config,
     facade,
@@ -186,3 +188,42 @@ def test_a_failing_stage_leaves_a_partial_result(tmp_path: Any) -> None:
                 assert 'pearcare_consultation_stage_duration_seconds_count{stage="summary"} 1.0' in metrics
     finally:
         redis.stop()
+
+
+def test_a_stage_refused_by_the_callers_own_limit_fails_alone(stack: Facade) -> None:
+    # rpm 2: intake takes one, icd and cpt race for the other, summary finds none left.
+    response = httpx.post(
+        stack.base_url + "/consultations",
+        headers={"authorization": f"Bearer {TWO_A_MINUTE_KEY}"},
+        timeout=60,
+        json={"symptoms": SYMPTOMS, "patient_data": PATIENT},
+    )
+    assert response.status_code == 200
+    result = response.json()
+    assert result["status"] == "failed" and result["stages"]["intake"] is not None
+    assert "summary" in result["errors"] and len({"icd", "cpt"} & set(result["errors"])) == 1
+    assert all("(HTTP 429)" in error["message"] for error in result["errors"].values())
+    assert result["stages"]["providers"]  # the directory needs no model
+
+
+def test_a_consultation_stops_when_the_client_hangs_up(tmp_path: Path) -> None:
+    with (
+        redis_running(tmp_path) as redis,
+        simulator(tmp_path, "--ttft-ms", "1", "--itl-ms", "100", "--tokens", "100") as slow,
+        facade(tmp_path, consultation_config(slow.base_url, redis.url)) as running,
+    ):
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(
+                running.base_url + "/consultations",
+                headers=AUTH,
+                json={"symptoms": SYMPTOMS, "patient_data": PATIENT},
+                timeout=httpx.Timeout(10, read=1.0),
+            )
+        # The graph was cancelled, and with it the intake stage's backend request.
+        eventually(lambda: slow.stats()["cancelled"], lambda n: n >= 1)
+        lines = eventually(
+            lambda: [json.loads(line) for line in running.log_text().splitlines() if '"/v1/consultations"' in line],
+            lambda found: bool(found),
+        )
+        assert [(line["status"], line["outcome"]) for line in lines] == [(499, "client_disconnected")]
+        assert slow.stats()["requests"] == 1, "no stage after intake started"
