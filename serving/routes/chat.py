@@ -3,9 +3,9 @@
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from serving.access.auth import presented_key
 from serving.consultation import chat as consultation_chat
 from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
-from serving.access.auth import presented_key
 from serving.deps import BodyDep, ContextDep, KeyHashDep, ServicesDep, authenticate
 from serving.errors import ModelNotFound
 from serving.protocol import ChatCompletionRequest, validate
