@@ -86,9 +86,10 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-async def get_body(request: Request, services: ServicesDep, _key_hash: KeyHashDep) -> RequestBody:
-    """The body as a JSON object, read (bounded) and parsed once. Depends on the key so that a
-    request without one gets its 401 before the body is read."""
+async def get_body(request: Request, services: ServicesDep, key_hash: KeyHashDep) -> RequestBody:
+    """The body as a JSON object, read (bounded) and parsed once. A missing or unknown key gets
+    its 401 before the body is read (a known key costs no store call here)."""
+    await services.admission.check_known(key_hash)
     max_bytes = services.config.server.max_request_bytes
     raw = await read_body(request, max_bytes)
     return RequestBody(raw, parse_json_object(raw, max_bytes))

@@ -22,11 +22,23 @@ Schema = type[ChatCompletionRequest] | type[CompletionRequest] | type[EmbeddingR
 
 
 def token_allowance(parsed: GenerationRequest, default: int) -> int:
-    """The most completion tokens a request may generate, charged up front."""
+    """The most completion tokens a request may generate, charged up front: every choice of
+    every prompt, at the request's cap or, when it names none, the cap the façade sends."""
     if isinstance(parsed, EmbeddingRequest):
         return 0
     most = getattr(parsed, "max_completion_tokens", None) or parsed.max_tokens or default
-    return most * (parsed.n or 1)
+    sequences = parsed.n or 1
+    if isinstance(parsed, CompletionRequest):
+        sequences = max(sequences, parsed.best_of or 1) * parsed.prompt_count
+    return most * sequences
+
+
+def capped(parsed: GenerationRequest, body: dict[str, Any], default: int) -> dict[str, Any]:
+    """The body to send: with the cap that was charged when the client named none, so that
+    what the backend generates is bounded by what was admitted."""
+    if isinstance(parsed, EmbeddingRequest) or parsed.max_tokens or getattr(parsed, "max_completion_tokens", None):
+        return body
+    return {**body, "max_tokens": default}
 
 
 class Generation:
@@ -43,7 +55,8 @@ class Generation:
         alias = await self.admit(key_hash, parsed, body_bytes=len(body.raw), ctx=ctx)
         stream = bool(getattr(parsed, "stream", False))
         forward_usage = stream and getattr(parsed, "wants_usage_chunk", False)
-        return await unless_disconnected(receive, ctx, self._send(path, alias, body.json, stream, forward_usage, ctx))
+        forwarded = capped(parsed, body.json, self._default_max_tokens)
+        return await unless_disconnected(receive, ctx, self._send(path, alias, forwarded, stream, forward_usage, ctx))
 
     async def admit(self, key_hash: str, request: GenerationRequest, *, body_bytes: int, ctx: RequestContext) -> str:
         """Auth and limits in one store round trip; fills in ctx and returns the alias to serve.

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from serving.errors import InvalidRequest, RequestTooLarge, validation_error
 
 _PASS_THROUGH = ConfigDict(extra="allow")
+# The most tokens one request may ask for: above any model's context, and far below what the
+# store's arithmetic (Lua numbers are doubles) can count exactly.
+MAX_TOKENS = 1_000_000
 
 
 class StreamOptions(BaseModel):
@@ -27,7 +30,7 @@ class _Generation(BaseModel):
     model: str = Field(min_length=1)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS)
     n: int | None = Field(None, ge=1, le=128)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
@@ -45,11 +48,19 @@ class ChatMessage(BaseModel):
 
 class ChatCompletionRequest(_Generation):
     messages: list[ChatMessage] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS)
 
 
 class CompletionRequest(_Generation):
     prompt: str | list[str] | list[int] | list[list[int]]
+    best_of: int | None = Field(None, ge=1, le=128)
+
+    @property
+    def prompt_count(self) -> int:
+        """A list of strings or of token lists is one generation per entry."""
+        if isinstance(self.prompt, list) and self.prompt and not isinstance(self.prompt[0], int):
+            return len(self.prompt)
+        return 1
 
 
 class EmbeddingRequest(BaseModel):

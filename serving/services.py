@@ -13,6 +13,7 @@ from serving.access.settlement import Settlements
 from serving.access.static_keys import StaticKeys
 from serving.access.store import connect_store
 from serving.access.usage import UsageReader
+from serving.access.verified import VerifiedKeys
 from serving.backends.proxy import Proxy
 from serving.backends.registry import BackendRegistry
 from serving.catalog import ModelCatalog
@@ -52,6 +53,7 @@ class Services:
             redis,
             metrics=metrics,
             failure_policy=config.store.failure_policy,
+            verified=VerifiedKeys(ttl_seconds=config.store.verified_key_seconds),
             reinstall=static_keys.reinstall,
             on_store_recovered=settlements.store_recovered,
         )

@@ -13,6 +13,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from serving.access.grants import check_models
+
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +107,12 @@ class StaticKey(BaseModel):
     rpm: int = Field(0, ge=0, description="requests per minute, 0 = unlimited")
     tpm: int = Field(0, ge=0, description="tokens per minute, 0 = unlimited")
     daily_tokens: int = Field(0, ge=0)
+    max_in_flight: int = Field(0, ge=0, description="requests at once, 0 = unlimited")
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value: list[str]) -> list[str]:
+        return check_models(value)
 
 
 class StoreConfig(BaseModel):
@@ -119,6 +127,12 @@ class StoreConfig(BaseModel):
     pool_timeout: float = Field(1.0, gt=0, description="longest wait for a free Redis connection, seconds")
     default_max_tokens: int = Field(1024, ge=1, description="charged up front when a request names no max_tokens")
     admin_key: str | None = Field(None, min_length=20)
+    verified_key_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="how long a key the store accepted is remembered: it skips the look-up that refuses unknown "
+        "keys before their body is read, and failure_policy open serves only such keys during an outage",
+    )
 
 
 class ServerConfig(BaseModel):
@@ -165,6 +179,14 @@ class ServingConfig(BaseModel):
             unknown = sorted(set(self.consultation.stages.values()) - set(self.models))
             if unknown:
                 raise ValueError(f"consultation.stages: unknown model alias(es) {unknown}")
+        return self
+
+    @model_validator(mode="after")
+    def _static_key_names_are_unique(self) -> ServingConfig:
+        names = [key.name for key in self.keys]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"keys: name each key once (repeated: {repeated}); the name is the key's id")
         return self
 
     @model_validator(mode="after")

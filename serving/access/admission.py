@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from serving.access.limits import Grant, day_of, limit_headers, models_of, refusal
+from serving.access.limits import Grant, day_name, day_number, limit_headers, models_of, refusal
 from serving.access.store import LuaScript, key_for
+from serving.access.verified import VerifiedKey, VerifiedKeys
 from serving.errors import InvalidAPIKey, ModelNotFound, StoreUnavailable
 from serving.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 FailurePolicy = Literal["open", "closed"]
-UNVERIFIED = "unverified"  # the key id of requests served while the store was down (fail open)
+LEASE_MS = 15 * 60 * 1000  # an in-flight lease outlives any request; a crashed instance's expire
 
 
 class Admission:
@@ -32,11 +34,15 @@ class Admission:
         *,
         metrics: Metrics,
         failure_policy: FailurePolicy = "closed",
+        verified: VerifiedKeys | None = None,
         reinstall: Callable[[str], Awaitable[bool]] | None = None,
         on_store_recovered: Callable[[], None] | None = None,
+        lease_ms: int = LEASE_MS,
     ) -> None:
         self._redis = redis
+        self._lease_ms = lease_ms
         self._metrics = metrics
+        self._verified = verified or VerifiedKeys(ttl_seconds=300)
         # Called with an unknown key's hash; True if it re-created a config-file key (a Redis
         # without persistence came back empty), so the lookup is worth one retry.
         self._reinstall = reinstall
@@ -45,55 +51,106 @@ class Admission:
         self.failure_policy = failure_policy
         self.healthy = True
 
+    async def check_known(self, key_hash: str) -> None:
+        """Refuse an unknown key cheaply, before its request body is read: no store call for a
+        key verified within the TTL, one look-up otherwise."""
+        if self._verified.recall(key_hash) is None:
+            await self.admit(key_hash, "", 0, charge=False)
+
     async def admit(self, key_hash: str, alias: str, estimate: int, *, charge: bool = True) -> Grant:
         """charge=False: only check the key (routes that generate nothing)."""
-        now = time.time()
-        keys = [key_for(key_hash, s) for s in ("key", "rpm", "tpm", f"day:{day_of(now)}")]
-        started = time.perf_counter()
-        try:
-            raw = await self._script.run(self._redis, keys, [int(now * 1000), alias, estimate, "1" if charge else "0"])
-            self._metrics.store_round_trip.observe(time.perf_counter() - started)
-        except RedisError as exc:
-            self.healthy = False
-            return self._store_failed(exc, key_hash)
-        if not self.healthy:
-            self.healthy = True
-            log.info("key store is back")
-            if self._on_store_recovered is not None:
-                self._on_store_recovered()
-        result = [v.decode() if isinstance(v, bytes) else v for v in raw]
+        day = day_number(time.time())
+        lease = uuid.uuid4().hex if charge else ""
+        result = await self._run(key_hash, alias, estimate, charge, day, lease)
+        if result is None:
+            return self._serve_unchecked(key_hash)
+        if result[0] == "day":  # our clock named another day than the store's: use its day
+            result = await self._run(key_hash, alias, estimate, charge, int(result[4]), lease)
+            if result is None:
+                return self._serve_unchecked(key_hash)
         status = result[0]
         if status == "unknown" and self._reinstall is not None and await self._reinstall(key_hash):
             return await self.admit(key_hash, alias, estimate, charge=charge)
         if status in ("unknown", "disabled", "expired"):
+            self._verified.forget(key_hash)
             self._metrics.auth_failures.inc()
             raise InvalidAPIKey("Incorrect API key provided." if status == "unknown" else f"This API key is {status}.")
-        if status not in ("ok", "forbidden"):
-            self._metrics.rate_limited.labels(status).inc()
         if status == "forbidden":
             raise ModelNotFound(alias)
         if not charge:
+            self._remember(key_hash, result, tpm=int(result[5]), daily=int(result[6]))
             return Grant(result[1], key_hash, result[2], models_of(result[3]), 0, 0, False, False, {})
+        self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]))
+        if status != "ok":
+            self._metrics.rate_limited.labels(status).inc()
         headers = limit_headers(result)
+        admitted = status == "ok"
         return Grant(
             key_id=result[1],
             key_hash=key_hash,
             name=result[2],
             models=models_of(result[3]),
-            estimate=estimate if status == "ok" else 0,
+            estimate=estimate if admitted else 0,
             bucket=int(result[10]),
             has_token_limit=int(result[7]) > 0,
             has_daily_budget=int(result[11]) > 0,
             headers=headers,
-            refusal=None if status == "ok" else refusal(status, result, estimate, headers),
+            refusal=None if admitted else refusal(status, result, estimate, headers),
+            day=int(result[16]),
+            lease=lease if admitted and int(result[14]) > 0 else "",
         )
 
-    def _store_failed(self, exc: RedisError, key_hash: str) -> Grant:
+    async def _run(
+        self, key_hash: str, alias: str, estimate: int, charge: bool, day: int, lease: str
+    ) -> list[Any] | None:
+        """admit.lua's result, or None when the store failed and the policy says serve anyway."""
+        keys = [key_for(key_hash, s) for s in ("key", "rpm", "tpm", f"day:{day_name(day)}", "inflight")]
+        args: list[str | int] = [alias, estimate, "1" if charge else "0", day, lease, self._lease_ms]
+        started = time.perf_counter()
+        try:
+            raw = await self._script.run(self._redis, keys, args)
+            self._metrics.store_round_trip.observe(time.perf_counter() - started)
+        except RedisError as exc:
+            self.healthy = False
+            self._store_failed(exc)
+            return None
+        if not self.healthy:
+            self.healthy = True
+            log.info("key store is back")
+            if self._on_store_recovered is not None:
+                self._on_store_recovered()
+        return [v.decode() if isinstance(v, bytes) else v for v in raw]
+
+    def _remember(self, key_hash: str, result: list[Any], *, tpm: int, daily: int) -> None:
+        self._verified.remember(key_hash, VerifiedKey(result[1], result[2], models_of(result[3]), tpm > 0, daily > 0))
+
+    def _store_failed(self, exc: RedisError) -> None:
         self._metrics.store_errors.inc()
         log.error("key store unavailable", extra={"error_type": type(exc).__name__, "policy": self.failure_policy})
         if self.failure_policy == "closed":
             raise StoreUnavailable(
                 "The service is temporarily unable to check API keys. Retry shortly.", headers={"retry-after": "1"}
             ) from exc
-        # Fail open: serve, and count the tokens against the window and daily budget later.
-        return Grant(UNVERIFIED, key_hash, UNVERIFIED, None, 0, int(time.time()), True, True, {})
+
+    def _serve_unchecked(self, key_hash: str) -> Grant:
+        """Fail open, for a key the store accepted within the TTL only: serve it and count its
+        tokens against its window and budget later (the settlement waits in the backlog)."""
+        known = self._verified.recall(key_hash)
+        if known is None:
+            raise StoreUnavailable(
+                "The service is temporarily unable to check this API key. Retry shortly.",
+                headers={"retry-after": "1"},
+            )
+        now = time.time()
+        return Grant(
+            known.key_id,
+            key_hash,
+            known.name,
+            known.models,
+            0,
+            int(now),
+            known.has_token_limit,
+            known.has_daily_budget,
+            {},
+            day=day_number(now),
+        )

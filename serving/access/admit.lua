@@ -1,30 +1,39 @@
 -- Auth + rate-limit admission in one round trip (EVALSHA). All keys share the API key's
 -- hash tag, so the script is cluster-safe.
 -- KEYS[1] key record (hash)   KEYS[2] requests window (hash: second -> count)
--- KEYS[3] tokens window (hash) KEYS[4] daily token counter
--- ARGV[1] now (ms)  ARGV[2] model alias  ARGV[3] estimated tokens  ARGV[4] '1' to charge, '0' to look up
--- Windows are 60 one-second buckets: never more than the limit in any 60 s, exactly, across
--- any number of façade instances.
+-- KEYS[3] tokens window (hash) KEYS[4] daily token counter of day ARGV[4]
+-- KEYS[5] requests in flight (zset: lease id -> expiry ms)
+-- ARGV[1] model alias  ARGV[2] estimated tokens  ARGV[3] '1' to charge, '0' to look up
+-- ARGV[4] the day (days since the epoch, UTC) KEYS[4] is for  ARGV[5] lease id  ARGV[6] lease ms
+-- Time is the store's (TIME), never an instance's clock: instances whose clocks disagree still
+-- share exact windows. Windows are 60 one-second buckets: never more than the limit in any
+-- 60 s, exactly, across any number of façade instances.
 local unpack = unpack or table.unpack
-local now = tonumber(ARGV[1])
-local alias = ARGV[2]
-local estimate = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local alias = ARGV[1]
+local estimate = tonumber(ARGV[2])
 local second = math.floor(now / 1000)
 local oldest = second - 59
+local day = math.floor(second / 86400)
 
-local r = redis.call('HMGET', KEYS[1], 'id', 'name', 'models', 'rpm', 'tpm', 'daily_tokens', 'expires_at', 'disabled')
+local r = redis.call('HMGET', KEYS[1], 'id', 'name', 'models', 'rpm', 'tpm', 'daily_tokens', 'expires_at',
+                     'disabled', 'max_in_flight')
 if not r[1] then return {'unknown'} end
 if r[8] == '1' then return {'disabled'} end
 local expires = tonumber(r[7] or '0') or 0
 if expires > 0 and expires * 1000 <= now then return {'expired'} end
 local id, name, models = r[1], r[2] or '', r[3] or '*'
-if ARGV[4] ~= '1' then return {'ok', id, name, models} end
-if models ~= '*' and not string.find(',' .. models .. ',', ',' .. alias .. ',', 1, true) then
-  return {'forbidden', id, name, models}
-end
 local rpm = tonumber(r[4] or '0') or 0
 local tpm = tonumber(r[5] or '0') or 0
 local daily = tonumber(r[6] or '0') or 0
+local most_in_flight = tonumber(r[9] or '0') or 0
+if ARGV[3] ~= '1' then return {'ok', id, name, models, rpm, tpm, daily, most_in_flight} end
+if models ~= '*' and not string.find(',' .. models .. ',', ',' .. alias .. ',', 1, true) then
+  return {'forbidden', id, name, models}
+end
+-- The caller named the day counter by its own clock; around midnight it may be wrong.
+if daily > 0 and tonumber(ARGV[4]) ~= day then return {'day', id, name, models, day} end
 
 local function window(key)
   local flat = redis.call('HGETALL', key)
@@ -50,16 +59,22 @@ local function until_freed(buckets, needed)
   return 60000
 end
 
-local r_used, r_buckets, t_used, t_buckets, d_used = 0, {}, 0, {}, 0
+local r_used, r_buckets, t_used, t_buckets, d_used, in_flight = 0, {}, 0, {}, 0, 0
 if rpm > 0 then r_used, r_buckets = window(KEYS[2]) end
 if tpm > 0 then t_used, t_buckets = window(KEYS[3]) end
 if daily > 0 then d_used = tonumber(redis.call('GET', KEYS[4]) or '0') end
+if most_in_flight > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)  -- leases of crashed instances expire
+  in_flight = redis.call('ZCARD', KEYS[5])
+end
 
 local status, retry = 'ok', 0
 if daily > 0 and d_used >= daily then
   status = 'quota'  -- the lasting condition first: retrying within the minute cannot help
 elseif rpm > 0 and r_used + 1 > rpm then
   status, retry = 'requests', until_freed(r_buckets, r_used + 1 - rpm)
+elseif most_in_flight > 0 and in_flight >= most_in_flight then
+  status, retry = 'in_flight', 1000
 elseif tpm > 0 and estimate > tpm then
   status = 'too_large'
 elseif tpm > 0 and t_used + estimate > tpm then
@@ -84,9 +99,15 @@ if status == 'ok' then
     redis.call('EXPIRE', KEYS[4], 172800)
     d_used = d_used + estimate
   end
+  if most_in_flight > 0 then
+    local lease_ms = tonumber(ARGV[6])
+    redis.call('ZADD', KEYS[5], now + lease_ms, ARGV[5])
+    redis.call('PEXPIRE', KEYS[5], lease_ms)
+    in_flight = in_flight + 1
+  end
 end
 
 return {status, id, name, models,
         rpm, rpm - r_used, until_freed(r_buckets, r_used),
         tpm, tpm - t_used, until_freed(t_buckets, t_used),
-        second, daily, d_used, retry}
+        second, daily, d_used, retry, most_in_flight, in_flight, day}

@@ -12,6 +12,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from serving.access.grants import check_models
 from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, new_key_id
 from serving.settings import ConfigError, Settings
 
@@ -22,6 +23,7 @@ def _limits(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     parser.add_argument("--rpm", type=int, default=default, help="requests per minute (0 = unlimited)")
     parser.add_argument("--tpm", type=int, default=default, help="tokens per minute (0 = unlimited)")
     parser.add_argument("--daily-tokens", type=int, default=default, help="daily token budget (0 = none)")
+    parser.add_argument("--max-in-flight", type=int, default=default, help="requests at once (0 = unlimited)")
     parser.add_argument("--expires-in-days", type=float, help="expire after this many days")
 
 
@@ -45,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    if args.models:
-        changes["models"] = [m.strip() for m in args.models.split(",") if m.strip()]
-    for name in ("rpm", "tpm", "daily_tokens"):
+    if args.models is not None:
+        changes["models"] = check_models([m.strip() for m in args.models.split(",")])
+    for name in ("rpm", "tpm", "daily_tokens", "max_in_flight"):
         value = getattr(args, name)
         if value is not None:
             if value < 0:

@@ -3,6 +3,7 @@ admin API and start-up (static keys from the config file); admission reads recor
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import secrets
 import time
@@ -12,6 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from serving.access.grants import check_models
 from serving.access.store import KEY_INDEX, decode, key_for
 
 
@@ -37,6 +39,7 @@ class KeyRecord:
     rpm: int = 0  # requests per minute; 0 = unlimited
     tpm: int = 0  # tokens per minute; 0 = unlimited
     daily_tokens: int = 0  # daily token budget; 0 = none
+    max_in_flight: int = 0  # requests at once; 0 = unlimited
     expires_at: int = 0  # unix seconds; 0 = never
     disabled: bool = False
     created_at: int = 0
@@ -45,10 +48,11 @@ class KeyRecord:
         return {
             "id": self.id,
             "name": self.name,
-            "models": ",".join(self.models) or "*",
+            "models": ",".join(self.models),
             "rpm": str(self.rpm),
             "tpm": str(self.tpm),
             "daily_tokens": str(self.daily_tokens),
+            "max_in_flight": str(self.max_in_flight),
             "expires_at": str(self.expires_at),
             "disabled": "1" if self.disabled else "0",
             "created_at": str(self.created_at),
@@ -63,6 +67,7 @@ class KeyRecord:
             rpm=int(raw.get("rpm") or 0),
             tpm=int(raw.get("tpm") or 0),
             daily_tokens=int(raw.get("daily_tokens") or 0),
+            max_in_flight=int(raw.get("max_in_flight") or 0),
             expires_at=int(raw.get("expires_at") or 0),
             disabled=raw.get("disabled") == "1",
             created_at=int(raw.get("created_at") or 0),
@@ -72,11 +77,18 @@ class KeyRecord:
         return asdict(self)
 
 
-UPDATABLE = frozenset({"name", "models", "rpm", "tpm", "daily_tokens", "expires_at", "disabled"})
+UPDATABLE = frozenset({"name", "models", "rpm", "tpm", "daily_tokens", "max_in_flight", "expires_at", "disabled"})
+
+
+STATIC_PREFIX = "static-"  # ids of keys defined in the config file
 
 
 class KeyNotFound(LookupError):
     pass
+
+
+class KeyManagedByConfig(ValueError):
+    """Only revocation applies to a config-file key; its name, models and limits come from the file."""
 
 
 class KeyStore:
@@ -85,6 +97,7 @@ class KeyStore:
 
     async def create(self, record: KeyRecord, secret: str | None = None) -> tuple[KeyRecord, str]:
         """Store a key; returns the record and the secret (shown once, never stored)."""
+        check_models(record.models)
         secret = secret or new_secret()
         if not record.created_at:
             record.created_at = int(time.time())
@@ -120,6 +133,13 @@ class KeyStore:
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
+        if key_id.startswith(STATIC_PREFIX) and set(changes) - {"disabled"}:
+            raise KeyManagedByConfig(
+                f"Key `{key_id}` is defined in the config file: change {sorted(set(changes) - {'disabled'})} there "
+                "(only revoking and re-enabling it is done here)."
+            )
+        if "models" in changes:
+            check_models(changes["models"])
         record = await self.get(key_id)
         for name, value in changes.items():
             setattr(record, name, value)
@@ -128,6 +148,29 @@ class KeyStore:
 
     async def revoke(self, key_id: str) -> KeyRecord:
         return await self.update(key_id, disabled=True)
+
+    async def get_by_hash(self, key_hash: str) -> KeyRecord | None:
+        raw = await self._redis.hgetall(record_key(key_hash))
+        return KeyRecord.from_redis(decode(raw)) if raw else None
+
+    async def delete(self, key_id: str, key_hash: str) -> None:
+        """Remove a key's record and its index entry (its usage history stays)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.delete(record_key(key_hash))
+            pipe.hdel(KEY_INDEX, key_id)
+            await pipe.execute()
+
+    async def store_is_empty(self) -> bool:
+        """No key index: the store lost its data (a Redis without persistence restarted)."""
+        return not await self._redis.exists(KEY_INDEX)
+
+    async def record_hashes(self) -> builtins.list[str]:
+        """Hashes of every key record, indexed or not (a scan: for start-up, not requests)."""
+        hashes = []
+        async for name in self._redis.scan_iter(match="pc:{*}:key", count=1000):
+            text = name.decode() if isinstance(name, bytes) else str(name)
+            hashes.append(text[len("pc:{") : -len("}:key")])
+        return hashes
 
     async def key_hashes(self) -> dict[str, str]:
         return decode(await self._redis.hgetall(KEY_INDEX))

@@ -11,14 +11,14 @@ from typing import Any
 from serving.errors import RateLimited
 
 
-@functools.lru_cache(maxsize=4)
-def _day(day_number: int) -> str:
+@functools.lru_cache(maxsize=8)
+def day_name(day_number: int) -> str:
+    """A UTC day (days since the epoch) as YYYYMMDD; formatted once a day, not per request."""
     return datetime.fromtimestamp(day_number * 86400, UTC).strftime("%Y%m%d")
 
 
-def day_of(timestamp: float) -> str:
-    """UTC day as YYYYMMDD; formatted once a day, not twice a request."""
-    return _day(int(timestamp // 86400))
+def day_number(timestamp: float) -> int:
+    return int(timestamp // 86400)
 
 
 def duration(ms: int) -> str:
@@ -41,11 +41,13 @@ class Grant:
     name: str
     models: frozenset[str] | None
     estimate: int
-    bucket: int
+    bucket: int  # the store's second the estimate was charged to
     has_token_limit: bool
     has_daily_budget: bool
     headers: dict[str, str]
     refusal: RateLimited | None = None  # set when a limit refused the request
+    day: int = 0  # the store's day of admission: settlement corrects that day's budget
+    lease: str = ""  # the in-flight lease to release at settlement ('' when none was taken)
 
     def raise_if_refused(self) -> None:
         if self.refusal is not None:
@@ -76,6 +78,13 @@ def limit_headers(result: list[Any]) -> dict[str, str]:
 
 def refusal(status: str, result: list[Any], estimate: int, headers: dict[str, str]) -> RateLimited:
     """The 429 for admit.lua's refusal `status`."""
+    if status == "in_flight":
+        return RateLimited(
+            f"Too many requests in flight for this key: limit {result[14]}. Retry when one has finished.",
+            type="requests",
+            code="concurrency_limit_exceeded",
+            headers={**headers, "retry-after": "1", "retry-after-ms": "1000"},
+        )
     if status in ("requests", "tokens"):
         retry_ms = int(result[13])
         limit = result[4] if status == "requests" else result[7]

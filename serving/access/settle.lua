@@ -1,16 +1,32 @@
--- End of a request, one round trip: replace the up-front token estimate with the real usage
--- and add the request to the key's daily usage aggregate.
--- KEYS[1] tokens window  KEYS[2] daily token counter  KEYS[3] usage aggregate (hash) for the day
--- ARGV[1] bucket second the estimate was charged to  ARGV[2] real - estimate  ARGV[3] now (s)
+-- End of a request, one round trip: replace the up-front token estimate with the real usage,
+-- add the request to the key's daily usage aggregate, and release its in-flight lease.
+-- KEYS[1] tokens window  KEYS[2] daily token counter of the admission day
+-- KEYS[3] usage aggregate (hash) of the admission day  KEYS[4] requests in flight (zset)
+-- ARGV[1] bucket second the estimate was charged to  ARGV[2] tokens used  ARGV[3] estimate charged
 -- ARGV[4] alias  ARGV[5] prompt tokens  ARGV[6] completion tokens  ARGV[7] '1' if it failed
 -- ARGV[8] '1' if the key has a token limit  ARGV[9] '1' if it has a daily budget
-local delta = tonumber(ARGV[2])
-if delta ~= 0 then
-  if ARGV[8] == '1' and tonumber(ARGV[1]) > tonumber(ARGV[3]) - 60 then
-    local left = redis.call('HINCRBY', KEYS[1], ARGV[1], delta)
-    if left < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
+-- ARGV[10] lease id ('' when the request took none)
+-- Every key written gets a TTL: a settlement replayed after an outage leaves nothing behind.
+local used = tonumber(ARGV[2])
+local estimate = tonumber(ARGV[3])
+if ARGV[8] == '1' then
+  local now = tonumber(redis.call('TIME')[1])
+  if tonumber(ARGV[1]) > now - 60 then
+    -- The estimate is still in the window: correct it to what was used.
+    if used ~= estimate then
+      local left = redis.call('HINCRBY', KEYS[1], ARGV[1], used - estimate)
+      if left < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
+    end
+  elseif used > 0 then
+    -- A long request: its estimate has left the window, so what it used counts now.
+    redis.call('HINCRBY', KEYS[1], now, used)
   end
-  if ARGV[9] == '1' then redis.call('INCRBY', KEYS[2], delta) end
+  redis.call('EXPIRE', KEYS[1], 61)
+end
+if ARGV[9] == '1' and used ~= estimate then
+  local total = redis.call('INCRBY', KEYS[2], used - estimate)
+  if total < 0 then redis.call('SET', KEYS[2], 0) end
+  redis.call('EXPIRE', KEYS[2], 172800)
 end
 local alias = ARGV[4]
 redis.call('HINCRBY', KEYS[3], alias .. ':requests', 1)
@@ -18,4 +34,5 @@ redis.call('HINCRBY', KEYS[3], alias .. ':prompt_tokens', ARGV[5])
 redis.call('HINCRBY', KEYS[3], alias .. ':completion_tokens', ARGV[6])
 if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[3], alias .. ':errors', 1) end
 redis.call('EXPIRE', KEYS[3], 34560000)
+if ARGV[10] ~= '' then redis.call('ZREM', KEYS[4], ARGV[10]) end
 return 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from collections.abc import Coroutine
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from serving.access.limits import Grant, day_of
+from serving.access.limits import Grant, day_name
 from serving.access.store import LuaScript, key_for
 from serving.context import RequestContext
 from serving.observability.metrics import Metrics
@@ -94,24 +93,26 @@ class Settlements:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def settle(self, grant: Grant, *, alias: str, prompt: int, completion: int, failed: bool) -> None:
-        """Never raises: when the store is down, the settlement waits in the backlog."""
-        now = time.time()
+        """Never raises: when the store is down, the settlement waits in the backlog. Counted
+        on the day of admission (a stream across midnight corrects the budget it was charged to)."""
+        day = day_name(grant.day)
         keys = [
             key_for(grant.key_hash, "tpm"),
-            key_for(grant.key_hash, f"day:{day_of(now)}"),
-            key_for(grant.key_hash, f"usage:{day_of(now)}"),
+            key_for(grant.key_hash, f"day:{day}"),
+            key_for(grant.key_hash, f"usage:{day}"),
+            key_for(grant.key_hash, "inflight"),
         ]
-        delta = prompt + completion - grant.estimate
         args: list[str | int] = [
             grant.bucket,
-            delta,
-            int(now),
+            prompt + completion,
+            grant.estimate,
             alias,
             prompt,
             completion,
             "1" if failed else "0",
             "1" if grant.has_token_limit else "0",
             "1" if grant.has_daily_budget else "0",
+            grant.lease,
         ]
         await self._apply((keys, args))
 

@@ -6,9 +6,10 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from serving.access.keys import KeyNotFound, KeyRecord, new_key_id
+from serving.access.grants import check_models
+from serving.access.keys import KeyManagedByConfig, KeyNotFound, KeyRecord, new_key_id
 from serving.access.usage import UsageRange
 from serving.deps import ServicesDep, require_admin
 from serving.errors import APIError
@@ -23,7 +24,13 @@ class KeyCreate(BaseModel):
     rpm: int = Field(0, ge=0)
     tpm: int = Field(0, ge=0)
     daily_tokens: int = Field(0, ge=0)
+    max_in_flight: int = Field(0, ge=0, description="requests at once; 0 = unlimited")
     expires_at: int = Field(0, ge=0, description="unix seconds; 0 = never")
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value: list[str]) -> list[str]:
+        return check_models(value)
 
 
 class KeyUpdate(BaseModel):
@@ -33,8 +40,14 @@ class KeyUpdate(BaseModel):
     rpm: int | None = Field(None, ge=0)
     tpm: int | None = Field(None, ge=0)
     daily_tokens: int | None = Field(None, ge=0)
+    max_in_flight: int | None = Field(None, ge=0)
     expires_at: int | None = Field(None, ge=0)
     disabled: bool | None = None
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else check_models(value)
 
 
 def _not_found(key_id: str) -> APIError:
@@ -66,6 +79,8 @@ async def update_key(key_id: str, body: KeyUpdate, services: ServicesDep) -> dic
         return (await services.keys.update(key_id, **body.model_dump(exclude_none=True))).public()
     except KeyNotFound:
         raise _not_found(key_id) from None
+    except KeyManagedByConfig as exc:
+        raise APIError(str(exc), status=409, param="key_id", code="key_managed_by_config") from None
 
 
 @router.delete("/keys/{key_id}")

@@ -17,6 +17,7 @@ from tests.support.wait import eventually_async
 
 METERED_KEY = "sk-test-metered-0123456789abcdefgh"
 TPM = 100_000
+METERED = {"authorization": f"Bearer {METERED_KEY}"}
 
 
 @pytest.fixture
@@ -41,9 +42,7 @@ def test_token_allowance_counts_every_choice() -> None:
 async def test_n_choices_are_charged_up_front(facade: tuple[RunningApp, RunningSimulator]) -> None:
     app, _ = facade
     body = orjson.dumps({"model": "medgemma", "messages": HELLO, "max_tokens": 10, "n": 3})
-    response = await app.client.post(
-        "/v1/chat/completions", headers={"authorization": f"Bearer {METERED_KEY}"}, content=body
-    )
+    response = await app.client.post("/v1/chat/completions", headers=METERED, content=body)
     assert response.status_code == 200
     assert int(response.headers["x-ratelimit-remaining-tokens"]) == TPM - (len(body) // 4 + 3 * 10)
 
@@ -81,3 +80,33 @@ async def test_a_stream_that_ends_without_done_is_relayed_as_it_came(
     rows = await eventually_async(lambda: usage_rows(app), lambda rows: bool(rows))
     # The usage chunk still came (the façade always asks for it): real tokens, not failed.
     assert (rows[0]["requests"], rows[0]["errors"], rows[0]["completion_tokens"]) == (1, 0, 8)
+
+
+async def test_every_prompt_and_choice_of_a_completion_is_charged(facade: tuple[RunningApp, RunningSimulator]) -> None:
+    app, _ = facade
+    body = orjson.dumps({"model": "medgemma", "prompt": ["a", "b", "c"], "max_tokens": 10, "n": 2})
+    response = await app.client.post("/v1/completions", headers=METERED, content=body)
+    assert response.status_code == 200
+    assert int(response.headers["x-ratelimit-remaining-tokens"]) == TPM - (len(body) // 4 + 3 * 2 * 10)
+
+
+async def test_a_request_without_a_cap_is_sent_the_cap_it_was_charged(
+    facade: tuple[RunningApp, RunningSimulator],
+) -> None:
+    app, sim = facade
+    body = orjson.dumps({"model": "medgemma", "messages": HELLO})
+    response = await app.client.post("/v1/chat/completions", headers=METERED, content=body)
+    assert response.status_code == 200
+    assert int(response.headers["x-ratelimit-remaining-tokens"]) == TPM - (len(body) // 4 + 1024)
+    assert sim.simulator.last_body is not None and sim.simulator.last_body["max_tokens"] == 1024
+
+
+@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
+async def test_an_absurd_cap_is_a_400_not_a_store_outage(
+    facade: tuple[RunningApp, RunningSimulator], field: str
+) -> None:
+    app, sim = facade
+    body = {"model": "medgemma", "messages": HELLO, field: 10**19}
+    response = await app.client.post("/v1/chat/completions", headers=METERED, json=body)
+    assert response.status_code == 400 and response.json()["error"]["param"] == field
+    assert sim.requests == 0

@@ -10,7 +10,9 @@ from redis.asyncio import Redis
 
 from serving.access.admission import Admission
 from serving.access.keys import KeyRecord, KeyStore, hash_key
+from serving.access.limits import day_name, day_number
 from serving.access.settlement import Settlements
+from serving.access.store import key_for
 from serving.errors import InvalidAPIKey, ModelNotFound, RateLimited, StoreUnavailable
 from serving.observability.metrics import Metrics
 from tests.conftest import RedisServer
@@ -97,23 +99,31 @@ async def test_unknown_revoked_expired_and_forbidden_keys(connect: Connect) -> N
         await admission.admit(hash_key(old), "medgemma", 1)
 
 
-async def test_redis_down_fails_closed_or_open_by_policy(redis_server: RedisServer) -> None:
-    key_hash, _ = await make_key(Redis.from_url(redis_server.url))
-    closed = Admission(Redis.from_url(redis_server.url, socket_timeout=0.5), metrics=Metrics(), failure_policy="closed")
+async def test_a_store_outage_fails_closed_or_open_by_policy(redis_server: RedisServer) -> None:
+    key_hash, record = await make_key(Redis.from_url(redis_server.url), tpm=1000)
+    closed = Admission(Redis.from_url(redis_server.url, socket_timeout=0.5), metrics=Metrics())
     open_store = Redis.from_url(redis_server.url, socket_timeout=0.5)
     settlements = Settlements(open_store, metrics=Metrics())
     opened = Admission(
         open_store, metrics=Metrics(), failure_policy="open", on_store_recovered=settlements.store_recovered
     )
+    await opened.admit(key_hash, "medgemma", 1)  # verified while the store is up
     redis_server.stop()
     with pytest.raises(StoreUnavailable) as caught:
         await closed.admit(key_hash, "medgemma", 1)
     assert caught.value.status == 503 and caught.value.headers["retry-after"] == "1"
     assert not closed.healthy
+
+    # Open serves the key it verified, as that key (its limits are settled later)...
     grant = await opened.admit(key_hash, "medgemma", 1)
-    assert grant.key_id == "unverified"
+    assert (grant.key_id, grant.has_token_limit) == (record.id, True)
     await settlements.settle(grant, alias="medgemma", prompt=5, completion=7, failed=False)  # deferred, not lost
     assert settlements.backlog == 1
+    # ...and never an arbitrary bearer string.
+    for stranger in (hash_key("sk-anything-at-all"), hash_key("")):
+        with pytest.raises(StoreUnavailable) as unknown:
+            await opened.admit(stranger, "medgemma", 1)
+        assert unknown.value.headers["retry-after"] == "1"
 
     redis_server.start()  # same port, empty: the key is gone, but the store answers again
     with pytest.raises(InvalidAPIKey):
@@ -123,7 +133,55 @@ async def test_redis_down_fails_closed_or_open_by_policy(redis_server: RedisServ
         await opened.admit(key_hash, "medgemma", 1)  # recovery replays the backlog
     await settlements.drain()
     assert settlements.backlog == 0
-    usage_keys = await Redis.from_url(redis_server.url).keys(f"pc:{{{key_hash}}}:usage:*")
+    store = Redis.from_url(redis_server.url)
+    usage_keys = await store.keys(f"pc:{{{key_hash}}}:usage:*")
     assert len(usage_keys) == 1
-    usage = await Redis.from_url(redis_server.url).hgetall(usage_keys[0])
+    usage = await store.hgetall(usage_keys[0])
     assert usage[b"medgemma:prompt_tokens"] == b"5" and usage[b"medgemma:completion_tokens"] == b"7"
+    # The replay left nothing behind that lives for ever.
+    assert all([await store.ttl(name) > 0 for name in await store.keys("pc:*")])
+    # The key that vanished with the store is forgotten too: no longer served if it goes down again.
+    redis_server.stop()
+    with pytest.raises(StoreUnavailable):
+        await opened.admit(key_hash, "medgemma", 1)
+
+
+async def test_requests_in_flight_are_capped_and_leases_expire(connect: Connect) -> None:
+    redis = connect()
+    key_hash, _ = await make_key(redis, max_in_flight=2)
+    admission = Admission(redis, metrics=Metrics(), lease_ms=300)
+    settlements = Settlements(redis, metrics=Metrics())
+    first = await admission.admit(key_hash, "medgemma", 1)
+    second = await admission.admit(key_hash, "medgemma", 1)
+    assert first.refusal is None and second.refusal is None and first.lease != second.lease
+    with pytest.raises(RateLimited) as caught:
+        (await admission.admit(key_hash, "medgemma", 1)).raise_if_refused()
+    assert (caught.value.status, caught.value.code) == (429, "concurrency_limit_exceeded")
+    assert caught.value.headers["retry-after"] == "1" and "limit 2" in caught.value.message
+    await settlements.settle(first, alias="medgemma", prompt=1, completion=1, failed=False)  # releases its lease
+    assert (await admission.admit(key_hash, "medgemma", 1)).refusal is None
+    # A crashed instance never settles: its leases expire.
+    assert (await admission.admit(key_hash, "medgemma", 1)).refusal is not None
+    await asyncio.sleep(0.35)
+    assert (await admission.admit(key_hash, "medgemma", 1)).refusal is None
+
+
+async def test_windows_run_on_the_stores_clock_not_the_instances(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Real Redis only: the embedded store is one process, and shares the process's clock.
+    redis = Redis.from_url(redis_server.url)
+    key_hash, _ = await make_key(redis, rpm=3, daily_tokens=1000)
+    on_time = Admission(redis, metrics=Metrics())
+    assert (await on_time.admit(key_hash, "medgemma", 10)).refusal is None
+    # An instance whose clock runs a day and a minute ahead: it neither wipes the window nor
+    # charges another day's budget.
+    real = time.time
+    monkeypatch.setattr("serving.access.admission.time.time", lambda: real() + 86_460)
+    ahead = Admission(redis, metrics=Metrics())
+    grants = [await ahead.admit(key_hash, "medgemma", 10) for _ in range(3)]
+    assert [g.refusal is None for g in grants] == [True, True, False]
+    assert grants[1].day == grants[0].day == day_number(real())
+    assert int(grants[1].headers["x-ratelimit-remaining-requests"]) == 0
+    day_counter = key_for(key_hash, f"day:{day_name(day_number(real()))}")
+    assert int(await redis.get(day_counter)) == 30

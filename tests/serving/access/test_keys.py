@@ -37,4 +37,17 @@ async def test_get_list_update_revoke(connect: Connect) -> None:
 def test_ids_and_hashes() -> None:
     assert new_key_id().startswith("key_") and new_key_id() != new_key_id()
     assert hash_key("sk-a") == hash_key("sk-a") != hash_key("sk-b") and len(hash_key("x")) == 64
-    assert KeyRecord(id="k", name="n", models=[]).to_redis()["models"] == "*"
+    assert KeyRecord(id="k", name="n", models=["a", "b"]).to_redis()["models"] == "a,b"
+
+
+@pytest.mark.parametrize("models", [[], [""], [" a"], ["a,b"], ["*", "a"]])
+async def test_an_empty_or_malformed_model_grant_is_refused_not_unrestricted(
+    connect: Connect, models: list[str]
+) -> None:
+    store = KeyStore(connect())
+    with pytest.raises(ValueError, match="models"):
+        await store.create(KeyRecord(id="key_x", name="x", models=models))
+    await store.create(KeyRecord(id="key_y", name="y", models=["medgemma"]))
+    with pytest.raises(ValueError, match="models"):
+        await store.update("key_y", models=models)
+    assert (await store.get("key_y")).models == ["medgemma"]

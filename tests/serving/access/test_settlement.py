@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 from redis.asyncio import Redis
 
 from serving.access.admission import Admission
-from serving.access.limits import Grant
+from serving.access.limits import Grant, day_name, day_number
 from serving.access.settlement import Settlements
+from serving.access.store import key_for
 from serving.observability.metrics import Metrics
 from tests.conftest import RedisServer
 from tests.support.keys import Connect, make_key
@@ -36,7 +40,7 @@ async def test_the_backlog_goes_out_with_the_next_settlement_that_reaches_the_st
 ) -> None:
     redis = Redis.from_url(redis_server.url, socket_timeout=0.5)
     key_hash, record = await make_key(redis)
-    grant = Grant(record.id, key_hash, "t", None, 0, 0, False, False, {})
+    grant = Grant(record.id, key_hash, "t", None, 0, 0, False, False, {}, day=day_number(time.time()))
     settlements = Settlements(redis, metrics=Metrics())
     redis_server.stop()
     await settlements.settle(grant, alias="medgemma", prompt=5, completion=7, failed=False)
@@ -48,3 +52,36 @@ async def test_the_backlog_goes_out_with_the_next_settlement_that_reaches_the_st
     (usage_key,) = await redis.keys(f"pc:{{{key_hash}}}:usage:*")
     usage = await redis.hgetall(usage_key)
     assert (usage[b"medgemma:requests"], usage[b"medgemma:prompt_tokens"]) == (b"2", b"6")
+
+
+async def test_a_request_settled_after_the_window_counts_in_the_window_it_settles_in(connect: Connect) -> None:
+    redis = connect()
+    key_hash, _ = await make_key(redis, tpm=10_000)
+    admission = Admission(redis, metrics=Metrics())
+    settlements = Settlements(redis, metrics=Metrics())
+    admitted = await admission.admit(key_hash, "medgemma", 100)
+    # As a two-minute stream would be: admitted (and charged its estimate) 120 s ago.
+    long_ago = dataclasses.replace(admitted, bucket=admitted.bucket - 120)
+    await settlements.settle(long_ago, alias="medgemma", prompt=300, completion=2_000, failed=False)
+    after = await admission.admit(key_hash, "medgemma", 1)
+    # The window holds: the live 100-token estimate, the 2,300 used, and this request's 1.
+    assert int(after.headers["x-ratelimit-remaining-tokens"]) == 10_000 - 100 - 2_300 - 1
+    assert all([await redis.ttl(name) > 0 for name in await redis.keys("pc:*:tpm")])
+
+
+async def test_a_stream_across_midnight_settles_on_the_day_it_was_admitted(connect: Connect) -> None:
+    redis = connect()
+    key_hash, record = await make_key(redis, daily_tokens=100_000)
+    settlements = Settlements(redis, metrics=Metrics())
+    today = day_number(time.time())
+    yesterday = Grant(record.id, key_hash, "t", None, 5_000, 0, False, True, {}, day=today - 1)
+    await redis.set(key_for(key_hash, f"day:{day_name(today - 1)}"), 5_000)  # its up-front charge
+    await settlements.settle(yesterday, alias="medgemma", prompt=100, completion=200, failed=False)
+    assert int(await redis.get(key_for(key_hash, f"day:{day_name(today - 1)}"))) == 300
+    assert await redis.get(key_for(key_hash, f"day:{day_name(today)}")) is None  # today is untouched
+    assert await redis.ttl(key_for(key_hash, f"day:{day_name(today - 1)}")) > 0
+    # A correction never drives a budget below zero.
+    await settlements.settle(yesterday, alias="medgemma", prompt=0, completion=0, failed=True)
+    assert int(await redis.get(key_for(key_hash, f"day:{day_name(today - 1)}"))) == 0
+    usage = await redis.hgetall(key_for(key_hash, f"usage:{day_name(today - 1)}"))
+    assert usage[b"medgemma:requests"] == b"2"

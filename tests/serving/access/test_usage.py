@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
 
 from serving.access.keys import KeyStore
-from serving.access.limits import Grant
+from serving.access.limits import Grant, day_number
 from serving.access.settlement import Settlements
 from serving.access.usage import UsageRange, UsageReader
 from serving.errors import InvalidRequest
@@ -32,7 +33,7 @@ def test_range_defaults_and_bounds() -> None:
 async def test_rows_per_alias_and_day(connect: Connect) -> None:
     redis = connect()
     key_hash, record = await make_key(redis)
-    grant = Grant(record.id, key_hash, "t", None, 0, 0, False, False, {})
+    grant = Grant(record.id, key_hash, "t", None, 0, 0, False, False, {}, day=day_number(time.time()))
     settlements = Settlements(redis, metrics=Metrics())
     await settlements.settle(grant, alias="medgemma", prompt=3, completion=4, failed=False)
     await settlements.settle(grant, alias="gpt-5", prompt=1, completion=2, failed=True)
