@@ -68,3 +68,27 @@ async def test_no_key_is_refused_before_the_body_is_read(facade: tuple[RunningAp
     assert response.json()["error"]["type"] == "authentication_error"
     assert response.status_code == 401  # not 413: the oversized body was never read
     assert sum(seen) <= 8192, seen  # at most the first chunk left the client
+
+
+async def test_an_unknown_key_is_refused_before_its_body_is_read(facade: tuple[RunningApp, RunningSimulator]) -> None:
+    app, sim = facade
+    seen: list[int] = []
+    junk = {"authorization": "Bearer sk-junk-0123456789abcdefghijkl"}
+    response = await app.client.post("/v1/chat/completions", headers=junk, content=chunks(LIMIT * 4, seen=seen))
+    assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_api_key"
+    assert sum(seen) <= 8192, seen
+    assert sim.requests == 0
+
+
+async def test_a_known_key_costs_one_store_round_trip_per_request(facade: tuple[RunningApp, RunningSimulator]) -> None:
+    app, _ = facade
+    body = {"model": "medgemma", "messages": HELLO, "max_tokens": 1}
+
+    def round_trips() -> float:
+        return app.metric("pearcare_store_round_trip_seconds_count")
+
+    await app.client.post("/v1/chat/completions", headers=AUTH, json=body)
+    assert round_trips() == 2  # the first time: the look-up before the body, then admission
+    for _ in range(3):
+        assert (await app.client.post("/v1/chat/completions", headers=AUTH, json=body)).status_code == 200
+    assert round_trips() == 2 + 3

@@ -90,7 +90,16 @@ async def test_key_lifecycle(facade: RunningApp) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"name": ""}, {"name": "x", "rpm": -1}, {"name": "x", "models": []}, {"name": "x", "surprise": 1}, {}],
+    [
+        {"name": ""},
+        {"name": "x", "rpm": -1},
+        {"name": "x", "models": []},
+        {"name": "x", "models": [""]},
+        {"name": "x", "models": ["a,b"]},
+        {"name": "x", "max_in_flight": -1},
+        {"name": "x", "surprise": 1},
+        {},
+    ],
 )
 async def test_bad_key_definitions_get_400(facade: RunningApp, body: dict[str, object]) -> None:
     response = await facade.client.post("/admin/keys", headers=ADMIN, json=body)
@@ -110,3 +119,14 @@ async def test_usage_ranges_are_checked(facade: RunningApp) -> None:
     assert too_long.status_code == 400 and too_long.json()["error"]["param"] == "start"
     mine = await facade.client.get("/v1/usage", headers={"authorization": f"Bearer {TEST_KEY}"})
     assert mine.status_code == 200 and mine.json() == {"object": "list", "data": []}
+
+
+async def test_a_key_cannot_be_widened_by_an_empty_model_list(facade: RunningApp) -> None:
+    key_id = (
+        await facade.client.post("/admin/keys", headers=ADMIN, json={"name": "n", "models": ["medgemma"]})
+    ).json()["id"]
+    for models in ([], [""]):
+        response = await facade.client.patch(f"/admin/keys/{key_id}", headers=ADMIN, json={"models": models})
+        assert response.status_code == 400 and response.json()["error"]["param"] == "models"
+    shown = await facade.client.get(f"/admin/keys/{key_id}", headers=ADMIN)
+    assert shown.json()["models"] == ["medgemma"]
