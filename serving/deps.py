@@ -69,6 +69,19 @@ async def get_caller(services: ServicesDep, key_hash: KeyHashDep, ctx: ContextDe
 CallerDep = Annotated[Grant, Depends(get_caller)]
 
 
+async def get_counted_caller(services: ServicesDep, key_hash: KeyHashDep, ctx: ContextDep) -> Grant:
+    """The caller's key, the request counted against its request rate (reports that read the
+    store: a key cannot query it without limit)."""
+    grant = await services.admission.admit(key_hash, "", 0, generates=False)
+    ctx.key_name = grant.name
+    grant.raise_if_refused()
+    ctx.response_headers.update(grant.headers)
+    return grant
+
+
+CountedCallerDep = Annotated[Grant, Depends(get_counted_caller)]
+
+
 async def read_body(request: Request, max_bytes: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:

@@ -57,10 +57,13 @@ class Admission:
         if self._verified.recall(key_hash) is None:
             await self.admit(key_hash, "", 0, charge=False)
 
-    async def admit(self, key_hash: str, alias: str, estimate: int, *, charge: bool = True) -> Grant:
-        """charge=False: only check the key (routes that generate nothing)."""
+    async def admit(
+        self, key_hash: str, alias: str, estimate: int, *, charge: bool = True, generates: bool = True
+    ) -> Grant:
+        """charge=False: only check the key. generates=False: count the request against the key's
+        request rate, but take no in-flight lease (nothing will settle it)."""
         day = day_number(time.time())
-        lease = uuid.uuid4().hex if charge else ""
+        lease = uuid.uuid4().hex if charge and generates else ""
         result = await self._run(key_hash, alias, estimate, charge, day, lease)
         if result is None:
             return self._serve_unchecked(key_hash)
@@ -70,7 +73,7 @@ class Admission:
                 return self._serve_unchecked(key_hash)
         status = result[0]
         if status == "unknown" and self._reinstall is not None and await self._reinstall(key_hash):
-            return await self.admit(key_hash, alias, estimate, charge=charge)
+            return await self.admit(key_hash, alias, estimate, charge=charge, generates=generates)
         if status in ("unknown", "disabled", "expired"):
             self._verified.forget(key_hash)
             self._metrics.auth_failures.inc()

@@ -4,7 +4,9 @@
 -- KEYS[3] tokens window (hash) KEYS[4] daily token counter of day ARGV[4]
 -- KEYS[5] requests in flight (zset: lease id -> expiry ms)
 -- ARGV[1] model alias  ARGV[2] estimated tokens  ARGV[3] '1' to charge, '0' to look up
--- ARGV[4] the day (days since the epoch, UTC) KEYS[4] is for  ARGV[5] lease id  ARGV[6] lease ms
+-- ARGV[4] the day (days since the epoch, UTC) KEYS[4] is for
+-- ARGV[5] lease id ('' for a request that generates nothing: no in-flight lease)  ARGV[6] lease ms
+-- An empty alias is a request for no model (usage reports): it counts against the request rate.
 -- Time is the store's (TIME), never an instance's clock: instances whose clocks disagree still
 -- share exact windows. Windows are 60 one-second buckets: never more than the limit in any
 -- 60 s, exactly, across any number of façade instances.
@@ -29,7 +31,7 @@ local tpm = tonumber(r[5] or '0') or 0
 local daily = tonumber(r[6] or '0') or 0
 local most_in_flight = tonumber(r[9] or '0') or 0
 if ARGV[3] ~= '1' then return {'ok', id, name, models, rpm, tpm, daily, most_in_flight} end
-if models ~= '*' and not string.find(',' .. models .. ',', ',' .. alias .. ',', 1, true) then
+if alias ~= '' and models ~= '*' and not string.find(',' .. models .. ',', ',' .. alias .. ',', 1, true) then
   return {'forbidden', id, name, models}
 end
 -- The caller named the day counter by its own clock; around midnight it may be wrong.
@@ -63,7 +65,8 @@ local r_used, r_buckets, t_used, t_buckets, d_used, in_flight = 0, {}, 0, {}, 0,
 if rpm > 0 then r_used, r_buckets = window(KEYS[2]) end
 if tpm > 0 then t_used, t_buckets = window(KEYS[3]) end
 if daily > 0 then d_used = tonumber(redis.call('GET', KEYS[4]) or '0') end
-if most_in_flight > 0 then
+local leased = most_in_flight > 0 and ARGV[5] ~= ''
+if leased then
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)  -- leases of crashed instances expire
   in_flight = redis.call('ZCARD', KEYS[5])
 end
@@ -73,7 +76,7 @@ if daily > 0 and d_used >= daily then
   status = 'quota'  -- the lasting condition first: retrying within the minute cannot help
 elseif rpm > 0 and r_used + 1 > rpm then
   status, retry = 'requests', until_freed(r_buckets, r_used + 1 - rpm)
-elseif most_in_flight > 0 and in_flight >= most_in_flight then
+elseif leased and in_flight >= most_in_flight then
   status, retry = 'in_flight', 1000
 elseif tpm > 0 and estimate > tpm then
   status = 'too_large'
@@ -99,7 +102,7 @@ if status == 'ok' then
     redis.call('EXPIRE', KEYS[4], 172800)
     d_used = d_used + estimate
   end
-  if most_in_flight > 0 then
+  if leased then
     local lease_ms = tonumber(ARGV[6])
     redis.call('ZADD', KEYS[5], now + lease_ms, ARGV[5])
     redis.call('PEXPIRE', KEYS[5], lease_ms)

@@ -42,30 +42,40 @@ class UsageReader:
         self._keys = keys
 
     async def for_key(self, key_id: str, key_hash: str, days: UsageRange) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for day in days.days():
-            raw = decode(await self._redis.hgetall(key_for(key_hash, f"usage:{day:%Y%m%d}")))
-            by_alias: dict[str, dict[str, Any]] = {}
-            for field, value in raw.items():
-                alias, _, metric = field.rpartition(":")
-                row = by_alias.setdefault(
-                    alias,
-                    {
-                        "key_id": key_id,
-                        "date": day.isoformat(),
-                        "model": alias,
-                        "requests": 0,
-                        "prompt_tokens": 0,
-                        "completion_tokens": 0,
-                        "errors": 0,
-                    },
-                )
-                row[metric] = int(value)
-            rows.extend(by_alias[alias] for alias in sorted(by_alias))
-        return rows
+        return await self._read([(key_id, key_hash)], days.days())
 
     async def for_all(self, days: UsageRange) -> list[dict[str, Any]]:
+        return await self._read(sorted((await self._keys.key_hashes()).items()), days.days())
+
+    async def _read(self, keys: list[tuple[str, str]], days: list[date]) -> list[dict[str, Any]]:
+        """Every key x day aggregate in one round trip (a pipeline)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for _, key_hash in keys:
+                for day in days:
+                    pipe.hgetall(key_for(key_hash, f"usage:{day:%Y%m%d}"))
+            aggregates = iter(await pipe.execute())
         rows: list[dict[str, Any]] = []
-        for key_id, key_hash in sorted((await self._keys.key_hashes()).items()):
-            rows.extend(await self.for_key(key_id, key_hash, days))
+        for key_id, _ in keys:
+            for day in days:
+                rows.extend(_rows(key_id, day, decode(next(aggregates))))
         return rows
+
+
+def _rows(key_id: str, day: date, aggregate: dict[str, str]) -> list[dict[str, Any]]:
+    by_alias: dict[str, dict[str, Any]] = {}
+    for field, value in aggregate.items():
+        alias, _, metric = field.rpartition(":")
+        row = by_alias.setdefault(
+            alias,
+            {
+                "key_id": key_id,
+                "date": day.isoformat(),
+                "model": alias,
+                "requests": 0,
+                "prompt_tokens": 0,
+                "completion_tokens": 0,
+                "errors": 0,
+            },
+        )
+        row[metric] = int(value)
+    return [by_alias[alias] for alias in sorted(by_alias)]

@@ -185,3 +185,15 @@ async def test_windows_run_on_the_stores_clock_not_the_instances(
     assert int(grants[1].headers["x-ratelimit-remaining-requests"]) == 0
     day_counter = key_for(key_hash, f"day:{day_name(day_number(real()))}")
     assert int(await redis.get(day_counter)) == 30
+
+
+async def test_requests_that_generate_nothing_take_no_lease_and_need_no_model(connect: Connect) -> None:
+    redis = connect()
+    key_hash, _ = await make_key(redis, max_in_flight=1, rpm=10, models=["medgemma"])
+    admission = Admission(redis, metrics=Metrics())
+    for _ in range(3):
+        report = await admission.admit(key_hash, "", 0, generates=False)
+        assert report.refusal is None and report.lease == ""
+    generating = await admission.admit(key_hash, "medgemma", 1)
+    assert generating.refusal is None and generating.lease
+    assert generating.headers["x-ratelimit-remaining-requests"] == "6"  # the reports counted

@@ -130,3 +130,16 @@ async def test_a_key_cannot_be_widened_by_an_empty_model_list(facade: RunningApp
         assert response.status_code == 400 and response.json()["error"]["param"] == "models"
     shown = await facade.client.get(f"/admin/keys/{key_id}", headers=ADMIN)
     assert shown.json()["models"] == ["medgemma"]
+
+
+async def test_usage_reports_count_against_the_callers_request_rate(facade: RunningApp) -> None:
+    created = await facade.client.post(
+        "/admin/keys", headers=ADMIN, json={"name": "r", "models": ["medgemma"], "rpm": 2}
+    )
+    caller = {"authorization": f"Bearer {created.json()['key']}"}
+    for remaining in ("1", "0"):
+        response = await facade.client.get("/v1/usage", headers=caller)
+        assert response.status_code == 200 and response.headers["x-ratelimit-remaining-requests"] == remaining
+    refused = await facade.client.get("/v1/usage", headers=caller)
+    assert refused.status_code == 429 and refused.json()["error"]["type"] == "requests"
+    assert 58 <= int(refused.headers["retry-after"]) <= 60
