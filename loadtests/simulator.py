@@ -6,7 +6,7 @@ benchmarks): configurable time to first token, inter-token delay, token count an
 Every setting can be overridden per request with a `simulate` object in the body, e.g.
 `{"simulate": {"error_status": 503}}`; the façade passes unknown fields through untouched.
 Faults: `error_status` (answer with that HTTP error; `retry_after_ms` adds `retry-after` and
-`retry-after-ms` to it, as OpenAI's 429s carry), `hang_ms` (wait before the headers),
+`retry-after-ms` to it, as OpenAI's 429s carry; `error_message` its text), `hang_ms` (wait before the headers),
 `break_after` (drop the connection after N tokens), `stall_after` (stop sending after N tokens,
 connection open), `omit_done` (end the stream cleanly without `[DONE]`), `eof_delay_ms` (end the
 body late after [DONE]).
@@ -32,6 +32,7 @@ class Behaviour:
     tokens: int = 64
     error_status: int = 0
     retry_after_ms: int = 0
+    error_message: str = "simulated failure"
     hang_ms: float = 0.0
     break_after: int = -1
     stall_after: int = -1
@@ -96,7 +97,7 @@ class Simulator:
         if how.hang_ms and not await self._wait(request, how.hang_ms):
             return web.Response(status=499)
         if how.error_status:
-            error = {"message": "simulated failure", "type": "server_error", "param": None, "code": None}
+            error = {"message": how.error_message, "type": "server_error", "param": None, "code": None}
             headers = {}
             if how.retry_after_ms:
                 seconds = max(1, -(-how.retry_after_ms // 1000))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -152,6 +153,9 @@ def validation_error(errors: list[Any]) -> InvalidRequest:
     return InvalidRequest(text, param=param, code="invalid_value" if param else None)
 
 
+_CREDENTIAL = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_*.\-]{3,}")
+
+
 def backend_error(status: int, body: bytes, backend: str) -> APIError:
     """Rewrite a backend's error body (vLLM's differs from OpenAI's) into our envelope."""
     message, param, code = f"The backend returned HTTP {status}.", None, None
@@ -167,6 +171,7 @@ def backend_error(status: int, body: bytes, backend: str) -> APIError:
             code = detail.get("code") if isinstance(detail.get("code"), str) else None
         elif isinstance(detail, str):
             message = detail
+    message = _CREDENTIAL.sub("sk-***", message)  # a backend may quote a key; never pass it on
     if status >= 500:
         return BackendFailed(f"Backend `{backend}` failed: {message}")
     return APIError(message, status=status, param=param, code=code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import aiohttp
 import orjson
@@ -63,11 +63,11 @@ class Backend:
             raise RuntimeError(f"backend {self.name} is not started")
         return self._session
 
-    async def post(self, path: str, body: dict[str, Any], request_id: str) -> aiohttp.ClientResponse:
-        """Send a request; return once the status line and headers arrived (body unread)."""
+    async def post(self, path: str, data: bytes, request_id: str) -> aiohttp.ClientResponse:
+        """Send a JSON body; return once the status line and headers arrived (body unread)."""
         headers = {**self._headers, "x-request-id": request_id}
         try:
-            return await self.session.post(self.config.base_url + path, data=orjson.dumps(body), headers=headers)
+            return await self.session.post(self.config.base_url + path, data=data, headers=headers)
         except TimeoutError as exc:
             raise self.failed(BackendTimeout(f"Backend `{self.name}` timed out.")) from exc
         except aiohttp.ClientError as exc:

@@ -4,6 +4,7 @@ to the next one when a backend fails before the first byte."""
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +16,22 @@ from serving.backends.backend import Backend
 from serving.backends.registry import BackendRegistry
 from serving.backends.relay import StreamRelay
 from serving.context import RequestContext
-from serving.errors import APIError, BackendTimeout, BackendUnavailable, InvalidRequest, backend_error
+from serving.errors import (
+    APIError,
+    BackendFailed,
+    BackendTimeout,
+    BackendUnavailable,
+    InvalidRequest,
+    backend_error,
+)
 from serving.observability.metrics import Metrics
+
+log = logging.getLogger(__name__)
 
 # Statuses after which the next backend of the alias is tried.
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
+# The backend refused *our* credentials: the caller's request is fine, the façade is not.
+_CREDENTIALS_REFUSED = frozenset({401, 403})
 _PASSED_HEADERS = ("retry-after", "retry-after-ms")
 
 
@@ -47,21 +59,27 @@ class Proxy:
     ) -> ProxyReply:
         last_error: APIError = BackendUnavailable(f"No backend is configured for `{alias}`.")
         for position, backend in enumerate(self._registry.candidates(alias)):
-            payload = backend.translator.translate(body, stream=stream)
+            # A body the backend cannot be sent is the client's 400, before anything is opened.
+            data = encode(backend.translator.translate(body, stream=stream))
             self._opened(backend)
             sent = time.perf_counter()
             try:
-                response = await backend.post(path, payload, ctx.request_id)
+                response = await backend.post(path, data, ctx.request_id)
                 self._metrics.backend_response_start.labels(backend.name).observe(time.perf_counter() - sent)
             except APIError as unreachable:
                 self._closed(backend, "timeout" if isinstance(unreachable, BackendTimeout) else "unreachable")
                 last_error = unreachable
                 continue
+            except BaseException:  # cancelled (the client hung up) while waiting for the first byte
+                self._closed(backend, "cancelled")
+                raise
             if response.status >= 400:
                 refused = await self._error_from(backend, response, path, alias)
-                if response.status not in _RETRYABLE:
+                if response.status in _CREDENTIALS_REFUSED:
+                    backend.failed(refused)
+                elif response.status not in _RETRYABLE:
                     raise refused
-                if response.status >= 500:
+                elif response.status >= 500:
                     backend.failed(refused)
                 last_error = refused
                 continue
@@ -108,6 +126,14 @@ class Proxy:
             return InvalidRequest(
                 f"The model `{alias}` does not serve embeddings.", param="model", code="model_not_supported"
             )
+        if response.status in _CREDENTIALS_REFUSED:
+            log.error(
+                "backend refused the façade's credentials: check its api_key",
+                extra={"backend": backend.name, "status": response.status},
+            )
+            return BackendFailed(
+                f"Backend `{backend.name}` refused the service's credentials.", code="backend_auth_failed"
+            )
         error = backend_error(response.status, raw, backend.name)
         error.headers.update({h: response.headers[h] for h in _PASSED_HEADERS if h in response.headers})
         return error
@@ -136,6 +162,36 @@ class Proxy:
             # (vLLM streams token by token); the first event only carries the role.
             ctx.completion_tokens = max(relay.events - 1, 0)
             ctx.tokens_estimated = True
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(payload)
+    except orjson.JSONEncodeError as exc:  # nested deeper than orjson writes (254 levels)
+        raise InvalidRequest(
+            f"The request could not be forwarded: {exc}. Nest JSON values less deeply.",
+            param=_deepest_field(payload),
+            code="invalid_value",
+        ) from None
+
+
+def _deepest_field(payload: dict[str, Any]) -> str | None:
+    """The top-level field nested deepest (only on the error path: it walks the whole body)."""
+
+    def depth(value: Any) -> int:
+        deepest, level, stack = 0, 0, [(value, 1)]
+        while stack:
+            node, level = stack.pop()
+            deepest = max(deepest, level)
+            if isinstance(node, dict):
+                stack.extend((child, level + 1) for child in node.values())
+            elif isinstance(node, list):
+                stack.extend((child, level + 1) for child in node)
+        return deepest
+
+    if not payload:
+        return None
+    return max(payload, key=lambda field: depth(payload[field]))
 
 
 def _read_usage(raw: bytes, ctx: RequestContext) -> None:

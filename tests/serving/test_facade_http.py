@@ -334,6 +334,9 @@ def test_non_streaming_disconnect_cancels_upstream(stack: Stack) -> None:
     # The access log records what the client never saw: 499, client_disconnected.
     line = eventually(lambda: logged_request(stack.facade, "hung-up-1"), lambda found: found is not None)
     assert line is not None and (line["status"], line["outcome"]) == (499, "client_disconnected")
+    # Cancelled while waiting for the backend's first byte: the in-flight gauges fall back.
+    assert 'pearcare_backend_in_flight{backend="sim"} 0.0' in stack.metrics()
+    assert httpx.get(stack.facade.root_url + "/health/ready").json()["backends"]["sim"]["in_flight"] == 0
 
 
 def logged_request(facade: Facade, request_id: str) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from serving.backends.backend import Backend
@@ -20,7 +21,7 @@ async def test_an_unreachable_backend_is_marked_down_for_its_cooldown() -> None:
     await unreachable.start()
     try:
         with pytest.raises(BackendUnavailable, match="unreachable"):
-            await unreachable.post("/chat/completions", {}, "req-1")
+            await unreachable.post("/chat/completions", b"{}", "req-1")
     finally:
         await unreachable.close()
     health = unreachable.health
@@ -35,9 +36,11 @@ async def test_a_backend_that_does_not_answer_in_time() -> None:
         await slow.start()
         try:
             with pytest.raises(BackendTimeout):
-                await slow.post("/chat/completions", {"messages": [], "simulate": {"hang_ms": 2000}}, "req-2")
+                await slow.post(
+                    "/chat/completions", orjson.dumps({"messages": [], "simulate": {"hang_ms": 2000}}), "req-2"
+                )
             assert slow.health.state == "down"
-            response = await slow.post("/chat/completions", {"messages": [], "max_tokens": 1}, "req-3")
+            response = await slow.post("/chat/completions", orjson.dumps({"messages": [], "max_tokens": 1}), "req-3")
             assert response.status == 200
             response.release()
             assert sim.simulator.last_headers["x-request-id"] == "req-3"

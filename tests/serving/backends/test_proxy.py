@@ -122,3 +122,43 @@ async def test_every_path_leaves_the_in_flight_gauges_at_zero(stack: AsyncExitSt
     for name in ("first", "second"):
         assert backends.app.metric("pearcare_backend_in_flight", backend=name) == 0
         assert backends.app.app.state.services.registry.backends[name].in_flight == 0
+
+
+LEAKY = "Incorrect API key provided: sk-proj-abc123***wxyz. You can find your API key at ..."
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_backend_refusing_our_credentials_is_a_502_and_the_next_backend_serves(
+    stack: AsyncExitStack, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    refusing = replace(QUICK, error_status=status, error_message=LEAKY)
+    backends = await start(stack, {"misconfigured": refusing, "spare": QUICK})
+    assert (await chat(backends, stream=False))[0] == 200
+    assert backends.sims["spare"].requests == 1 and backends.health("misconfigured") == "down"
+    assert any("refused the façade's credentials" in r.message and r.levelname == "ERROR" for r in caplog.records)
+
+    alone = await start(stack, {"misconfigured": refusing})
+    status_code, body, headers = await chat(alone, stream=True)
+    error = orjson.loads(body)["error"]
+    assert status_code == 502 and error["code"] == "backend_auth_failed" and headers["retry-after"] == "1"
+    assert "sk-" not in body.decode() and "API key" not in error["message"]
+
+
+async def test_a_key_quoted_in_a_backend_error_never_reaches_the_client(stack: AsyncExitStack) -> None:
+    backends = await start(stack, {"strict": replace(REJECTING, error_message=f"bad request ({LEAKY})")})
+    status, body, _ = await chat(backends, stream=False)
+    assert status == 400 and b"sk-proj" not in body and b"sk-***" in body
+
+
+async def test_a_body_nested_too_deeply_to_forward_is_a_400_with_its_field(stack: AsyncExitStack) -> None:
+    backends = await start(stack, {"only": QUICK})
+    nested: object = "x"
+    for _ in range(300):
+        nested = {"n": nested}
+    body = {"model": "medgemma", "messages": HELLO, "max_tokens": 1, "metadata_blob": nested}
+    response = await backends.app.client.post("/v1/chat/completions", headers=AUTH, json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "metadata_blob"
+    assert backends.sims["only"].requests == 0
+    assert backends.app.metric("pearcare_backend_in_flight", backend="only") == 0
+    assert backends.app.app.state.services.registry.backends["only"].in_flight == 0
