@@ -83,6 +83,12 @@ class BackendConfig(BaseModel):
     message_format: Literal["openai", "gemma3"] = "openai"
     rename_params: dict[str, str] = Field(default_factory=dict)
     drop_params: list[str] = Field(default_factory=list)
+    force_params: dict[str, Any] | None = Field(
+        None, description="values always sent, whatever the client asked; default for kind openai: store false"
+    )
+    allow_params: list[str] = Field(
+        default_factory=list, description="parameters the kind drops by default that this backend may receive"
+    )
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(1000, ge=1)
     cooldown_seconds: float = Field(5.0, ge=0, description="skip after a connection failure")
@@ -97,6 +103,26 @@ class BackendConfig(BaseModel):
     @property
     def requires_api_key(self) -> bool:
         return self.kind == "openai"
+
+    @property
+    def forced_params(self) -> dict[str, Any]:
+        if self.force_params is not None:
+            return self.force_params
+        return dict(_FORCED_BY_KIND[self.kind])
+
+    @property
+    def dropped_params(self) -> frozenset[str]:
+        return frozenset(self.drop_params) | (_DROPPED_BY_KIND[self.kind] - frozenset(self.allow_params))
+
+
+# Data that must not leave for a third party by default. OpenAI keeps prompts and completions
+# of `store: true` requests in the organisation's dashboard (PHI retention); `service_tier`
+# changes what is billed; `metadata` and `user` carry identifiers to OpenAI's logs.
+_FORCED_BY_KIND: dict[str, dict[str, Any]] = {"openai": {"store": False}, "vllm": {}}
+_DROPPED_BY_KIND: dict[str, frozenset[str]] = {
+    "openai": frozenset({"service_tier", "metadata", "user", "safety_identifier", "prompt_cache_key"}),
+    "vllm": frozenset(),
+}
 
 
 class StaticKey(BaseModel):

@@ -14,12 +14,14 @@ class RequestTranslator:
     def __init__(self, config: BackendConfig) -> None:
         self._model = config.model
         self._rename = dict(config.rename_params)
-        self._drop = frozenset(config.drop_params)
+        self._drop = config.dropped_params
+        self._force = config.forced_params
         self._gemma3 = config.message_format == "gemma3"
 
     def translate(self, body: dict[str, Any], *, stream: bool) -> dict[str, Any]:
         out = {key: value for key, value in body.items() if key not in self._drop}
         out["model"] = self._model
+        out.update(self._force)
         for source, target in self._rename.items():
             if source in out:
                 value = out.pop(source)

@@ -34,8 +34,29 @@ def test_gpt5_renames_and_drops_declared_params() -> None:
         "max_completion_tokens": 9,
         "seed": 1,
         "tools": [{"type": "function"}],
+        "store": False,
     }
     assert body == original
+
+
+def test_data_that_is_retained_or_billed_does_not_leave_for_openai_by_default() -> None:
+    body = {
+        "model": "gpt-5",
+        "messages": [],
+        "store": True,
+        "service_tier": "priority",
+        "metadata": {"patient": "MRN-1"},
+        "user": "patient-1",
+        "safety_identifier": "patient-1",
+    }
+    assert RequestTranslator(GPT5).translate(body, stream=False) == {"model": "gpt-5", "messages": [], "store": False}
+    # A backend under a BAA may be configured otherwise, explicitly.
+    covered = GPT5.model_copy(update={"force_params": {}, "allow_params": ["user", "metadata"]})
+    out = RequestTranslator(covered).translate(body, stream=False)
+    assert out["store"] is True and out["user"] == "patient-1" and out["metadata"] == {"patient": "MRN-1"}
+    assert "service_tier" not in out
+    # vLLM runs here: nothing is forced or dropped.
+    assert RequestTranslator(GEMMA).translate({"store": True, "user": "u"}, stream=False)["user"] == "u"
 
 
 def test_explicit_target_param_wins_over_renamed_one() -> None:
