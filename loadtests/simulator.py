@@ -53,6 +53,7 @@ class Simulator:
         self.model = model
         self.requests = 0
         self.cancelled = 0
+        self.model_lists = 0  # GET /v1/models: how often readiness probed us
         self.last_body: dict[str, Any] | None = None
         self.last_headers: dict[str, str] = {}
 
@@ -73,12 +74,14 @@ class Simulator:
             {
                 "requests": self.requests,
                 "cancelled": self.cancelled,
+                "model_lists": self.model_lists,
                 "last_body": self.last_body,
                 "last_headers": self.last_headers,
             }
         )
 
     async def models(self, request: web.Request) -> web.Response:
+        self.model_lists += 1
         card = {"id": self.model, "object": "model", "created": 0, "owned_by": "simulator"}
         return web.json_response({"object": "list", "data": [card]})
 

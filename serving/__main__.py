@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         for stale in multiproc_dir.glob("*.db"):
             stale.unlink()
     if server.workers == 1:
-        uvicorn.run(create_app(config, metrics=Metrics(multiprocess=multiproc_dir is not None)), **common)
+        metrics = Metrics(multiprocess=multiproc_dir is not None)
+        if server.metrics_port is not None:
+            metrics.serve_on_port(server.host, server.metrics_port)
+        uvicorn.run(create_app(config, metrics=metrics), **common)
         return 0
     assert multiproc_dir is not None
     os.environ.update(
@@ -72,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             "PEARCARE_PORT": str(server.port),
         }
     )
+    if server.metrics_port is not None:  # the parent adds up every worker's metric files
+        Metrics(multiprocess=True).serve_on_port(server.host, server.metrics_port)
     uvicorn.run("serving.app:app_from_environment", factory=True, workers=server.workers, **common)
     return 0
 

@@ -28,6 +28,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.registry.start()
+        services.readiness.start()
         try:
             await services.static_keys.install()
         except RedisError as exc:
@@ -47,12 +48,21 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         finally:
             if services.consultations is not None:
                 await services.consultations.close()
+            await services.readiness.stop()
             await services.settlements.drain()
             await services.registry.close()
             await services.redis.aclose()
             services.metrics.process_exited(os.getpid())
 
-    app = FastAPI(title="Pear Care serving", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    docs = config.server.api_docs  # off by default: the schema lists every route, admin included
+    app = FastAPI(
+        title="Pear Care serving",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.services = services
     install_handlers(app)
     for router in (

@@ -130,3 +130,15 @@ async def require_admin(services: ServicesDep, request: Request) -> None:
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
         raise InvalidAPIKey("Incorrect admin credential.")
+
+
+async def require_metrics_access(services: ServicesDep, request: Request) -> None:
+    """/metrics: absent here when it has a port of its own; behind a bearer token if one is set."""
+    server = services.config.server
+    if server.metrics_port is not None:
+        raise APIError(f"Invalid URL (GET {request.url.path})", status=404)
+    if server.metrics_token is None:
+        return
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), server.metrics_token.encode()):
+        raise InvalidAPIKey("Incorrect metrics credential.")

@@ -1,8 +1,12 @@
-"""GET /health/ready's answer: every backend probed, and the store pinged."""
+"""GET /health/ready's answer, from probes run in the background on a fixed interval: every
+backend asked for its models, the store pinged. Unauthenticated readiness checks therefore
+cost nothing and never fan out to the backends (or send our OpenAI key) per request."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from typing import Any
 
 from redis.asyncio import Redis
@@ -11,14 +15,48 @@ from redis.exceptions import RedisError
 from serving.backends.registry import BackendRegistry
 from serving.settings import StoreConfig
 
+log = logging.getLogger(__name__)
+
 
 class Readiness:
-    def __init__(self, *, registry: BackendRegistry, redis: Redis, store: StoreConfig) -> None:
+    def __init__(
+        self, *, registry: BackendRegistry, redis: Redis, store: StoreConfig, interval_seconds: float = 5.0
+    ) -> None:
         self._registry = registry
         self._redis = redis
         self._store = store
+        self._interval = interval_seconds
+        self._latest: tuple[bool, dict[str, Any]] | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    async def check(self) -> tuple[bool, dict[str, Any]]:
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._probe_forever())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def check(self) -> tuple[bool, dict[str, Any]]:
+        """The latest probe's answer; not ready until the first probe finished."""
+        if self._latest is None:
+            return False, {"status": "starting"}
+        ready, report = self._latest
+        backends = report["backends"]
+        for name, backend in self._registry.backends.items():  # live, not as of the probe
+            backends[name]["in_flight"] = backend.in_flight
+        return ready, report
+
+    async def _probe_forever(self) -> None:
+        while True:
+            try:
+                self._latest = await self.probe()
+            except Exception as exc:  # a probe must never stop probing
+                log.exception("readiness probe failed", extra={"error_type": type(exc).__name__})
+            await asyncio.sleep(self._interval)
+
+    async def probe(self) -> tuple[bool, dict[str, Any]]:
         """A down store makes us unready only when it would fail requests (failure_policy closed)."""
         ready, report = await self._registry.readiness()
         try:

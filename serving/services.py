@@ -77,7 +77,12 @@ class Services:
                 catalog=catalog,
                 default_max_tokens=config.store.default_max_tokens,
             ),
-            readiness=Readiness(registry=registry, redis=redis, store=config.store),
+            readiness=Readiness(
+                registry=registry,
+                redis=redis,
+                store=config.store,
+                interval_seconds=config.server.probe_interval_seconds,
+            ),
             metrics=metrics,
             consultations=consultations,
         )

@@ -169,6 +169,14 @@ class ServerConfig(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     graceful_shutdown_seconds: float = Field(30.0, ge=0, description="how long running streams may finish")
     workers: int = Field(1, ge=1, le=64, description="worker processes; >1 uses Prometheus multiprocess mode")
+    probe_interval_seconds: float = Field(5.0, gt=0, description="how often readiness probes backends and store")
+    api_docs: bool = Field(False, description="serve /docs and /openapi.json (they list every route, admin too)")
+    metrics_token: str | None = Field(
+        None, min_length=16, description="if set, /metrics needs `Authorization: Bearer <token>`"
+    )
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="if set, /metrics is served on this port only, not beside the API"
+    )
 
 
 class ConsultationConfig(BaseModel):
@@ -256,7 +264,11 @@ def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
     for name in ("redis_url", "admin_key"):
         if store.get(name) is MISSING or store.get(name) == "":
             store[name] = None
-    return {**raw, "backends": backends, "models": models, "keys": keys, "store": store}
+    server = dict(raw.get("server") or {})
+    for name in ("metrics_token", "metrics_port"):
+        if server.get(name) is MISSING or server.get(name) == "":
+            server[name] = None
+    return {**raw, "backends": backends, "models": models, "keys": keys, "store": store, "server": server}
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> ServingConfig:

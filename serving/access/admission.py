@@ -61,14 +61,14 @@ class Admission:
         self, key_hash: str, alias: str, estimate: int, *, charge: bool = True, generates: bool = True
     ) -> Grant:
         """charge=False: only check the key. generates=False: count the request against the key's
-        request rate, but take no in-flight lease (nothing will settle it)."""
+        request rate only (no tokens, budget or in-flight lease: nothing will settle it)."""
         day = day_number(time.time())
         lease = uuid.uuid4().hex if charge and generates else ""
-        result = await self._run(key_hash, alias, estimate, charge, day, lease)
+        result = await self._run(key_hash, alias, estimate, charge, generates, day, lease)
         if result is None:
             return self._serve_unchecked(key_hash)
         if result[0] == "day":  # our clock named another day than the store's: use its day
-            result = await self._run(key_hash, alias, estimate, charge, int(result[4]), lease)
+            result = await self._run(key_hash, alias, estimate, charge, generates, int(result[4]), lease)
             if result is None:
                 return self._serve_unchecked(key_hash)
         status = result[0]
@@ -104,11 +104,12 @@ class Admission:
         )
 
     async def _run(
-        self, key_hash: str, alias: str, estimate: int, charge: bool, day: int, lease: str
+        self, key_hash: str, alias: str, estimate: int, charge: bool, generates: bool, day: int, lease: str
     ) -> list[Any] | None:
         """admit.lua's result, or None when the store failed and the policy says serve anyway."""
         keys = [key_for(key_hash, s) for s in ("key", "rpm", "tpm", f"day:{day_name(day)}", "inflight")]
-        args: list[str | int] = [alias, estimate, "1" if charge else "0", day, lease, self._lease_ms]
+        mode = "0" if not charge else ("1" if generates else "2")
+        args: list[str | int] = [alias, estimate, mode, day, lease, self._lease_ms]
         started = time.perf_counter()
         try:
             raw = await self._script.run(self._redis, keys, args)

@@ -3,7 +3,9 @@
 -- KEYS[1] key record (hash)   KEYS[2] requests window (hash: second -> count)
 -- KEYS[3] tokens window (hash) KEYS[4] daily token counter of day ARGV[4]
 -- KEYS[5] requests in flight (zset: lease id -> expiry ms)
--- ARGV[1] model alias  ARGV[2] estimated tokens  ARGV[3] '1' to charge, '0' to look up
+-- ARGV[1] model alias  ARGV[2] estimated tokens
+-- ARGV[3] '1' to charge a generation, '2' to count a request that generates nothing (its rate
+-- only: a key out of budget may still read its usage), '0' to look the key up
 -- ARGV[4] the day (days since the epoch, UTC) KEYS[4] is for
 -- ARGV[5] lease id ('' for a request that generates nothing: no in-flight lease)  ARGV[6] lease ms
 -- An empty alias is a request for no model (usage reports): it counts against the request rate.
@@ -30,7 +32,8 @@ local rpm = tonumber(r[4] or '0') or 0
 local tpm = tonumber(r[5] or '0') or 0
 local daily = tonumber(r[6] or '0') or 0
 local most_in_flight = tonumber(r[9] or '0') or 0
-if ARGV[3] ~= '1' then return {'ok', id, name, models, rpm, tpm, daily, most_in_flight} end
+if ARGV[3] == '0' then return {'ok', id, name, models, rpm, tpm, daily, most_in_flight} end
+if ARGV[3] == '2' then tpm, daily, most_in_flight = 0, 0, 0 end
 if alias ~= '' and models ~= '*' and not string.find(',' .. models .. ',', ',' .. alias .. ',', 1, true) then
   return {'forbidden', id, name, models}
 end

@@ -3,7 +3,15 @@ backend name, status class. Never a key id, a raw path or user text."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
 
 # vLLM's latency histograms start at 0.3 s; the façade's overheads are in milliseconds.
 _LATENCY_BUCKETS = (
@@ -103,12 +111,21 @@ class Metrics:
             "pearcare_client_disconnects", "Streams the client abandoned", ["alias"], registry=r
         )
 
-    def render(self) -> bytes:
+    def exposition_registry(self) -> CollectorRegistry:
+        """What a scrape reads: this process's collectors, or every worker's added up."""
         if not self.multiprocess:
-            return generate_latest(self.registry)
+            return self.registry
         merged = CollectorRegistry()
         multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
-        return generate_latest(merged)
+        return merged
+
+    def render(self) -> bytes:
+        return generate_latest(self.exposition_registry())
+
+    def serve_on_port(self, host: str, port: int) -> None:
+        """/metrics on a port of its own (a thread), apart from the API: the network decides who
+        may scrape it. With several workers, run it in the parent process."""
+        start_http_server(port, addr=host, registry=self.exposition_registry())
 
     def process_exited(self, pid: int) -> None:
         if self.multiprocess:

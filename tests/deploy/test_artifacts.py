@@ -150,9 +150,14 @@ def test_kubernetes_wiring() -> None:
             assert http is None or http["port"] in ports
     vllm = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "vllm")
     assert vllm["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    monitor = next(d for d in documents if d["kind"] == "ServiceMonitor")
-    wanted = set(monitor["spec"]["selector"]["matchExpressions"][0]["values"])
-    assert wanted <= set(services)
-    for name in wanted:
+    monitors = [d for d in documents if d["kind"] == "ServiceMonitor"]
+    scraped = {}
+    for monitor in monitors:  # each monitor selects a Service that has the port it scrapes
+        name = monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
         port_names = {port["name"] for port in services[name]["spec"]["ports"]}
         assert {endpoint["port"] for endpoint in monitor["spec"]["endpoints"]} <= port_names
+        scraped[name] = {endpoint["port"] for endpoint in monitor["spec"]["endpoints"]}
+    assert scraped == {"api": {"metrics"}, "vllm": {"http"}}  # the façade's metrics apart from its API
+    api = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "api")
+    env = {e["name"] for e in api["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "PEARCARE_METRICS_PORT" in env

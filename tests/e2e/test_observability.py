@@ -55,6 +55,7 @@ def stack_facade(
         },
         models={"medgemma": ["local-vllm"]},
         store={"redis_url": redis_url},
+        metrics_port=free_port(),  # as deployed: /metrics on a port of its own
     )
     with facade(tmp_path_factory.mktemp("obs"), config) as running_facade:
         # Traffic, so that every labelled series has samples.
@@ -71,8 +72,14 @@ def stack_facade(
         yield running_facade
 
 
+def metrics_url(running: Facade) -> str:
+    port = yaml.safe_load(running.config_path.read_text())["server"]["metrics_port"]
+    return f"http://127.0.0.1:{port}/metrics"
+
+
 def test_every_dashboard_metric_is_exported(stack_facade: Facade, vllm_server: VllmCpuServer) -> None:
-    exported = exposed_names(httpx.get(stack_facade.root_url + "/metrics").text)
+    assert httpx.get(stack_facade.root_url + "/metrics").status_code == 404  # not beside the API
+    exported = exposed_names(httpx.get(metrics_url(stack_facade)).text)
     exported |= exposed_names(httpx.get(vllm_server.root_url + "/metrics").text)
     missing = dashboard_metric_names() - exported
     assert not missing, f"the dashboard queries metrics nobody exports: {sorted(missing)}"
@@ -84,7 +91,8 @@ def test_prometheus_scrapes_the_facade_and_vllm(
     binary = shutil.which("prometheus")
     assert binary, "prometheus is not installed (.ci/run installs Debian's package)"
     config = yaml.safe_load((REPO_ROOT / "configs" / "prometheus.yml").read_text())
-    local = {"api:8000": f"127.0.0.1:{stack_facade.port}", "vllm:8000": f"127.0.0.1:{vllm_server.port}"}
+    metrics_port = yaml.safe_load(stack_facade.config_path.read_text())["server"]["metrics_port"]
+    local = {"api:9100": f"127.0.0.1:{metrics_port}", "vllm:8000": f"127.0.0.1:{vllm_server.port}"}
     config["global"]["scrape_interval"] = "1s"
     for job in config["scrape_configs"]:
         for static in job["static_configs"]:

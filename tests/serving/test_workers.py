@@ -33,7 +33,13 @@ AUTH = {"authorization": f"Bearer {TEST_KEY}"}
 
 
 def start_facade(
-    tmp_path: Path, sim_url: str, *, workers: int, redis_url: str | None = None, grace_seconds: float = 30
+    tmp_path: Path,
+    sim_url: str,
+    *,
+    workers: int,
+    redis_url: str | None = None,
+    grace_seconds: float = 30,
+    metrics_port: int | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     config = facade_config(
@@ -43,6 +49,7 @@ def start_facade(
     )
     config["server"]["workers"] = workers
     config["server"]["graceful_shutdown_seconds"] = grace_seconds
+    config["server"]["metrics_port"] = metrics_port
     path = tmp_path / f"serving-{port}.yaml"
     path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{port}")}
@@ -98,7 +105,10 @@ async def burst_on_new_connections(url: str, count: int) -> None:
 
 def test_metrics_add_up_across_workers(tmp_path: Path, redis_server: RedisServer) -> None:
     with simulator(tmp_path, "--ttft-ms", "5", "--itl-ms", "1", "--tokens", "2") as sim:
-        process, root = start_facade(tmp_path, sim.base_url, workers=2, redis_url=redis_server.url)
+        metrics_port = free_port()
+        process, root = start_facade(
+            tmp_path, sim.base_url, workers=2, redis_url=redis_server.url, metrics_port=metrics_port
+        )
         metrics_dir = next(tmp_path.glob("metrics-*"))
         try:
             sent = 0
@@ -110,8 +120,10 @@ def test_metrics_add_up_across_workers(tmp_path: Path, redis_server: RedisServer
             per_worker = served_by_each_worker(metrics_dir)
             assert sum(1 for n in per_worker.values() if n > 0) == 2, per_worker
             assert sum(per_worker.values()) == sent
-            line = REQUESTS_OK.search(httpx.get(root + "/metrics").text)
-            assert line and float(line.group(1)) == sent, "/metrics adds up every worker's count"
+            # The metrics port, served by the parent process, adds up every worker's count.
+            line = REQUESTS_OK.search(httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text)
+            assert line and float(line.group(1)) == sent
+            assert httpx.get(root + "/metrics").status_code == 404
         finally:
             stop(process)
 

@@ -189,11 +189,14 @@ async def test_windows_run_on_the_stores_clock_not_the_instances(
 
 async def test_requests_that_generate_nothing_take_no_lease_and_need_no_model(connect: Connect) -> None:
     redis = connect()
-    key_hash, _ = await make_key(redis, max_in_flight=1, rpm=10, models=["medgemma"])
+    key_hash, _ = await make_key(redis, max_in_flight=1, rpm=10, daily_tokens=5, models=["medgemma"])
     admission = Admission(redis, metrics=Metrics())
     for _ in range(3):
         report = await admission.admit(key_hash, "", 0, generates=False)
         assert report.refusal is None and report.lease == ""
-    generating = await admission.admit(key_hash, "medgemma", 1)
+    generating = await admission.admit(key_hash, "medgemma", 5)
     assert generating.refusal is None and generating.lease
     assert generating.headers["x-ratelimit-remaining-requests"] == "6"  # the reports counted
+    # Out of budget, a key still reads its usage.
+    assert (await admission.admit(key_hash, "medgemma", 1)).refusal is not None
+    assert (await admission.admit(key_hash, "", 0, generates=False)).refusal is None

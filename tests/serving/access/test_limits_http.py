@@ -61,6 +61,7 @@ def stack_config(sim: Simulator, redis: RedisServer, policy: str = "closed") -> 
         backends={"sim": vllm_backend(sim.base_url, "sim-model")},
         models={"medgemma": ["sim"], "gpt-5": ["sim"]},
         store={"redis_url": redis.url, "admin_key": ADMIN_KEY, "failure_policy": policy, "default_max_tokens": 100},
+        probe_interval_seconds=0.2,
     )
 
 
@@ -361,8 +362,9 @@ def test_redis_restart_under_load_follows_policy(tmp_path: Path, policy: str) ->
             redis.stop()
             statuses.clear()
             asyncio.run(load(1.5))
-            ready = httpx.get(running.root_url + "/health/ready")
-            assert ready.json()["store"]["state"] == "down"
+            ready = eventually(
+                lambda: httpx.get(running.root_url + "/health/ready"), lambda r: r.json()["store"]["state"] == "down"
+            )
             if policy == "closed":
                 assert set(statuses) == {503} and ready.status_code == 503
                 assert all(b["error"]["code"] == "service_unavailable" for b in bodies[-len(statuses) :])
