@@ -94,6 +94,7 @@ class Proxy:
                     started=ctx.started,
                     forward_usage=forward_usage,
                     on_finish=functools.partial(self._stream_finished, backend, ctx=ctx),
+                    strip_null_usage=path == "/completions",
                 )
                 return ProxyReply(backend=backend.name, relay=relay)
             return ProxyReply(backend=backend.name, body=await self._read_body(backend, response, ctx))

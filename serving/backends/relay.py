@@ -4,6 +4,10 @@ Hand-written rather than an SSE library on purpose: this is the hot path, and pa
 re-serialising every chunk costs CPU per token. Events are forwarded as soon as they are
 complete (vLLM writes one event per chunk, so nothing waits); only an event carrying a
 `"usage": {...}` object is parsed, and dropped when the client did not ask for it.
+
+Framing follows the SSE specification: lines may end in LF, CRLF or CR (a backend's CRs are
+turned into LFs, only when it sends any), `data:` may or may not be followed by a space, and
+one event may not grow past MAX_EVENT_BYTES.
 """
 
 from __future__ import annotations
@@ -20,8 +24,19 @@ from serving import sse
 from serving.errors import BackendFailed, BackendTimeout
 
 _USAGE = re.compile(rb'"usage"\s*:\s*\{')
+_NULL_USAGE = re.compile(rb',\s*"usage"\s*:\s*null')
 _EVENT_END = b"\n\n"
-_DONE = b"data: [DONE]"
+_DONE = re.compile(rb"(?:^|\n)data: ?\[DONE\]")
+MAX_EVENT_BYTES = 1 << 20  # one event; a backend that never ends one is cut off, not buffered
+
+
+def _lf_lines(buffer: bytes) -> tuple[bytes, bytes]:
+    """CRLF and CR line ends as LF; a CR at the very end waits for the next chunk (it may be
+    the first half of a CRLF)."""
+    held = b""
+    if buffer.endswith(b"\r"):
+        buffer, held = buffer[:-1], b"\r"
+    return buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), held
 
 
 class StreamRelay:
@@ -35,11 +50,13 @@ class StreamRelay:
         started: float,
         forward_usage: bool,
         on_finish: Callable[[StreamRelay], None],
+        strip_null_usage: bool = False,
     ) -> None:
         self._response = response
         self._backend = backend
         self._started = started
         self._forward_usage = forward_usage
+        self._strip_null_usage = strip_null_usage  # completion chunks: OpenAI's schema has no null usage
         self._on_finish = on_finish
         self.usage: dict[str, Any] | None = None
         self.events = 0
@@ -63,28 +80,40 @@ class StreamRelay:
         try:
             async for chunk in self._response.content.iter_any():
                 buffer = pending + chunk if pending else chunk
+                held = b""
+                if b"\r" in buffer:
+                    buffer, held = _lf_lines(buffer)
                 end = buffer.rfind(_EVENT_END)
                 if end < 0:
-                    pending = buffer
+                    pending = buffer + held
+                    if len(pending) > MAX_EVENT_BYTES:
+                        raise _EventTooLarge
                     continue
                 end += len(_EVENT_END)
-                complete, pending = buffer[:end], buffer[end:]
+                complete, pending = buffer[:end], buffer[end:] + held
                 now = time.perf_counter()
                 if self.first_event_at is None:
                     self.first_event_at = now
                 self.last_event_at = now
-                self.events += complete.count(b"data: {")
+                self.events += complete.count(b"data: {") + complete.count(b"data:{")
                 if _USAGE.search(complete):
                     complete = self._take_usage(complete)
-                if _DONE in complete:
+                if self._strip_null_usage and b'"usage"' in complete:
+                    complete = _NULL_USAGE.sub(b"", complete)
+                if _DONE.search(complete):
                     # The protocol's end: a client may hang up right after it (the openai SDK
                     # does), before the backend closes. That is a completed stream.
                     self.completed = True
                 if complete:
                     yield complete
-            if pending.strip():
-                yield pending
+            if pending.strip():  # the stream ended without a blank line after its last event
+                yield pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             self.completed = True
+        except _EventTooLarge:
+            self.failed = True
+            yield sse.error_event(
+                BackendFailed(f"Backend `{self._backend}` sent an event over {MAX_EVENT_BYTES} bytes.")
+            )
         except TimeoutError:
             self.failed = True
             yield sse.error_event(BackendTimeout(f"Backend `{self._backend}` stopped sending mid-stream."))
@@ -104,9 +133,9 @@ class StreamRelay:
         for event in complete.split(_EVENT_END):
             if not event:
                 continue
-            if _USAGE.search(event) and event.startswith(b"data: "):
+            if _USAGE.search(event) and event.startswith(b"data:"):
                 try:
-                    payload = orjson.loads(event[6:])
+                    payload = orjson.loads(event[5:])
                 except orjson.JSONDecodeError:
                     payload = None
                 if isinstance(payload, dict) and isinstance(payload.get("usage"), dict):
@@ -116,3 +145,7 @@ class StreamRelay:
                         continue
             kept.append(event + _EVENT_END)
         return b"".join(kept)
+
+
+class _EventTooLarge(Exception):
+    pass

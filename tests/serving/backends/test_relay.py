@@ -101,3 +101,50 @@ async def test_chunks_not_held_back() -> None:
     finally:
         await runner.cleanup()
     assert response.closed
+
+
+def framed(events: list[bytes], line_end: bytes, *, space: bool = True) -> bytes:
+    """The same events with other line ends, and with or without the space after `data:`."""
+    out = b""
+    for event in events:
+        body = event.removesuffix(b"\n\n")
+        if not space:
+            body = body.replace(b"data: ", b"data:", 1)
+        out += body + line_end * 2
+    return out
+
+
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\r", b"\n"])
+@pytest.mark.parametrize("space", [True, False])
+async def test_every_line_end_the_sse_specification_allows(line_end: bytes, space: bool) -> None:
+    stream = framed([ROLE, TOKEN, TOKEN, USAGE, DONE], line_end, space=space)
+    out, relay = await relay_all(split_awkwardly(stream), forward_usage=False)
+    assert relay.usage == {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}, "usage read, not lost"
+    assert relay.events == 3 and relay.completed and not relay.failed
+    assert b"\r" not in out and b'"usage":{' not in out  # LF framing for the client; usage stripped
+    assert out.endswith(b"data: [DONE]\n\n" if space else b"data:[DONE]\n\n")
+
+
+async def test_an_event_that_never_ends_is_cut_off_not_buffered() -> None:
+    endless = [b'data: {"choices":[{"delta":{"content":"' + b"x" * 65536] * 20  # 1.3 MB, no blank line
+    out, relay = await relay_all([ROLE, *endless], forward_usage=False)
+    assert relay.failed and not relay.completed
+    assert out.startswith(ROLE) and len(out) < 4096
+    error = orjson.loads(out[len(ROLE) :].split(b"\n\n")[0].removeprefix(b"data: "))["error"]
+    assert error["code"] == "backend_error" and "over 1048576 bytes" in error["message"]
+
+
+async def test_completion_chunks_carry_no_null_usage() -> None:
+    chunk = b'data: {"object":"text_completion","choices":[{"index":0,"text":" tok"}],"usage":null}\n\n'
+    runner, url = await serve([chunk, chunk, USAGE, DONE])
+    try:
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(url)
+            relay = StreamRelay(
+                response, backend="b", started=0.0, forward_usage=True, on_finish=lambda r: None, strip_null_usage=True
+            )
+            out = b"".join([piece async for piece in relay.stream()])
+    finally:
+        await runner.cleanup()
+    assert b'"usage":null' not in out and out.count(b'"text":" tok"') == 2
+    assert b'"usage":{"prompt_tokens":7' in out  # the usage the client asked for still comes
