@@ -40,10 +40,24 @@ class _Generation(BaseModel):
         return bool(self.stream_options and self.stream_options.include_usage)
 
 
+class FunctionCall(BaseModel):
+    model_config = _PASS_THROUGH
+    name: str
+    arguments: str
+
+
+class ToolCall(BaseModel):
+    model_config = _PASS_THROUGH
+    id: str | None = None
+    type: str | None = None
+    function: FunctionCall
+
+
 class ChatMessage(BaseModel):
     model_config = _PASS_THROUGH
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
+    tool_calls: list[ToolCall] | None = None  # an assistant's earlier calls, as OpenAI shapes them
 
 
 class ChatCompletionRequest(_Generation):

@@ -39,3 +39,34 @@ def test_unknown_fields_pass_through_and_known_ones_are_checked() -> None:
     with pytest.raises(InvalidRequest) as too_many:
         validate(CompletionRequest, {"model": "m", "prompt": "x", "n": 1000})
     assert too_many.value.param == "n"
+
+
+@pytest.mark.parametrize(
+    ("tool_calls", "param"),
+    [
+        (["x"], "messages[1].tool_calls[0]"),
+        ([{"function": "x"}], "messages[1].tool_calls[0].function"),
+        ([{"function": {"name": 1, "arguments": "{}"}}], "messages[1].tool_calls[0].function.name"),
+        ([{"function": {"name": "f"}}], "messages[1].tool_calls[0].function.arguments"),
+        ("calls", "messages[1].tool_calls"),
+        ([None], "messages[1].tool_calls[0]"),
+    ],
+)
+def test_malformed_tool_calls_are_a_400_that_points_at_them(tool_calls: object, param: str) -> None:
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": None, "tool_calls": tool_calls},
+        ],
+    }
+    with pytest.raises(InvalidRequest) as caught:
+        validate(ChatCompletionRequest, body)
+    assert caught.value.param == param
+
+
+def test_well_formed_tool_calls_pass_through_untouched() -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}, "extra": 1}
+    body = {"model": "m", "messages": [{"role": "assistant", "content": None, "tool_calls": [call]}]}
+    assert validate(ChatCompletionRequest, body).messages[0].tool_calls is not None
+    assert body["messages"][0]["tool_calls"] == [call]  # the raw body is what is forwarded
