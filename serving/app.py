@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.exceptions import RedisError
 
+from serving import openapi
 from serving.errors import install_handlers
 from serving.observability.logs import configure_logging
 from serving.observability.metrics import Metrics
@@ -65,6 +66,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
     )
     app.state.services = services
     install_handlers(app)
+    openapi.install(app)
     for router in (
         chat.router,
         completions.router,
