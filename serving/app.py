@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from redis.exceptions import RedisError
 
 from serving import openapi
 from serving.errors import install_handlers
@@ -30,10 +29,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.registry.start()
         services.readiness.start()
-        try:
-            await services.static_keys.install()
-        except RedisError as exc:
-            log.error("could not install static keys", extra={"error_type": type(exc).__name__})
+        await services.static_keys.start()  # reconciles now, or retries in the background while the store is down
         log.info(
             "serving",
             extra={"models": list(services.registry.aliases), "backends": list(services.registry.backends)},
@@ -50,6 +46,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
             if services.consultations is not None:
                 await services.consultations.close()
             await services.readiness.stop()
+            await services.static_keys.stop()
             await services.settlements.drain()
             await services.registry.close()
             await services.redis.aclose()

@@ -156,7 +156,7 @@ def validation_error(errors: list[Any]) -> InvalidRequest:
 _CREDENTIAL = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_*.\-]{3,}")
 
 
-def backend_error(status: int, body: bytes, backend: str) -> APIError:
+def backend_error(status: int, body: bytes, backend: str, secret: str | None = None) -> APIError:
     """Rewrite a backend's error body (vLLM's differs from OpenAI's) into our envelope."""
     message, param, code = f"The backend returned HTTP {status}.", None, None
     try:
@@ -172,6 +172,8 @@ def backend_error(status: int, body: bytes, backend: str) -> APIError:
         elif isinstance(detail, str):
             message = detail
     message = _CREDENTIAL.sub("sk-***", message)  # a backend may quote a key; never pass it on
+    if secret and len(secret) >= 8:
+        message = message.replace(secret, "***")
     if status >= 500:
         return BackendFailed(f"Backend `{backend}` failed: {message}")
     return APIError(message, status=status, param=param, code=code)

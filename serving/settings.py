@@ -83,11 +83,12 @@ class BackendConfig(BaseModel):
     message_format: Literal["openai", "gemma3"] = "openai"
     rename_params: dict[str, str] = Field(default_factory=dict)
     drop_params: list[str] = Field(default_factory=list)
-    force_params: dict[str, Any] | None = Field(
-        None, description="values always sent, whatever the client asked; default for kind openai: store false"
+    force_params: dict[str, Any] = Field(
+        default_factory=dict, description="chat values always sent, whatever the client asked (added to the kind's)"
     )
     allow_params: list[str] = Field(
-        default_factory=list, description="parameters the kind drops by default that this backend may receive"
+        default_factory=list,
+        description="parameters the kind drops or forces by default that this backend may receive as sent",
     )
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(1000, ge=1)
@@ -106,9 +107,8 @@ class BackendConfig(BaseModel):
 
     @property
     def forced_params(self) -> dict[str, Any]:
-        if self.force_params is not None:
-            return self.force_params
-        return dict(_FORCED_BY_KIND[self.kind])
+        kind = {k: v for k, v in _FORCED_BY_KIND[self.kind].items() if k not in self.allow_params}
+        return {**kind, **self.force_params}
 
     @property
     def dropped_params(self) -> frozenset[str]:
@@ -151,7 +151,13 @@ class StoreConfig(BaseModel):
         64, ge=1, description="Redis connections per process; more concurrent requests wait for one (pool_timeout)"
     )
     pool_timeout: float = Field(1.0, gt=0, description="longest wait for a free Redis connection, seconds")
-    default_max_tokens: int = Field(1024, ge=1, description="charged up front when a request names no max_tokens")
+    default_max_tokens: int = Field(
+        1024,
+        ge=1,
+        le=1_000_000,
+        description="charged up front and sent to the backend when a request names no cap; it must fit the "
+        "smallest context of the backends (prompt included), and a reasoning model (GPT-5) thinks within it",
+    )
     admin_key: str | None = Field(None, min_length=20)
     verified_key_seconds: float = Field(
         300.0,

@@ -58,22 +58,31 @@ class Admission:
             await self.admit(key_hash, "", 0, charge=False)
 
     async def admit(
-        self, key_hash: str, alias: str, estimate: int, *, charge: bool = True, generates: bool = True
+        self,
+        key_hash: str,
+        alias: str,
+        estimate: int,
+        *,
+        charge: bool = True,
+        generates: bool = True,
+        _retried: bool = False,
     ) -> Grant:
         """charge=False: only check the key. generates=False: count the request against the key's
         request rate only (no tokens, budget or in-flight lease: nothing will settle it)."""
         day = day_number(time.time())
         lease = uuid.uuid4().hex if charge and generates else ""
-        result = await self._run(key_hash, alias, estimate, charge, generates, day, lease)
-        if result is None:
-            return self._serve_unchecked(key_hash)
-        if result[0] == "day":  # our clock named another day than the store's: use its day
-            result = await self._run(key_hash, alias, estimate, charge, generates, int(result[4]), lease)
+        for _ in range(3):  # our clock may name another day than the store's: then use the store's
+            result = await self._run(key_hash, alias, estimate, charge, generates, day, lease)
             if result is None:
                 return self._serve_unchecked(key_hash)
+            if result[0] != "day":
+                break
+            day = int(result[4])
+        else:
+            raise StoreUnavailable("The store's day kept changing. Retry shortly.", headers={"retry-after": "1"})
         status = result[0]
-        if status == "unknown" and self._reinstall is not None and await self._reinstall(key_hash):
-            return await self.admit(key_hash, alias, estimate, charge=charge, generates=generates)
+        if status == "unknown" and not _retried and self._reinstall is not None and await self._reinstall(key_hash):
+            return await self.admit(key_hash, alias, estimate, charge=charge, generates=generates, _retried=True)
         if status in ("unknown", "disabled", "expired"):
             self._verified.forget(key_hash)
             self._metrics.auth_failures.inc()
@@ -83,7 +92,8 @@ class Admission:
         if not charge:
             self._remember(key_hash, result, tpm=int(result[5]), daily=int(result[6]))
             return Grant(result[1], key_hash, result[2], models_of(result[3]), 0, 0, False, False, {})
-        self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]))
+        if generates:  # a usage report's result leaves out the key's token limits: not worth remembering
+            self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]))
         if status != "ok":
             self._metrics.rate_limited.labels(status).inc()
         headers = limit_headers(result)

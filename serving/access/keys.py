@@ -14,7 +14,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from serving.access.grants import check_models
-from serving.access.store import KEY_INDEX, decode, key_for
+from serving.access.store import KEY_INDEX, LuaScript, decode, key_for
 
 
 def hash_key(secret: str) -> str:
@@ -154,10 +154,22 @@ class KeyStore:
         return KeyRecord.from_redis(decode(raw)) if raw else None
 
     async def delete(self, key_id: str, key_hash: str) -> None:
-        """Remove a key's record and its index entry (its usage history stays)."""
+        """Remove a key's record, and its index entry if that still names this record (another
+        instance may have pointed the id at a new secret meanwhile). Its usage history stays."""
+        await self._redis.delete(record_key(key_hash))
+        await _DELETE_INDEX_ENTRY.run(self._redis, [KEY_INDEX], [key_id, key_hash])
+
+    async def install(self, record: KeyRecord, secret: str) -> None:
+        """Write a config-file key: the fields the file owns, and `disabled` and `created_at` only
+        where the record has none yet (a revocation made meanwhile is never overwritten)."""
+        check_models(record.models)
+        key_hash = hash_key(secret)
+        owned = {k: v for k, v in record.to_redis().items() if k not in ("disabled", "created_at")}
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.delete(record_key(key_hash))
-            pipe.hdel(KEY_INDEX, key_id)
+            pipe.hset(record_key(key_hash), mapping=owned)
+            pipe.hsetnx(record_key(key_hash), "disabled", "0")
+            pipe.hsetnx(record_key(key_hash), "created_at", str(int(time.time())))
+            pipe.hset(KEY_INDEX, record.id, key_hash)
             await pipe.execute()
 
     async def store_is_empty(self) -> bool:
@@ -174,6 +186,11 @@ class KeyStore:
 
     async def key_hashes(self) -> dict[str, str]:
         return decode(await self._redis.hgetall(KEY_INDEX))
+
+
+_DELETE_INDEX_ENTRY = LuaScript(
+    "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0"
+)
 
 
 def new_key_id() -> str:

@@ -11,11 +11,13 @@ local used = tonumber(ARGV[2])
 local estimate = tonumber(ARGV[3])
 if ARGV[8] == '1' then
   local now = tonumber(redis.call('TIME')[1])
-  if tonumber(ARGV[1]) > now - 60 then
+  -- A grant served while the store was down carries an instance's clock: never a future bucket.
+  local bucket = math.min(tonumber(ARGV[1]), now)
+  if bucket > now - 60 then
     -- The estimate is still in the window: correct it to what was used.
     if used ~= estimate then
-      local left = redis.call('HINCRBY', KEYS[1], ARGV[1], used - estimate)
-      if left < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
+      local left = redis.call('HINCRBY', KEYS[1], bucket, used - estimate)
+      if left < 0 then redis.call('HSET', KEYS[1], bucket, 0) end
     end
   elseif used > 0 then
     -- A long request: its estimate has left the window, so what it used counts now.

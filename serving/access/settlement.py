@@ -13,7 +13,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from serving.access.limits import Grant, day_name
 from serving.access.store import LuaScript, key_for
@@ -119,6 +119,10 @@ class Settlements:
     async def _apply(self, settlement: Settlement) -> bool:
         try:
             await self._script.run(self._redis, settlement[0], settlement[1])
+        except ResponseError as exc:  # the store answered "no" (WRONGTYPE, OOM): retrying cannot help
+            self._metrics.store_errors.inc()
+            log.error("usage settlement refused by the store", extra={"error_type": type(exc).__name__})
+            return True
         except RedisError as exc:
             self._metrics.store_errors.inc()
             if len(self._backlog) == self._backlog.maxlen:

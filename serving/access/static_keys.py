@@ -4,11 +4,17 @@ The config file owns them: at start the store is reconciled with it. A key remov
 file, or rotated to a new secret, stops working (its record is deleted, on every instance at
 once since they share the store). A static key revoked through the admin API or the CLI stays
 revoked across restarts until it is re-enabled there; its limits and models come from the file.
+Limitation: while instances with an older file still run, one of them that restarts reconciles
+the store with *its* file; finish a rotation's rollout (or restart the new instances after it).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+
+from redis.exceptions import RedisError
 
 from serving.access.keys import STATIC_PREFIX, KeyRecord, KeyStore, hash_key
 from serving.settings import StaticKey
@@ -34,6 +40,34 @@ class StaticKeys:
             )
             for key in static
         }
+        self._reinstalling = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, retry_seconds: float = 5.0) -> None:
+        """Reconcile now; while the store is unreachable, keep retrying in the background."""
+        try:
+            await self.install()
+            return
+        except RedisError as exc:
+            log.error("could not reconcile config keys; retrying", extra={"error_type": type(exc).__name__})
+
+        async def reconcile() -> None:
+            while True:
+                await asyncio.sleep(retry_seconds)
+                try:
+                    await self.install()
+                    log.info("config keys reconciled")
+                    return
+                except RedisError as exc:
+                    log.error("could not reconcile config keys; retrying", extra={"error_type": type(exc).__name__})
+
+        self._task = asyncio.get_running_loop().create_task(reconcile())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     def owns(self, key_id: str) -> bool:
         return key_id.startswith(STATIC_PREFIX)
@@ -47,17 +81,16 @@ class StaticKeys:
             if record is not None and self.owns(record.id):  # removed from the file, or rotated
                 await self._keys.delete(record.id, key_hash)
                 log.warning("static key removed from the store: not in the config", extra={"key_id": record.id})
-        for key_hash, (record, secret) in self._by_hash.items():
-            existing = await self._keys.get_by_hash(key_hash)
-            if existing is not None:  # keep what the admin API decided, and when it was made
-                record.disabled, record.created_at = existing.disabled, existing.created_at
-            await self._keys.create(record, secret=secret)
+        for record, secret in self._by_hash.values():
+            await self._keys.install(record, secret)
 
     async def reinstall(self, key_hash: str) -> bool:
         """Re-create one config-file key, only when the store lost everything (a Redis without
         persistence came back empty); never a key the store forgot on purpose."""
-        entry = self._by_hash.get(key_hash)
-        if entry is None or not await self._keys.store_is_empty():
+        if key_hash not in self._by_hash:
             return False
-        await self.install()
-        return True
+        async with self._reinstalling:  # one re-creation at a time, however many requests ask
+            if not await self._keys.store_is_empty():
+                return await self._keys.get_by_hash(key_hash) is not None  # done meanwhile: look again
+            await self.install()
+            return True

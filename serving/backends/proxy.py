@@ -60,7 +60,7 @@ class Proxy:
         last_error: APIError = BackendUnavailable(f"No backend is configured for `{alias}`.")
         for position, backend in enumerate(self._registry.candidates(alias)):
             # A body the backend cannot be sent is the client's 400, before anything is opened.
-            data = encode(backend.translator.translate(body, stream=stream))
+            data = encode(backend.translator.translate(body, stream=stream, path=path))
             self._opened(backend)
             sent = time.perf_counter()
             try:
@@ -135,7 +135,7 @@ class Proxy:
             return BackendFailed(
                 f"Backend `{backend.name}` refused the service's credentials.", code="backend_auth_failed"
             )
-        error = backend_error(response.status, raw, backend.name)
+        error = backend_error(response.status, raw, backend.name, secret=backend.config.api_key)
         error.headers.update({h: response.headers[h] for h in _PASSED_HEADERS if h in response.headers})
         return error
 

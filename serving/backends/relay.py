@@ -24,7 +24,7 @@ from serving import sse
 from serving.errors import BackendFailed, BackendTimeout
 
 _USAGE = re.compile(rb'"usage"\s*:\s*\{')
-_NULL_USAGE = re.compile(rb',\s*"usage"\s*:\s*null')
+_NULL_USAGE = re.compile(rb',\s*"usage"\s*:\s*null|(?<=\{)"usage"\s*:\s*null\s*,?')
 _EVENT_END = b"\n\n"
 _DONE = re.compile(rb"(?:^|\n)data: ?\[DONE\]")
 MAX_EVENT_BYTES = 1 << 20  # one event; a backend that never ends one is cut off, not buffered
@@ -34,8 +34,8 @@ def _lf_lines(buffer: bytes) -> tuple[bytes, bytes]:
     """CRLF and CR line ends as LF; a CR at the very end waits for the next chunk (it may be
     the first half of a CRLF)."""
     held = b""
-    if buffer.endswith(b"\r"):
-        buffer, held = buffer[:-1], b"\r"
+    if buffer.endswith(b"\r") and not buffer.endswith((b"\r\r", b"\n\r")):
+        buffer, held = buffer[:-1], b"\r"  # after a line end it ends a line itself, whatever follows
     return buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), held
 
 

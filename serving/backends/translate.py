@@ -18,10 +18,11 @@ class RequestTranslator:
         self._force = config.forced_params
         self._gemma3 = config.message_format == "gemma3"
 
-    def translate(self, body: dict[str, Any], *, stream: bool) -> dict[str, Any]:
+    def translate(self, body: dict[str, Any], *, stream: bool, path: str = "/chat/completions") -> dict[str, Any]:
         out = {key: value for key, value in body.items() if key not in self._drop}
         out["model"] = self._model
-        out.update(self._force)
+        if path == "/chat/completions":  # the other endpoints take no `store` and the like
+            out.update(self._force)
         for source, target in self._rename.items():
             if source in out:
                 value = out.pop(source)

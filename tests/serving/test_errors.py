@@ -58,3 +58,9 @@ def test_validation_param_paths() -> None:
     error = validation_error([{"loc": ("body", "messages", 0, "role"), "msg": "bad role"}])
     assert error.param == "messages[0].role"
     assert validation_error([{"loc": (), "msg": "bad"}]).param is None
+
+
+def test_the_backends_own_key_is_masked_whatever_its_shape() -> None:
+    body = b'{"error": {"message": "key 0123456789abcdef0123 is not allowed here"}}'
+    error = backend_error(400, body, "b", secret="0123456789abcdef0123")
+    assert "0123456789abcdef0123" not in error.message and "***" in error.message

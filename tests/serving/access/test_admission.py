@@ -200,3 +200,14 @@ async def test_requests_that_generate_nothing_take_no_lease_and_need_no_model(co
     # Out of budget, a key still reads its usage.
     assert (await admission.admit(key_hash, "medgemma", 1)).refusal is not None
     assert (await admission.admit(key_hash, "", 0, generates=False)).refusal is None
+
+
+async def test_a_usage_report_does_not_forget_the_keys_limits_for_an_outage(redis_server: RedisServer) -> None:
+    store = Redis.from_url(redis_server.url, socket_timeout=0.5)
+    key_hash, _ = await make_key(store, tpm=1000, daily_tokens=5000)
+    admission = Admission(store, metrics=Metrics(), failure_policy="open")
+    await admission.admit(key_hash, "medgemma", 1)
+    await admission.admit(key_hash, "", 0, generates=False)  # a usage report, after the generation
+    redis_server.stop()
+    served = await admission.admit(key_hash, "medgemma", 1)
+    assert served.has_token_limit and served.has_daily_budget  # its tokens are still counted later

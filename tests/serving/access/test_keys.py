@@ -51,3 +51,24 @@ async def test_an_empty_or_malformed_model_grant_is_refused_not_unrestricted(
     with pytest.raises(ValueError, match="models"):
         await store.update("key_y", models=models)
     assert (await store.get("key_y")).models == ["medgemma"]
+
+
+async def test_deleting_a_record_leaves_an_index_entry_that_names_another(connect: Connect) -> None:
+    redis = connect()
+    store = KeyStore(redis)
+    _, old = await store.create(KeyRecord(id="static-clinic", name="clinic"))
+    _, new = await store.create(KeyRecord(id="static-clinic", name="clinic"))  # rotated meanwhile
+    await store.delete("static-clinic", hash_key(old))
+    assert decode(await redis.hgetall(KEY_INDEX)) == {"static-clinic": hash_key(new)}
+    assert await store.get_by_hash(hash_key(old)) is None
+
+
+async def test_installing_a_config_key_keeps_a_revocation(connect: Connect) -> None:
+    store = KeyStore(connect())
+    secret = "sk-static-0123456789abcdefghij"
+    await store.install(KeyRecord(id="static-c", name="c", rpm=1), secret)
+    created = (await store.get("static-c")).created_at
+    await store.revoke("static-c")
+    await store.install(KeyRecord(id="static-c", name="c", rpm=2), secret)
+    record = await store.get("static-c")
+    assert record.disabled and record.rpm == 2 and record.created_at == created

@@ -85,3 +85,26 @@ async def test_a_stream_across_midnight_settles_on_the_day_it_was_admitted(conne
     assert int(await redis.get(key_for(key_hash, f"day:{day_name(today - 1)}"))) == 0
     usage = await redis.hgetall(key_for(key_hash, f"usage:{day_name(today - 1)}"))
     assert usage[b"medgemma:requests"] == b"2"
+
+
+async def test_a_settlement_from_a_clock_ahead_never_blocks_a_future_window(connect: Connect) -> None:
+    redis = connect()
+    key_hash, _ = await make_key(redis, tpm=1000)
+    settlements = Settlements(redis, metrics=Metrics())
+    admission = Admission(redis, metrics=Metrics())
+    admitted = await admission.admit(key_hash, "medgemma", 0)
+    # Served while the store was down, by an instance whose clock ran 10 minutes ahead.
+    ahead = dataclasses.replace(admitted, bucket=admitted.bucket + 600, estimate=0)
+    await settlements.settle(ahead, alias="medgemma", prompt=500, completion=400, failed=False)
+    buckets = {int(k): int(v) for k, v in (await redis.hgetall(key_for(key_hash, "tpm"))).items()}
+    assert max(buckets) <= admitted.bucket + 1 and sum(buckets.values()) == 900
+
+
+async def test_a_settlement_the_store_refuses_is_not_retried_for_ever(connect: Connect) -> None:
+    redis = connect()
+    key_hash, record = await make_key(redis, tpm=1000)
+    await redis.set(key_for(key_hash, "tpm"), "not a hash")  # WRONGTYPE for every settlement
+    settlements = Settlements(redis, metrics=Metrics())
+    grant = Grant(record.id, key_hash, "t", None, 10, 0, True, False, {}, day=day_number(time.time()))
+    await settlements.settle(grant, alias="medgemma", prompt=1, completion=1, failed=False)
+    assert settlements.backlog == 0

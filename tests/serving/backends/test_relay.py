@@ -148,3 +148,31 @@ async def test_completion_chunks_carry_no_null_usage() -> None:
         await runner.cleanup()
     assert b'"usage":null' not in out and out.count(b'"text":" tok"') == 2
     assert b'"usage":{"prompt_tokens":7' in out  # the usage the client asked for still comes
+
+
+async def test_a_cr_framed_event_goes_out_without_waiting_for_the_next_chunk() -> None:
+    runner, url = await serve([framed([ROLE], b"\r"), framed([TOKEN], b"\r"), DONE])
+    try:
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(url)
+            relay = StreamRelay(response, backend="b", started=0.0, forward_usage=False, on_finish=lambda r: None)
+            chunks = relay.stream()
+            assert await chunks.__anext__() == ROLE  # not held back until the token arrives
+            await chunks.aclose()
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_null_usage_is_stripped_wherever_it_stands() -> None:
+    first = b'data: {"usage":null,"object":"text_completion","choices":[{"text":"a"}]}\n\n'
+    runner, url = await serve([first, DONE])
+    try:
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(url)
+            relay = StreamRelay(
+                response, backend="b", started=0.0, forward_usage=False, on_finish=lambda r: None, strip_null_usage=True
+            )
+            out = b"".join([piece async for piece in relay.stream()])
+    finally:
+        await runner.cleanup()
+    assert out == b'data: {"object":"text_completion","choices":[{"text":"a"}]}\n\n' + DONE

@@ -50,8 +50,13 @@ def test_data_that_is_retained_or_billed_does_not_leave_for_openai_by_default() 
         "safety_identifier": "patient-1",
     }
     assert RequestTranslator(GPT5).translate(body, stream=False) == {"model": "gpt-5", "messages": [], "store": False}
+    # Forcing more adds to the default, never replaces it.
+    stricter = GPT5.model_copy(update={"force_params": {"parallel_tool_calls": False}})
+    assert RequestTranslator(stricter).translate(body, stream=False)["store"] is False
+    # Only chat completions take them: embeddings and completions get nothing forced.
+    assert "store" not in RequestTranslator(GPT5).translate({"input": "x"}, stream=False, path="/embeddings")
     # A backend under a BAA may be configured otherwise, explicitly.
-    covered = GPT5.model_copy(update={"force_params": {}, "allow_params": ["user", "metadata"]})
+    covered = GPT5.model_copy(update={"allow_params": ["store", "user", "metadata"]})
     out = RequestTranslator(covered).translate(body, stream=False)
     assert out["store"] is True and out["user"] == "patient-1" and out["metadata"] == {"patient": "MRN-1"}
     assert "service_tier" not in out
