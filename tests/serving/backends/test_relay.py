@@ -42,14 +42,21 @@ async def serve(pieces: list[bytes], *, break_off: bool = False) -> tuple[web.Ap
     return runner, f"http://127.0.0.1:{port}/"
 
 
-async def relay_all(pieces: list[bytes], *, forward_usage: bool, break_off: bool = False) -> tuple[bytes, StreamRelay]:
+async def relay_all(
+    pieces: list[bytes], *, forward_usage: bool, break_off: bool = False, strip_null_usage: bool = False
+) -> tuple[bytes, StreamRelay]:
     runner, url = await serve(pieces, break_off=break_off)
     finished: list[StreamRelay] = []
     try:
         async with aiohttp.ClientSession() as session:
             response = await session.get(url)
             relay = StreamRelay(
-                response, backend="b", started=0.0, forward_usage=forward_usage, on_finish=finished.append
+                response,
+                backend="b",
+                started=0.0,
+                forward_usage=forward_usage,
+                on_finish=finished.append,
+                strip_null_usage=strip_null_usage,
             )
             out = b"".join([chunk async for chunk in relay.stream()])
     finally:
@@ -136,16 +143,7 @@ async def test_an_event_that_never_ends_is_cut_off_not_buffered() -> None:
 
 async def test_completion_chunks_carry_no_null_usage() -> None:
     chunk = b'data: {"object":"text_completion","choices":[{"index":0,"text":" tok"}],"usage":null}\n\n'
-    runner, url = await serve([chunk, chunk, USAGE, DONE])
-    try:
-        async with aiohttp.ClientSession() as session:
-            response = await session.get(url)
-            relay = StreamRelay(
-                response, backend="b", started=0.0, forward_usage=True, on_finish=lambda r: None, strip_null_usage=True
-            )
-            out = b"".join([piece async for piece in relay.stream()])
-    finally:
-        await runner.cleanup()
+    out, _ = await relay_all([chunk, chunk, USAGE, DONE], forward_usage=True, strip_null_usage=True)
     assert b'"usage":null' not in out and out.count(b'"text":" tok"') == 2
     assert b'"usage":{"prompt_tokens":7' in out  # the usage the client asked for still comes
 
@@ -165,14 +163,5 @@ async def test_a_cr_framed_event_goes_out_without_waiting_for_the_next_chunk() -
 
 async def test_a_null_usage_is_stripped_wherever_it_stands() -> None:
     first = b'data: {"usage":null,"object":"text_completion","choices":[{"text":"a"}]}\n\n'
-    runner, url = await serve([first, DONE])
-    try:
-        async with aiohttp.ClientSession() as session:
-            response = await session.get(url)
-            relay = StreamRelay(
-                response, backend="b", started=0.0, forward_usage=False, on_finish=lambda r: None, strip_null_usage=True
-            )
-            out = b"".join([piece async for piece in relay.stream()])
-    finally:
-        await runner.cleanup()
+    out, _ = await relay_all([first, DONE], forward_usage=False, strip_null_usage=True)
     assert out == b'data: {"object":"text_completion","choices":[{"text":"a"}]}\n\n' + DONE
