@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -159,12 +160,29 @@ class StoreConfig(BaseModel):
         "smallest context of the backends (prompt included), and a reasoning model (GPT-5) thinks within it",
     )
     admin_key: str | None = Field(None, min_length=20)
+    allow_unauthenticated_store: bool = Field(
+        False, description="accept a redis_url without credentials (a development Redis on this machine)"
+    )
     verified_key_seconds: float = Field(
         300.0,
         gt=0,
         description="how long a key the store accepted is remembered: it skips the look-up that refuses unknown "
         "keys before their body is read, and failure_policy open serves only such keys during an outage",
     )
+
+    @model_validator(mode="after")
+    def _store_needs_credentials(self) -> StoreConfig:
+        # Any pod or container that can reach an unauthenticated Redis can read usage, rewrite
+        # limits or insert a key record: the façade's own auth would be only as strong as that.
+        if self.redis_url and not self.allow_unauthenticated_store:
+            url = urlsplit(self.redis_url)
+            if url.scheme in ("redis", "rediss") and not url.password:
+                raise ValueError(
+                    "store.redis_url has no credentials: use redis://:PASSWORD@host:port/0 (or user:password for "
+                    "an ACL user; rediss:// for TLS), or set store.allow_unauthenticated_store: true for a "
+                    "development Redis"
+                )
+        return self
 
 
 class ServerConfig(BaseModel):

@@ -49,8 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("info", "text")
     key = development_key()
     vllm_log = CACHE_DIR / "vllm.log"
-    vllm = VllmCpuServer(python=args.vllm_python, model_dir=args.model_dir, port=args.vllm_port, log_path=vllm_log)
-    env = {**os.environ, "DEV_API_KEY": key, "VLLM_BASE_URL": vllm.base_url}
+    vllm = VllmCpuServer(
+        python=args.vllm_python,
+        model_dir=args.model_dir,
+        port=args.vllm_port,
+        log_path=vllm_log,
+        api_key=secrets.token_urlsafe(24),  # only the façade talks to vLLM
+    )
+    env = {**os.environ, "DEV_API_KEY": key, "VLLM_BASE_URL": vllm.base_url, "VLLM_API_KEY": vllm.api_key or ""}
     try:
         config = load_config(args.config, env)
     except ConfigError as exc:

@@ -1,7 +1,9 @@
-"""A private redis-server on a free port (tests, benchmarks): no persistence, stopped with its owner."""
+"""A private redis-server on a free port (tests, benchmarks): a password of its own (as every
+deployment has), no persistence, stopped with its owner."""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import time
@@ -16,7 +18,8 @@ from serving.devstack.vllm_cpu import free_port
 class RedisServer:
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.password = secrets.token_urlsafe(18)
+        self.url = f"redis://:{self.password}@127.0.0.1:{self.port}/0"
         self._workdir = workdir
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -36,6 +39,8 @@ class RedisServer:
             "no",
             "--dir",
             str(self._workdir),
+            "--requirepass",
+            self.password,
         ]
         self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True

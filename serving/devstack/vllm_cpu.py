@@ -47,6 +47,9 @@ class VllmCpuServer:
     served_model_name: str = SERVED_MODEL_NAME
     log_path: Path | None = None
     extra_args: tuple[str, ...] = ()
+    # vLLM checks it on /v1 only: /metrics, /health, /tokenize and others stay open, which is
+    # why deployments also keep vLLM's port reachable from the façade alone (network policies).
+    api_key: str | None = None
     _process: subprocess.Popen[bytes] | None = None
     _tmpdir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -93,6 +96,7 @@ class VllmCpuServer:
             "--enforce-eager",
             "--structured-outputs-config",
             STRUCTURED_OUTPUTS_CONFIG,
+            *(("--api-key", self.api_key) if self.api_key else ()),
             *self.extra_args,
         ]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115

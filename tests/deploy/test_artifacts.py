@@ -58,7 +58,7 @@ def test_compose_stack_is_wired() -> None:
     assert {"vllm", "vllm-cpu", "api", "redis", "prometheus", "grafana"} <= set(services)
     assert services["vllm"]["profiles"] == ["gpu"] and services["vllm-cpu"]["profiles"] == ["cpu"]
     for variant in ("vllm", "vllm-cpu"):
-        assert "vllm" in services[variant]["networks"]["default"]["aliases"]
+        assert "vllm" in services[variant]["networks"]["backend"]["aliases"]
     gpu = services["vllm"]["deploy"]["resources"]["reservations"]["devices"][0]
     assert gpu["capabilities"] == ["gpu"]
     for name, service in services.items():
@@ -68,6 +68,30 @@ def test_compose_stack_is_wired() -> None:
                 dependency_service = services[dependency]
                 assert "healthcheck" in dependency_service or "build" in dependency_service, dependency
     assert "--appendonly" in services["redis"]["command"]
+
+
+def networks_of(service: dict[str, Any]) -> set[str]:
+    networks = service.get("networks") or ["default"]
+    return set(networks)
+
+
+def test_compose_keeps_vllm_and_redis_on_an_internal_network_with_credentials() -> None:
+    spec = compose()
+    services = spec["services"]
+    assert spec["networks"]["backend"]["internal"] is True
+    for name in ("vllm", "vllm-cpu", "redis"):
+        assert networks_of(services[name]) == {"backend"}, name
+        assert "ports" not in services[name], f"{name} publishes a port"
+    reaching_backend = {name for name, service in services.items() if "backend" in networks_of(service)}
+    assert reaching_backend == {"vllm", "vllm-cpu", "redis", "api", "prometheus"}
+    published = {name for name, service in services.items() if "ports" in service}
+    assert published == {"api", "prometheus", "grafana"}
+    assert services["prometheus"]["ports"][0].startswith("${PROMETHEUS_BIND:-127.0.0.1}:")
+    # Redis needs a password, which the api's REDIS_URL carries; vLLM an API key the api sends.
+    assert "--requirepass" in services["redis"]["command"]
+    assert services["api"]["environment"]["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD")
+    for name in ("vllm", "vllm-cpu", "api"):
+        assert services[name]["environment"]["VLLM_API_KEY"].startswith("${VLLM_API_KEY:?"), name
 
 
 def test_env_example_names_every_setting() -> None:
@@ -161,3 +185,55 @@ def test_kubernetes_wiring() -> None:
     api = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "api")
     env = {e["name"] for e in api["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert "PEARCARE_METRICS_PORT" in env
+
+
+def policies() -> list[dict[str, Any]]:
+    return [d for d in rendered_manifests() if d["kind"] == "NetworkPolicy"]
+
+
+def test_every_workload_is_selected_by_a_network_policy_behind_a_default_deny() -> None:
+    found = policies()
+    deny = [p for p in found if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")]
+    assert deny and deny[0]["spec"]["policyTypes"] == ["Ingress"]
+    selected = {p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") for p in found}
+    for workload in (d for d in rendered_manifests() if d["kind"] in ("Deployment", "StatefulSet")):
+        name = workload["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+        assert name in selected, f"{workload['metadata']['name']} has no policy of its own"
+
+
+PROMETHEUS = {"app.kubernetes.io/name": "prometheus"}
+
+
+def test_vllm_and_redis_admit_only_the_facade_and_prometheus() -> None:
+    by_target = {p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name"): p for p in policies()}
+    allowed = {
+        "vllm": [{"app.kubernetes.io/name": "api"}, PROMETHEUS],
+        "redis": [{"app.kubernetes.io/name": "api"}, {"app.kubernetes.io/name": "keys-cli"}],
+    }
+    for target, peers in allowed.items():
+        rules = by_target[target]["spec"]["ingress"]
+        sources = [source for rule in rules for source in rule["from"]]
+        assert [source["podSelector"]["matchLabels"] for source in sources] == peers, target
+        for source in sources:
+            if source["podSelector"]["matchLabels"] == PROMETHEUS:
+                assert "namespaceSelector" in source  # Prometheus from its own namespace only
+            else:
+                assert "namespaceSelector" not in source  # the façade of this namespace
+        assert all(rule.get("ports") for rule in rules), f"{target}: every rule names its port"
+
+
+def test_no_secret_value_in_any_manifest() -> None:
+    documents = rendered_manifests()
+    assert not [d for d in documents if d["kind"] == "Secret"], "Secrets are created outside the manifests"
+    for workload in (d for d in documents if d["kind"] in ("Deployment", "StatefulSet")):
+        for container in workload["spec"]["template"]["spec"]["containers"]:
+            for env in container.get("env", []):
+                if re.search(r"KEY|TOKEN|PASSWORD|SECRET", env["name"]):
+                    assert "secretKeyRef" in env.get("valueFrom", {}), f"{env['name']} must come from a Secret"
+    text = "\n".join((K8S / name).read_text() for name in sorted(p.name for p in K8S.glob("*.yaml")))
+    assert not re.search(r"(sk-[A-Za-z0-9]{10,}|requirepass\s+[^$\s])", text)
+    api = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "api")
+    env = {e["name"]: e for e in api["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["REDIS_URL"]["value"] == "redis://:$(REDIS_PASSWORD)@$(REDIS_HOST)/0"
+    order = list(env)
+    assert order.index("REDIS_PASSWORD") < order.index("REDIS_URL") > order.index("REDIS_HOST")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +14,7 @@ from tests.support.stack import Facade, facade, facade_config, refused_url, vllm
 @pytest.fixture(scope="session")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmCpuServer]:
     log_path = tmp_path_factory.mktemp("vllm") / "vllm.log"
-    server = VllmCpuServer(log_path=log_path)
+    server = VllmCpuServer(log_path=log_path, api_key="vllm-e2e-" + secrets.token_hex(12))
     server.check_installed()  # a clear failure (not a skip) when `make test` was bypassed
     with server:
         yield server
@@ -24,7 +25,12 @@ def vllm_facade(vllm_server: VllmCpuServer, tmp_path_factory: pytest.TempPathFac
     dead = refused_url()
     config = facade_config(
         backends={
-            "local-vllm": vllm_backend(vllm_server.base_url, vllm_server.served_model_name, message_format="gemma3"),
+            "local-vllm": vllm_backend(
+                vllm_server.base_url,
+                vllm_server.served_model_name,
+                message_format="gemma3",
+                api_key=vllm_server.api_key,
+            ),
             "dead": vllm_backend(dead, "x", timeouts={"connect": 1, "read": 5}),
         },
         models={"medgemma": ["local-vllm"], "fallback": ["dead", "local-vllm"]},

@@ -25,7 +25,9 @@ CASE = {
 
 @pytest.fixture(scope="module")
 def consulting(vllm_server: VllmCpuServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Facade]:
-    backend = vllm_backend(vllm_server.base_url, vllm_server.served_model_name, message_format="gemma3")
+    backend = vllm_backend(
+        vllm_server.base_url, vllm_server.served_model_name, message_format="gemma3", api_key=vllm_server.api_key
+    )
     config = facade_config(
         backends={"local-vllm": backend}, models={"medgemma": ["local-vllm"], "gpt-5": ["local-vllm"]}
     )

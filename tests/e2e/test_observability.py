@@ -51,7 +51,12 @@ def stack_facade(
 ) -> Iterator[Facade]:
     config = facade_config(
         backends={
-            "local-vllm": vllm_backend(vllm_server.base_url, vllm_server.served_model_name, message_format="gemma3")
+            "local-vllm": vllm_backend(
+                vllm_server.base_url,
+                vllm_server.served_model_name,
+                message_format="gemma3",
+                api_key=vllm_server.api_key,
+            )
         },
         models={"medgemma": ["local-vllm"]},
         store={"redis_url": redis_url},

@@ -140,7 +140,7 @@ def test_gemma_normalisation_makes_any_message_list_work(vllm_facade: Facade, vl
         },
         {"role": "tool", "tool_call_id": "call_1", "content": "R51.9 Headache, unspecified"},
     ]
-    direct = openai.OpenAI(base_url=vllm_server.base_url, api_key="unused", max_retries=0)
+    direct = openai.OpenAI(base_url=vllm_server.base_url, api_key=vllm_server.api_key, max_retries=0)
     with pytest.raises(openai.BadRequestError):  # Gemma 3's own template refuses this list
         direct.chat.completions.create(model=vllm_server.served_model_name, messages=messages, max_tokens=2)
     completion = client_for(vllm_facade).chat.completions.create(model="medgemma", messages=messages, max_tokens=2)

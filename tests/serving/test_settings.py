@@ -126,7 +126,7 @@ def test_several_workers_need_a_shared_store(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="REDIS_URL"):  # from the command line too
         Settings(config_path=write(tmp_path, f"{BACKEND}\nmodels: {{a: [b]}}"), workers=4).load()
     shared = write(
-        tmp_path, f"{BACKEND}\nmodels: {{a: [b]}}\nserver: {{workers: 2}}\nstore: {{redis_url: 'redis://x'}}"
+        tmp_path, f"{BACKEND}\nmodels: {{a: [b]}}\nserver: {{workers: 2}}\nstore: {{redis_url: 'redis://:pw@x'}}"
     )
     assert Settings(config_path=shared).load().server.workers == 2
 
@@ -138,3 +138,25 @@ def test_a_bad_config_exits_with_status_2_and_says_why(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "unknown backend(s) ['nope']" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "accepted"),
+    [
+        ("redis://127.0.0.1:6379/0", False, False),
+        ("rediss://redis.example:6380/0", False, False),
+        ("redis://:s3cret@127.0.0.1:6379/0", False, True),
+        ("rediss://facade:s3cret@redis.example:6380/0", False, True),
+        ("redis://127.0.0.1:6379/0", True, True),
+    ],
+)
+def test_a_store_without_credentials_is_refused_unless_allowed(
+    tmp_path: Path, url: str, allowed: bool, accepted: bool
+) -> None:
+    store = f"{{redis_url: '{url}', allow_unauthenticated_store: {str(allowed).lower()}}}"
+    text = f"{BACKEND}\nmodels: {{a: [b]}}\nstore: {store}"
+    if accepted:
+        assert load_config(write(tmp_path, text), {}).store.redis_url == url
+    else:
+        with pytest.raises(ConfigError, match="no credentials"):
+            load_config(write(tmp_path, text), {})
