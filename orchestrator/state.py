@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypedDict
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.directory import Location
+from orchestrator.safety.red_flags import SafetyAssessment
 
 STAGES = ("intake", "icd", "cpt", "providers", "summary")
 Severity = Literal["mild", "moderate", "severe"]
@@ -26,6 +27,8 @@ class PatientData(BaseModel):
     new_patient: bool = True
     telehealth: bool = False
     history: str | None = Field(None, max_length=2000)
+    age_months: int | None = Field(None, ge=0, le=36, description="for a baby: age in months (fever under 3 months)")
+    pregnant: bool | None = None
 
 
 class ConsultationRequest(BaseModel):
@@ -151,6 +154,7 @@ def merge(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str
 class ConsultationState(TypedDict, total=False):
     request: ConsultationRequest
     location: Location | None
+    safety: SafetyAssessment  # the red-flag rules' verdict, made before any model runs
     intake: IntakeFindings
     icd: IcdResult
     cpt: CptResult

@@ -8,6 +8,7 @@ from langchain_core.runnables import RunnableConfig
 
 from orchestrator.directory import TAXONOMY, ProviderDirectory, specialties_for
 from orchestrator.nodes.common import MissingInput, Node, stage
+from orchestrator.safety.escalation import assessment_of
 from orchestrator.state import ConsultationState, ProviderResult, ProvidersResult
 
 NOTICE = (
@@ -24,7 +25,8 @@ def make_providers_node(directory: ProviderDirectory) -> Node:
             raise MissingInput("skipped: no patient location was given")
         patient = state["request"].patient_data
         codes = [code.code for code in state["icd"].codes] if "icd" in state else []
-        emergency = "intake" in state and state["intake"].urgency == "emergency"
+        # Emergency care first whenever the rules or the intake model found danger signs.
+        emergency = assessment_of(state).emergency
         specialties = specialties_for(codes, age=patient.age, emergency=emergency)
         matches = directory.rank(
             specialties, location, new_patient=patient.new_patient, telehealth_only=patient.telehealth

@@ -9,17 +9,8 @@ from langchain_core.runnables import RunnableConfig
 from orchestrator import prompts
 from orchestrator.llm import ask
 from orchestrator.nodes.common import models_of, stage
+from orchestrator.safety.escalation import DISCLAIMERS, assessment_of
 from orchestrator.state import ConsultationState, SummaryDraft, SummaryResult
-
-DISCLAIMERS = [
-    "Decision support only: this is not a diagnosis and does not replace a clinician's judgement.",
-    "Codes are proposals for review by a qualified coder before any claim.",
-    "Provider matches come from a directory that may be incomplete; confirm availability directly.",
-]
-EMERGENCY_ADVICE = (
-    "Red flags were reported. If symptoms are severe or worsening (for example chest pain, trouble "
-    "breathing, sudden weakness or confusion), call 911 or go to the nearest emergency department now."
-)
 
 
 def case_text(state: ConsultationState) -> str:
@@ -46,14 +37,14 @@ async def summary(state: ConsultationState, config: RunnableConfig) -> dict[str,
     answer = await ask(
         models_of(config)("summary"), SummaryDraft, system=prompts.SUMMARY, user=case_text(state), max_tokens=400
     )
-    urgent = "intake" in state and (state["intake"].red_flags or state["intake"].urgency == "emergency")
     draft = answer.value
+    safety = assessment_of(state)
     return {
         "usage": {"summary": answer.usage()},
         "summary": SummaryResult(
             summary=draft.summary,
             next_steps=draft.next_steps,
-            emergency_advice=EMERGENCY_ADVICE if urgent else None,
+            emergency_advice=" ".join(safety.advice) if safety.emergency else None,
             disclaimers=DISCLAIMERS,
         ),
     }

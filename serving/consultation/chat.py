@@ -113,10 +113,15 @@ async def chat_stream(
         return chunk([{"index": 0, "delta": content, "finish_reason": finish}])
 
     yield delta({"role": "assistant", "content": ""})
+    sent_urgent = ""
     async for event in service.events(state, api_key=api_key, request_id=request_id):
         outcome.add(event)
         yield sse.comment(f"stage {event['stage']} {event['status']}")
-    yield delta({"content": outcome.text()})
+        urgent = outcome.urgent_text()
+        if urgent and urgent != sent_urgent:  # the escalation goes out as soon as it is known
+            yield delta({"content": urgent})
+            sent_urgent = urgent
+    yield delta({"content": outcome.text(urgent=False)})
     yield delta({}, "stop")
     if include_usage:
         yield chunk([], usage=outcome.totals())

@@ -7,6 +7,7 @@ import time
 import uuid
 from typing import Any
 
+from orchestrator.safety.escalation import DISCLAIMERS
 from orchestrator.state import STAGES
 
 
@@ -20,9 +21,13 @@ class ConsultationOutcome:
         self.errors: dict[str, Any] = {}
         self.usage: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
+        self.safety: dict[str, Any] = {"emergency": False, "red_flags": [], "advice": []}
 
     def add(self, event: dict[str, Any]) -> None:
         stage = event["stage"]  # "consultation" when the graph itself failed
+        if stage == "safety":  # the rules' verdict, or its escalation by the intake model
+            self.safety = event["result"]
+            return
         if event["status"] == "completed":
             self.results[stage] = event["result"]
             if event.get("usage"):
@@ -48,14 +53,26 @@ class ConsultationOutcome:
             "errors": self.errors,
             "timings": self.timings,
             "usage": {**self.totals(), "by_stage": self.usage},
+            # Present in every answer, whatever stage failed: escalation first, then disclaimers.
+            "emergency": self.safety["emergency"],
+            "emergency_advice": self.safety["advice"],
+            "red_flags": self.safety["red_flags"],
+            "disclaimers": DISCLAIMERS,
         }
 
-    def text(self) -> str:
-        """The consultation as a chat answer: the summary first, then codes, providers, disclaimers."""
+    def urgent_text(self) -> str:
+        """The escalation lines, or nothing: what a reader must see first."""
+        if not self.safety["emergency"]:
+            return ""
+        meanings = "; ".join(flag["meaning"] for flag in self.safety["red_flags"])
+        return "\n".join([f"URGENT ({meanings}): {advice}" for advice in self.safety["advice"]]) + "\n\n"
+
+    def text(self, *, urgent: bool = True) -> str:
+        """The consultation as a chat answer: any escalation first, then the summary, codes,
+        providers, and always the disclaimers. urgent=False leaves out the escalation (a stream
+        sent it before any model ran)."""
         summary, icd, cpt, providers = (self.results[s] for s in ("summary", "icd", "cpt", "providers"))
         lines: list[str] = []
-        if summary and summary["emergency_advice"]:
-            lines += [f"URGENT: {summary['emergency_advice']}", ""]
         if summary:
             lines.append(summary["summary"])
             lines += [f"- {step}" for step in summary["next_steps"]]
@@ -71,6 +88,5 @@ class ConsultationOutcome:
             lines += [f"- {p['name']}, {p['specialty']}, {p['distance_miles']} mi" for p in providers["providers"][:3]]
         if self.errors:
             lines += ["", "Stages that failed: " + ", ".join(sorted(self.errors))]
-        if summary:
-            lines += [""] + summary["disclaimers"]
-        return "\n".join(lines)
+        lines += ["", *DISCLAIMERS]
+        return (self.urgent_text() if urgent else "") + "\n".join(lines)

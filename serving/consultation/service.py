@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from orchestrator.directory import LocationNotFound, resolve_location
+from orchestrator.safety.escalation import with_model_findings
+from orchestrator.safety.red_flags import RedFlagRules, default_rules
 from orchestrator.state import ConsultationRequest, ConsultationState, StageError
 from serving.consultation.outcome import ConsultationOutcome
 from serving.errors import InvalidRequest
@@ -29,8 +31,11 @@ ALIAS = "consultation"  # the model name callers use, on /v1/chat/completions an
 
 
 class ConsultationService:
-    def __init__(self, *, graph: Any, config: ConsultationConfig, metrics: Metrics) -> None:
+    def __init__(
+        self, *, graph: Any, config: ConsultationConfig, metrics: Metrics, rules: RedFlagRules | None = None
+    ) -> None:
         self._graph = graph
+        self._rules = rules or default_rules()
         self._stages = config.stages
         self._metrics = metrics
         self._client: httpx2.AsyncClient | None = None
@@ -84,11 +89,19 @@ class ConsultationService:
                 location = resolve_location(request.patient_data.location)
             except LocationNotFound as exc:
                 raise InvalidRequest(str(exc), param="patient_data.location", code="unknown_location") from None
-        return {"request": request, "location": location}
+        patient = request.patient_data
+        safety = self._rules.assess(
+            request.symptoms, age_years=patient.age, age_months=patient.age_months, pregnant=patient.pregnant
+        )
+        if safety.emergency:
+            self._metrics.red_flags.labels("rules").inc()
+        return {"request": request, "location": location, "safety": safety}
 
     async def events(self, state: ConsultationState, *, api_key: str, request_id: str) -> AsyncIterator[dict[str, Any]]:
         """Stage events as they happen: in_progress, then completed with the result or failed."""
         config = {"configurable": {"models": self._models(api_key, request_id)}}
+        # The rules' verdict comes first, before any model runs, whatever happens after.
+        yield {"stage": "safety", "status": "completed", "result": state["safety"].model_dump()}
         try:
             async for mode, chunk in self._graph.astream(state, config=config, stream_mode=["custom", "updates"]):
                 if mode == "custom":
@@ -96,6 +109,11 @@ class ConsultationService:
                     continue
                 for stage, update in chunk.items():
                     yield self._stage_event(stage, update)
+                    if stage == "intake" and "intake" in update:
+                        escalated = with_model_findings(state["safety"], update["intake"])
+                        if escalated is not None:  # the model saw danger signs the rules did not
+                            self._metrics.red_flags.labels("model").inc()
+                            yield {"stage": "safety", "status": "escalated", "result": escalated.model_dump()}
         except Exception as exc:  # nodes catch their own failures; this is the graph itself failing
             log.exception("consultation graph failed", extra={"error_type": type(exc).__name__})
             error = StageError(message="The consultation failed unexpectedly.", type="server_error")

@@ -107,6 +107,12 @@ class Metrics:
         self.stage_failures = Counter(
             "pearcare_consultation_stage_failures", "Consultation stages that failed", ["stage"], registry=r
         )
+        self.red_flags = Counter(
+            "pearcare_consultation_red_flags",
+            "Consultations escalated as emergencies, by who found the danger signs (rules, model)",
+            ["source"],
+            registry=r,
+        )
         self.client_disconnects = Counter(
             "pearcare_client_disconnects", "Streams the client abandoned", ["alias"], registry=r
         )

@@ -74,10 +74,25 @@ def test_stream_shows_every_stage_in_order(consulting: Facade) -> None:
             if line.startswith("data: "):
                 event = json.loads(line.removeprefix("data: "))
                 seen.append((event["stage"], event["status"]))
-    assert seen[0] == ("intake", "in_progress") and seen[-1][0] == "summary"
+    assert seen[:2] == [("safety", "completed"), ("intake", "in_progress")] and seen[-1][0] == "summary"
     for stage in ("intake", "icd", "cpt", "providers", "summary"):
         assert (stage, "in_progress") in seen
         assert (stage, "completed") in seen or (stage, "failed") in seen
     assert seen.index(("intake", "in_progress")) < seen.index(("icd", "in_progress"))
     assert seen.index(("icd", "in_progress")) < seen.index(("providers", "in_progress"))
     assert seen.index(("providers", "in_progress")) < seen.index(("summary", "in_progress"))
+
+
+def test_the_chest_pain_a_small_model_misses_is_escalated_by_the_rules(consulting: Facade) -> None:
+    case = {
+        "symptoms": "Crushing chest pain radiating to the left arm for 30 minutes, sweating, short of breath",
+        "patient_data": {"age": 58, "gender": "male", "location": "02139"},
+    }
+    response = httpx.post(consulting.base_url + "/consultations", headers=AUTH, json=case, timeout=300)
+    document = response.json()
+    assert response.status_code == 200
+    assert document["emergency"] is True and document["emergency_advice"][0].startswith("Call 911")
+    assert document["red_flags"][0]["rule"] == "cardiac_chest_pain"
+    if document["stages"]["providers"]:
+        assert document["stages"]["providers"]["specialties"][0] == "Emergency Medicine"
+    assert document["disclaimers"]

@@ -15,11 +15,12 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from orchestrator.codes import IcdCodeSet
 from orchestrator.directory import ProviderDirectory, resolve_location
 from orchestrator.graph import build_graph
-from orchestrator.nodes.summary import EMERGENCY_ADVICE
+from orchestrator.safety.red_flags import default_rules
 from orchestrator.state import STAGES, ConsultationRequest
 from serving.settings import REPO_ROOT
 
-VIGNETTES = yaml.safe_load((Path(__file__).parent / "vignettes.yaml").read_text())
+ALL_VIGNETTES = yaml.safe_load((Path(__file__).parent / "vignettes.yaml").read_text())
+VIGNETTES = [case for case in ALL_VIGNETTES if "scripted" in case]  # those with a good model's answers
 
 
 class Broken(FakeListChatModel):
@@ -44,7 +45,8 @@ def graph() -> Any:
 async def run(graph: Any, case: dict[str, Any], models: Callable[[str], BaseChatModel]) -> tuple[dict, list]:
     request = ConsultationRequest(symptoms=case["symptoms"], patient_data=case["patient_data"])
     location = request.patient_data.location
-    state = {"request": request, "location": resolve_location(location) if location else None}
+    safety = default_rules().assess(request.symptoms, age_years=request.patient_data.age)
+    state = {"request": request, "location": resolve_location(location) if location else None, "safety": safety}
     events: list[tuple[str, Any]] = []
     final: dict[str, Any] = {}
     async for mode, chunk in graph.astream(
@@ -72,7 +74,7 @@ async def test_vignettes_with_scripted_models(graph: Any, case: dict[str, Any]) 
     assert any(c.code.startswith(tuple(case["expected_icd_categories"])) for c in codes)
     assert final["providers"].specialties[0] == case["expected_specialty"]
     assert final["providers"].providers, "someone nearby"
-    assert (final["summary"].emergency_advice == EMERGENCY_ADVICE) == case["red_flags"]
+    assert (final["summary"].emergency_advice is not None) == case["red_flags"]
     assert final["summary"].disclaimers
     assert set(final["usage"]) == {"intake", "icd", "cpt", "summary"}
 

@@ -19,11 +19,14 @@ class BreaksAfterIntake:
 
 async def test_a_broken_graph_ends_with_a_failed_event_not_a_crash() -> None:
     service = ConsultationService(graph=BreaksAfterIntake(), config=ConsultationConfig(), metrics=Metrics())
-    state = {"request": ConsultationRequest(symptoms="headache", patient_data={"age": 30}), "location": None}
+    service_request = ConsultationRequest(symptoms="headache", patient_data={"age": 30})
+    state = service.start_state(service_request)
     events = [event async for event in service.events(state, api_key="k", request_id="r")]  # type: ignore[arg-type]
+    assert events[0]["stage"] == "safety" and events[0]["result"]["emergency"] is False  # before the graph
     assert events[-1]["status"] == "failed" and events[-1]["stage"] == "consultation"
     assert events[-1]["error"]["type"] == "server_error"
     assert "checkpoint" not in events[-1]["error"]["message"]  # no internals to the client
 
     document = await service.run(state, api_key="k", request_id="r")  # type: ignore[arg-type]
     assert document["status"] == "failed" and "consultation" in document["errors"]
+    assert document["disclaimers"] and document["emergency"] is False

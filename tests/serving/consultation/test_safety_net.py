@@ -1,0 +1,154 @@
+"""The safety net through the façade, with a model that misses every danger sign: the simulator
+answers each stage with the smallest valid output (`red_flags: []`, the least urgent value).
+Every emergency vignette still gets emergency advice first, no routine one does, and advice and
+disclaimers survive a failed summary stage, streaming and not, on every consultation path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from orchestrator.safety.escalation import DISCLAIMERS
+from tests.support.inprocess import AUTH, QUICK, RunningApp, running_app, simulator_server
+from tests.support.stack import consultation_config
+
+VIGNETTES: list[dict[str, Any]] = yaml.safe_load(
+    (Path(__file__).parents[2] / "orchestrator" / "vignettes.yaml").read_text()
+)
+
+
+async def consultation_app(stages: dict[str, str] | None = None) -> AsyncIterator[RunningApp]:
+    async with simulator_server(replace(QUICK, tokens=2)) as sim:
+        config = consultation_config(sim.base_url, "", stages)
+        config["store"] = {}  # the embedded store: in-process
+        async with running_app(config) as app:
+            yield app
+
+
+@pytest.fixture
+async def blind_model() -> AsyncIterator[RunningApp]:
+    async for app in consultation_app():
+        yield app
+
+
+@pytest.fixture
+async def no_summary() -> AsyncIterator[RunningApp]:
+    async for app in consultation_app({"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "broken"}):
+        yield app
+
+
+def body(case: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    patient = {**case["patient_data"], "location": "02139"}
+    return {"symptoms": case["symptoms"], "patient_data": patient, **extra}
+
+
+async def post(app: RunningApp, path: str, request: dict[str, Any]) -> str:
+    return (await app.client.post(path, headers=AUTH, json=request)).text
+
+
+def streamed_content(text: str) -> list[str]:
+    return [e["choices"][0]["delta"].get("content", "") for e in events_of(text) if e.get("choices")]
+
+
+def events_of(text: str) -> list[dict[str, Any]]:
+    lines = [line.removeprefix("data: ") for line in text.split("\n\n") if line.startswith("data: ")]
+    assert lines[-1] == "[DONE]"
+    return [json.loads(line) for line in lines[:-1]]
+
+
+async def test_every_vignette_escalates_as_the_rules_say_with_a_model_that_sees_nothing(
+    blind_model: RunningApp,
+) -> None:
+    wrong = []
+    for case in VIGNETTES:
+        response = await blind_model.client.post("/v1/consultations", headers=AUTH, json=body(case))
+        document = response.json()
+        assert response.status_code == 200, document
+        assert document["stages"]["intake"]["red_flags"] == [], "the model saw nothing"
+        if document["emergency"] != case["red_flags"] or bool(document["emergency_advice"]) != case["red_flags"]:
+            wrong.append(case["id"])
+        assert document["disclaimers"] == DISCLAIMERS
+        if case["red_flags"]:
+            assert document["stages"]["providers"]["specialties"][0] == "Emergency Medicine"  # emergency care first
+            assert document["stages"]["summary"]["emergency_advice"]
+    assert wrong == []
+
+
+async def test_the_stream_sends_the_escalation_before_any_model_stage(blind_model: RunningApp) -> None:
+    case = next(c for c in VIGNETTES if c["id"] == "chest-pain")
+    response = await blind_model.client.post("/v1/consultations", headers=AUTH, json=body(case, stream=True))
+    events = events_of(response.text)
+    assert events[0]["stage"] == "safety" and events[0]["result"]["emergency"] is True
+    assert "Call 911" in events[0]["result"]["advice"][0]
+    assert events[1] == {"stage": "intake", "status": "in_progress", "message": events[1]["message"]}
+    routine = next(c for c in VIGNETTES if c["id"] == "migraine")
+    quiet = events_of(
+        (await blind_model.client.post("/v1/consultations", headers=AUTH, json=body(routine, stream=True))).text
+    )
+    assert quiet[0] == {
+        "stage": "safety",
+        "status": "completed",
+        "result": {"emergency": False, "red_flags": [], "advice": []},
+    }
+
+
+async def test_the_chat_model_answers_with_the_escalation_first(blind_model: RunningApp) -> None:
+    case = next(c for c in VIGNETTES if c["id"] == "suicidal-intent")
+    request = {
+        "model": "consultation",
+        "messages": [{"role": "user", "content": case["symptoms"]}],
+        "patient_data": {**case["patient_data"], "location": "02139"},
+    }
+    answer = (await blind_model.client.post("/v1/chat/completions", headers=AUTH, json=request)).json()
+    text = answer["choices"][0]["message"]["content"]
+    assert text.startswith("URGENT") and "988" in text.splitlines()[0]
+    assert text.rstrip().endswith(DISCLAIMERS[-1])
+    streamed = (
+        await blind_model.client.post("/v1/chat/completions", headers=AUTH, json={**request, "stream": True})
+    ).text
+    contents = [e["choices"][0]["delta"].get("content", "") for e in events_of(streamed) if e.get("choices")]
+    first_words = next(c for c in contents if c)
+    assert first_words.startswith("URGENT") and "988" in first_words  # before the stages' text
+    assert "".join(contents).count("URGENT") == 1
+
+
+@pytest.mark.parametrize("path", ["/v1/consultations", "/v1/langchain/consultation", "/v1/langchain/stream"])
+async def test_advice_and_disclaimers_survive_a_failed_summary(no_summary: RunningApp, path: str) -> None:
+    case = next(c for c in VIGNETTES if c["id"] == "stroke-face-arm")
+    response = await no_summary.client.post(path, headers=AUTH, json=body(case))
+    if path.endswith("stream"):
+        events = events_of(response.text)
+        assert events[0]["result"]["emergency"] is True
+        assert any(e["stage"] == "summary" and e["status"] == "failed" for e in events)
+        return
+    document = response.json()
+    assert document["status"] == "failed" and "summary" in document["errors"]
+    assert document["emergency"] is True and document["emergency_advice"][0].startswith("Call 911")
+    assert document["disclaimers"] == DISCLAIMERS
+
+
+async def test_the_chat_answer_keeps_advice_and_disclaimers_without_a_summary(no_summary: RunningApp) -> None:
+    case = next(c for c in VIGNETTES if c["id"] == "vomiting-blood")
+    request = {
+        "model": "consultation",
+        "messages": [{"role": "user", "content": case["symptoms"]}],
+        "patient_data": {**case["patient_data"], "location": "02139"},
+    }
+    for stream in (False, True):
+        response = await no_summary.client.post(
+            "/v1/chat/completions", headers=AUTH, json={**request, "stream": stream}
+        )
+        if stream:
+            text = "".join(
+                e["choices"][0]["delta"].get("content", "") for e in events_of(response.text) if e.get("choices")
+            )
+        else:
+            text = response.json()["choices"][0]["message"]["content"]
+        assert text.startswith("URGENT") and "could not write a summary" in text
+        assert all(line in text for line in DISCLAIMERS)
