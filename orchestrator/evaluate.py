@@ -1,42 +1,111 @@
-"""Run the clinical vignettes against a running façade and score the ICD-10-CM coding.
+"""Score the consultation on the clinical vignettes: red-flag escalation (rules alone, the
+intake model alone, and both as the façade combines them) and ICD-10-CM category hits.
 
+    python -m orchestrator.evaluate --rules-only            # offline: the rule layer (CI runs it too)
     python -m orchestrator.evaluate --base-url http://127.0.0.1:8000/v1 --api-key sk-... \\
-        [--vignettes tests/orchestrator/vignettes.yaml]
+        [--intake-only] [--vignettes tests/orchestrator/vignettes.yaml] [--limit N]
 
-For each vignette: did a returned code fall in an expected category, which specialty came first,
-did red flags bring emergency advice, and how long each stage took. Meant for a real MedGemma
-(the tests run the same vignettes on scripted models).
+--intake-only asks only the intake model (the model's own red flags; faster on a CPU); without
+it every vignette runs as a whole consultation, which also scores ICD categories.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
+from orchestrator.safety.red_flags import default_rules
+
 DEFAULT_VIGNETTES = Path(__file__).resolve().parent.parent / "tests" / "orchestrator" / "vignettes.yaml"
 
 
+@dataclass
+class Tally:
+    """Escalation against expectation: sensitivity on emergencies, specificity on the rest."""
+
+    true_pos: int = 0
+    false_neg: int = 0
+    true_neg: int = 0
+    false_pos: int = 0
+
+    def add(self, expected: bool, escalated: bool) -> None:
+        if expected:
+            self.true_pos += escalated
+            self.false_neg += not escalated
+        else:
+            self.false_pos += escalated
+            self.true_neg += not escalated
+
+    def line(self, name: str) -> str:
+        positives, negatives = self.true_pos + self.false_neg, self.true_neg + self.false_pos
+        sensitivity = self.true_pos / positives if positives else float("nan")
+        specificity = self.true_neg / negatives if negatives else float("nan")
+        return (
+            f"{name:<9} sensitivity {sensitivity:.0%} ({self.true_pos}/{positives}), "
+            f"specificity {specificity:.0%} ({self.true_neg}/{negatives})"
+        )
+
+
+def rules_escalate(case: dict[str, Any]) -> bool:
+    patient = case["patient_data"]
+    return (
+        default_rules()
+        .assess(
+            case["symptoms"],
+            age_years=patient.get("age"),
+            age_months=patient.get("age_months"),
+            pregnant=patient.get("pregnant"),
+        )
+        .emergency
+    )
+
+
+def model_escalates(intake: dict[str, Any] | None) -> bool:
+    return bool(intake) and bool(intake["red_flags"] or intake["urgency"] == "emergency")  # type: ignore[index]
+
+
 def score(case: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """One whole consultation against its vignette."""
     stages = result["stages"]
     codes = [c["code"] for c in (stages.get("icd") or {}).get("codes", [])]
-    specialties = (stages.get("providers") or {}).get("specialties", [])
-    summary = stages.get("summary") or {}
     return {
         "id": case["id"],
         "status": result["status"],
         "codes": codes,
         "category_hit": any(code.startswith(tuple(case["expected_icd_categories"])) for code in codes),
-        "specialty_hit": bool(specialties) and specialties[0] == case["expected_specialty"],
-        "red_flags_handled": bool(summary.get("emergency_advice")) == case["red_flags"],
+        "expected_escalation": case["red_flags"],
+        "rules": rules_escalate(case),
+        "model": model_escalates(stages.get("intake")),
+        "combined": bool(result.get("emergency")),
         "timings": result["timings"],
-        "tokens": result["usage"]["total_tokens"],
     }
+
+
+async def intake_only(client: httpx.AsyncClient, case: dict[str, Any], api_key: str) -> dict[str, Any] | None:
+    """The intake model's findings alone, asked as the intake stage asks them."""
+    from langchain_openai import ChatOpenAI
+
+    from orchestrator import prompts
+    from orchestrator.llm import StageModelError, ask
+    from orchestrator.nodes.intake import intake_question
+    from orchestrator.state import ConsultationRequest, IntakeFindings
+
+    model = ChatOpenAI(model="gpt-5", api_key=api_key, base_url=str(client.base_url), max_retries=0, timeout=600)
+    request = ConsultationRequest(symptoms=case["symptoms"], patient_data=case["patient_data"])
+    user = intake_question({"request": request})
+    try:
+        answer = await ask(model, IntakeFindings, system=prompts.INTAKE, user=user, max_tokens=400)
+    except StageModelError:
+        return None
+    return answer.value.model_dump()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,27 +114,45 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--api-key", required=True)
+    parser.add_argument("--base-url")
+    parser.add_argument("--api-key")
+    parser.add_argument("--rules-only", action="store_true")
+    parser.add_argument("--intake-only", action="store_true")
+    parser.add_argument("--limit", type=int)
     parser.add_argument("--vignettes", type=Path, default=DEFAULT_VIGNETTES)
     args = parser.parse_args(argv)
-    cases = yaml.safe_load(args.vignettes.read_text())
-    rows = []
-    with httpx.Client(
-        base_url=args.base_url, headers={"authorization": f"Bearer {args.api_key}"}, timeout=600
-    ) as client:
+    cases = yaml.safe_load(args.vignettes.read_text())[: args.limit]
+    tallies = {name: Tally() for name in ("rules", "model", "combined")}
+    if args.rules_only:
         for case in cases:
-            response = client.post(
-                "/consultations", json={"symptoms": case["symptoms"], "patient_data": case["patient_data"]}
-            )
-            response.raise_for_status()
-            rows.append(score(case, response.json()))
-            print(json.dumps(rows[-1]), flush=True)
-    hits = sum(row["category_hit"] for row in rows)
-    print(
-        f"ICD category hit rate: {hits}/{len(rows)}; specialty: {sum(r['specialty_hit'] for r in rows)}/{len(rows)}; "
-        f"red flags: {sum(r['red_flags_handled'] for r in rows)}/{len(rows)}"
-    )
+            tallies["rules"].add(case["red_flags"], rules_escalate(case))
+        print(tallies["rules"].line("rules"))
+        return 0
+    if not (args.base_url and args.api_key):
+        parser.error("--base-url and --api-key are needed unless --rules-only")
+    hits = 0
+    with httpx.Client(base_url=args.base_url, headers={"authorization": f"Bearer {args.api_key}"}, timeout=600) as http:
+        for case in cases:
+            if args.intake_only:
+                async_client = httpx.AsyncClient(base_url=args.base_url)
+                intake = asyncio.run(intake_only(async_client, case, args.api_key))
+                row = {"id": case["id"], "expected_escalation": case["red_flags"], "rules": rules_escalate(case)}
+                row["model"] = model_escalates(intake)
+                row["combined"] = row["rules"] or row["model"]
+            else:
+                response = http.post(
+                    "/consultations", json={"symptoms": case["symptoms"], "patient_data": case["patient_data"]}
+                )
+                response.raise_for_status()
+                row = score(case, response.json())
+                hits += row["category_hit"]
+            for name in tallies:
+                tallies[name].add(case["red_flags"], row[name])
+            print(json.dumps(row), flush=True)
+    for name, tally in tallies.items():
+        print(tally.line(name))
+    if not args.intake_only:
+        print(f"ICD category hit rate: {hits}/{len(cases)}")
     return 0
 
 

@@ -23,8 +23,12 @@ def describe_patient(state: ConsultationState) -> str:
     return "; ".join(parts)
 
 
+def intake_question(state: ConsultationState) -> str:
+    return f"Patient: {describe_patient(state)}\nSymptoms (patient's words): {state['request'].symptoms}"
+
+
 @stage("intake", "Extracting symptoms, red flags and urgency")
 async def intake(state: ConsultationState, config: RunnableConfig) -> dict[str, Any]:
-    user = f"Patient: {describe_patient(state)}\nSymptoms (patient's words): {state['request'].symptoms}"
+    user = intake_question(state)
     answer = await ask(models_of(config)("intake"), IntakeFindings, system=prompts.INTAKE, user=user, max_tokens=400)
     return {"intake": answer.value, "usage": {"intake": answer.usage()}}

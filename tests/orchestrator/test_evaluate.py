@@ -1,0 +1,37 @@
+"""The evaluation script's arithmetic and its offline mode (the rule layer, as CI runs it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.evaluate import Tally, main, score
+
+
+def test_sensitivity_and_specificity() -> None:
+    tally = Tally()
+    for expected, escalated in [(True, True), (True, False), (False, False), (False, False), (False, True)]:
+        tally.add(expected, escalated)
+    assert tally.line("model") == "model     sensitivity 50% (1/2), specificity 67% (2/3)"
+
+
+def test_a_consultation_is_scored_for_each_layer() -> None:
+    case = {
+        "id": "c",
+        "symptoms": "Crushing chest pain with sweating for 30 minutes",
+        "patient_data": {"age": 60},
+        "expected_icd_categories": ["I21", "R07"],
+        "red_flags": True,
+    }
+    result = {
+        "status": "completed",
+        "stages": {"icd": {"codes": [{"code": "R07.9"}]}, "intake": {"red_flags": [], "urgency": "routine"}},
+        "emergency": True,
+        "timings": {},
+    }
+    row = score(case, result)
+    assert (row["rules"], row["model"], row["combined"], row["category_hit"]) == (True, False, True, True)
+
+
+def test_the_rule_layer_alone_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--rules-only"]) == 0
+    assert capsys.readouterr().out.strip() == "rules     sensitivity 100% (23/23), specificity 100% (20/20)"
