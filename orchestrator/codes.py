@@ -20,7 +20,7 @@ import simple_icd_10_cm as icd
 
 IcdStatus = Literal["valid", "repaired"]
 
-_ICD_SHAPE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
+_ICD_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")  # U codes too (U07.1, U09.9)
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
     (
@@ -145,7 +145,7 @@ class IcdCodeSet:
 
 # --- CPT / HCPCS -------------------------------------------------------------------------
 
-CptStatus = Literal["verified", "unverified", "invalid"]
+CptStatus = Literal["verified", "unverified", "invalid", "mismatch"]
 CPT_TRADEMARK = "CPT® is a registered trademark of the American Medical Association."
 
 _CPT_FORMATS = {
@@ -180,7 +180,48 @@ class CptCode:
     note: str | None = None
 
 
-def check_cpt(proposed: str) -> CptCode:
+@dataclass(frozen=True, slots=True)
+class VisitContext:
+    """What an E/M code must agree with."""
+
+    new_patient: bool
+    telehealth: bool
+    emergency: bool
+
+
+def _em_family(code: str) -> tuple[str, bool | None] | None:
+    """(setting, new patient?) of an E/M code we know; None for any other code."""
+    if code.startswith("9920"):
+        return "office", True
+    if code.startswith("9921"):
+        return "office", False
+    if code.startswith("9928"):
+        return "emergency department", None
+    if code.startswith("980") and code[3:].isdigit() and int(code[3:]) <= 15:
+        number = int(code[3:])  # 98000-98003, 98008-98011 new; 98004-98007, 98012-98015 established
+        return "telehealth", number % 8 < 4
+    return None
+
+
+def visit_mismatch(code: str, visit: VisitContext) -> str | None:
+    """Why an E/M code does not fit the visit, or None."""
+    family = _em_family(code)
+    if family is None:
+        return None
+    setting, new_patient = family
+    if setting == "emergency department" and not visit.emergency:
+        return "an emergency department code, but no emergency was found"
+    if setting == "office" and visit.telehealth:
+        return "an office visit code for a telehealth visit"
+    if setting == "telehealth" and not visit.telehealth:
+        return "a telehealth code for a visit that is not telehealth"
+    if new_patient is not None and new_patient != visit.new_patient:
+        wanted = "new" if visit.new_patient else "established"
+        return f"a code for {'a new' if new_patient else 'an established'} patient, but the patient is {wanted}"
+    return None
+
+
+def check_cpt(proposed: str, visit: VisitContext | None = None) -> CptCode:
     code = proposed.strip().upper()
     kind = next((name for name, shape in _CPT_FORMATS.items() if shape.match(code)), None)
     if kind is None:
@@ -188,6 +229,9 @@ def check_cpt(proposed: str) -> CptCode:
     if code in _DELETED:
         return CptCode(code, kind, "invalid", None, _DELETED[code])
     if code in _ALLOWLIST:
+        mismatch = visit_mismatch(code, visit) if visit is not None else None
+        if mismatch is not None:  # a real code for another kind of visit: flagged, never verified
+            return CptCode(code, kind, "mismatch", _ALLOWLIST[code], mismatch)
         return CptCode(code, kind, "verified", _ALLOWLIST[code])
     return CptCode(code, kind, "unverified", None, "valid format, outside our allowlist")
 

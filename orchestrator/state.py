@@ -50,8 +50,8 @@ class Symptom(BaseModel):
 
 class IntakeFindings(BaseModel):
     symptoms: list[Symptom] = Field(min_length=1, max_length=3)
-    red_flags: list[str] = Field(max_length=2, json_schema_extra={"items": {"type": "string", "maxLength": 60}})
-    relevant_history: list[str] = Field(max_length=2, json_schema_extra={"items": {"type": "string", "maxLength": 60}})
+    red_flags: list[Annotated[str, Field(max_length=60)]] = Field(max_length=2)
+    relevant_history: list[Annotated[str, Field(max_length=60)]] = Field(max_length=2)
     urgency: Urgency
 
 
@@ -77,7 +77,7 @@ class CptProposal(BaseModel):
 
 class SummaryDraft(BaseModel):
     summary: str = Field(max_length=500)
-    next_steps: list[str] = Field(max_length=3, json_schema_extra={"items": {"type": "string", "maxLength": 100}})
+    next_steps: list[Annotated[str, Field(max_length=100)]] = Field(max_length=3)
 
 
 # --- what the stages produce (validated) -------------------------------------------------
@@ -100,7 +100,7 @@ class IcdResult(BaseModel):
 
 class CptCodeResult(BaseModel):
     code: str
-    status: Literal["verified", "unverified", "invalid"]
+    status: Literal["verified", "unverified", "invalid", "mismatch"]
     kind: str | None
     label: str | None
     note: str | None

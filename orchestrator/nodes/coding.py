@@ -7,10 +7,11 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from orchestrator import prompts
-from orchestrator.codes import CPT_TRADEMARK, IcdCodeSet, check_cpt
+from orchestrator.codes import CPT_TRADEMARK, IcdCodeSet, VisitContext, check_cpt
 from orchestrator.llm import ask
 from orchestrator.nodes.common import MissingInput, Node, models_of, stage
 from orchestrator.nodes.intake import describe_patient
+from orchestrator.safety.escalation import assessment_of
 from orchestrator.state import (
     ConsultationState,
     CptCodeResult,
@@ -72,9 +73,13 @@ async def cpt(state: ConsultationState, config: RunnableConfig) -> dict[str, Any
         models_of(config)("cpt"), CptProposal, system=prompts.CPT, user=findings_text(state), max_tokens=200
     )
     proposal = answer.value
+    patient = state["request"].patient_data
+    visit = VisitContext(
+        new_patient=patient.new_patient, telehealth=patient.telehealth, emergency=assessment_of(state).emergency
+    )
     codes = []
     for proposed in proposal.codes:
-        checked = check_cpt(proposed.code)
+        checked = check_cpt(proposed.code, visit)
         codes.append(
             CptCodeResult(
                 code=checked.code,

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from orchestrator.codes import IcdCodeSet, check_cpt, normalise_icd, office_visit_code
+from orchestrator.codes import IcdCodeSet, VisitContext, check_cpt, normalise_icd, office_visit_code
+from orchestrator.state import IntakeFindings, SummaryDraft
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +97,43 @@ def test_office_visit_levels() -> None:
     assert office_visit_code(new_patient=True, level=1) == "99202"  # 99201 no longer exists
     assert office_visit_code(new_patient=False, level=1) == "99211"
     assert office_visit_code(new_patient=False, level=9) == "99215"
+
+
+def test_u_codes_are_valid_icd_10_cm() -> None:
+    assert IcdCodeSet.is_valid("U07.1") and IcdCodeSet.is_valid("U09.9")
+
+
+@pytest.mark.parametrize(
+    ("code", "visit", "status"),
+    [
+        ("99203", VisitContext(new_patient=True, telehealth=False, emergency=False), "verified"),
+        ("99213", VisitContext(new_patient=True, telehealth=False, emergency=False), "mismatch"),
+        ("99203", VisitContext(new_patient=False, telehealth=False, emergency=False), "mismatch"),
+        ("99284", VisitContext(new_patient=True, telehealth=False, emergency=False), "mismatch"),
+        ("99284", VisitContext(new_patient=True, telehealth=False, emergency=True), "verified"),
+        ("99203", VisitContext(new_patient=True, telehealth=True, emergency=False), "mismatch"),
+        ("98001", VisitContext(new_patient=True, telehealth=True, emergency=False), "verified"),
+        ("98005", VisitContext(new_patient=True, telehealth=True, emergency=False), "mismatch"),
+        ("98005", VisitContext(new_patient=False, telehealth=False, emergency=False), "mismatch"),
+        ("98013", VisitContext(new_patient=False, telehealth=True, emergency=False), "verified"),
+        ("71046", VisitContext(new_patient=True, telehealth=True, emergency=False), "unverified"),
+    ],
+)
+def test_an_em_code_is_checked_against_the_visit(code: str, visit: VisitContext, status: str) -> None:
+    checked = check_cpt(code, visit)
+    assert checked.status == status
+    assert (checked.note is not None) == (status in ("mismatch", "unverified"))
+
+
+def test_stage_outputs_enforce_their_bounds_beyond_the_schema() -> None:
+    with pytest.raises(ValidationError):
+        IntakeFindings.model_validate(
+            {
+                "symptoms": [{"name": "x", "onset": "x", "duration": "x", "severity": "mild"}],
+                "red_flags": ["x" * 61],
+                "relevant_history": [],
+                "urgency": "routine",
+            }
+        )
+    with pytest.raises(ValidationError):
+        SummaryDraft.model_validate({"summary": "s", "next_steps": ["y" * 101]})

@@ -148,6 +148,9 @@ async def test_evaluation_scores_a_good_answer_as_a_hit(graph: Any, case: dict[s
         "stages": {stage: final[stage].model_dump() for stage in STAGES},
         "timings": final["timings"],
         "usage": {"total_tokens": 0},
+        "emergency": final["summary"].emergency_advice is not None,
     }
     scored = score(case, document)
-    assert scored["category_hit"] and scored["specialty_hit"] and scored["red_flags_handled"]
+    assert scored["category_hit"]
+    assert scored["rules"] == scored["combined"] == case["red_flags"]
+    assert final["providers"].specialties[0] == case["expected_specialty"]
