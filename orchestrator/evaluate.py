@@ -89,8 +89,8 @@ def score(case: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def intake_only(client: httpx.AsyncClient, case: dict[str, Any], api_key: str) -> dict[str, Any] | None:
-    """The intake model's findings alone, asked as the intake stage asks them."""
+async def intake_findings(cases: list[dict[str, Any]], base_url: str, api_key: str) -> list[dict[str, Any] | None]:
+    """The intake model's own findings for each case, asked as the intake stage asks them."""
     from langchain_openai import ChatOpenAI
 
     from orchestrator import prompts
@@ -98,14 +98,18 @@ async def intake_only(client: httpx.AsyncClient, case: dict[str, Any], api_key: 
     from orchestrator.nodes.intake import intake_question
     from orchestrator.state import ConsultationRequest, IntakeFindings
 
-    model = ChatOpenAI(model="gpt-5", api_key=api_key, base_url=str(client.base_url), max_retries=0, timeout=600)
-    request = ConsultationRequest(symptoms=case["symptoms"], patient_data=case["patient_data"])
-    user = intake_question({"request": request})
-    try:
-        answer = await ask(model, IntakeFindings, system=prompts.INTAKE, user=user, max_tokens=400)
-    except StageModelError:
-        return None
-    return answer.value.model_dump()
+    model = ChatOpenAI(model="gpt-5", api_key=api_key, base_url=base_url, max_retries=0, timeout=600)
+    found: list[dict[str, Any] | None] = []
+    for case in cases:
+        request = ConsultationRequest(symptoms=case["symptoms"], patient_data=case["patient_data"])
+        try:
+            answer = await ask(
+                model, IntakeFindings, system=prompts.INTAKE, user=intake_question({"request": request}), max_tokens=400
+            )
+            found.append(answer.value.model_dump())
+        except StageModelError:
+            found.append(None)  # the model gave no usable findings: it escalated nothing
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,13 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.base_url and args.api_key):
         parser.error("--base-url and --api-key are needed unless --rules-only")
     hits = 0
+    findings = asyncio.run(intake_findings(cases, args.base_url, args.api_key)) if args.intake_only else []
     with httpx.Client(base_url=args.base_url, headers={"authorization": f"Bearer {args.api_key}"}, timeout=600) as http:
-        for case in cases:
+        for index, case in enumerate(cases):
             if args.intake_only:
-                async_client = httpx.AsyncClient(base_url=args.base_url)
-                intake = asyncio.run(intake_only(async_client, case, args.api_key))
                 row = {"id": case["id"], "expected_escalation": case["red_flags"], "rules": rules_escalate(case)}
-                row["model"] = model_escalates(intake)
+                row["model"] = model_escalates(findings[index])
                 row["combined"] = row["rules"] or row["model"]
             else:
                 response = http.post(

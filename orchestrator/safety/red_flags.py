@@ -5,6 +5,7 @@ not negated (safety/context.py)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -13,7 +14,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel
 
-from orchestrator.safety.context import counts
+from orchestrator.safety import context
+
+Counts = Callable[[str, int], bool]  # is the finding at this offset the patient's, and present?
 
 RULES_FILE = Path(__file__).with_name("red_flags.yaml")
 Needs = Literal["infant", "pregnant"]
@@ -52,13 +55,13 @@ class Rule:
     all: tuple[tuple[re.Pattern[str], ...], ...] = ()
     needs: Needs | None = None
 
-    def fires(self, text: str) -> bool:
-        if any(_found(pattern, text) for pattern in self.any):
+    def fires(self, text: str, counts: Counts) -> bool:
+        if any(_found(pattern, text, counts) for pattern in self.any):
             return True
-        return bool(self.all) and all(any(_found(p, text) for p in group) for group in self.all)
+        return bool(self.all) and all(any(_found(p, text, counts) for p in group) for group in self.all)
 
 
-def _found(pattern: re.Pattern[str], text: str) -> bool:
+def _found(pattern: re.Pattern[str], text: str, counts: Counts) -> bool:
     return any(counts(text, match.start()) for match in pattern.finditer(text))
 
 
@@ -70,9 +73,10 @@ def _compile(pattern: str) -> re.Pattern[str]:
 class RedFlagRules:
     advice_texts: dict[str, str]
     rules: tuple[Rule, ...]
+    counts: Counts = context.counts
 
     @classmethod
-    def load(cls, path: Path = RULES_FILE) -> RedFlagRules:
+    def load(cls, path: Path = RULES_FILE, *, counts: Counts = context.counts) -> RedFlagRules:
         raw: dict[str, Any] = yaml.safe_load(path.read_text())
         rules = tuple(
             Rule(
@@ -89,7 +93,7 @@ class RedFlagRules:
         unknown = {rule.advice for rule in rules} - set(raw["advice"])
         if unknown:
             raise ValueError(f"{path}: rules name unknown advice {sorted(unknown)}")
-        return cls(advice_texts=dict(raw["advice"]), rules=rules)
+        return cls(advice_texts=dict(raw["advice"]), rules=rules, counts=counts)
 
     def assess(
         self, text: str, *, age_years: int | None = None, age_months: int | None = None, pregnant: bool | None = None
@@ -97,9 +101,11 @@ class RedFlagRules:
         lowered = " ".join(text.lower().split())
         infant = (age_months is not None and age_months < 3) or bool(_INFANT_AGE.search(lowered))
         mention = _PREGNANT.search(lowered)
-        expecting = bool(pregnant) or (pregnant is None and mention is not None and counts(lowered, mention.start()))
+        expecting = bool(pregnant) or (
+            pregnant is None and mention is not None and self.counts(lowered, mention.start())
+        )
         situation = {"infant": infant, "pregnant": expecting}
-        fired = [r for r in self.rules if (r.needs is None or situation[r.needs]) and r.fires(lowered)]
+        fired = [r for r in self.rules if (r.needs is None or situation[r.needs]) and r.fires(lowered, self.counts)]
         order = list(self.advice_texts)  # as red_flags.yaml lists them: the most urgent first
         advice_keys = sorted({r.advice for r in fired}, key=order.index)
         return SafetyAssessment(

@@ -119,3 +119,16 @@ def test_a_rule_file_naming_unknown_advice_is_refused(tmp_path: Path) -> None:
     broken.write_text("advice: {a: x}\nrules: [{id: r, meaning: m, advice: b, source: s, any: [x]}]")
     with pytest.raises(ValueError, match="unknown advice"):
         RedFlagRules.load(broken)
+
+
+def test_the_context_comparison_runs_with_our_engine_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestrator.safety import compare_context
+
+    assert compare_context.main() == 0
+    out = capsys.readouterr().out
+    assert out.startswith("negex-style (ours)   sensitivity 23/23, specificity 20/20")
+
+
+def test_another_context_engine_can_be_plugged_in() -> None:
+    never_counts = RedFlagRules.load(counts=lambda text, start: False)
+    assert not never_counts.assess("I can't breathe and my lips are blue").emergency
