@@ -162,6 +162,7 @@ _ALLOWLIST: dict[str, str] = {
     **{f"9921{n}": f"Office visit, established patient, level {n}" for n in (1, 2, 3, 4, 5)},
     **{f"9928{n}": f"Emergency department visit, level {n}" for n in (1, 2, 3, 4, 5)},
     **{f"980{n:02d}": f"Telemedicine visit (audio-video or audio-only), code {n}" for n in range(16)},
+    "98016": "Brief virtual check-in",
 }
 _DELETED = {
     "99201": "deleted in 2021",
@@ -209,10 +210,12 @@ def visit_mismatch(code: str, visit: VisitContext) -> str | None:
     if family is None:
         return None
     setting, new_patient = family
+    if setting == "emergency department" and visit.telehealth:
+        return "an emergency department code for a telehealth visit"
     if setting == "emergency department" and not visit.emergency:
         return "an emergency department code, but no emergency was found"
-    if setting == "office" and visit.telehealth:
-        return "an office visit code for a telehealth visit"
+    # An office code for a telehealth visit is not flagged: several payers (Medicare among them)
+    # bill telehealth with 99202-99215 and a modifier or place of service.
     if setting == "telehealth" and not visit.telehealth:
         return "a telehealth code for a visit that is not telehealth"
     if new_patient is not None and new_patient != visit.new_patient:

@@ -15,6 +15,8 @@ from orchestrator.state import ConsultationState, SummaryDraft, SummaryResult
 
 def case_text(state: ConsultationState) -> str:
     lines = [f"Presenting complaint (patient's words): {state['request'].symptoms}"]
+    if "safety" in state and state["safety"].emergency:  # the rules' findings, whatever the model saw
+        lines.append("Red flags found: " + "; ".join(flag.meaning for flag in state["safety"].red_flags))
     if "intake" in state:
         intake = state["intake"]
         lines.append(f"Urgency: {intake.urgency}; red flags: {', '.join(intake.red_flags) or 'none'}")

@@ -23,11 +23,12 @@ Needs = Literal["infant", "pregnant"]
 
 # A baby's age in the patient's words ("3-week-old", "6 weeks old", "2 months old", "newborn").
 _INFANT_AGE = re.compile(
-    r"\b(newborn|neonate|(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ]"
-    r"(day|days|week|weeks)[- ]old|([12]|one|two)[- ](month|months)[- ]old|(\d{1,2}|one|two|three|four|five|six)"
-    r"[- ](day|days|week|weeks) old)\b"
+    r"\b(newborn|neonate|(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)[- ](day|days)[- ]old|"
+    r"([1-9]|1[0-2]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ](week|weeks)[- ]old|"
+    r"([12]|one|two)[- ](month|months)[- ]old|(baby|infant|newborn|son|daughter) is ([1-9]|1[0-2]) weeks)\b"
 )
-_PREGNANT = re.compile(r"\b(pregnant|pregnancy|weeks along|expecting a baby|trimester)\b")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_PREGNANT = re.compile(r"\b(pregnant|pregnancy|weeks along|expecting( a baby)?|trimester)\b")
 
 
 class RedFlag(BaseModel):
@@ -98,12 +99,12 @@ class RedFlagRules:
     def assess(
         self, text: str, *, age_years: int | None = None, age_months: int | None = None, pregnant: bool | None = None
     ) -> SafetyAssessment:
-        lowered = " ".join(text.lower().split())
-        infant = (age_months is not None and age_months < 3) or bool(_INFANT_AGE.search(lowered))
+        lowered = _SPACES.sub(" ", text.lower())  # line breaks stay: they end phrases
+        # Under 3 months; an age of 0 years without months could be, and is read that way (safer).
+        infant = (age_months < 3 if age_months is not None else age_years == 0) or bool(_INFANT_AGE.search(lowered))
         mention = _PREGNANT.search(lowered)
-        expecting = bool(pregnant) or (
-            pregnant is None and mention is not None and self.counts(lowered, mention.start())
-        )
+        # The patient's own words count even when a form says otherwise: the safer reading.
+        expecting = bool(pregnant) or (mention is not None and self.counts(lowered, mention.start()))
         situation = {"infant": infant, "pregnant": expecting}
         fired = [r for r in self.rules if (r.needs is None or situation[r.needs]) and r.fires(lowered, self.counts)]
         order = list(self.advice_texts)  # as red_flags.yaml lists them: the most urgent first

@@ -28,6 +28,8 @@ class ConsultationOutcome:
         if stage == "safety":  # the rules' verdict, or its escalation by the intake model
             self.safety = event["result"]
             return
+        if stage == "consultation" and event["status"] == "completed":
+            return  # the closing summary of what the safety events already said
         if event["status"] == "completed":
             self.results[stage] = event["result"]
             if event.get("usage"):

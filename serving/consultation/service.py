@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from orchestrator.directory import LocationNotFound, resolve_location
-from orchestrator.safety.escalation import with_model_findings
+from orchestrator.safety.escalation import DISCLAIMERS, with_model_findings
 from orchestrator.safety.red_flags import RedFlagRules, default_rules
 from orchestrator.state import ConsultationRequest, ConsultationState, StageError
 from serving.consultation.outcome import ConsultationOutcome
@@ -83,18 +83,19 @@ class ConsultationService:
         return model_for
 
     def start_state(self, request: ConsultationRequest) -> ConsultationState:
-        location = None
-        if request.patient_data.location:
-            try:
-                location = resolve_location(request.patient_data.location)
-            except LocationNotFound as exc:
-                raise InvalidRequest(str(exc), param="patient_data.location", code="unknown_location") from None
         patient = request.patient_data
         safety = self._rules.assess(
             request.symptoms, age_years=patient.age, age_months=patient.age_months, pregnant=patient.pregnant
         )
         if safety.emergency:
             self._metrics.red_flags.labels("rules").inc()
+        location = None
+        if patient.location:
+            try:
+                location = resolve_location(patient.location)
+            except LocationNotFound as exc:
+                if not safety.emergency:  # an emergency is answered anyway, without providers
+                    raise InvalidRequest(str(exc), param="patient_data.location", code="unknown_location") from None
         return {"request": request, "location": location, "safety": safety}
 
     async def events(self, state: ConsultationState, *, api_key: str, request_id: str) -> AsyncIterator[dict[str, Any]]:
@@ -102,6 +103,7 @@ class ConsultationService:
         config = {"configurable": {"models": self._models(api_key, request_id)}}
         # The rules' verdict comes first, before any model runs, whatever happens after.
         yield {"stage": "safety", "status": "completed", "result": state["safety"].model_dump()}
+        escalated_safety = None
         try:
             async for mode, chunk in self._graph.astream(state, config=config, stream_mode=["custom", "updates"]):
                 if mode == "custom":
@@ -110,14 +112,26 @@ class ConsultationService:
                 for stage, update in chunk.items():
                     yield self._stage_event(stage, update)
                     if stage == "intake" and "intake" in update:
-                        escalated = with_model_findings(state["safety"], update["intake"])
-                        if escalated is not None:  # the model saw danger signs the rules did not
+                        escalated_safety = with_model_findings(state["safety"], update["intake"])
+                        if escalated_safety is not None:  # the model saw danger signs the rules did not
                             self._metrics.red_flags.labels("model").inc()
-                            yield {"stage": "safety", "status": "escalated", "result": escalated.model_dump()}
+                            yield {"stage": "safety", "status": "escalated", "result": escalated_safety.model_dump()}
         except Exception as exc:  # nodes catch their own failures; this is the graph itself failing
             log.exception("consultation graph failed", extra={"error_type": type(exc).__name__})
             error = StageError(message="The consultation failed unexpectedly.", type="server_error")
             yield {"stage": "consultation", "status": "failed", "error": error.model_dump()}
+        # The last event, whatever failed: the escalation as it finally stands, and the disclaimers.
+        final = escalated_safety or state["safety"]
+        yield {
+            "stage": "consultation",
+            "status": "completed",
+            "result": {
+                "emergency": final.emergency,
+                "emergency_advice": final.advice,
+                "red_flags": [flag.model_dump() for flag in final.red_flags],
+                "disclaimers": DISCLAIMERS,
+            },
+        }
 
     def _stage_event(self, stage: str, update: dict[str, Any]) -> dict[str, Any]:
         seconds = update.get("timings", {}).get(stage, 0.0)

@@ -74,7 +74,10 @@ def test_stream_shows_every_stage_in_order(consulting: Facade) -> None:
             if line.startswith("data: "):
                 event = json.loads(line.removeprefix("data: "))
                 seen.append((event["stage"], event["status"]))
-    assert seen[:2] == [("safety", "completed"), ("intake", "in_progress")] and seen[-1][0] == "summary"
+    assert seen[:2] == [("safety", "completed"), ("intake", "in_progress")] and seen[-1] == (
+        "consultation",
+        "completed",
+    )
     for stage in ("intake", "icd", "cpt", "providers", "summary"):
         assert (stage, "in_progress") in seen
         assert (stage, "completed") in seen or (stage, "failed") in seen

@@ -111,7 +111,9 @@ def test_u_codes_are_valid_icd_10_cm() -> None:
         ("99203", VisitContext(new_patient=False, telehealth=False, emergency=False), "mismatch"),
         ("99284", VisitContext(new_patient=True, telehealth=False, emergency=False), "mismatch"),
         ("99284", VisitContext(new_patient=True, telehealth=False, emergency=True), "verified"),
-        ("99203", VisitContext(new_patient=True, telehealth=True, emergency=False), "mismatch"),
+        ("99203", VisitContext(new_patient=True, telehealth=True, emergency=False), "verified"),  # payers allow
+        ("99284", VisitContext(new_patient=True, telehealth=True, emergency=True), "mismatch"),
+        ("98016", VisitContext(new_patient=False, telehealth=True, emergency=False), "verified"),
         ("98001", VisitContext(new_patient=True, telehealth=True, emergency=False), "verified"),
         ("98005", VisitContext(new_patient=True, telehealth=True, emergency=False), "mismatch"),
         ("98005", VisitContext(new_patient=False, telehealth=False, emergency=False), "mismatch"),

@@ -132,3 +132,25 @@ def test_the_context_comparison_runs_with_our_engine_alone(capsys: pytest.Captur
 def test_another_context_engine_can_be_plugged_in() -> None:
     never_counts = RedFlagRules.load(counts=lambda text, start: False)
     assert not never_counts.assess("I can't breathe and my lips are blue").emergency
+
+
+PHRASINGS: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "red_flag_phrasings.yaml").read_text())
+
+
+@pytest.mark.parametrize("case", PHRASINGS["emergencies"], ids=[c["text"][:40] for c in PHRASINGS["emergencies"]])
+def test_reviewed_emergency_phrasings_escalate(case: dict[str, Any]) -> None:
+    patient = case.get("patient", {})
+    assert default_rules().assess(case["text"], **patient).emergency
+
+
+@pytest.mark.parametrize("text", PHRASINGS["routine"], ids=[t[:40] for t in PHRASINGS["routine"]])
+def test_reviewed_routine_phrasings_do_not(text: str) -> None:
+    verdict = default_rules().assess(text)
+    assert not verdict.emergency, [flag.rule for flag in verdict.red_flags]
+
+
+def test_a_long_adversarial_text_is_assessed_in_linear_time() -> None:
+    # Thousands of negated findings in one phrase: each check reads a bounded window.
+    rules = default_rules()
+    for text, needs in (("no hot " * 1150, {"age_months": 1}), ("no blood " * 880, {"pregnant": True})):
+        assert not rules.assess(text[:8000], **needs).emergency

@@ -126,6 +126,9 @@ async def test_advice_and_disclaimers_survive_a_failed_summary(no_summary: Runni
         events = events_of(response.text)
         assert events[0]["result"]["emergency"] is True
         assert any(e["stage"] == "summary" and e["status"] == "failed" for e in events)
+        closing = events[-1]["result"]
+        assert events[-1]["stage"] == "consultation" and closing["disclaimers"] == DISCLAIMERS
+        assert closing["emergency"] is True and closing["emergency_advice"][0].startswith("Call 911")
         return
     document = response.json()
     assert document["status"] == "failed" and "summary" in document["errors"]
@@ -152,3 +155,18 @@ async def test_the_chat_answer_keeps_advice_and_disclaimers_without_a_summary(no
             text = response.json()["choices"][0]["message"]["content"]
         assert text.startswith("URGENT") and "could not write a summary" in text
         assert all(line in text for line in DISCLAIMERS)
+
+
+async def test_an_emergency_is_answered_even_from_an_unknown_location(blind_model: RunningApp) -> None:
+    case = next(c for c in VIGNETTES if c["id"] == "chest-pain")
+    request = {"symptoms": case["symptoms"], "patient_data": {**case["patient_data"], "location": "Chicgo, IL"}}
+    document = (await blind_model.client.post("/v1/consultations", headers=AUTH, json=request)).json()
+    assert document["emergency"] is True and document["emergency_advice"]
+    assert "providers" in document["errors"]  # no location: no providers, but the advice stands
+    routine = next(c for c in VIGNETTES if c["id"] == "migraine")
+    refused = await blind_model.client.post(
+        "/v1/consultations",
+        headers=AUTH,
+        json={"symptoms": routine["symptoms"], "patient_data": {**routine["patient_data"], "location": "Chicgo, IL"}},
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "unknown_location"

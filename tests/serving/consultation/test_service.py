@@ -23,9 +23,11 @@ async def test_a_broken_graph_ends_with_a_failed_event_not_a_crash() -> None:
     state = service.start_state(service_request)
     events = [event async for event in service.events(state, api_key="k", request_id="r")]  # type: ignore[arg-type]
     assert events[0]["stage"] == "safety" and events[0]["result"]["emergency"] is False  # before the graph
-    assert events[-1]["status"] == "failed" and events[-1]["stage"] == "consultation"
-    assert events[-1]["error"]["type"] == "server_error"
-    assert "checkpoint" not in events[-1]["error"]["message"]  # no internals to the client
+    failed, closing = events[-2:]
+    assert failed["status"] == "failed" and failed["stage"] == "consultation"
+    assert failed["error"]["type"] == "server_error"
+    assert "checkpoint" not in failed["error"]["message"]  # no internals to the client
+    assert closing["stage"] == "consultation" and closing["result"]["disclaimers"]  # still the last word
 
     document = await service.run(state, api_key="k", request_id="r")  # type: ignore[arg-type]
     assert document["status"] == "failed" and "consultation" in document["errors"]
