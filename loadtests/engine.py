@@ -17,6 +17,7 @@ import yaml
 
 from loadtests import servers
 from loadtests.measure import KEY, PhaseResult, compare, run_phase
+from orchestrator.state import STAGES
 from serving.devstack.vllm_cpu import VllmCpuServer
 
 PROMPTS = Path(__file__).resolve().parent / "prompts.yaml"
@@ -117,6 +118,8 @@ async def consultation_timeline(base_url: str, symptoms: str) -> dict[str, Any]:
             if not line.startswith(b"data: {"):
                 continue
             event = json.loads(line[6:])
+            if event["stage"] not in STAGES:  # the safety verdict and the closing event: not stages
+                continue
             at = round(time.perf_counter() - started, 3)
             entry = stages.setdefault(event["stage"], {})
             if event["status"] == "in_progress":
