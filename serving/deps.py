@@ -127,8 +127,7 @@ async def require_admin(services: ServicesDep, request: Request) -> None:
     expected = services.config.store.admin_key
     if not expected:
         raise APIError("The admin API is disabled: set store.admin_key.", status=403, code="admin_disabled")
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if not _bearer_is(request, expected):
         raise InvalidAPIKey("Incorrect admin credential.")
 
 
@@ -139,6 +138,11 @@ async def require_metrics_access(services: ServicesDep, request: Request) -> Non
         raise APIError(f"Invalid URL (GET {request.url.path})", status=404)
     if server.metrics_token is None:
         return
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), server.metrics_token.encode()):
+    if not _bearer_is(request, server.metrics_token):
         raise InvalidAPIKey("Incorrect metrics credential.")
+
+
+def _bearer_is(request: Request, expected: str) -> bool:
+    """`Authorization: Bearer <expected>`, compared in constant time."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())

@@ -48,6 +48,15 @@ def body(case: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"symptoms": case["symptoms"], "patient_data": patient, **extra}
 
 
+def chat_request(case: dict[str, Any]) -> dict[str, Any]:
+    """The vignette as a plain OpenAI client asks the consultation chat model."""
+    return {
+        "model": "consultation",
+        "messages": [{"role": "user", "content": case["symptoms"]}],
+        "patient_data": {**case["patient_data"], "location": "02139"},
+    }
+
+
 async def post(app: RunningApp, path: str, request: dict[str, Any]) -> str:
     return (await app.client.post(path, headers=AUTH, json=request)).text
 
@@ -100,11 +109,7 @@ async def test_the_stream_sends_the_escalation_before_any_model_stage(blind_mode
 
 async def test_the_chat_model_answers_with_the_escalation_first(blind_model: RunningApp) -> None:
     case = next(c for c in VIGNETTES if c["id"] == "suicidal-intent")
-    request = {
-        "model": "consultation",
-        "messages": [{"role": "user", "content": case["symptoms"]}],
-        "patient_data": {**case["patient_data"], "location": "02139"},
-    }
+    request = chat_request(case)
     answer = (await blind_model.client.post("/v1/chat/completions", headers=AUTH, json=request)).json()
     text = answer["choices"][0]["message"]["content"]
     assert text.startswith("URGENT") and "988" in text.splitlines()[0]
@@ -138,11 +143,7 @@ async def test_advice_and_disclaimers_survive_a_failed_summary(no_summary: Runni
 
 async def test_the_chat_answer_keeps_advice_and_disclaimers_without_a_summary(no_summary: RunningApp) -> None:
     case = next(c for c in VIGNETTES if c["id"] == "vomiting-blood")
-    request = {
-        "model": "consultation",
-        "messages": [{"role": "user", "content": case["symptoms"]}],
-        "patient_data": {**case["patient_data"], "location": "02139"},
-    }
+    request = chat_request(case)
     for stream in (False, True):
         response = await no_summary.client.post(
             "/v1/chat/completions", headers=AUTH, json={**request, "stream": stream}
