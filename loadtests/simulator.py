@@ -10,6 +10,9 @@ Faults: `error_status` (answer with that HTTP error; `retry_after_ms` adds `retr
 `break_after` (drop the connection after N tokens), `stall_after` (stop sending after N tokens,
 connection open), `omit_done` (end the stream cleanly without `[DONE]`), `eof_delay_ms` (end the
 body late after [DONE]).
+`echo` answers with the last user message itself (streamed `echo_chunk` characters an event, so
+a word may be split across events; `echo_as_tool_call` puts it in a tool call's arguments):
+what the data-policy tests use to see what reached the backend come back.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class Behaviour:
     stall_after: int = -1
     omit_done: bool = False
     eof_delay_ms: float = 0.0  # gap between [DONE] and the end of the body, as real servers have
+    echo: bool = False
+    echo_chunk: int = 3
+    echo_as_tool_call: bool = False
 
     def overridden(self, body: dict[str, Any]) -> Behaviour:
         wanted = body.get("simulate")
@@ -55,6 +61,7 @@ class Simulator:
         self.cancelled = 0
         self.model_lists = 0  # GET /v1/models: how often readiness probed us
         self.last_body: dict[str, Any] | None = None
+        self.received: list[bytes] = []  # the last 1,000 request bodies, as sent
         self.last_headers: dict[str, str] = {}
 
     def app(self) -> web.Application:
@@ -93,7 +100,9 @@ class Simulator:
 
     async def _generate(self, request: web.Request, *, chat: bool) -> web.StreamResponse:
         self.requests += 1
-        body = orjson.loads(await request.read())
+        raw = await request.read()
+        self.received = [*self.received[-999:], raw]
+        body = orjson.loads(raw)
         self.last_body = body
         self.last_headers = {k: request.headers[k] for k in ("authorization", "x-request-id") if k in request.headers}
         how = self.behaviour.overridden(body)
@@ -116,6 +125,8 @@ class Simulator:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         prompt_tokens = len(orjson.dumps(body.get("messages") or body.get("prompt") or "")) // 4
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": tokens, "total_tokens": prompt_tokens + tokens}
+        if how.echo:
+            return await self._echo(request, how, chat, body, request_id)
         if body.get("stream"):
             return await self._stream(request, how, chat, tokens, usage, body, request_id)
         if not await self._wait(request, how.ttft_ms + how.itl_ms * max(tokens - 1, 0)):
@@ -206,6 +217,67 @@ class Simulator:
             self.cancelled += 1
             raise
         return response
+
+    async def _echo(
+        self, request: web.Request, how: Behaviour, chat: bool, body: dict[str, Any], request_id: str
+    ) -> web.StreamResponse:
+        text = _last_user_text(body)
+        frame = {
+            "id": f"chatcmpl-{request_id}",
+            "object": "chat.completion" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": self.model,
+        }
+        arguments = orjson.dumps({"text": text}).decode()
+        if not body.get("stream"):
+            message: dict[str, Any] = {"role": "assistant", "content": None if how.echo_as_tool_call else text}
+            if how.echo_as_tool_call:
+                call = {"id": "call_1", "type": "function", "function": {"name": "echo", "arguments": arguments}}
+                message["tool_calls"] = [call]
+            choice = {"index": 0, "message": message, "finish_reason": "stop"} if chat else {"index": 0, "text": text}
+            usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+            return web.json_response(
+                {**frame, "choices": [choice], "usage": usage}, dumps=lambda v: orjson.dumps(v).decode()
+            )
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        kind = "chat.completion.chunk" if chat else "text_completion"
+        pieces = arguments if how.echo_as_tool_call else text
+        step = max(1, how.echo_chunk)
+        for index, start in enumerate(range(0, len(pieces), step)):
+            piece = pieces[start : start + step]
+            if not chat:
+                choice = {"index": 0, "text": piece, "finish_reason": None}
+            elif how.echo_as_tool_call:
+                delta_call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
+                if index == 0:
+                    delta_call.update(id="call_1", type="function", function={"name": "echo", "arguments": piece})
+                choice = {"index": 0, "delta": {"tool_calls": [delta_call]}, "finish_reason": None}
+            else:
+                choice = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+            await response.write(b"data: " + orjson.dumps({**frame, "object": kind, "choices": [choice]}) + b"\n\n")
+        last = (
+            {"index": 0, "delta": {}, "finish_reason": "stop"}
+            if chat
+            else {"index": 0, "text": "", "finish_reason": "stop"}
+        )
+        await response.write(b"data: " + orjson.dumps({**frame, "object": kind, "choices": [last]}) + b"\n\n")
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    if isinstance(body.get("prompt"), str):
+        return str(body["prompt"])
+    for message in reversed(body.get("messages") or []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
 
 
 async def _sleep_until(deadline: float) -> None:

@@ -1,5 +1,6 @@
 """`python -m serving [--config FILE] [--host H] [--port P]`: run the façade.
-`python -m serving keys ...`: manage API keys (see serving/access/cli.py)."""
+`python -m serving keys ...`: manage API keys (see serving/access/cli.py).
+`python -m serving audit verify|export`: the audit trail (see serving/audit/cli.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         from serving.access import cli
 
         return cli.main(argv[1:])
+    if argv[:1] == ["audit"]:
+        from serving.audit import cli as audit_cli
+
+        return audit_cli.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__)
     parser.add_argument("--config", type=Path, help="YAML config (default: configs/serving.yaml)")
     parser.add_argument("--host", help="bind address (default: from the config file)")

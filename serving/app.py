@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -15,6 +16,7 @@ from serving.errors import install_handlers
 from serving.observability.logs import configure_logging
 from serving.observability.metrics import Metrics
 from serving.observability.middleware import RequestContextMiddleware
+from serving.privacy.policy import shared_detector
 from serving.routes import admin, chat, completions, consultations, embeddings, health, models, usage
 from serving.services import Services
 from serving.settings import ServingConfig, Settings
@@ -30,6 +32,12 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         await services.registry.start()
         services.readiness.start()
         await services.static_keys.start()  # reconciles now, or retries in the background while the store is down
+        if services.audit is not None:
+            services.audit.start()
+        if services.screens_requests:
+            # Presidio's import and the name lists take ~2 s: in the background, not on the
+            # first request to a redact backend (which would wait for it if it came first).
+            warm_up = asyncio.create_task(asyncio.to_thread(shared_detector))
         log.info(
             "serving",
             extra={"models": list(services.registry.aliases), "backends": list(services.registry.backends)},
@@ -48,6 +56,10 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
             await services.readiness.stop()
             await services.static_keys.stop()
             await services.settlements.drain()
+            if services.audit is not None:
+                await services.audit.stop()  # after every request has ended: their records are queued
+            if services.screens_requests:
+                await warm_up
             await services.registry.close()
             await services.redis.aclose()
             services.metrics.process_exited(os.getpid())
@@ -75,7 +87,9 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         health.router,
     ):
         app.include_router(router)
-    app.add_middleware(RequestContextMiddleware, metrics=services.metrics, settlements=services.settlements)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=services.metrics, settlements=services.settlements, audit=services.audit
+    )
     return app
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from serving.access.limits import Grant
+    from serving.privacy.policy import Screened
 
 RequestOutcome = Literal["ok", "error", "client_disconnected", "backend_failed"]
 
@@ -20,6 +21,7 @@ class RequestContext:
     started: float
     alias: str | None = None
     backend: str | None = None
+    backend_model: str | None = None
     key_name: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
@@ -30,3 +32,11 @@ class RequestContext:
     grant: Grant | None = None
     prompt_estimate: int = 0
     response_headers: dict[str, str] = field(default_factory=dict)
+    # Patient data: the policy applied to the backend that served (or refused), and the types
+    # and counts of identifiers detected, never their values (serving/privacy/policy.py).
+    data_policy: str | None = None
+    phi_counts: dict[str, int] | None = None
+    screened: Screened | None = None
+    # What an admin request did, for the audit trail (serving/routes/admin.py).
+    audit_action: str | None = None
+    audit_target: str | None = None

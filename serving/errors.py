@@ -126,6 +126,35 @@ class BackendTimeout(APIError):
     code = "backend_timeout"
 
 
+class PhiNotAllowed(APIError):
+    """Patient identifiers (or images) for a backend whose data policy refuses them. The
+    message names the identifier types, never a value."""
+
+    status = 400
+    code = "phi_not_allowed"
+
+    def __init__(self, backend: str, kinds: list[str], *, images: bool = False) -> None:
+        self.kinds = kinds
+        if images:
+            message = (
+                f"Images can't be sent to backend `{backend}`: its data policy doesn't allow patient data, and "
+                "identifiers in pixels can't be redacted. Use a model served on an allowed backend."
+            )
+        else:
+            message = (
+                f"The request contains patient identifiers ({', '.join(kinds)}) and backend `{backend}`'s data "
+                "policy blocks them. Remove them or use a model served on an allowed backend."
+            )
+        super().__init__(message, param="messages")
+
+
+class AuditUnavailable(APIError):
+    """The audit trail can take no more records (its store is down and the spool is full)."""
+
+    status = 503
+    code = "audit_unavailable"
+
+
 def render(error: APIError, request_id: str | None = None) -> Response:
     headers = dict(error.headers)
     if error.status in (502, 503) and "retry-after" not in headers:

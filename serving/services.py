@@ -14,6 +14,8 @@ from serving.access.static_keys import StaticKeys
 from serving.access.store import connect_store
 from serving.access.usage import UsageReader
 from serving.access.verified import VerifiedKeys
+from serving.audit.trail import AuditTrail
+from serving.audit.writer import AuditWriter
 from serving.backends.proxy import Proxy
 from serving.backends.registry import BackendRegistry
 from serving.catalog import ModelCatalog
@@ -21,6 +23,7 @@ from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
 from serving.consultation.service import ConsultationService
 from serving.generation import Generation
 from serving.observability.metrics import Metrics
+from serving.privacy.policy import DataGuard, shared_detector
 from serving.readiness import Readiness
 from serving.settings import ServingConfig
 
@@ -39,6 +42,8 @@ class Services:
     generation: Generation
     readiness: Readiness
     metrics: Metrics
+    audit_trail: AuditTrail
+    audit: AuditWriter | None = None  # None: audit.enabled is false
     consultations: ConsultationService | None = None
 
     @classmethod
@@ -58,6 +63,7 @@ class Services:
             on_store_recovered=settlements.store_recovered,
         )
         consultations = ConsultationService.from_config(config.consultation, metrics)
+        guard = DataGuard(detector=shared_detector, metrics=metrics)
         catalog = ModelCatalog(
             registry.aliases, consultation_alias=CONSULTATION_ALIAS if consultations is not None else None
         )
@@ -73,7 +79,7 @@ class Services:
             catalog=catalog,
             generation=Generation(
                 admission=admission,
-                proxy=Proxy(registry=registry, metrics=metrics),
+                proxy=Proxy(registry=registry, metrics=metrics, guard=guard),
                 catalog=catalog,
                 default_max_tokens=config.store.default_max_tokens,
             ),
@@ -84,5 +90,12 @@ class Services:
                 interval_seconds=config.server.probe_interval_seconds,
             ),
             metrics=metrics,
+            audit_trail=AuditTrail(redis),
+            audit=AuditWriter(AuditTrail(redis), config.audit, metrics) if config.audit.enabled else None,
             consultations=consultations,
         )
+
+    @property
+    def screens_requests(self) -> bool:
+        """Whether any backend's data policy needs the PHI detector."""
+        return any(backend.policy != "allow" for backend in self.config.backends.values())

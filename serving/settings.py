@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -94,6 +95,12 @@ class BackendConfig(BaseModel):
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(1000, ge=1)
     cooldown_seconds: float = Field(5.0, ge=0, description="skip after a connection failure")
+    data_policy: Literal["allow", "redact", "block"] | None = Field(
+        None,
+        description="what patient identifiers may reach this backend: allow (self-hosted or under a BAA), redact "
+        "(placeholders out, originals restored in the response) or block (400 phi_not_allowed); "
+        "default allow for vllm, redact for openai",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -105,6 +112,12 @@ class BackendConfig(BaseModel):
     @property
     def requires_api_key(self) -> bool:
         return self.kind == "openai"
+
+    @property
+    def policy(self) -> Literal["allow", "redact", "block"]:
+        if self.data_policy is not None:
+            return self.data_policy
+        return "allow" if self.kind == "vllm" else "redact"
 
     @property
     def forced_params(self) -> dict[str, Any]:
@@ -135,6 +148,11 @@ class StaticKey(BaseModel):
     tpm: int = Field(0, ge=0, description="tokens per minute, 0 = unlimited")
     daily_tokens: int = Field(0, ge=0)
     max_in_flight: int = Field(0, ge=0, description="requests at once, 0 = unlimited")
+    allow_phi: list[str] = Field(
+        default_factory=list,
+        description="backends this key may send patient identifiers to unredacted (the tenant's own BAA covers them)",
+    )
+    allow_images: list[str] = Field(default_factory=list, description="backends this key may send images to")
 
     @field_validator("models")
     @classmethod
@@ -185,6 +203,28 @@ class StoreConfig(BaseModel):
         return self
 
 
+class AuditConfig(BaseModel):
+    """The audit trail (serving/audit/): one record per API and admin request, hash-chained."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    retention_days: float = Field(
+        90,
+        ge=0,
+        description="records older than this leave the store (0 = never); export them first for the "
+        "six years HIPAA asks of documentation",
+    )
+    spool_dir: Path = Field(
+        Path(tempfile.gettempdir()) / "pearcare-audit-spool",
+        description="where records wait while the store is down: a persistent volume in production",
+    )
+    spool_max_bytes: int = Field(
+        64 * 1024 * 1024, ge=4096, description="past this, with the store down, API requests are refused (503)"
+    )
+    batch_size: int = Field(500, ge=1, le=10_000)
+    flush_interval_seconds: float = Field(0.2, gt=0, le=10)
+
+
 class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     host: str = "127.0.0.1"
@@ -230,6 +270,7 @@ class ServingConfig(BaseModel):
     keys: list[StaticKey] = Field(default_factory=list)
     store: StoreConfig = StoreConfig()
     consultation: ConsultationConfig | None = None  # absent: no consultation endpoints
+    audit: AuditConfig = AuditConfig()
 
     @model_validator(mode="after")
     def _consultation_stages_use_known_aliases(self) -> ServingConfig:
@@ -245,6 +286,14 @@ class ServingConfig(BaseModel):
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"keys: name each key once (repeated: {repeated}); the name is the key's id")
+        return self
+
+    @model_validator(mode="after")
+    def _key_grants_name_known_backends(self) -> ServingConfig:
+        for key in self.keys:
+            unknown = sorted(set(key.allow_phi + key.allow_images) - set(self.backends))
+            if unknown:
+                raise ValueError(f"keys.{key.name}: allow_phi/allow_images name unknown backend(s) {unknown}")
         return self
 
     @model_validator(mode="after")
@@ -283,6 +332,10 @@ def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
         if isinstance(entry, dict) and entry.get("key") is MISSING:
             log.warning("static key skipped: its value is unset", extra={"key_index": index})
             continue
+        if isinstance(entry, dict):
+            for grant in ("allow_phi", "allow_images"):  # grants for a disabled backend go with it
+                if isinstance(entry.get(grant), list):
+                    entry = {**entry, grant: [n for n in entry[grant] if n in backends or n not in declared]}
         keys.append(entry)
     store = dict(raw.get("store") or {})
     for name in ("redis_url", "admin_key"):

@@ -26,7 +26,7 @@ VIGNETTES = Path(__file__).resolve().parents[2] / "tests" / "orchestrator" / "vi
 def medspacy_counts() -> Callable[[str, int], bool]:
     """`counts(text, start)` answered by medspaCy's ConText on the finding's span."""
     import medspacy  # type: ignore[import-not-found]
-    from spacy.tokens import Span  # type: ignore[import-not-found]
+    from spacy.tokens import Span
 
     nlp = medspacy.load(medspacy_enable=["medspacy_pyrush", "medspacy_context"])
     sentencizer = nlp.get_pipe("medspacy_pyrush")

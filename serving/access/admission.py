@@ -15,7 +15,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from serving.access.limits import Grant, day_name, day_number, limit_headers, models_of, refusal
+from serving.access.limits import Grant, day_name, day_number, limit_headers, models_of, names_of, refusal
 from serving.access.store import LuaScript, key_for
 from serving.access.verified import VerifiedKey, VerifiedKeys
 from serving.errors import InvalidAPIKey, ModelNotFound, StoreUnavailable
@@ -90,10 +90,10 @@ class Admission:
         if status == "forbidden":
             raise ModelNotFound(alias)
         if not charge:
-            self._remember(key_hash, result, tpm=int(result[5]), daily=int(result[6]))
+            self._remember(key_hash, result, tpm=int(result[5]), daily=int(result[6]), grants=(result[8], result[9]))
             return Grant(result[1], key_hash, result[2], models_of(result[3]), 0, 0, False, False, {})
         if generates:  # a usage report's result leaves out the key's token limits: not worth remembering
-            self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]))
+            self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]), grants=(result[17], result[18]))
         if status != "ok":
             self._metrics.rate_limited.labels(status).inc()
         headers = limit_headers(result)
@@ -111,6 +111,8 @@ class Admission:
             refusal=None if admitted else refusal(status, result, estimate, headers),
             day=int(result[16]),
             lease=lease if admitted and int(result[14]) > 0 else "",
+            allow_phi=names_of(result[17]),
+            allow_images=names_of(result[18]),
         )
 
     async def _run(
@@ -135,8 +137,13 @@ class Admission:
                 self._on_store_recovered()
         return [v.decode() if isinstance(v, bytes) else v for v in raw]
 
-    def _remember(self, key_hash: str, result: list[Any], *, tpm: int, daily: int) -> None:
-        self._verified.remember(key_hash, VerifiedKey(result[1], result[2], models_of(result[3]), tpm > 0, daily > 0))
+    def _remember(self, key_hash: str, result: list[Any], *, tpm: int, daily: int, grants: tuple[str, str]) -> None:
+        self._verified.remember(
+            key_hash,
+            VerifiedKey(
+                result[1], result[2], models_of(result[3]), tpm > 0, daily > 0, names_of(grants[0]), names_of(grants[1])
+            ),
+        )
 
     def _store_failed(self, exc: RedisError) -> None:
         self._metrics.store_errors.inc()
@@ -167,4 +174,6 @@ class Admission:
             known.has_daily_budget,
             {},
             day=day_number(now),
+            allow_phi=known.allow_phi,
+            allow_images=known.allow_images,
         )

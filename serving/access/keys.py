@@ -43,6 +43,10 @@ class KeyRecord:
     expires_at: int = 0  # unix seconds; 0 = never
     disabled: bool = False
     created_at: int = 0
+    # Backends this key's tenant may send identifiers to as they are (its own BAA covers
+    # them), and backends it may send images to; see serving/privacy/policy.py.
+    allow_phi: list[str] = field(default_factory=list)
+    allow_images: list[str] = field(default_factory=list)
 
     def to_redis(self) -> Mapping[Any, str]:
         return {
@@ -56,6 +60,8 @@ class KeyRecord:
             "expires_at": str(self.expires_at),
             "disabled": "1" if self.disabled else "0",
             "created_at": str(self.created_at),
+            "allow_phi": ",".join(self.allow_phi),
+            "allow_images": ",".join(self.allow_images),
         }
 
     @classmethod
@@ -71,13 +77,28 @@ class KeyRecord:
             expires_at=int(raw.get("expires_at") or 0),
             disabled=raw.get("disabled") == "1",
             created_at=int(raw.get("created_at") or 0),
+            allow_phi=[name for name in (raw.get("allow_phi") or "").split(",") if name],
+            allow_images=[name for name in (raw.get("allow_images") or "").split(",") if name],
         )
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
 
 
-UPDATABLE = frozenset({"name", "models", "rpm", "tpm", "daily_tokens", "max_in_flight", "expires_at", "disabled"})
+UPDATABLE = frozenset(
+    {
+        "name",
+        "models",
+        "rpm",
+        "tpm",
+        "daily_tokens",
+        "max_in_flight",
+        "expires_at",
+        "disabled",
+        "allow_phi",
+        "allow_images",
+    }
+)
 
 
 STATIC_PREFIX = "static-"  # ids of keys defined in the config file

@@ -48,6 +48,8 @@ class Grant:
     refusal: RateLimited | None = None  # set when a limit refused the request
     day: int = 0  # the store's day of admission: settlement corrects that day's budget
     lease: str = ""  # the in-flight lease to release at settlement ('' when none was taken)
+    allow_phi: frozenset[str] = frozenset()  # backends the key may send identifiers to unredacted
+    allow_images: frozenset[str] = frozenset()  # backends the key may send images to
 
     def raise_if_refused(self) -> None:
         if self.refusal is not None:
@@ -59,6 +61,10 @@ class Grant:
 
 def models_of(raw: str) -> frozenset[str] | None:
     return None if raw == "*" else frozenset(raw.split(","))
+
+
+def names_of(raw: str | None) -> frozenset[str]:
+    return frozenset(name for name in (raw or "").split(",") if name)
 
 
 def limit_headers(result: list[Any]) -> dict[str, str]:

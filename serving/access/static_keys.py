@@ -35,6 +35,8 @@ class StaticKeys:
                     tpm=key.tpm,
                     daily_tokens=key.daily_tokens,
                     max_in_flight=key.max_in_flight,
+                    allow_phi=key.allow_phi,
+                    allow_images=key.allow_images,
                 ),
                 key.key,
             )

@@ -19,6 +19,8 @@ class VerifiedKey:
     models: frozenset[str] | None
     has_token_limit: bool
     has_daily_budget: bool
+    allow_phi: frozenset[str] = frozenset()
+    allow_images: frozenset[str] = frozenset()
 
 
 class VerifiedKeys:

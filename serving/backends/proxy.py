@@ -22,9 +22,12 @@ from serving.errors import (
     BackendTimeout,
     BackendUnavailable,
     InvalidRequest,
+    PhiNotAllowed,
     backend_error,
 )
 from serving.observability.metrics import Metrics
+from serving.privacy.policy import DataGuard
+from serving.privacy.restoration import StreamRestorer, restore_body
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +46,10 @@ class ProxyReply:
 
 
 class Proxy:
-    def __init__(self, *, registry: BackendRegistry, metrics: Metrics) -> None:
+    def __init__(self, *, registry: BackendRegistry, metrics: Metrics, guard: DataGuard) -> None:
         self._registry = registry
         self._metrics = metrics
+        self._guard = guard
 
     async def send(
         self,
@@ -58,9 +62,18 @@ class Proxy:
         ctx: RequestContext,
     ) -> ProxyReply:
         last_error: APIError = BackendUnavailable(f"No backend is configured for `{alias}`.")
+        phi_refusal: PhiNotAllowed | None = None
         for position, backend in enumerate(self._registry.candidates(alias)):
+            # The backend's data policy first: identifiers redacted, or this backend skipped.
+            try:
+                outgoing = await self._guard.outgoing(
+                    backend=backend.name, policy=backend.config.policy, body=body, ctx=ctx
+                )
+            except PhiNotAllowed as refusal:
+                phi_refusal = refusal
+                continue
             # A body the backend cannot be sent is the client's 400, before anything is opened.
-            data = encode(backend.translator.translate(body, stream=stream, path=path))
+            data = encode(backend.translator.translate(outgoing.body, stream=stream, path=path))
             self._opened(backend)
             sent = time.perf_counter()
             try:
@@ -85,6 +98,7 @@ class Proxy:
                 continue
             backend.succeeded()
             ctx.backend = backend.name
+            ctx.backend_model = backend.config.model
             if position:
                 self._metrics.fallbacks.labels(alias).inc()
             if stream:
@@ -95,10 +109,18 @@ class Proxy:
                     forward_usage=forward_usage,
                     on_finish=functools.partial(self._stream_finished, backend, ctx=ctx),
                     strip_null_usage=path == "/completions",
+                    rewriter=None
+                    if outgoing.redaction is None
+                    else StreamRestorer(outgoing.redaction, json_content=outgoing.json_content),
                 )
                 return ProxyReply(backend=backend.name, relay=relay)
-            return ProxyReply(backend=backend.name, body=await self._read_body(backend, response, ctx))
-        raise last_error
+            raw = await self._read_body(backend, response, ctx)
+            if outgoing.redaction is not None:
+                raw = restore_body(raw, outgoing.redaction, json_content=outgoing.json_content)
+            return ProxyReply(backend=backend.name, body=raw)
+        # A backend that would have served but for the request's identifiers says more than
+        # the failure of another: retrying the same request can't help.
+        raise phi_refusal or last_error
 
     async def _read_body(self, backend: Backend, response: aiohttp.ClientResponse, ctx: RequestContext) -> bytes:
         outcome = "error"

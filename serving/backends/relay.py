@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import orjson
@@ -39,6 +39,14 @@ def _lf_lines(buffer: bytes) -> tuple[bytes, bytes]:
     return buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), held
 
 
+class EventRewriter(Protocol):
+    """Rewrites complete events (serving/privacy/restoration.py restores identifiers)."""
+
+    def events(self, complete: bytes) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+
 class StreamRelay:
     """Iterates the bytes for the client; afterwards holds what the stream carried."""
 
@@ -51,6 +59,7 @@ class StreamRelay:
         forward_usage: bool,
         on_finish: Callable[[StreamRelay], None],
         strip_null_usage: bool = False,
+        rewriter: EventRewriter | None = None,
     ) -> None:
         self._response = response
         self._backend = backend
@@ -58,6 +67,7 @@ class StreamRelay:
         self._forward_usage = forward_usage
         self._strip_null_usage = strip_null_usage  # completion chunks: OpenAI's schema has no null usage
         self._on_finish = on_finish
+        self._rewriter = rewriter
         self.usage: dict[str, Any] | None = None
         self.events = 0
         self.first_event_at: float | None = None
@@ -104,10 +114,15 @@ class StreamRelay:
                     # The protocol's end: a client may hang up right after it (the openai SDK
                     # does), before the backend closes. That is a completed stream.
                     self.completed = True
+                if self._rewriter is not None and complete:
+                    complete = self._rewriter.events(complete)
                 if complete:
                     yield complete
             if pending.strip():  # the stream ended without a blank line after its last event
-                yield pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+                last = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+                yield last if self._rewriter is None else self._rewriter.events(last + _EVENT_END)
+            if self._rewriter is not None and (rest := self._rewriter.finish()):
+                yield rest
             self.completed = True
         except _EventTooLarge:
             self.failed = True

@@ -116,6 +116,35 @@ class Metrics:
         self.client_disconnects = Counter(
             "pearcare_client_disconnects", "Streams the client abandoned", ["alias"], registry=r
         )
+        # Types and counts only: an identifier's value is never a label.
+        self.data_policy = Counter(
+            "pearcare_data_policy",
+            "Requests screened for a non-allow backend, by what the policy did (clean, redacted, blocked, "
+            "refused_binary)",
+            ["backend", "action"],
+            registry=r,
+        )
+        self.phi_entities = Counter(
+            "pearcare_phi_entities", "Patient identifiers detected in requests, by type", ["type"], registry=r
+        )
+        self.phi_detection_seconds = Histogram(
+            "pearcare_phi_detection_seconds",
+            "Time to screen one request for identifiers",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
+        self.audit_records = Counter(
+            "pearcare_audit_records",
+            "Audit records, by where they went (stored, spooled, replayed, dropped)",
+            ["outcome"],
+            registry=r,
+        )
+        self.audit_spooled_bytes = Gauge(
+            "pearcare_audit_spool_bytes",
+            "Audit records waiting on disk for the store",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
 
     def exposition_registry(self) -> CollectorRegistry:
         """What a scrape reads: this process's collectors, or every worker's added up."""

@@ -5,14 +5,19 @@ line, and the hand-over to settlement (serving/access/settlement.py does the bil
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.access.settlement import Settlements
+from serving.audit.records import is_audited, request_record
+from serving.audit.writer import AuditWriter
 from serving.context import RequestContext
+from serving.errors import AuditUnavailable, render
 from serving.observability.logs import request_id_var
 from serving.observability.metrics import Metrics
 
@@ -33,10 +38,14 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, settlements: Settlements) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: Metrics, settlements: Settlements, audit: AuditWriter | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.settlements = settlements
+        self.audit = audit
+        self.instance = f"{socket.gethostname()}:{os.getpid()}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,6 +67,12 @@ class RequestContextMiddleware:
 
         self.settlements.request_opened()
         try:
+            if self.audit is not None and not self.audit.accepting and is_audited(scope["path"]):
+                refusal = AuditUnavailable(
+                    "The service can't record an audit trail right now, so it serves no requests. Retry shortly."
+                )
+                await render(refusal)(scope, receive, send_with_id)
+                return
             await self.app(scope, receive, send_with_id)
         finally:
             try:
@@ -84,6 +99,12 @@ class RequestContextMiddleware:
         if ctx.outcome == "client_disconnected":
             m.client_disconnects.labels(alias).inc()
         self.settlements.settle_request(ctx, failed=status >= 400 or ctx.outcome != "ok")
+        if self.audit is not None and is_audited(scope["path"]):
+            self.audit.record(
+                request_record(
+                    ctx, method=scope["method"], route=route, status=status, instance=self.instance, at=time.time()
+                )
+            )
         log.info(
             "request",
             extra={
@@ -100,5 +121,7 @@ class RequestContextMiddleware:
                 "tokens_estimated": ctx.tokens_estimated or None,
                 "ttft_ms": None if ctx.time_to_first_token is None else round(ctx.time_to_first_token * 1000, 2),
                 "outcome": ctx.outcome,
+                "data_policy": ctx.data_policy,
+                "phi": ctx.phi_counts or None,  # types and counts, never values
             },
         )

@@ -1,18 +1,22 @@
-"""/admin/keys and /admin/usage, behind the admin credential (store.admin_key), not an API key."""
+"""/admin/keys, /admin/usage and /admin/audit, behind the admin credential (store.admin_key),
+not an API key. Each handler names its action for the audit trail (ctx.audit_action)."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from serving.access.grants import check_models
 from serving.access.keys import KeyManagedByConfig, KeyNotFound, KeyRecord, new_key_id
 from serving.access.usage import UsageRange
-from serving.deps import ServicesDep, require_admin
-from serving.errors import APIError
+from serving.audit import reader
+from serving.context import RequestContext
+from serving.deps import ContextDep, ServicesDep, require_admin
+from serving.errors import APIError, InvalidRequest
+from serving.services import Services
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
 
@@ -26,6 +30,10 @@ class KeyCreate(BaseModel):
     daily_tokens: int = Field(0, ge=0)
     max_in_flight: int = Field(0, ge=0, description="requests at once; 0 = unlimited")
     expires_at: int = Field(0, ge=0, description="unix seconds; 0 = never")
+    allow_phi: list[str] = Field(
+        default_factory=list, description="backends this key may send patient identifiers to unredacted (its BAA)"
+    )
+    allow_images: list[str] = Field(default_factory=list, description="backends this key may send images to")
 
     @field_validator("models")
     @classmethod
@@ -43,6 +51,8 @@ class KeyUpdate(BaseModel):
     max_in_flight: int | None = Field(None, ge=0)
     expires_at: int | None = Field(None, ge=0)
     disabled: bool | None = None
+    allow_phi: list[str] | None = None
+    allow_images: list[str] | None = None
 
     @field_validator("models")
     @classmethod
@@ -50,23 +60,38 @@ class KeyUpdate(BaseModel):
         return None if value is None else check_models(value)
 
 
+def _check_backends(services: Services, body: KeyCreate | KeyUpdate) -> None:
+    for grant in ("allow_phi", "allow_images"):
+        unknown = sorted(set(getattr(body, grant) or ()) - set(services.registry.backends))
+        if unknown:
+            raise InvalidRequest(f"Unknown backend(s) {unknown} in {grant}.", param=grant, code="invalid_value")
+
+
+def _audit(ctx: RequestContext, action: str, target: str | None = None) -> None:
+    ctx.audit_action, ctx.audit_target = action, target
+
+
 def _not_found(key_id: str) -> APIError:
     return APIError(f"No key with id `{key_id}`.", status=404, param="key_id", code="key_not_found")
 
 
 @router.post("/keys", status_code=201)
-async def create_key(body: KeyCreate, services: ServicesDep) -> dict[str, Any]:
+async def create_key(body: KeyCreate, services: ServicesDep, ctx: ContextDep) -> dict[str, Any]:
+    _check_backends(services, body)
     record, secret = await services.keys.create(KeyRecord(id=new_key_id(), **body.model_dump()))
+    _audit(ctx, "key.created", record.id)
     return {**record.public(), "key": secret}  # the only time the secret is shown
 
 
 @router.get("/keys")
-async def list_keys(services: ServicesDep) -> dict[str, Any]:
+async def list_keys(services: ServicesDep, ctx: ContextDep) -> dict[str, Any]:
+    _audit(ctx, "keys.listed")
     return {"object": "list", "data": [record.public() for record in await services.keys.list()]}
 
 
 @router.get("/keys/{key_id}")
-async def show_key(key_id: str, services: ServicesDep) -> dict[str, Any]:
+async def show_key(key_id: str, services: ServicesDep, ctx: ContextDep) -> dict[str, Any]:
+    _audit(ctx, "key.read", key_id)
     try:
         return (await services.keys.get(key_id)).public()
     except KeyNotFound:
@@ -74,7 +99,9 @@ async def show_key(key_id: str, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.patch("/keys/{key_id}")
-async def update_key(key_id: str, body: KeyUpdate, services: ServicesDep) -> dict[str, Any]:
+async def update_key(key_id: str, body: KeyUpdate, services: ServicesDep, ctx: ContextDep) -> dict[str, Any]:
+    _check_backends(services, body)
+    _audit(ctx, "key.updated", key_id)
     try:
         return (await services.keys.update(key_id, **body.model_dump(exclude_none=True))).public()
     except KeyNotFound:
@@ -84,7 +111,8 @@ async def update_key(key_id: str, body: KeyUpdate, services: ServicesDep) -> dic
 
 
 @router.delete("/keys/{key_id}")
-async def revoke_key(key_id: str, services: ServicesDep) -> dict[str, Any]:
+async def revoke_key(key_id: str, services: ServicesDep, ctx: ContextDep) -> dict[str, Any]:
+    _audit(ctx, "key.revoked", key_id)
     try:
         return (await services.keys.revoke(key_id)).public()
     except KeyNotFound:
@@ -92,5 +120,38 @@ async def revoke_key(key_id: str, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/usage")
-async def all_usage(services: ServicesDep, start: date | None = None, end: date | None = None) -> dict[str, Any]:
+async def all_usage(
+    services: ServicesDep, ctx: ContextDep, start: date | None = None, end: date | None = None
+) -> dict[str, Any]:
+    _audit(ctx, "usage.read")
     return {"object": "list", "data": await services.usage.for_all(UsageRange.of(start, end))}
+
+
+@router.get("/audit")
+async def audit_records(
+    services: ServicesDep,
+    ctx: ContextDep,
+    key_id: str | None = None,
+    backend: str | None = None,
+    outcome: str | None = None,
+    phi: bool | None = Query(None, description="true: only requests with identifiers detected; false: only without"),
+    kind: Literal["request", "admin"] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: Annotated[
+        str | None, Query(pattern=r"^\d{1,15}-\d{1,20}$", description="next_cursor of the last page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Audit records, oldest first; pass `next_cursor` as `after` for the next page."""
+    _audit(ctx, "audit.read")
+    query = reader.AuditQuery(
+        key_id=key_id, backend=backend, outcome=outcome, phi=phi, kind=kind, since=since, until=until
+    )
+    found = await reader.page(services.audit_trail, query, after=after, limit=limit)
+    return {
+        "object": "list",
+        "data": found.records,
+        "next_cursor": found.next_cursor,
+        "has_more": found.next_cursor is not None,
+    }

@@ -1,0 +1,120 @@
+"""`python -m serving audit verify|export`: check the audit trail's hash chain, write records
+as JSON Lines.
+
+    python -m serving audit verify                  # the trail in the store
+    python -m serving audit verify --file out.jsonl # an export
+    python -m serving audit export --since 2026-11-01 --until 2026-12-01 --output nov.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from serving.audit.chain import ChainWalk, Verdict, verify
+from serving.audit.reader import AuditQuery, export
+from serving.audit.trail import AuditTrail
+from serving.settings import ConfigError, Settings
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m serving audit", description=__doc__)
+    parser.add_argument("--config", help="config file naming store.redis_url (default: configs/serving.yaml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("verify", help="check the hash chain; exit 1 where it breaks")
+    check.add_argument("--file", type=Path, help="an export (JSON Lines) instead of the store")
+    out = commands.add_parser("export", help="write records as JSON Lines")
+    out.add_argument("--since", type=_moment, help="ISO date or time (UTC unless it says otherwise)")
+    out.add_argument("--until", type=_moment)
+    out.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    return parser
+
+
+def verify_file(path: Path) -> Verdict:
+    """An export starts wherever its range started: its first record's link is the anchor."""
+    lines = path.read_bytes().splitlines()
+    entries: list[tuple[str, dict[str, Any] | None]] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            record = None
+        entries.append((f"line {number}", record if isinstance(record, dict) else None))
+    first = entries[0][1] if entries else None
+    if first is None or not isinstance(first.get("seq"), int):
+        return verify(entries)
+    return verify(entries, anchor=(first["seq"] - 1, str(first.get("prev"))))
+
+
+async def verify_store(trail: AuditTrail) -> Verdict:
+    head, anchor = await trail.head(), await trail.anchor()  # the head first: records written meanwhile pass
+    walk = ChainWalk(anchor)
+    async for where, record in trail.entries():
+        if not walk.feed(f"stream id {where}", record) or (record is not None and record.get("seq") == head[0]):
+            break
+    return walk.verdict(head)
+
+
+async def write_export(trail: AuditTrail, query: AuditQuery, output: Path | None) -> int:
+    handle = output.open("wb") if output else sys.stdout.buffer
+    count = 0
+    try:
+        async for record in export(trail, query):
+            if record is not None:
+                handle.write(orjson.dumps(record) + b"\n")
+                count += 1
+    finally:
+        if output:
+            handle.close()
+        else:
+            handle.flush()
+    return count
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "verify" and args.file:
+        verdict = verify_file(args.file)
+        print(verdict.describe())
+        return 0 if verdict.ok else 1
+    try:
+        config = Settings(**({"config_path": args.config} if args.config else {})).load()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not config.store.redis_url:
+        print("error: store.redis_url is not set (REDIS_URL): the audit trail lives in the store", file=sys.stderr)
+        return 2
+
+    async def execute() -> int:
+        redis = Redis.from_url(config.store.redis_url or "", socket_timeout=10)
+        trail = AuditTrail(redis)
+        try:
+            if args.command == "verify":
+                verdict = await verify_store(trail)
+                print(verdict.describe())
+                return 0 if verdict.ok else 1
+            count = await write_export(trail, AuditQuery(since=args.since, until=args.until), args.output)
+            print(f"exported {count} records", file=sys.stderr)
+            return 0
+        finally:
+            await redis.aclose()
+
+    try:
+        return asyncio.run(execute())
+    except RedisError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

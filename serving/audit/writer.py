@@ -1,0 +1,143 @@
+"""Audit records off the hot path: requests hand a record over (a list append), a background
+task appends batches to the trail, a graceful stop flushes what is left.
+
+While the store is down, batches go to the on-disk spool and are replayed, oldest first,
+when it answers again. When the spool is full too, `accepting` turns false and new API
+requests are refused (503 audit_unavailable): nothing that is served goes unaudited. A
+record waits in memory for at most one flush interval (200 ms by default); a crash within
+it loses those records, which the README states."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from serving.audit.spool import Spool
+from serving.audit.trail import AuditTrail, ChainContended
+from serving.observability.metrics import Metrics
+from serving.settings import AuditConfig
+
+log = logging.getLogger(__name__)
+
+
+class AuditWriter:
+    def __init__(self, trail: AuditTrail, config: AuditConfig, metrics: Metrics) -> None:
+        self._trail = trail
+        self._config = config
+        self._metrics = metrics
+        self._queue: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._spool: Spool | None = None
+        self._flushing = asyncio.Lock()
+        self._last_trim = 0.0
+        self._last_head_log = 0.0
+        self.store_down = False
+
+    @property
+    def accepting(self) -> bool:
+        return self._spool is None or not (self.store_down and self._spool.full)
+
+    def record(self, record: dict[str, Any]) -> None:
+        self._queue.append(record)
+        if len(self._queue) >= self._config.batch_size:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._spool = Spool(self._config.spool_dir, max_bytes=self._config.spool_max_bytes)
+        self._task = asyncio.create_task(self._run(), name="audit-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+        if self._spool is not None:
+            self._spool.close()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._config.flush_interval_seconds)
+            self._wake.clear()
+            try:
+                await self.flush()
+                await self._maintain()
+            except RedisError as exc:  # the next flush finds out and spools
+                log.warning("audit: maintenance skipped", extra={"error_type": type(exc).__name__})
+            except Exception:  # the writer must outlive any one failure
+                log.exception("audit writer: flush failed")
+
+    async def flush(self) -> None:
+        """Spooled records first (they are older), then the queue; on failure, to the spool."""
+        async with self._flushing:
+            batch, self._queue = self._queue, []
+            behind = self._spool is not None and (self.store_down or self._spool.bytes > 0)
+            if behind and not await self._replay():
+                self._to_spool(batch)
+                return
+            if not batch:
+                return
+            try:
+                await self._trail.append(batch)
+            except (RedisError, OSError, ChainContended) as exc:
+                self._store_failed(exc)
+                self._to_spool(batch)
+                return
+            self._metrics.audit_records.labels("stored").inc(len(batch))
+
+    async def _replay(self) -> bool:
+        assert self._spool is not None
+        try:
+            for path, records in self._spool.pending():
+                for start in range(0, len(records), self._config.batch_size):
+                    await self._trail.append(records[start : start + self._config.batch_size])
+                self._spool.sent(path)
+                self._metrics.audit_records.labels("replayed").inc(len(records))
+                log.info("audit: spooled records replayed", extra={"records": len(records)})
+        except (RedisError, OSError, ChainContended) as exc:
+            self._store_failed(exc)
+            return False
+        self._metrics.audit_spooled_bytes.set(self._spool.bytes)
+        if self.store_down:
+            log.info("audit: the store is back")
+        self.store_down = False
+        return True
+
+    def _to_spool(self, batch: list[dict[str, Any]]) -> None:
+        if not batch:
+            return
+        if self._spool is None:  # never started (a test's app without lifespan): nowhere to keep them
+            self._metrics.audit_records.labels("dropped").inc(len(batch))
+            return
+        self._spool.write(batch)
+        self._metrics.audit_records.labels("spooled").inc(len(batch))
+        self._metrics.audit_spooled_bytes.set(self._spool.bytes)
+
+    def _store_failed(self, exc: BaseException) -> None:
+        if not self.store_down:
+            log.error("audit: the store is unavailable, spooling to disk", extra={"error_type": type(exc).__name__})
+        self.store_down = True
+
+    async def _maintain(self) -> None:
+        """Hourly retention trim, and the chain's head in the log every ten minutes: a copy
+        outside the store, against which a rewritten chain would not match."""
+        now = time.time()
+        if self.store_down:
+            return
+        if now - self._last_head_log >= 600:
+            seq, digest = await self._trail.head()
+            log.info("audit chain head", extra={"audit_seq": seq, "audit_hash": digest})
+            self._last_head_log = now
+        if self._config.retention_days and now - self._last_trim >= 3600:
+            removed = await self._trail.trim_before(int((now - self._config.retention_days * 86400) * 1000))
+            if removed:
+                log.info("audit: records past retention removed", extra={"records": removed})
+            self._last_trim = now

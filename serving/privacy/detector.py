@@ -1,0 +1,183 @@
+"""Finds the HIPAA identifiers in a text: Presidio's analyzer over our recognizers and a few of
+Presidio's own, with no NER model (none installs offline from a trusted package here; what
+that misses is in the README's "Patient data" section).
+
+Presidio needs an NLP engine for context words; ours is spaCy's blank English tokenizer with
+lowercased tokens as lemmas: no model, nothing downloaded, ~50 µs per KB."""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
+from presidio_analyzer.predefined_recognizers import (
+    MedicalLicenseRecognizer,
+    UsMbiRecognizer,
+    UsPassportRecognizer,
+    UsSsnRecognizer,
+)
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from serving.privacy import recognizers
+
+# Placeholder types, and the Presidio entities each covers.
+ENTITY_TYPES: dict[str, str] = {
+    "NAME": "NAME",
+    "DATE": "DATE",
+    "AGE": "AGE",
+    "PHONE": "PHONE",
+    "EMAIL": "EMAIL",
+    "US_SSN": "SSN",
+    "MRN": "MRN",
+    "NPI": "NPI",
+    "HEALTH_PLAN": "HEALTH_PLAN",
+    "US_MBI": "HEALTH_PLAN",
+    "ACCOUNT": "ACCOUNT",
+    "LICENSE": "LICENSE",
+    "MEDICAL_LICENSE": "LICENSE",
+    "US_PASSPORT": "LICENSE",
+    "VEHICLE": "VEHICLE",
+    "DEVICE": "DEVICE",
+    "URL": "URL",
+    "IP": "IP",
+    "ADDRESS": "ADDRESS",
+    "ZIP": "ZIP",
+    "US_ITIN": "SSN",
+}
+SCORE_THRESHOLD = 0.4
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    type: str  # one of TYPES
+    start: int
+    end: int
+
+
+_TOKEN = regex.compile(r"\w+|[^\w\s]")
+
+
+class _TokenizerOnly(NlpEngine):
+    """Tokens for Presidio's context words; no entities, no model. A regex rather than spaCy's
+    blank tokenizer: the context enhancer needs only token texts and offsets, and this is ten
+    times faster (3 ms against 29 ms for 32 KB)."""
+
+    def load(self) -> None:
+        return None
+
+    def is_loaded(self) -> bool:
+        return True
+
+    def process_text(self, text: str, language: str) -> NlpArtifacts:
+        tokens, starts = [], []
+        for match in _TOKEN.finditer(text):
+            tokens.append(match.group())
+            starts.append(match.start())
+        return NlpArtifacts(
+            entities=[],
+            tokens=tokens,  # type: ignore[arg-type]  # token texts stand in for a spaCy Doc
+            tokens_indices=starts,
+            lemmas=[token.lower() for token in tokens],
+            nlp_engine=None,  # no keywords: only the context enhancer reads these artifacts
+            language=language,
+        )
+
+    def process_batch(self, texts: Any, language: str, batch_size: int = 1, n_process: int = 1, **kwargs: Any) -> Any:
+        for text in texts:
+            yield text, self.process_text(text, language)
+
+    def is_stopword(self, word: str, language: str) -> bool:
+        return word in STOP_WORDS
+
+    def is_punct(self, word: str, language: str) -> bool:
+        return not any(char.isalnum() for char in word)
+
+    def get_supported_entities(self) -> list[str]:
+        return []
+
+    def get_supported_languages(self) -> list[str]:
+        return ["en"]
+
+
+class PhiDetector:
+    """Runs every recognizer, boosts Presidio's own by their context words, keeps what scores
+    SCORE_THRESHOLD or more. Not AnalyzerEngine.analyze: it deep-copies every result and
+    lemmatises the whole text for the context of recognizers that have none (170 ms for a
+    32 KB prompt, against ~30 ms here)."""
+
+    def __init__(self) -> None:
+        self._ours: list[recognizers.RegexRecognizer | recognizers.NameRecognizer] = [
+            recognizers.NameRecognizer(),
+            recognizers.DateRecognizer(),
+            recognizers.AgeRecognizer(),
+            recognizers.PhoneRecognizer(),
+            recognizers.EmailRecognizer(),
+            recognizers.MedicalRecordRecognizer(),
+            recognizers.NpiRecognizer(),
+            recognizers.HealthPlanRecognizer(),
+            recognizers.AccountRecognizer(),
+            recognizers.LicenseRecognizer(),
+            recognizers.VehicleRecognizer(),
+            recognizers.DeviceRecognizer(),
+            recognizers.AddressRecognizer(),
+            recognizers.ZipCodeRecognizer(),
+            recognizers.UrlRecognizer(),
+            recognizers.IpRecognizer(),
+        ]
+        self._presidio: list[PatternRecognizer] = [
+            UsSsnRecognizer(),
+            UsMbiRecognizer(),
+            MedicalLicenseRecognizer(),
+            UsPassportRecognizer(),
+        ]
+        self._by_id = {r.id: r for r in self._presidio}
+        self._tokenizer = _TokenizerOnly()
+        self._enhancer = LemmaContextAwareEnhancer()
+
+    def find(self, text: str) -> list[Finding]:
+        """Non-overlapping findings in text order: where two overlap, the longer wins (a date
+        inside an address, a phone number inside a URL), then the higher score."""
+        if not text.strip():
+            return []
+        results: list[RecognizerResult] = []
+        for ours in self._ours:
+            results.extend(ours.analyze(text, ours.supported_entities))
+        contextual: list[RecognizerResult] = []
+        for theirs in self._presidio:
+            contextual.extend(theirs.analyze(text, theirs.supported_entities))
+        if contextual:
+            artifacts = self._tokenizer.process_text(text, "en")
+            contextual = self._enhancer.enhance_using_context(
+                text, contextual, artifacts, list[EntityRecognizer](self._presidio), context=None
+            )
+        # Ours first on a tie: a labelled "MRN: MR9412800" is an MRN even if it is also a
+        # well-formed DEA number.
+        kept = [(r, 0) for r in results if r.score >= SCORE_THRESHOLD]
+        kept += [(r, 1) for r in contextual if r.score >= SCORE_THRESHOLD]
+        ranked = [
+            r for r, _ in sorted(kept, key=lambda pair: (-(pair[0].end - pair[0].start), -pair[0].score, pair[1]))
+        ]
+        taken: list[Finding] = []
+        occupied = bytearray(len(text))  # one byte a character: overlap checks in C, not O(n²)
+        for result in ranked:
+            if occupied.find(1, result.start, result.end) >= 0:
+                continue
+            occupied[result.start : result.end] = b"\x01" * (result.end - result.start)
+            taken.append(Finding(ENTITY_TYPES[result.entity_type], result.start, result.end))
+        return sorted(taken, key=lambda f: f.start)
+
+    @staticmethod
+    def counts(findings: list[Finding]) -> dict[str, int]:
+        return dict(Counter(f.type for f in findings))
+
+
+@functools.cache
+def shared_detector() -> PhiDetector:
+    """One detector per process: building Presidio's registry takes ~0.3 s."""
+    return PhiDetector()

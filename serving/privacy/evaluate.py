@@ -1,0 +1,126 @@
+"""Precision and recall of the PHI detector per identifier type over a labelled corpus
+(JSON Lines of {"text", "spans": [{"start", "end", "type"}]}), and its latency.
+
+    python -m serving.privacy.evaluate tests/serving/privacy/corpus/phi_notes.jsonl
+
+A labelled span counts as found when a finding of the same type covers at least half of it
+(an address found without its unit still hides the street); a finding counts as correct
+when it overlaps a labelled span of its type. Findings in the corpus's trap sentences
+(eponyms, drugs, doses) overlap nothing and count against precision."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from serving.privacy.detector import PhiDetector
+
+
+@dataclass
+class Score:
+    found: Counter[str] = field(default_factory=Counter)  # labelled spans found, per type
+    labelled: Counter[str] = field(default_factory=Counter)
+    correct: Counter[str] = field(default_factory=Counter)  # findings that match a label
+    reported: Counter[str] = field(default_factory=Counter)
+    false_positives: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+
+    def recall(self, kind: str) -> float:
+        return self.found[kind] / self.labelled[kind] if self.labelled[kind] else 1.0
+
+    def precision(self, kind: str) -> float:
+        return self.correct[kind] / self.reported[kind] if self.reported[kind] else 1.0
+
+    def table(self) -> list[dict[str, Any]]:
+        kinds = sorted(set(self.labelled) | set(self.reported))
+        return [
+            {
+                "type": kind,
+                "labelled": self.labelled[kind],
+                "recall": round(self.recall(kind), 3),
+                "precision": round(self.precision(kind), 3),
+            }
+            for kind in kinds
+        ]
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def score(detector: PhiDetector, notes: list[dict[str, Any]]) -> Score:
+    result = Score()
+    for note in notes:
+        text, labels = note["text"], note["spans"]
+        findings = detector.find(text)
+        for label in labels:
+            span = (label["start"], label["end"])
+            result.labelled[label["type"]] += 1
+            covered = sum(_overlap(span, (f.start, f.end)) for f in findings if f.type == label["type"])
+            if covered * 2 >= span[1] - span[0]:
+                result.found[label["type"]] += 1
+            else:
+                result.missed.append(f"{label['type']}: {text[max(0, span[0] - 30) : span[1] + 10]!r}")
+        for finding in findings:
+            result.reported[finding.type] += 1
+            if any(
+                label["type"] == finding.type and _overlap((finding.start, finding.end), (label["start"], label["end"]))
+                for label in labels
+            ):
+                result.correct[finding.type] += 1
+            else:
+                result.false_positives.append(f"{finding.type}: {text[finding.start : finding.end]!r}")
+    return result
+
+
+def latency(detector: PhiDetector, notes: list[dict[str, Any]], size: int, rounds: int = 40) -> dict[str, float]:
+    """p50/p99 of one detection over `size` characters of the corpus's notes."""
+    corpus = " ".join(note["text"] for note in notes)
+    while len(corpus) < size:
+        corpus += " " + corpus
+    samples = []
+    for index in range(rounds):
+        offset = (index * 997) % max(1, len(corpus) - size)
+        text = corpus[offset : offset + size]
+        started = time.perf_counter()
+        detector.find(text)
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {
+        "bytes": size,
+        "p50_ms": round(statistics.median(samples), 2),
+        "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 2),
+    }
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--show-errors", action="store_true", help="print missed spans and false findings")
+    args = parser.parse_args()
+    detector = PhiDetector()
+    notes = load(args.corpus)
+    result = score(detector, notes)
+    print(f"{'type':<12} {'labelled':>8} {'recall':>7} {'precision':>9}")
+    for row in result.table():
+        print(f"{row['type']:<12} {row['labelled']:>8} {row['recall']:>7.3f} {row['precision']:>9.3f}")
+    for size in (1024, 8192, 32768):
+        figures = latency(detector, notes, size)
+        print(f"detection {size // 1024:>2} KB: p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms")
+    if args.show_errors:
+        print("\nmissed:", *result.missed, sep="\n  ")
+        print("\nfalse findings:", *result.false_positives, sep="\n  ")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Identifiers back into what a redacted request's backend answered: whole JSON documents, and
+SSE streams chunk by chunk.
+
+In a stream a placeholder may arrive split across chunks ("[NA" then "ME_1]"): each text
+field of each choice holds back only a tail that could still become a placeholder (at most
+LONGEST_PLACEHOLDER characters), and lets go of it as soon as it can't, or when the choice
+finishes. Only redacted streams pass through here; the rest are relayed byte for byte."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from serving.privacy.placeholders import LONGEST_PLACEHOLDER, could_begin_placeholder
+
+if TYPE_CHECKING:
+    from serving.privacy.redaction import Redaction
+
+_TEXT_FIELDS = ("content", "reasoning_content", "reasoning", "refusal")
+_EVENT_END = b"\n\n"
+
+
+def restore_completion(payload: dict[str, Any], redaction: Redaction, *, json_content: bool) -> None:
+    """Restore a chat completion or completion document in place: message content,
+    reasoning, refusals, tool-call and function-call arguments, completion text."""
+    for choice in payload.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        if isinstance(choice.get("text"), str):
+            choice["text"] = redaction.restore(choice["text"])
+        for part in ("message", "delta"):
+            message = choice.get(part)
+            if isinstance(message, dict):
+                restore_message(message, redaction, json_content=json_content)
+
+
+def restore_message(message: dict[str, Any], redaction: Redaction, *, json_content: bool) -> None:
+    for field in ("content", "reasoning_content", "reasoning", "refusal"):
+        if isinstance(message.get(field), str):
+            message[field] = redaction.restore(message[field], json_string=json_content and field == "content")
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+            function["arguments"] = redaction.restore(function["arguments"], json_string=True)
+    function_call = message.get("function_call")
+    if isinstance(function_call, dict) and isinstance(function_call.get("arguments"), str):
+        function_call["arguments"] = redaction.restore(function_call["arguments"], json_string=True)
+
+
+def restore_body(raw: bytes, redaction: Redaction, *, json_content: bool) -> bytes:
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw
+    if not isinstance(payload, dict):
+        return raw
+    restore_completion(payload, redaction, json_content=json_content)
+    return orjson.dumps(payload)
+
+
+class StreamRestorer:
+    """Rewrites complete SSE events of a redacted stream (the relay's hook)."""
+
+    def __init__(self, redaction: Redaction, *, json_content: bool) -> None:
+        self._redaction = redaction
+        self._json_content = json_content
+        self._held: dict[tuple[int, str, int], str] = {}
+        self._last: dict[str, Any] | None = None  # the last chunk: the frame of a closing one
+
+    def events(self, complete: bytes) -> bytes:
+        out = []
+        for event in complete.split(_EVENT_END):
+            if not event:
+                continue
+            data = event[5:].strip() if event.startswith(b"data:") else None
+            if data == b"[DONE]":
+                out.append(self._closing_event())
+            elif data:
+                try:
+                    payload = orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    payload = None
+                if isinstance(payload, dict):
+                    self._restore(payload)
+                    event = b"data: " + orjson.dumps(payload)
+            out.append(event + _EVENT_END)
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        """Whatever is still held when the stream ends without [DONE]."""
+        return self._closing_event()
+
+    def _restore(self, payload: dict[str, Any]) -> None:
+        for choice in payload.get("choices") or ():
+            if not isinstance(choice, dict):
+                continue
+            index: int = choice["index"] if isinstance(choice.get("index"), int) else 0
+            finished = choice.get("finish_reason") is not None
+            if isinstance(choice.get("text"), str) or (finished and "delta" not in choice):
+                choice["text"] = self._feed((index, "text", 0), choice.get("text") or "", finished)
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                continue
+            for field in _TEXT_FIELDS:
+                if isinstance(delta.get(field), str) or (finished and (index, field, 0) in self._held):
+                    json_string = self._json_content and field == "content"
+                    delta[field] = self._feed((index, field, 0), delta.get(field) or "", finished, json_string)
+            for call in delta.get("tool_calls") or ():
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                    call_index: int = call["index"] if isinstance(call.get("index"), int) else 0
+                    key = (index, "tool", call_index)
+                    function["arguments"] = self._feed(key, function["arguments"], finished, True)
+            if finished:
+                self._release_calls(index, delta)
+        self._last = payload
+
+    def _feed(self, key: tuple[int, str, int], text: str, finished: bool, json_string: bool = False) -> str:
+        buffer = self._held.pop(key, "") + text
+        split = len(buffer) if finished else _safe_end(buffer)
+        if split < len(buffer):
+            self._held[key] = buffer[split:]
+        return self._redaction.restore(buffer[:split], json_string=json_string)
+
+    def _release_calls(self, index: int, delta: dict[str, Any]) -> None:
+        """Tool-call arguments still held when their choice finishes."""
+        for key in [k for k in self._held if k[0] == index and k[1] == "tool"]:
+            rest = self._redaction.restore(self._held.pop(key), json_string=True)
+            delta.setdefault("tool_calls", []).append({"index": key[2], "function": {"arguments": rest}})
+
+    def _closing_event(self) -> bytes:
+        if not self._held:
+            return b""
+        choices: dict[int, dict[str, Any]] = {}
+        for (index, field, call), text in sorted(self._held.items()):
+            choice = choices.setdefault(index, {"index": index, "delta": {}, "finish_reason": None})
+            restored = self._redaction.restore(text, json_string=field == "tool" or self._json_content)
+            if field == "text":
+                choice.pop("delta")
+                choice["text"] = restored
+            elif field == "tool":
+                choice["delta"].setdefault("tool_calls", []).append(
+                    {"index": call, "function": {"arguments": restored}}
+                )
+            else:
+                choice["delta"][field] = restored
+        self._held.clear()
+        frame = {k: v for k, v in (self._last or {}).items() if k in ("id", "object", "created", "model")}
+        return b"data: " + orjson.dumps({**frame, "choices": list(choices.values())}) + _EVENT_END
+
+
+def _safe_end(buffer: str) -> int:
+    """Where the text that can be let go ends: before a trailing "[..." that may still grow
+    into a placeholder."""
+    start = buffer.rfind("[", max(0, len(buffer) - LONGEST_PLACEHOLDER))
+    if start >= 0 and could_begin_placeholder(buffer[start:]):
+        return start
+    return len(buffer)
