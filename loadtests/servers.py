@@ -58,11 +58,18 @@ def facade(
     *,
     consultation: bool = False,
     message_format: str | None = None,
+    kind: str = "vllm",
+    data_policy: str | None = None,
+    audit: bool = True,
 ) -> Iterator[Server]:
     """Alias `bench` → the upstream. The bench key's limits are set so high they never refuse,
     so every request pays for the full admission script; the limited key refuses on purpose."""
     port = free_port()
-    backend: dict[str, Any] = {"kind": "vllm", "base_url": upstream_url, "model": model}
+    backend: dict[str, Any] = {"kind": kind, "base_url": upstream_url, "model": model}
+    if kind == "openai":
+        backend["api_key"] = "sk-bench-provider-0123456789"
+    if data_policy:
+        backend["data_policy"] = data_policy
     if message_format:
         backend["message_format"] = message_format
     config: dict[str, Any] = {
@@ -75,6 +82,7 @@ def facade(
             {"key": CONSULTATION_KEY, "name": "consultations"},
         ],
         "store": {"redis_url": redis_url, "max_connections": REDIS_POOL_MAX},
+        "audit": {"enabled": audit, "spool_dir": str(workdir / f"audit-spool-{port}")},
     }
     if consultation:
         config["consultation"] = {

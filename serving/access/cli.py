@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import sys
 import time
 from typing import Any
@@ -14,6 +15,8 @@ from redis.exceptions import RedisError
 
 from serving.access.grants import check_models
 from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, new_key_id
+from serving.audit.records import cli_record
+from serving.audit.trail import AuditTrail
 from serving.settings import ConfigError, Settings
 
 
@@ -25,6 +28,8 @@ def _limits(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     parser.add_argument("--daily-tokens", type=int, default=default, help="daily token budget (0 = none)")
     parser.add_argument("--max-in-flight", type=int, default=default, help="requests at once (0 = unlimited)")
     parser.add_argument("--expires-in-days", type=float, help="expire after this many days")
+    parser.add_argument("--allow-phi", help="backends (comma-separated) this key may send identifiers to unredacted")
+    parser.add_argument("--allow-images", help="backends (comma-separated) this key may send images to")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +60,10 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
             if value < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0")
             changes[name] = value
+    for name in ("allow_phi", "allow_images"):
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = [backend.strip() for backend in value.split(",") if backend.strip()]
     if args.expires_in_days is not None:
         changes["expires_at"] = int(time.time() + args.expires_in_days * 86400)
     return changes
@@ -78,6 +87,15 @@ async def run(args: argparse.Namespace, store: KeyStore) -> dict[str, Any] | lis
     return (await store.update(args.key_id, **changes)).public()
 
 
+_ACTIONS = {
+    "create": "key.created",
+    "list": "keys.listed",
+    "show": "key.read",
+    "revoke": "key.revoked",
+    "update": "key.updated",
+}
+
+
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -92,7 +110,12 @@ def main(argv: list[str]) -> int:
     async def execute() -> dict[str, Any] | list[dict[str, Any]]:
         redis = Redis.from_url(config.store.redis_url or "", socket_timeout=5)
         try:
-            return await run(args, KeyStore(redis))
+            result = await run(args, KeyStore(redis))
+            if config.audit.enabled:  # the CLI is an administrator too: its actions join the audit trail
+                target = result.get("id") if isinstance(result, dict) else None
+                record = cli_record(_ACTIONS[args.command], target, instance=socket.gethostname(), at=time.time())
+                await AuditTrail(redis).append([record])
+            return result
         finally:
             await redis.aclose()
 

@@ -45,3 +45,23 @@ def request_record(
         record["action"] = ctx.audit_action
         record["target"] = ctx.audit_target
     return record
+
+
+def cli_record(action: str, target: str | None, *, instance: str, at: float) -> dict[str, Any]:
+    """An administrative action taken with `python -m serving keys` (not through the API)."""
+    return {
+        "id": uuid.uuid4().hex,
+        "ts": datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds"),
+        "kind": "admin",
+        "request_id": None,
+        "key_id": None,
+        "key_name": "cli",
+        "method": None,
+        "route": "cli:keys",
+        "status": 0,
+        "outcome": "ok",
+        "action": action,
+        "target": target,
+        "phi": {},
+        "instance": instance,
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,6 +55,11 @@ class Facade:
         return self.log_path.read_text()
 
 
+# This test run's own audit spool: a spool left by a killed façade of another run (or test
+# session) must not be replayed into this run's stores.
+AUDIT_SPOOL = Path(tempfile.mkdtemp(prefix="pearcare-test-audit-spool-"))
+
+
 def facade_config(
     backends: dict[str, dict[str, Any]],
     models: dict[str, list[str]],
@@ -63,6 +69,7 @@ def facade_config(
     return {
         "server": {"max_request_bytes": 65536, **server},
         "store": store or {},
+        "audit": {"spool_dir": str(AUDIT_SPOOL)},
         "backends": backends,
         "models": models,
         "keys": [

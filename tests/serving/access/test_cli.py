@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+import redis
 import yaml
 
 from serving.access.cli import main
+from serving.audit.chain import verify
+from serving.audit.trail import STREAM
 from tests.conftest import RedisServer
 from tests.support.stack import facade_config, refused_url, vllm_backend
 
@@ -41,6 +44,24 @@ def test_create_update_revoke(config_file: Path, capsys: pytest.CaptureFixture[s
     assert status == 0 and json.loads(out)["disabled"] is True
     status, out, _ = run(config_file, capsys, "list")
     assert created["key"] not in out and created["id"] in out
+    status, out, _ = run(config_file, capsys, "update", created["id"], "--allow-phi", "b", "--allow-images", "")
+    assert status == 0 and json.loads(out)["allow_phi"] == ["b"] and json.loads(out)["allow_images"] == []
+
+
+def test_the_clis_actions_join_the_audit_trail(
+    config_file: Path, redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run(config_file, capsys, "create", "--name", "clinic")
+    key_id = json.loads(out)["id"]
+    run(config_file, capsys, "revoke", key_id)
+    trail = redis.Redis.from_url(redis_server.url).xrange(STREAM)
+    records = [json.loads(fields[b"r"]) for _, fields in trail]
+    assert [(r["action"], r["target"], r["key_name"]) for r in records] == [
+        ("key.created", key_id, "cli"),
+        ("key.revoked", key_id, "cli"),
+    ]
+    assert verify([(str(r["seq"]), r) for r in records]).ok
+    assert not any(r.get("key") for r in records)  # never the secret
 
 
 @pytest.mark.parametrize("models", [",", "", " , "])

@@ -107,7 +107,8 @@ async def test_admin_actions_are_recorded_and_the_trail_is_paged(redis_server: R
         by_key = (await app.client.get("/admin/audit", params={"key_id": "static-test"}, headers=ADMIN_AUTH)).json()
         bad_cursor = await app.client.get("/admin/audit", params={"after": "not-a-cursor"}, headers=ADMIN_AUTH)
     actions = [(r["action"], r.get("target")) for page in pages for r in page]
-    assert actions[:4] == [("key.created", key_id), ("key.updated", key_id), ("key.revoked", key_id), ("usage.read", None)]
+    expected = [("key.created", key_id), ("key.updated", key_id), ("key.revoked", key_id), ("usage.read", None)]
+    assert actions[:4] == expected
     assert all(len(page) <= 2 for page in pages) and len(pages) >= 3
     assert all(r["key_name"] == "admin" for page in pages for r in page)
     assert [r["backend"] for r in with_phi["data"]] == ["gpt"]

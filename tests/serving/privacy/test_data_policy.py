@@ -237,3 +237,28 @@ def test_key_grants_must_name_configured_backends() -> None:
     config["keys"].append({"key": BAA_KEY, "name": "baa", "allow_phi": ["nowhere"]})
     with pytest.raises(ValueError, match="unknown backend"):
         ServingConfig.model_validate(config)
+
+
+async def test_consultation_stages_on_a_redact_backend_get_placeholders() -> None:
+    from serving.settings import REPO_ROOT
+
+    symptoms = f"I am {NAME}, call me at {PHONE}. Throbbing headache with flashing lights since yesterday."
+    async with simulator_server() as gpt_sim, simulator_server() as local_sim:
+        config = facade_config(
+            {"gpt": openai_backend(gpt_sim.base_url), "local": vllm_backend(local_sim.base_url, "medgemma")},
+            {"gpt-5": ["gpt"], "medgemma": ["local"]},
+        )
+        config["consultation"] = {
+            "stages": {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"},
+            "providers_file": str(REPO_ROOT / "configs" / "providers.json"),
+        }
+        async with running_app(config) as app:
+            response = await app.client.post(
+                "/v1/consultations",
+                json={"symptoms": symptoms, "patient_data": {"age": 34, "gender": "female", "location": "02139"}},
+                headers=AUTH,
+            )
+    assert response.status_code == 200, response.text
+    assert gpt_sim.simulator.requests >= 2  # intake and summary
+    assert leaked(gpt_sim) == []
+    assert "[NAME_1]" in b"".join(gpt_sim.simulator.received).decode()
