@@ -133,12 +133,13 @@ class PhiNotAllowed(APIError):
     status = 400
     code = "phi_not_allowed"
 
-    def __init__(self, backend: str, kinds: list[str], *, images: bool = False) -> None:
+    def __init__(self, backend: str, kinds: list[str], *, unscreenable: str | None = None) -> None:
         self.kinds = kinds
-        if images:
+        if unscreenable:
             message = (
-                f"Images can't be sent to backend `{backend}`: its data policy doesn't allow patient data, and "
-                "identifiers in pixels can't be redacted. Use a model served on an allowed backend."
+                f"This request can't be sent to backend `{backend}`: its data policy doesn't allow patient data, "
+                f"and {unscreenable} can't be screened for identifiers (images, audio and files need the key's "
+                "allow_images grant). Use a model served on an allowed backend."
             )
         else:
             message = (

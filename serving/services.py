@@ -90,8 +90,10 @@ class Services:
                 interval_seconds=config.server.probe_interval_seconds,
             ),
             metrics=metrics,
-            audit_trail=AuditTrail(redis),
-            audit=AuditWriter(AuditTrail(redis), config.audit, metrics) if config.audit.enabled else None,
+            audit_trail=AuditTrail(redis, key=config.audit.chain_key),
+            audit=AuditWriter(AuditTrail(redis, key=config.audit.chain_key), config.audit, metrics)
+            if config.audit.enabled
+            else None,
             consultations=consultations,
         )
 

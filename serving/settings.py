@@ -215,7 +215,7 @@ class AuditConfig(BaseModel):
         "six years HIPAA asks of documentation",
     )
     spool_dir: Path = Field(
-        Path(tempfile.gettempdir()) / "pearcare-audit-spool",
+        Path(tempfile.gettempdir()) / f"pearcare-audit-spool-{os.getuid()}",
         description="where records wait while the store is down: a persistent volume in production",
     )
     spool_max_bytes: int = Field(
@@ -223,6 +223,9 @@ class AuditConfig(BaseModel):
     )
     batch_size: int = Field(500, ge=1, le=10_000)
     flush_interval_seconds: float = Field(0.2, gt=0, le=10)
+    chain_key: str | None = Field(
+        None, min_length=16, description="keys the hash chain (HMAC-SHA256); kept out of Redis, needed by verify"
+    )
 
 
 class ServerConfig(BaseModel):
@@ -341,11 +344,22 @@ def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
     for name in ("redis_url", "admin_key"):
         if store.get(name) is MISSING or store.get(name) == "":
             store[name] = None
+    audit = dict(raw.get("audit") or {})
+    if audit.get("chain_key") is MISSING or audit.get("chain_key") == "":
+        audit["chain_key"] = None
     server = dict(raw.get("server") or {})
     for name in ("metrics_token", "metrics_port"):
         if server.get(name) is MISSING or server.get(name) == "":
             server[name] = None
-    return {**raw, "backends": backends, "models": models, "keys": keys, "store": store, "server": server}
+    return {
+        **raw,
+        "backends": backends,
+        "models": models,
+        "keys": keys,
+        "store": store,
+        "server": server,
+        **({"audit": audit} if audit else {}),
+    }
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> ServingConfig:

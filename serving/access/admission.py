@@ -91,7 +91,19 @@ class Admission:
             raise ModelNotFound(alias)
         if not charge:
             self._remember(key_hash, result, tpm=int(result[5]), daily=int(result[6]), grants=(result[8], result[9]))
-            return Grant(result[1], key_hash, result[2], models_of(result[3]), 0, 0, False, False, {})
+            return Grant(
+                result[1],
+                key_hash,
+                result[2],
+                models_of(result[3]),
+                0,
+                0,
+                False,
+                False,
+                {},
+                allow_phi=names_of(result[8]),
+                allow_images=names_of(result[9]),
+            )
         if generates:  # a usage report's result leaves out the key's token limits: not worth remembering
             self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]), grants=(result[17], result[18]))
         if status != "ok":

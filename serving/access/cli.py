@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from serving.access.grants import check_models
 from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, new_key_id
 from serving.audit.records import cli_record
-from serving.audit.trail import AuditTrail
+from serving.audit.trail import AuditTrail, ChainContended
 from serving.settings import ConfigError, Settings
 
 
@@ -114,7 +114,10 @@ def main(argv: list[str]) -> int:
             if config.audit.enabled:  # the CLI is an administrator too: its actions join the audit trail
                 target = result.get("id") if isinstance(result, dict) else None
                 record = cli_record(_ACTIONS[args.command], target, instance=socket.gethostname(), at=time.time())
-                await AuditTrail(redis).append([record])
+                try:
+                    await AuditTrail(redis, key=config.audit.chain_key).append([record])
+                except (RedisError, ChainContended) as exc:  # done is done: say so, don't fail it
+                    print(f"warning: the action was not added to the audit trail: {exc}", file=sys.stderr)
             return result
         finally:
             await redis.aclose()

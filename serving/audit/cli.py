@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def verify_file(path: Path) -> Verdict:
+def verify_file(path: Path, key: bytes | None = None) -> Verdict:
     """An export starts wherever its range started: its first record's link is the anchor."""
     lines = path.read_bytes().splitlines()
     entries: list[tuple[str, dict[str, Any] | None]] = []
@@ -55,13 +55,13 @@ def verify_file(path: Path) -> Verdict:
         entries.append((f"line {number}", record if isinstance(record, dict) else None))
     first = entries[0][1] if entries else None
     if first is None or not isinstance(first.get("seq"), int):
-        return verify(entries)
-    return verify(entries, anchor=(first["seq"] - 1, str(first.get("prev"))))
+        return verify(entries, key=key)
+    return verify(entries, anchor=(first["seq"] - 1, str(first.get("prev"))), key=key)
 
 
 async def verify_store(trail: AuditTrail) -> Verdict:
     head, anchor = await trail.head(), await trail.anchor()  # the head first: records written meanwhile pass
-    walk = ChainWalk(anchor)
+    walk = ChainWalk(anchor, trail.key)
     async for where, record in trail.entries():
         if not walk.feed(f"stream id {where}", record) or (record is not None and record.get("seq") == head[0]):
             break
@@ -86,22 +86,23 @@ async def write_export(trail: AuditTrail, query: AuditQuery, output: Path | None
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "verify" and args.file:
-        verdict = verify_file(args.file)
-        print(verdict.describe())
-        return 0 if verdict.ok else 1
     try:
         config = Settings(**({"config_path": args.config} if args.config else {})).load()
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    key = config.audit.chain_key.encode() if config.audit.chain_key else None
+    if args.command == "verify" and args.file:
+        verdict = verify_file(args.file, key)
+        print(verdict.describe())
+        return 0 if verdict.ok else 1
     if not config.store.redis_url:
         print("error: store.redis_url is not set (REDIS_URL): the audit trail lives in the store", file=sys.stderr)
         return 2
 
     async def execute() -> int:
         redis = Redis.from_url(config.store.redis_url or "", socket_timeout=10)
-        trail = AuditTrail(redis)
+        trail = AuditTrail(redis, key=config.audit.chain_key)
         try:
             if args.command == "verify":
                 verdict = await verify_store(trail)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from serving.audit.trail import AuditTrail
@@ -34,9 +34,16 @@ class AuditQuery:
         )
 
     def bounds(self) -> tuple[str, str]:
-        start = "-" if self.since is None else str(int(self.since.timestamp() * 1000))
-        end = "+" if self.until is None else str(int(self.until.timestamp() * 1000))
+        """Stream ids: milliseconds since the epoch (UTC when the time names no zone)."""
+        start = "-" if self.since is None else str(_epoch_ms(self.since))
+        end = "+" if self.until is None else str(_epoch_ms(self.until))
         return start, end
+
+
+def _epoch_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0, int(moment.timestamp() * 1000))
 
 
 @dataclass(frozen=True, slots=True)

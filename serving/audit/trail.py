@@ -21,7 +21,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from serving.access.store import decode
+from serving.access.store import LuaScript, decode
 from serving.audit.chain import GENESIS, link
 
 STREAM = "pc:{audit}:log"
@@ -33,9 +33,26 @@ class ChainContended(Exception):
     """Other instances kept moving the head: the batch waits for the next flush."""
 
 
+# Move the anchor forward (never back) and trim exactly, in one step: instances trimming at
+# the same time can't leave the anchor behind records already removed.
+_TRIM = LuaScript(
+    """
+local current = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if tonumber(ARGV[1]) > current then
+  redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'hash', ARGV[2])
+end
+return redis.call('XTRIM', KEYS[2], 'MINID', '=', ARGV[3])
+"""
+)
+
+
 class AuditTrail:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, key: str | None = None) -> None:
         self._redis = redis
+        self.key = key.encode() if key else None
+
+    async def ping(self) -> None:
+        await self._redis.ping()
 
     async def append(self, records: list[dict[str, Any]], *, attempts: int = 20) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -43,7 +60,7 @@ class AuditTrail:
                 try:
                     await pipe.watch(HEAD)
                     seq, prev = _pair(await pipe.hgetall(HEAD))
-                    linked, seq, prev = link(records, seq=seq, prev=prev)
+                    linked, seq, prev = link(records, seq=seq, prev=prev, key=self.key)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     for record in linked:
                         pipe.xadd(STREAM, {"r": orjson.dumps(record)})
@@ -82,9 +99,8 @@ class AuditTrail:
                 last = record
         if last is None:
             return 0
-        await self._redis.hset(ANCHOR, mapping={"seq": last["seq"], "hash": last["hash"]})
-        removed: int = await self._redis.xtrim(STREAM, minid=f"{cutoff_ms}-0")
-        return removed
+        removed = await _TRIM.run(self._redis, [ANCHOR, STREAM], [last["seq"], last["hash"], f"{cutoff_ms}-0"])
+        return int(removed)
 
 
 def _pair(raw: dict[Any, Any]) -> tuple[int, str]:

@@ -35,12 +35,17 @@ class AuditWriter:
         self._task: asyncio.Task[None] | None = None
         self._spool: Spool | None = None
         self._flushing = asyncio.Lock()
+        self._stopping = False
+        self._replay_due = False  # spool files to replay (ours, or left by a process that died)
+        self._disk_failed = False
         self._last_trim = 0.0
         self._last_head_log = 0.0
         self.store_down = False
 
     @property
     def accepting(self) -> bool:
+        if self._disk_failed:
+            return False
         return self._spool is None or not (self.store_down and self._spool.full)
 
     def record(self, record: dict[str, Any]) -> None:
@@ -50,26 +55,30 @@ class AuditWriter:
 
     def start(self) -> None:
         self._spool = Spool(self._config.spool_dir, max_bytes=self._config.spool_max_bytes)
+        self._replay_due = self._spool.has_orphans()
         self._task = asyncio.create_task(self._run(), name="audit-writer")
 
     async def stop(self) -> None:
+        """Let the writer finish its flush (never cut one short: its batch would be lost),
+        then flush what is left, to the store or the spool."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
             self._task = None
         await self.flush()
         if self._spool is not None:
             self._spool.close()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._config.flush_interval_seconds)
             self._wake.clear()
             try:
                 await self.flush()
-                await self._maintain()
+                if not self._stopping:
+                    await self._maintain()
             except RedisError as exc:  # the next flush finds out and spools
                 log.warning("audit: maintenance skipped", extra={"error_type": type(exc).__name__})
             except Exception:  # the writer must outlive any one failure
@@ -79,9 +88,9 @@ class AuditWriter:
         """Spooled records first (they are older), then the queue; on failure, to the spool."""
         async with self._flushing:
             batch, self._queue = self._queue, []
-            behind = self._spool is not None and (self.store_down or self._spool.bytes > 0)
+            behind = self._spool is not None and (self.store_down or self._replay_due or self._spool.bytes > 0)
             if behind and not await self._replay():
-                self._to_spool(batch)
+                await self._to_spool(batch)
                 return
             if not batch:
                 return
@@ -89,35 +98,51 @@ class AuditWriter:
                 await self._trail.append(batch)
             except (RedisError, OSError, ChainContended) as exc:
                 self._store_failed(exc)
-                self._to_spool(batch)
+                await self._to_spool(batch)
                 return
             self._metrics.audit_records.labels("stored").inc(len(batch))
 
     async def _replay(self) -> bool:
         assert self._spool is not None
+        spool = self._spool
         try:
-            for path, records in self._spool.pending():
-                for start in range(0, len(records), self._config.batch_size):
-                    await self._trail.append(records[start : start + self._config.batch_size])
-                self._spool.sent(path)
-                self._metrics.audit_records.labels("replayed").inc(len(records))
-                log.info("audit: spooled records replayed", extra={"records": len(records)})
+            if self.store_down:
+                await self._trail.ping()  # before reading any file: is it back?
+            for path, records in await asyncio.to_thread(spool.pending):
+                sent = 0
+                try:
+                    for start in range(0, len(records), self._config.batch_size):
+                        await self._trail.append(records[start : start + self._config.batch_size])
+                        sent = start + self._config.batch_size
+                finally:
+                    await asyncio.to_thread(spool.keep, path, records[sent:])  # never resend a stored batch
+                self._metrics.audit_records.labels("replayed").inc(min(sent, len(records)))
+                if records:
+                    log.info("audit: spooled records replayed", extra={"records": len(records)})
         except (RedisError, OSError, ChainContended) as exc:
             self._store_failed(exc)
             return False
-        self._metrics.audit_spooled_bytes.set(self._spool.bytes)
+        self._metrics.audit_spooled_bytes.set(spool.bytes)
         if self.store_down:
             log.info("audit: the store is back")
-        self.store_down = False
+        self.store_down = self._replay_due = False
         return True
 
-    def _to_spool(self, batch: list[dict[str, Any]]) -> None:
+    async def _to_spool(self, batch: list[dict[str, Any]]) -> None:
         if not batch:
             return
         if self._spool is None:  # never started (a test's app without lifespan): nowhere to keep them
             self._metrics.audit_records.labels("dropped").inc(len(batch))
             return
-        self._spool.write(batch)
+        try:
+            await asyncio.to_thread(self._spool.write, batch)
+        except OSError as exc:
+            # The disk refused too: keep them in memory and serve nothing more until it works.
+            log.error("audit: the spool can't be written", extra={"error_type": type(exc).__name__})
+            self._queue[:0] = batch
+            self._disk_failed = True
+            return
+        self._disk_failed = False
         self._metrics.audit_records.labels("spooled").inc(len(batch))
         self._metrics.audit_spooled_bytes.set(self._spool.bytes)
 

@@ -63,6 +63,7 @@ class Proxy:
     ) -> ProxyReply:
         last_error: APIError = BackendUnavailable(f"No backend is configured for `{alias}`.")
         phi_refusal: PhiNotAllowed | None = None
+        tried_any = False
         for position, backend in enumerate(self._registry.candidates(alias)):
             # The backend's data policy first: identifiers redacted, or this backend skipped.
             try:
@@ -74,10 +75,11 @@ class Proxy:
                 continue
             # A body the backend cannot be sent is the client's 400, before anything is opened.
             data = encode(backend.translator.translate(outgoing.body, stream=stream, path=path))
+            tried_any = True
             self._opened(backend)
             sent = time.perf_counter()
             try:
-                response = await backend.post(path, data, ctx.request_id)
+                response = await backend.post(path, data, outgoing.request_id(ctx.request_id))
                 self._metrics.backend_response_start.labels(backend.name).observe(time.perf_counter() - sent)
             except APIError as unreachable:
                 self._closed(backend, "timeout" if isinstance(unreachable, BackendTimeout) else "unreachable")
@@ -118,9 +120,14 @@ class Proxy:
             if outgoing.redaction is not None:
                 raw = restore_body(raw, outgoing.redaction, json_content=outgoing.json_content)
             return ProxyReply(backend=backend.name, body=raw)
-        # A backend that would have served but for the request's identifiers says more than
-        # the failure of another: retrying the same request can't help.
-        raise phi_refusal or last_error
+        if phi_refusal is None:
+            raise last_error
+        if tried_any:
+            # An allowed backend failed and the rest refuse the identifiers: the failure is what
+            # the client can retry; the refusal is why no fallback served.
+            last_error.message += f" The fallback was not used: {phi_refusal.message}"
+            raise last_error
+        raise phi_refusal
 
     async def _read_body(self, backend: Backend, response: aiohttp.ClientResponse, ctx: RequestContext) -> bytes:
         outcome = "error"

@@ -56,6 +56,7 @@ class RequestContextMiddleware:
         token = request_id_var.set(ctx.request_id)
         request_id_header = (b"x-request-id", ctx.request_id.encode())
         status = 500
+        audited = self.audit is not None and is_audited(scope["path"])
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -67,21 +68,23 @@ class RequestContextMiddleware:
 
         self.settlements.request_opened()
         try:
-            if self.audit is not None and not self.audit.accepting and is_audited(scope["path"]):
+            if audited and self.audit is not None and not self.audit.accepting:
                 refusal = AuditUnavailable(
                     "The service can't record an audit trail right now, so it serves no requests. Retry shortly."
                 )
+                audited = False  # counted, not recorded: a flood of these must not fill the spool further
+                self.metrics.audit_records.labels("refused_request").inc()
                 await render(refusal)(scope, receive, send_with_id)
                 return
             await self.app(scope, receive, send_with_id)
         finally:
             try:
-                self._finish(scope, ctx, status)
+                self._finish(scope, ctx, status, audited=audited)
             finally:
                 self.settlements.request_closed()
                 request_id_var.reset(token)
 
-    def _finish(self, scope: Scope, ctx: RequestContext, status: int) -> None:
+    def _finish(self, scope: Scope, ctx: RequestContext, status: int, *, audited: bool) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         alias = ctx.alias or "none"
         duration = time.perf_counter() - ctx.started
@@ -99,7 +102,7 @@ class RequestContextMiddleware:
         if ctx.outcome == "client_disconnected":
             m.client_disconnects.labels(alias).inc()
         self.settlements.settle_request(ctx, failed=status >= 400 or ctx.outcome != "ok")
-        if self.audit is not None and is_audited(scope["path"]):
+        if audited and self.audit is not None:
             self.audit.record(
                 request_record(
                     ctx, method=scope["method"], route=route, status=status, instance=self.instance, at=time.time()

@@ -15,8 +15,11 @@ stall the streams the event loop is relaying."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,7 +33,6 @@ if TYPE_CHECKING:
     from serving.privacy.redaction import Redaction
 
 DataPolicy = Literal["allow", "redact", "block"]
-_BINARY_PARTS = frozenset({"image_url", "input_image", "input_audio", "file", "input_file"})
 
 
 def effective_policy(backend: str, policy: DataPolicy, grant: Grant | None) -> DataPolicy:
@@ -45,7 +47,7 @@ class Screened:
 
     redacted: dict[str, Any]
     redaction: Redaction
-    has_binary: bool
+    unscreenable: str | None  # images, audio, files, token ids: what can't be screened
 
 
 @dataclass(slots=True)
@@ -53,12 +55,26 @@ class Outgoing:
     body: dict[str, Any]
     redaction: Redaction | None  # set when placeholders went out: the response is restored
     json_content: bool  # the content is a JSON document (response_format): restore escaped
+    policy: DataPolicy = "allow"
+
+    def request_id(self, request_id: str) -> str:
+        """The id sent along: a client's own may carry an encounter number or an MRN, so a
+        non-allow backend gets a pseudonym (the same one each time: still correlatable by us)."""
+        if self.policy == "allow":
+            return request_id
+        return hashlib.sha256(b"pearcare:" + request_id.encode()).hexdigest()[:32]
 
 
 class DataGuard:
     def __init__(self, *, detector: Callable[[], PhiDetector], metrics: Metrics) -> None:
         self._detector = detector  # built on first use: Presidio takes ~2 s to import
         self._metrics = metrics
+        # Its own threads: a burst of long prompts queues here, never in the default executor
+        # (where aiohttp resolves backend host names for every request).
+        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="phi-screen")
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     async def outgoing(
         self, *, backend: str, policy: DataPolicy, body: dict[str, Any], ctx: RequestContext
@@ -71,86 +87,135 @@ class DataGuard:
             return Outgoing(body, None, json_content)
         screened = ctx.screened
         if screened is None:
-            screened = ctx.screened = await self._screen(body)
+            try:
+                screened = ctx.screened = await self._screen(body)
+            except Unscreenable as exc:
+                ctx.data_policy = "block"
+                self._metrics.data_policy.labels(backend, "refused_unscreenable").inc()
+                raise PhiNotAllowed(backend, [], unscreenable=str(exc)) from None
             ctx.phi_counts = dict(screened.redaction.counts)
-        if screened.has_binary and (ctx.grant is None or backend not in ctx.grant.allow_images):
+        if screened.unscreenable and (ctx.grant is None or backend not in ctx.grant.allow_images):
             ctx.data_policy = "block"
             self._metrics.data_policy.labels(backend, "refused_binary").inc()
-            raise PhiNotAllowed(backend, ["IMAGE"], images=True)
+            raise PhiNotAllowed(backend, [], unscreenable=screened.unscreenable)
         if not screened.redaction:
             ctx.data_policy = applied
             self._metrics.data_policy.labels(backend, "clean").inc()
-            return Outgoing(body, None, json_content)
+            return Outgoing(body, None, json_content, applied)
         if applied == "block":
             ctx.data_policy = "block"
             self._metrics.data_policy.labels(backend, "blocked").inc()
             raise PhiNotAllowed(backend, sorted(screened.redaction.counts))
         ctx.data_policy = "redact"
         self._metrics.data_policy.labels(backend, "redacted").inc()
-        return Outgoing(screened.redacted, screened.redaction, json_content)
+        return Outgoing(screened.redacted, screened.redaction, json_content, "redact")
 
     async def _screen(self, body: dict[str, Any]) -> Screened:
         started = time.perf_counter()
-        screened = await asyncio.to_thread(screen, self._detector(), body)
+        loop = asyncio.get_running_loop()
+        screened = await loop.run_in_executor(self._threads, lambda: screen(self._detector(), body))
         self._metrics.phi_detection_seconds.observe(time.perf_counter() - started)
         for kind, count in screened.redaction.counts.items():
             self._metrics.phi_entities.labels(kind).inc(count)
         return screened
 
 
+# Values never screened: protocol words, ids, enumerations, and binary payloads (refused
+# instead, see _UNSCREENABLE). Every other string in the body is, wherever it is: message
+# contents and history, tool-call arguments, tool descriptions, schemas, stop words, suffixes.
+_STRUCTURAL = frozenset(
+    {
+        "model",
+        "role",
+        "type",
+        "id",
+        "tool_call_id",
+        "tool_choice",
+        "reasoning_effort",
+        "verbosity",
+        "service_tier",
+        "detail",
+        "format",
+        "encoding_format",
+        "finish_reason",
+        "object",
+    }
+)
+_BINARY_VALUES = frozenset({"url", "data", "file_data", "image_url", "audio_url", "video_url", "image_embeds"})
+_TEXT_PARTS = frozenset({"text", "input_text", "output_text", "refusal"})
+_ROUTING = re.compile(r"^[A-Za-z0-9_-]+$")  # what OpenAI accepts as a message's `name`
+MAX_SCREENED_CHARS = 262_144  # more than this isn't screened: refused for a non-allow backend
+
+
+class Unscreenable(ValueError):
+    """Content detection can't vouch for: images, audio, files, token ids, too much text."""
+
+
 def screen(detector: PhiDetector, body: dict[str, Any]) -> Screened:
-    """The body with every text a person could have written redacted: message contents and
-    names, tool-call arguments in the history, completion prompts, embedding inputs."""
+    """The body with every string a person could have written redacted. Binary content and
+    token ids are marked (they can't be screened); too much text raises Unscreenable."""
     from serving.privacy.redaction import Redaction  # Presidio's anonymizer: imported on first use
 
     redaction = Redaction()
-    has_binary = False
+    texts: list[str] = []
+    binary = _collect(body, texts, key=None)
+    if sum(len(text) for text in texts) > MAX_SCREENED_CHARS:
+        raise Unscreenable(f"more than {MAX_SCREENED_CHARS} characters of text")
+    redaction.reserve(texts)  # placeholders the client wrote itself are never issued
 
     def redact(text: str) -> str:
         return redaction.replace(text, detector.find(text))
 
-    redacted = dict(body)
-    if isinstance(body.get("messages"), list):
-        messages = []
-        for message in body["messages"]:
-            if not isinstance(message, dict):
-                messages.append(message)
+    redacted = _rewrite(body, redact, key=None)
+    return Screened(redacted, redaction, binary)
+
+
+def _collect(node: Any, texts: list[str], *, key: str | None) -> str | None:
+    """Gather the strings to screen; return what can't be screened, if anything."""
+    found: str | None = None
+    if isinstance(node, dict):
+        for child_key, child in node.items():
+            if child_key in _STRUCTURAL:
                 continue
-            message = dict(message)
-            content = message.get("content")
-            if isinstance(content, str):
-                message["content"] = redact(content)
-            elif isinstance(content, list):
-                parts = []
-                for part in content:
-                    if isinstance(part, dict) and part.get("type") in _BINARY_PARTS:
-                        has_binary = True
-                    if isinstance(part, dict) and isinstance(part.get("text"), str):
-                        part = {**part, "text": redact(part["text"])}
-                    parts.append(part)
-                message["content"] = parts
-            if isinstance(message.get("name"), str):
-                message["name"] = redact(message["name"])
-            if isinstance(message.get("tool_calls"), list):
-                message["tool_calls"] = [_redact_call(call, redact) for call in message["tool_calls"]]
-            messages.append(message)
-        redacted["messages"] = messages
-    for field in ("prompt", "input"):
-        value = body.get(field)
-        if isinstance(value, str):
-            redacted[field] = redact(value)
-        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-            redacted[field] = [redact(item) for item in value]
-    return Screened(redacted, redaction, has_binary)
+            if child_key in _BINARY_VALUES and child:
+                found = found or f"`{child_key}` content"
+                continue
+            found = _collect(child, texts, key=child_key) or found
+    elif isinstance(node, list):
+        if key in ("prompt", "input") and node and all(isinstance(item, int) for item in node):
+            return "token ids"
+        if key == "content":  # a message's parts: anything but text is binary
+            for part in node:
+                kind = part.get("type") if isinstance(part, dict) else None
+                if not isinstance(kind, str) or kind not in _TEXT_PARTS:
+                    found = found or f"`{kind if isinstance(kind, str) else 'unknown'}` content"
+        for child in node:
+            found = _collect(child, texts, key=key) or found
+    elif isinstance(node, str):
+        texts.append(node)
+    return found
 
 
-def _redact_call(call: Any, redact: Callable[[str], str]) -> Any:
-    if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
-        return call
-    function = call["function"]
-    if not isinstance(function.get("arguments"), str):
-        return call
-    return {**call, "function": {**function, "arguments": redact(function["arguments"])}}
+def _rewrite(node: Any, redact: Callable[[str], str], *, key: str | None) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for child_key, child in node.items():
+            if child_key in _STRUCTURAL or child_key in _BINARY_VALUES:
+                out[child_key] = child
+            elif child_key == "name" and isinstance(child, str) and "role" in node:
+                # A participant's name: screened with its _ and - as spaces; one that names
+                # someone is left out (a placeholder would break OpenAI's pattern for it).
+                spaced = child.replace("_", " ").replace("-", " ")
+                if redact(spaced) == spaced:
+                    out[child_key] = child
+            else:
+                out[child_key] = _rewrite(child, redact, key=child_key)
+        return out
+    if isinstance(node, list):
+        return [_rewrite(child, redact, key=key) for child in node]
+    if isinstance(node, str):
+        return redact(node)
+    return node
 
 
 def _json_content(body: dict[str, Any]) -> bool:

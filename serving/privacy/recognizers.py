@@ -163,7 +163,8 @@ class EmailRecognizer(RegexRecognizer):
     rules = (rule(r"(?<![\w.+-])(?P<id>[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b", 0.95),)
 
 
-_ID_LABEL_SEP = r"[\s.:#=-]*(?:number|num|no\.?|\#|id)?[\s.:#=-]*"
+# Between a label and its value: spaces, punctuation, and JSON's quotes ({"mrn": "00482913"}).
+_ID_LABEL_SEP = r"[\s.:#=\"'_-]*(?:number|num|no\.?|\#|id)?[\s.:#=\"'_-]*"
 
 
 class MedicalRecordRecognizer(RegexRecognizer):
@@ -267,7 +268,7 @@ class VehicleRecognizer(RegexRecognizer):
     rules = (
         rule(r"\b(?P<id>[A-HJ-NPR-Z0-9]{17})\b", 0.85),
         rule(
-            r"\b(?:licen[cs]e\s+plate|plate|tag|vin)[\s.:#]*(?:number|no\.?|\#)?[\s.:#]*(?P<id>(?=[A-Z-]*\d)[A-Z0-9-]{4,17})\b",
+            r"\b(?:licen[cs]e\s+plate|plate|tag|vin)[\s.:#\"'_]*(?:number|no\.?|\#)?[\s.:#\"'_]*(?P<id>(?=[A-Z-]*\d)[A-Z0-9-]{4,17})\b",
             0.8,
         ),
     )
@@ -284,7 +285,7 @@ class DeviceRecognizer(RegexRecognizer):
     entity = "DEVICE"
     rules = (
         rule(
-            r"\b(?:serial|s/n|sn|device\s+id|udi|imei|lot)[\s.:#]*(?:number|no\.?|\#)?[\s.:#]*"
+            r"\b(?:serial|s/n|sn|device\s+id|udi|imei|lot)[\s.:#\"'_]*(?:number|no\.?|\#)?[\s.:#\"'_]*"
             r"(?P<id>(?=[A-Z-]*\d)[A-Z0-9][A-Z0-9-]{4,24}[A-Z0-9])\b",
             0.85,
         ),
@@ -346,7 +347,7 @@ class ZipCodeRecognizer(RegexRecognizer):
     entity = "ZIP"
     rules = (
         rule(rf"\b(?:{_STATES}),?\s+(?P<id>\d{{5}}(?:-\d{{4}})?)\b", 0.85, 0),
-        rule(r"\b(?:zip|zip\s*code|postal\s*code)[\s.:#]*(?P<id>\d{5}(?:-\d{4})?)\b", 0.9),
+        rule(r"\b(?:zip|zip\s*code|postal\s*code)[\s.:#\"'_]*(?P<id>\d{5}(?:-\d{4})?)\b", 0.9),
     )
 
 
@@ -373,11 +374,13 @@ _CUE = (
     r"teen|kid|twin|stepson|stepdaughter|i\s+am|i'm|this\s+is|name\s+is)"
 )
 _PARTICLE = r"(?:van|von|de|del|della|da|di|la|le|du|bin|ibn|al|st\.?)"
-_CAP = r"(?:[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)*|[A-Z]'[A-Z][a-z]+|Mc[A-Z][a-z]+|[A-Z]{2,})"
+# Possessive (++, *+): a run like "Aaa-Aaa-Aaa-…" must not backtrack (quadratic or worse).
+_CAP = r"(?:[A-Z][a-z]++(?:['’-][A-Z]?[a-z]++)*+|[A-Z]'[A-Z][a-z]++|Mc[A-Z][a-z]++|[A-Z]{2,}+)"
 _NAME_RUN = regex.compile(
     rf"(?<![\w'’-])(?P<run>{_CAP}(?:\s+(?:[A-Z]\.?|{_PARTICLE})(?=\s))?(?:\s+{_PARTICLE})?(?:\s+{_CAP}){{0,2}})"
     rf"(?![\w'’-])"
 )
+_CUE_WORD = regex.compile(_CUE.replace(r"\s+", " "))
 _TITLED = regex.compile(rf"(?i:\b{_TITLE})\s*$")
 _CUED = regex.compile(rf"(?i:\b{_CUE}\b)[\s:,-]*(?:(?i:my|our|his|her|their|the)\s+)?$")
 _LAST_FIRST = regex.compile(rf"(?<![\w'-])(?P<last>{_CAP}),\s*(?P<first>[A-Z][a-z]+)(?:\s+[A-Z]\.?)?(?![\w'-])")
@@ -448,7 +451,9 @@ class NameRecognizer(EntityRecognizer):
                 yield start, end, score
 
     def _not_a_name(self, word: str) -> bool:
-        lowered = word.lower().rstrip(".")
+        lowered = word.lower().rstrip(".:,")
+        if _CUE_WORD.fullmatch(lowered):  # "Dear", "Patient", "Daughter": context, not the name
+            return True
         return lowered in self.common and lowered not in self.first and lowered not in self.last
 
     def _score(self, words: list[str], *, titled: bool, cued: bool) -> float:

@@ -49,6 +49,12 @@ class Redaction:
             self._originals[issued] = value
         return issued
 
+    def reserve(self, texts: list[str]) -> None:
+        """Placeholders the client wrote in any of its texts: never issued for an identifier."""
+        for text in texts:
+            if "[" in text:
+                self._clients.update(match.group() for match in PLACEHOLDER.finditer(text))
+
     def replace(self, text: str, findings: list[Finding]) -> str:
         """text with each finding replaced (presidio-anonymizer, one operator per type)."""
         if not findings:

@@ -73,7 +73,10 @@ class StreamRestorer:
         for event in complete.split(_EVENT_END):
             if not event:
                 continue
-            data = event[5:].strip() if event.startswith(b"data:") else None
+            lines = event.split(b"\n")
+            data_lines = [line for line in lines if line.startswith(b"data:")]
+            # One data field, even when it spans several lines (the SSE spec joins them).
+            data = b"\n".join(line[5:].removeprefix(b" ") for line in data_lines).strip()
             if data == b"[DONE]":
                 out.append(self._closing_event())
             elif data:
@@ -83,7 +86,8 @@ class StreamRestorer:
                     payload = None
                 if isinstance(payload, dict):
                     self._restore(payload)
-                    event = b"data: " + orjson.dumps(payload)
+                    others = [line for line in lines if not line.startswith(b"data:")]
+                    event = b"\n".join([*others, b"data: " + orjson.dumps(payload)])
             out.append(event + _EVENT_END)
         return b"".join(out)
 
@@ -135,7 +139,8 @@ class StreamRestorer:
         choices: dict[int, dict[str, Any]] = {}
         for (index, field, call), text in sorted(self._held.items()):
             choice = choices.setdefault(index, {"index": index, "delta": {}, "finish_reason": None})
-            restored = self._redaction.restore(text, json_string=field == "tool" or self._json_content)
+            json_string = field == "tool" or (self._json_content and field == "content")
+            restored = self._redaction.restore(text, json_string=json_string)
             if field == "text":
                 choice.pop("delta")
                 choice["text"] = restored

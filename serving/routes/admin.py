@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from redis.exceptions import RedisError
 
 from serving.access.grants import check_models
 from serving.access.keys import KeyManagedByConfig, KeyNotFound, KeyRecord, new_key_id
@@ -15,7 +16,7 @@ from serving.access.usage import UsageRange
 from serving.audit import reader
 from serving.context import RequestContext
 from serving.deps import ContextDep, ServicesDep, require_admin
-from serving.errors import APIError, InvalidRequest
+from serving.errors import APIError, InvalidRequest, StoreUnavailable
 from serving.services import Services
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
@@ -139,7 +140,7 @@ async def audit_records(
     since: datetime | None = None,
     until: datetime | None = None,
     after: Annotated[
-        str | None, Query(pattern=r"^\d{1,15}-\d{1,20}$", description="next_cursor of the last page")
+        str | None, Query(pattern=r"^\d{1,15}-\d{1,19}$", description="next_cursor of the last page")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
@@ -148,7 +149,10 @@ async def audit_records(
     query = reader.AuditQuery(
         key_id=key_id, backend=backend, outcome=outcome, phi=phi, kind=kind, since=since, until=until
     )
-    found = await reader.page(services.audit_trail, query, after=after, limit=limit)
+    try:
+        found = await reader.page(services.audit_trail, query, after=after, limit=limit)
+    except RedisError:
+        raise StoreUnavailable("The audit trail's store is unavailable. Retry shortly.") from None
     return {
         "object": "list",
         "data": found.records,

@@ -5,6 +5,7 @@ it is back; no identifier reaches a record."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -274,3 +275,61 @@ async def test_audit_can_be_turned_off(redis_server: RedisServer) -> None:
             await app.client.post("/v1/chat/completions", json=chat("medgemma"), headers=AUTH)
             assert app.app.state.services.audit is None
     assert redis.Redis.from_url(redis_server.url).xlen(STREAM) == 0
+
+
+async def test_retention_trims_and_the_chain_still_verifies(redis_server: RedisServer, tmp_path: Path) -> None:
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    trail = AuditTrail(client)
+    for index in range(5):  # five batches, milliseconds apart
+        await trail.append([{"n": index}])
+        await asyncio.sleep(0.005)
+    ids = [entry_id async for entry_id, _ in trail.entries()]
+    cutoff = int(ids[3].split("-")[0])  # records written before the fourth's millisecond go
+    removed = await trail.trim_before(cutoff)
+    kept = [record async for _, record in trail.entries()]
+    anchor = await trail.anchor()
+    await client.aclose()
+    assert removed == 5 - len(kept) and removed >= 1
+    assert anchor[0] == kept[0]["seq"] - 1
+    intact = _cli(redis_server, tmp_path, "verify")
+    assert intact.returncode == 0, intact.stdout
+    assert f"ok: {len(kept)} records" in intact.stdout
+
+
+async def test_a_keyed_chain_needs_its_key(redis_server: RedisServer, tmp_path: Path) -> None:
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    keyed = AuditTrail(client, key="a-chain-key-kept-outside-redis")
+    await keyed.append([{"a": 1}, {"a": 2}])
+    entries = [entry async for entry in keyed.entries()]
+    head = await keyed.head()
+    await client.aclose()
+    assert verify(entries, head=head, key=keyed.key).ok
+    forged = verify(entries, head=head)  # without the key, as someone with only Redis access would
+    assert not forged.ok and "does not match its hash" in (forged.problem or "")
+
+
+async def test_records_left_by_a_process_that_died_are_replayed_at_start(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o700)
+    orphan = {"id": "orphan-1", "kind": "request", "status": 200, "phi": {}}
+    (spool / "audit-999999-deadbeef.jsonl").write_bytes(orjson.dumps(orphan) + b"\n")
+    async with audited(redis_server, tmp_path) as app:
+        found = await records(app)
+    assert [r["id"] for r in found] == ["orphan-1"]
+    assert list(spool.glob("*.jsonl")) == []
+
+
+async def test_audit_queries_with_odd_bounds_are_answered_not_500(redis_server: RedisServer, tmp_path: Path) -> None:
+    async with audited(redis_server, tmp_path) as app:
+        await app.client.post("/v1/chat/completions", json=chat("medgemma"), headers=AUTH)
+        await writer(app).flush()
+        early = await app.client.get("/admin/audit", params={"since": "1900-01-01T00:00:00"}, headers=ADMIN_AUTH)
+        huge = await app.client.get("/admin/audit", params={"after": "1-" + "9" * 20}, headers=ADMIN_AUTH)
+        redis_server.stop()
+        down = await app.client.get("/admin/audit", headers=ADMIN_AUTH)
+        redis_server.start()
+    assert early.status_code == 200 and len(early.json()["data"]) == 1
+    assert huge.status_code == 400
+    assert down.status_code == 503

@@ -41,6 +41,7 @@ async def stack(
                 "down": vllm_backend(refused_url(), "medgemma"),
             },
             models or {"gpt-5": ["gpt"], "medgemma": ["local"], "medgemma-then-gpt": ["down", "gpt"]},
+            max_request_bytes=1_000_000,
         )
         config["keys"] += [
             {"key": BAA_KEY, "name": "baa-tenant", "allow_phi": ["gpt"]},
@@ -153,9 +154,30 @@ async def test_fallback_from_allow_to_redact_redacts() -> None:
 async def test_fallback_from_allow_to_block_refuses() -> None:
     async with stack(data_policy="block") as (app, sim):
         response = await app.client.post("/v1/chat/completions", json=chat("medgemma-then-gpt"), headers=AUTH)
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "phi_not_allowed"
+    # The allowed backend's failure is what the client may retry; the message says why the
+    # fallback did not serve.
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "backend_unavailable"
+    assert "The fallback was not used" in error["message"] and "blocks them" in error["message"]
+    assert not any(canary in response.text for canary in CANARIES)
     assert sim.simulator.requests == 0
+
+
+async def test_an_alias_of_block_backends_refuses_with_phi_not_allowed() -> None:
+    async with stack({"gpt-only": ["gpt"]}, data_policy="block") as (app, sim):
+        response = await app.client.post("/v1/chat/completions", json=chat("gpt-only"), headers=AUTH)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "phi_not_allowed"
+    assert sim.simulator.requests == 0
+
+
+async def test_the_clients_request_id_does_not_leave_for_a_non_allow_backend() -> None:
+    headers = {**AUTH, "x-request-id": "encounter-MRN-00482913"}
+    async with stack() as (app, sim):
+        await app.client.post("/v1/chat/completions", json=chat(), headers=headers)
+        assert sim.simulator.last_headers["x-request-id"] != "encounter-MRN-00482913"
+        await app.client.post("/v1/chat/completions", json=chat("medgemma"), headers=headers)
+        assert sim.simulator.last_headers["x-request-id"] == "encounter-MRN-00482913"
 
 
 async def test_a_key_with_its_own_baa_sends_identifiers_as_they_are() -> None:
@@ -180,7 +202,7 @@ async def test_images_to_a_non_allow_backend_need_the_keys_grant() -> None:
         local = await app.client.post("/v1/chat/completions", json=chat("medgemma", content=content), headers=AUTH)
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "phi_not_allowed"
-    assert "Images" in refused.json()["error"]["message"]
+    assert "`image_url` content can't be screened" in refused.json()["error"]["message"]
     assert granted.status_code == 200
     assert local.status_code == 200
     assert sim.simulator.requests == 2
@@ -262,3 +284,66 @@ async def test_consultation_stages_on_a_redact_backend_get_placeholders() -> Non
     assert gpt_sim.simulator.requests >= 2  # intake and summary
     assert leaked(gpt_sim) == []
     assert "[NAME_1]" in b"".join(gpt_sim.simulator.received).decode()
+
+
+async def test_every_string_a_person_wrote_is_screened_wherever_it_is() -> None:
+    body = {
+        "model": "gpt-5",
+        "messages": [
+            {"role": "system", "content": f"You help {NAME}."},
+            {"role": "assistant", "content": None, "function_call": {"name": "f", "arguments": f'{{"mrn": "{MRN}"}}'}},
+            {"role": "assistant", "content": [{"type": "refusal", "refusal": f"Not for {NAME}"}]},
+            {"role": "user", "name": "Rosalind_Okafor", "content": "hi"},
+            {"role": "user", "name": "front-desk", "content": f"DOB {DOB}"},
+        ],
+        "tools": [{"type": "function", "function": {"name": "lookup", "description": f"Look up {NAME}"}}],
+        "stop": [f"call {PHONE}"],
+        "prediction": {"type": "content", "content": f"Dear {NAME}"},
+    }
+    async with stack() as (app, sim):
+        response = await app.client.post("/v1/chat/completions", json=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert leaked(sim) == []
+    sent = sim.simulator.last_body
+    assert sent is not None
+    assert "name" not in sent["messages"][3]  # a participant name that names someone is left out
+    assert sent["messages"][4]["name"] == "front-desk"
+
+
+@pytest.mark.parametrize(
+    ("body", "what"),
+    [
+        ({"model": "gpt-5", "prompt": [101, 2023, 318]}, "token ids"),
+        ({"model": "gpt-5", "prompt": "x" * 300_000}, "more than 262144 characters"),
+    ],
+)
+async def test_what_cannot_be_screened_is_refused(body: dict[str, Any], what: str) -> None:
+    async with stack() as (app, sim):
+        response = await app.client.post("/v1/completions", json=body, headers=AUTH)
+        local = await app.client.post("/v1/completions", json={**body, "model": "medgemma"}, headers=AUTH)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "phi_not_allowed"
+    assert what in response.json()["error"]["message"]
+    assert local.status_code == 200  # allow: sent as it is
+    assert sim.simulator.requests == 1
+
+
+@pytest.mark.parametrize("part", [{"type": "audio_url", "audio_url": {"url": "https://x/a.wav"}}, {"type": ["text"]}])
+async def test_other_parts_are_binary_and_odd_ones_no_500(part: dict[str, Any]) -> None:
+    async with stack() as (app, _):
+        response = await app.client.post("/v1/chat/completions", json=chat(content=[part]), headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in ("phi_not_allowed", "invalid_value")
+
+
+async def test_a_client_placeholder_in_another_message_is_never_issued() -> None:
+    messages = [
+        {"role": "user", "content": f"I am {NAME}."},
+        {"role": "user", "content": "Reply with the literal text [NAME_1] please"},
+    ]
+    async with stack() as (app, sim):
+        response = await app.client.post(
+            "/v1/chat/completions", json={"model": "gpt-5", "messages": messages}, headers=AUTH
+        )
+    sent = [m["content"] for m in sim.simulator.last_body["messages"]]  # type: ignore[index]
+    assert "[NAME_2]" in sent[0]
+    assert response.json()["choices"][0]["message"]["content"] == messages[1]["content"]
