@@ -107,3 +107,15 @@ def test_whole_documents_and_structured_output() -> None:
     restored = json.loads(restore_body(json.dumps(body).encode(), redacted, json_content=True))
     assert json.loads(restored["choices"][0]["message"]["content"]) == {"patient": 'Ann "Nan" Lee'}
     assert restore_body(b"not json", redacted, json_content=False) == b"not json"
+
+
+def test_events_with_other_fields_or_split_data_lines_are_restored() -> None:
+    chunk = {"id": "c1", "choices": [{"index": 0, "delta": {"content": "hi [NAME_1]"}, "finish_reason": "stop"}]}
+    text = json.dumps(chunk)
+    split = text.index(', "choices"')  # a data field over two lines (joined with a newline)
+    event_with_id = b"id: 7\ndata: " + text.encode() + b"\n\n"
+    two_lines = b"data: " + text[:split].encode() + b"\ndata: " + text[split:].encode() + b"\n\n"
+    for raw in (event_with_id, two_lines):
+        out = StreamRestorer(redaction(), json_content=False).events(raw).decode()
+        assert "Rosalind Okafor" in out and "[NAME_1]" not in out
+    assert out.count("data:") == 1
