@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,14 @@ def detection() -> dict[str, Any]:
     heldout = load(CORPUS / "phi_notes_heldout.jsonl")
     for size in (1024, 8192, 32768):
         out["latency"].append(latency(detector, heldout, size, rounds=60))
+    out["hostile"] = []
+    for unit in ("Aaa-", "Aaa ", "1 "):
+        text = "Mr. " + unit * (262_144 // len(unit))  # the most text screened for one request
+        started = time.perf_counter()
+        detector.find(text)
+        out["hostile"].append(
+            {"text": f"Mr. {unit!r} x {262_144 // len(unit)}", "ms": round((time.perf_counter() - started) * 1000)}
+        )
     for name in ("phi_notes.jsonl", "phi_notes_heldout.jsonl"):
         out["accuracy"][name] = score(detector, load(CORPUS / name)).table()
     return out
@@ -96,6 +105,11 @@ def render(result: dict[str, Any]) -> str:
     lines += ["| prompt | p50 | p99 |", "|---|---|---|"]
     for row in result["detection"]["latency"]:
         lines.append(f"| {row['bytes'] // 1024} KB | {row['p50_ms']} ms | {row['p99_ms']} ms |")
+    lines += [
+        "",
+        "Hostile text at the screening cap (256 K characters): "
+        + ", ".join(f"{row['text']}: {row['ms']} ms" for row in result["detection"]["hostile"]),
+    ]
     for name, table in result["detection"]["accuracy"].items():
         lines += [
             "",
