@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,9 +171,11 @@ async def run_phase(
     stagger_s: float = 0.0,
     api_key: str = KEY,
     warm: bool = True,
+    vary: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> PhaseResult:
     """`concurrency` workers, each sending one request after another (per_worker of them, or
-    until duration_s); cpu_pid: a server process whose CPU time the phase is charged."""
+    until duration_s); cpu_pid: a server process whose CPU time the phase is charged; vary:
+    makes each request's body from `body` (e.g. a text no cache has seen)."""
     result = PhaseResult(label, concurrency)
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=600)
@@ -191,7 +194,7 @@ async def run_phase(
             await asyncio.sleep(offset)
             done = 0
             while (per_worker is None or done < per_worker) and (deadline is None or time.perf_counter() < deadline):
-                await call(session, url, body, result, api_key)
+                await call(session, url, body if vary is None else vary(body), result, api_key)
                 done += 1
 
         started = time.perf_counter()

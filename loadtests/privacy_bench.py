@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import tempfile
 import time
@@ -38,6 +39,16 @@ NOTE = (
 )
 
 
+_notes = itertools.count()
+
+
+def _new_note(body: dict[str, Any]) -> dict[str, Any]:
+    """The note with another MRN and phone: a text the detector's memory has not seen."""
+    number = next(_notes)
+    text = NOTE.replace("00482913", f"{number:08d}").replace("617-555-0134", f"617-555-{number % 10000:04d}")
+    return {**body, "messages": [{"role": "user", "content": text}]}
+
+
 def detection() -> dict[str, Any]:
     detector = shared_detector()
     out: dict[str, Any] = {"latency": [], "accuracy": {}}
@@ -48,7 +59,7 @@ def detection() -> dict[str, Any]:
     for unit in ("Aaa-", "Aaa ", "1 "):
         text = "Mr. " + unit * (262_144 // len(unit))  # the most text screened for one request
         started = time.perf_counter()
-        detector.find(text)
+        detector.find_uncached(text)
         out["hostile"].append(
             {"text": f"Mr. {unit!r} x {262_144 // len(unit)}", "ms": round((time.perf_counter() - started) * 1000)}
         )
@@ -72,11 +83,13 @@ async def ttft(workdir: Path, redis_url: str, levels: list[tuple[int, int]]) -> 
             ("audit on", audited.base_url, "bench", BODY, audited.pid),
             ("direct, 1 KB note", sim.base_url, "sim", note, None),
             ("redact + audit, 1 KB note", redacting.base_url, "bench", note, redacting.pid),
+            ("redact + audit, a new 1 KB note each time", redacting.base_url, "bench", note, redacting.pid),
         ]
         for streams, per_worker in levels:
             results = {label: PhaseResult(label, streams) for label, *_ in sides}
             for _ in range(2):
                 for label, base_url, model, body, pid in sides:
+                    vary = _new_note if label.endswith("each time") else None
                     phase = await run_phase(
                         label,
                         base_url + "/chat/completions",
@@ -85,6 +98,7 @@ async def ttft(workdir: Path, redis_url: str, levels: list[tuple[int, int]]) -> 
                         per_worker=per_worker,
                         stagger_s=STREAM_SECONDS,
                         cpu_pid=pid,
+                        vary=vary,
                     )
                     results[label].add(phase)
             direct, direct_note = results["direct"], results["direct, 1 KB note"]
@@ -94,6 +108,9 @@ async def ttft(workdir: Path, redis_url: str, levels: list[tuple[int, int]]) -> 
                     "audit off": compare(direct, results["audit off"]),
                     "audit on": compare(direct, results["audit on"]),
                     "redact + audit, 1 KB note": compare(direct_note, results["redact + audit, 1 KB note"]),
+                    "redact + audit, a new 1 KB note each time": compare(
+                        direct_note, results["redact + audit, a new 1 KB note each time"]
+                    ),
                 }
             )
             print(f"{streams} streams done", flush=True)
@@ -125,7 +142,7 @@ def render(result: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for row in result["ttft"]:
-        for side in ("audit off", "audit on", "redact + audit, 1 KB note"):
+        for side in ("audit off", "audit on", "redact + audit, 1 KB note", "redact + audit, a new 1 KB note each time"):
             c = row[side]
             lines.append(
                 f"| {row['streams']} | {side} | {c['added_ttft_p50_ms']} ms | {c['added_ttft_p99_ms']} ms | "

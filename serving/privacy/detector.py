@@ -8,7 +8,9 @@ lowercased tokens as lemmas: no model, nothing downloaded, ~50 µs per KB."""
 from __future__ import annotations
 
 import functools
-from collections import Counter
+import hashlib
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,7 @@ ENTITY_TYPES: dict[str, str] = {
     "US_ITIN": "SSN",
 }
 SCORE_THRESHOLD = 0.4
+RECENT_TEXTS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +142,31 @@ class PhiDetector:
         self._by_id = {r.id: r for r in self._presidio}
         self._tokenizer = _TokenizerOnly()
         self._enhancer = LemmaContextAwareEnhancer()
+        self._recent: OrderedDict[bytes, list[Finding]] = OrderedDict()
+        self._lock = threading.Lock()  # screening runs in worker threads
 
     def find(self, text: str) -> list[Finding]:
         """Non-overlapping findings in text order: where two overlap, the longer wins (a date
-        inside an address, a phone number inside a URL), then the higher score."""
+        inside an address, a phone number inside a URL), then the higher score.
+
+        Remembered by a digest of the text (types and offsets only, never the text): a chat
+        resends its whole history every turn, and only the newest message is new."""
         if not text.strip():
             return []
+        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        with self._lock:
+            known = self._recent.get(key)
+            if known is not None:
+                self._recent.move_to_end(key)
+                return known
+        found = self.find_uncached(text)
+        with self._lock:
+            self._recent[key] = found
+            if len(self._recent) > RECENT_TEXTS:
+                self._recent.popitem(last=False)
+        return found
+
+    def find_uncached(self, text: str) -> list[Finding]:
         results: list[RecognizerResult] = []
         for ours in self._ours:
             results.extend(ours.analyze(text, ours.supported_entities))

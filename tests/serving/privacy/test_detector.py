@@ -81,3 +81,13 @@ def test_check_digits() -> None:
 
 def test_empty_and_blank_text(detector: PhiDetector) -> None:
     assert detector.find("") == [] and detector.find("   \n") == []
+
+
+def test_texts_seen_before_are_remembered_by_digest_only() -> None:
+    detector = PhiDetector()
+    text = "Patient Rosalind Okafor, MRN: 00482913."
+    first = detector.find(text)
+    assert detector.find(text) is first  # the history a chat resends is not screened again
+    assert first == detector.find_uncached(text)
+    assert all(isinstance(key, bytes) and len(key) == 16 for key in detector._recent)
+    assert not any(text in repr(value) for value in detector._recent.values())
