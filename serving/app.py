@@ -35,9 +35,9 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         if services.audit is not None:
             services.audit.start()
         if services.screens_requests:
-            # Presidio's import and the name lists take ~2 s: in the background, not on the
-            # first request to a redact backend (which would wait for it if it came first).
-            warm_up = asyncio.create_task(asyncio.to_thread(shared_detector))
+            # Presidio's import and the name lists take ~2 s, before serving: done while
+            # requests stream, the import would hold the GIL and stall the event loop.
+            await asyncio.to_thread(shared_detector)
         log.info(
             "serving",
             extra={"models": list(services.registry.aliases), "backends": list(services.registry.backends)},
@@ -58,9 +58,8 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
             await services.settlements.drain()
             if services.audit is not None:
                 await services.audit.stop()  # after every request has ended: their records are queued
-            if services.screens_requests:
-                await warm_up
             await services.registry.close()
+            services.guard.close()
             await services.redis.aclose()
             services.metrics.process_exited(os.getpid())
 

@@ -43,6 +43,7 @@ class Services:
     readiness: Readiness
     metrics: Metrics
     audit_trail: AuditTrail
+    guard: DataGuard
     audit: AuditWriter | None = None  # None: audit.enabled is false
     consultations: ConsultationService | None = None
 
@@ -91,6 +92,7 @@ class Services:
             ),
             metrics=metrics,
             audit_trail=AuditTrail(redis, key=config.audit.chain_key),
+            guard=guard,
             audit=AuditWriter(AuditTrail(redis, key=config.audit.chain_key), config.audit, metrics)
             if config.audit.enabled
             else None,

@@ -187,9 +187,10 @@ def test_sigterm_cuts_a_stream_longer_than_the_grace_period_refuses_new_work_and
 
 
 def connection_refused(url: str) -> bool:
+    """Not served: refused, or reset while the listening socket closes."""
     try:
         httpx.get(url, timeout=2)
-    except httpx.ConnectError:
+    except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError):
         return True
     return False
 
