@@ -13,6 +13,12 @@ body late after [DONE]).
 `echo` answers with the last user message itself (streamed `echo_chunk` characters an event, so
 a word may be split across events; `echo_as_tool_call` puts it in a tool call's arguments):
 what the data-policy tests use to see what reached the backend come back.
+
+An engine's limits, for replica tests and benchmarks: `max_running` requests generate at once
+(more wait, as vLLM's max_num_seqs); `prefix_ttft_ms` is the time to first token when the
+prompt's leading text was seen recently (vLLM's prefix cache). GET /metrics exposes
+vllm:num_requests_running, vllm:num_requests_waiting and vllm:kv_cache_usage_perc, and
+/stats the prefix cache's hits.
 """
 
 from __future__ import annotations
@@ -21,11 +27,14 @@ import argparse
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import orjson
 from aiohttp import web
+
+from serving.backends.balancer import affinity_key
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,8 @@ class Behaviour:
     echo: bool = False
     echo_chunk: int = 3
     echo_as_tool_call: bool = False
+    max_running: int = 0  # 0: no limit
+    prefix_ttft_ms: float = -1.0  # < 0: no prefix cache
 
     def overridden(self, body: dict[str, Any]) -> Behaviour:
         wanted = body.get("simulate")
@@ -63,6 +74,13 @@ class Simulator:
         self.last_body: dict[str, Any] | None = None
         self.received: list[bytes] = []  # the last 1,000 request bodies, as sent
         self.last_headers: dict[str, str] = {}
+        self.running = 0
+        self.peak_running = 0
+        self.waiting = 0
+        self.prefix_hits = 0
+        self.prefix_lookups = 0
+        self._prefixes: OrderedDict[str, None] = OrderedDict()
+        self._slots = asyncio.Semaphore(behaviour.max_running) if behaviour.max_running > 0 else None
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -71,7 +89,33 @@ class Simulator:
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/completions", self.completions)
         app.router.add_get("/stats", self.stats)
+        app.router.add_get("/metrics", self.metrics)
         return app
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """vLLM's gauges, as its /metrics names them."""
+        capacity = self.behaviour.max_running or 256
+        labels = f'{{model_name="{self.model}",engine="0"}}'
+        text = (
+            f"# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{labels} {self.running}\n"
+            f"# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{labels} {self.waiting}\n"
+            f"# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{labels} "
+            f"{min(1.0, self.running / capacity)}\n"
+        )
+        return web.Response(text=text, content_type="text/plain")
+
+    def _prefix_hit(self, body: dict[str, Any]) -> bool:
+        key = affinity_key(body, None)
+        if key is None:
+            return False
+        self.prefix_lookups += 1
+        hit = key in self._prefixes
+        self._prefixes[key] = None
+        self._prefixes.move_to_end(key)
+        if len(self._prefixes) > 1000:
+            self._prefixes.popitem(last=False)
+        self.prefix_hits += hit
+        return hit
 
     async def health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -84,6 +128,10 @@ class Simulator:
                 "model_lists": self.model_lists,
                 "last_body": self.last_body,
                 "last_headers": self.last_headers,
+                "running": self.running,
+                "waiting": self.waiting,
+                "prefix_hits": self.prefix_hits,
+                "prefix_lookups": self.prefix_lookups,
             }
         )
 
@@ -106,6 +154,31 @@ class Simulator:
         self.last_body = body
         self.last_headers = {k: request.headers[k] for k in ("authorization", "x-request-id") if k in request.headers}
         how = self.behaviour.overridden(body)
+        if how.prefix_ttft_ms >= 0 and self._prefix_hit(body):
+            how = replace(how, ttft_ms=how.prefix_ttft_ms)
+        if self._slots is None:
+            self.running += 1
+            self.peak_running = max(self.peak_running, self.running)
+            try:
+                return await self._generate_now(request, how, chat, body)
+            finally:
+                self.running -= 1
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        self.peak_running = max(self.peak_running, self.running)
+        try:
+            return await self._generate_now(request, how, chat, body)
+        finally:
+            self.running -= 1
+            self._slots.release()
+
+    async def _generate_now(
+        self, request: web.Request, how: Behaviour, chat: bool, body: dict[str, Any]
+    ) -> web.StreamResponse:
         if how.hang_ms and not await self._wait(request, how.hang_ms):
             return web.Response(status=499)
         if how.error_status:

@@ -32,6 +32,10 @@ class RequestContext:
     grant: Grant | None = None
     prompt_estimate: int = 0
     response_headers: dict[str, str] = field(default_factory=dict)
+    # Routing among a backend's replicas (serving/backends/): the conversation a request
+    # belongs to (x-session-id), and its queue priority (0 interactive, 1 consultation, 2 batch).
+    session_id: str | None = None
+    priority: int = 0
     # Patient data: the policy applied to the backend that served (or refused), and the types
     # and counts of identifiers detected, never their values (serving/privacy/policy.py).
     data_policy: str | None = None

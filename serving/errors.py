@@ -126,6 +126,20 @@ class BackendTimeout(APIError):
     code = "backend_timeout"
 
 
+class BackendOverloaded(APIError):
+    """Every endpoint of a backend is at its in-flight cap and the queue is full or the wait
+    too long. 503, not 429: the caller is within its own limits (429 is theirs to fix); the
+    service is briefly out of capacity, as OpenAI's "engine is overloaded" 503. The openai
+    SDK retries both, after Retry-After."""
+
+    status = 503
+    code = "backend_overloaded"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, headers={"retry-after": "1"})
+        self.reason = reason
+
+
 class PhiNotAllowed(APIError):
     """Patient identifiers (or images) for a backend whose data policy refuses them. The
     message names the identifier types, never a value."""

@@ -72,6 +72,7 @@ class Generation:
         ctx.response_headers.update(grant.headers)
         alias = ctx.alias = self._catalog.resolve(grant, request.model)
         ctx.grant = grant
+        ctx.priority = max(ctx.priority, grant.priority)  # a header may lower it, never raise it
         return alias
 
     async def _send(

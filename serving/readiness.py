@@ -12,7 +12,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from serving.backends.breaker import STATE_VALUE
 from serving.backends.registry import BackendRegistry
+from serving.observability.metrics import Metrics
 from serving.settings import StoreConfig
 
 log = logging.getLogger(__name__)
@@ -20,9 +22,16 @@ log = logging.getLogger(__name__)
 
 class Readiness:
     def __init__(
-        self, *, registry: BackendRegistry, redis: Redis, store: StoreConfig, interval_seconds: float = 5.0
+        self,
+        *,
+        registry: BackendRegistry,
+        redis: Redis,
+        store: StoreConfig,
+        interval_seconds: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._registry = registry
+        self._metrics = metrics
         self._redis = redis
         self._store = store
         self._interval = interval_seconds
@@ -46,6 +55,8 @@ class Readiness:
         backends = report["backends"]
         for name, backend in self._registry.backends.items():  # live, not as of the probe
             backends[name]["in_flight"] = backend.in_flight
+            backends[name]["queued"] = backend.queued
+            backends[name]["endpoints"] = backend.report()
         return ready, report
 
     async def _probe_forever(self) -> None:
@@ -56,9 +67,22 @@ class Readiness:
                 log.exception("readiness probe failed", extra={"error_type": type(exc).__name__})
             await asyncio.sleep(self._interval)
 
+    def _export(self, metrics: Metrics) -> None:
+        """Per-replica gauges, refreshed at each probe (breakers also when they change)."""
+        for backend in self._registry.backends.values():
+            for endpoint in backend.endpoints:
+                labels = (backend.name, endpoint.name)
+                metrics.endpoint_breaker.labels(*labels).set(STATE_VALUE[endpoint.breaker.state])
+                if endpoint.engine.scraped_at:
+                    metrics.endpoint_engine_load.labels(*labels, "running").set(endpoint.engine.running)
+                    metrics.endpoint_engine_load.labels(*labels, "waiting").set(endpoint.engine.waiting)
+                    metrics.endpoint_engine_load.labels(*labels, "kv_cache").set(endpoint.engine.kv_cache)
+
     async def probe(self) -> tuple[bool, dict[str, Any]]:
         """A down store makes us unready only when it would fail requests (failure_policy closed)."""
         ready, report = await self._registry.readiness()
+        if self._metrics is not None:
+            self._export(self._metrics)
         try:
             async with asyncio.timeout(1.0):
                 await self._redis.ping()

@@ -89,6 +89,7 @@ class Services:
                 redis=redis,
                 store=config.store,
                 interval_seconds=config.server.probe_interval_seconds,
+                metrics=metrics,
             ),
             metrics=metrics,
             audit_trail=AuditTrail(redis, key=config.audit.chain_key),

@@ -72,6 +72,43 @@ class Timeouts(BaseModel):
     model_config = ConfigDict(extra="forbid")
     connect: float = Field(3.0, gt=0, description="TCP connect to the upstream, seconds")
     read: float = Field(600.0, gt=0, description="longest silence from the upstream, seconds")
+    first_byte: float | None = Field(
+        None,
+        gt=0,
+        description="longest wait for the response's headers, seconds (default: read): an endpoint that accepts "
+        "connections and sends nothing is failed over and its breaker told",
+    )
+
+
+class DnsDiscovery(BaseModel):
+    """A headless Service's DNS name: one address per ready replica, re-resolved periodically."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str
+    port: int = Field(8000, ge=1, le=65535)
+    scheme: Literal["http", "https"] = "http"
+    path: str = "/v1"
+    interval_seconds: float = Field(10.0, gt=0)
+
+
+class BreakerConfig(BaseModel):
+    """Per endpoint; it stays open for the backend's cooldown_seconds, then lets probes through."""
+
+    model_config = ConfigDict(extra="forbid")
+    consecutive_failures: int = Field(1, ge=1, description="1: any failure cools the endpoint down")
+    error_rate: float = Field(0.5, gt=0, le=1)
+    min_requests: int = Field(20, ge=1, description="outcomes in the window before error_rate counts")
+    window_seconds: float = Field(10.0, gt=0)
+    half_open_probes: int = Field(1, ge=1)
+
+
+class ConcurrencyConfig(BaseModel):
+    """Admission control per endpoint: past the cap, requests queue (bounded, by priority)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_in_flight_per_endpoint: int = Field(0, ge=0, description="0: no cap, no queue")
+    queue_size: int = Field(256, ge=0, description="requests waiting for an endpoint, per backend")
+    max_wait_seconds: float = Field(10.0, gt=0)
 
 
 class BackendConfig(BaseModel):
@@ -94,7 +131,19 @@ class BackendConfig(BaseModel):
     )
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(1000, ge=1)
-    cooldown_seconds: float = Field(5.0, ge=0, description="skip after a connection failure")
+    cooldown_seconds: float = Field(5.0, ge=0, description="an endpoint's breaker stays open this long")
+    endpoints: list[str] = Field(
+        default_factory=list, description="more replicas serving the same model beside base_url (a replica group)"
+    )
+    discovery: DnsDiscovery | None = Field(None, description="replicas from DNS (base_url serves until it answers)")
+    balancing: Literal["least_request", "round_robin"] = "least_request"
+    prefix_affinity: bool = Field(True, description="a shared prompt prefix goes to the same replica (bounded)")
+    affinity_bound: float = Field(1.25, ge=1.0, description="a replica keeps its keys while under bound × average load")
+    scrape_load_seconds: float = Field(
+        2.0, ge=0, description="vllm: read each replica's /metrics this often (0: off)"
+    )
+    breaker: BreakerConfig = BreakerConfig()
+    concurrency: ConcurrencyConfig = ConcurrencyConfig()
     data_policy: Literal["allow", "redact", "block"] | None = Field(
         None,
         description="what patient identifiers may reach this backend: allow (self-hosted or under a BAA), redact "
@@ -108,6 +157,18 @@ class BackendConfig(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoint_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"endpoint {url!r} must start with http:// or https://")
+        return [url.rstrip("/") for url in value]
+
+    @property
+    def base_urls(self) -> list[str]:
+        return list(dict.fromkeys([self.base_url, *self.endpoints]))
 
     @property
     def requires_api_key(self) -> bool:
@@ -153,6 +214,9 @@ class StaticKey(BaseModel):
         description="backends this key may send patient identifiers to unredacted (the tenant's own BAA covers them)",
     )
     allow_images: list[str] = Field(default_factory=list, description="backends this key may send images to")
+    priority: Literal["interactive", "consultation", "batch"] = Field(
+        "interactive", description="its requests' place in a backend's queue when replicas are at capacity"
+    )
 
     @field_validator("models")
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from serving.access.limits import Grant, day_name, day_number, limit_headers, models_of, names_of, refusal
+from serving.access.limits import Grant, day_name, day_number, limit_headers, models_of, names_of, priority_of, refusal
 from serving.access.store import LuaScript, key_for
 from serving.access.verified import VerifiedKey, VerifiedKeys
 from serving.errors import InvalidAPIKey, ModelNotFound, StoreUnavailable
@@ -103,6 +103,7 @@ class Admission:
                 {},
                 allow_phi=names_of(result[8]),
                 allow_images=names_of(result[9]),
+                priority=priority_of(result[10]),
             )
         if generates:  # a usage report's result leaves out the key's token limits: not worth remembering
             self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]), grants=(result[17], result[18]))
@@ -125,6 +126,7 @@ class Admission:
             lease=lease if admitted and int(result[14]) > 0 else "",
             allow_phi=names_of(result[17]),
             allow_images=names_of(result[18]),
+            priority=priority_of(result[19]),
         )
 
     async def _run(

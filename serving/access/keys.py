@@ -47,6 +47,7 @@ class KeyRecord:
     # them), and backends it may send images to; see serving/privacy/policy.py.
     allow_phi: list[str] = field(default_factory=list)
     allow_images: list[str] = field(default_factory=list)
+    priority: str = "interactive"  # its requests' place in a backend's queue: interactive, consultation, batch
 
     def to_redis(self) -> Mapping[Any, str]:
         return {
@@ -62,6 +63,7 @@ class KeyRecord:
             "created_at": str(self.created_at),
             "allow_phi": ",".join(self.allow_phi),
             "allow_images": ",".join(self.allow_images),
+            "priority": self.priority,
         }
 
     @classmethod
@@ -79,6 +81,7 @@ class KeyRecord:
             created_at=int(raw.get("created_at") or 0),
             allow_phi=[name for name in (raw.get("allow_phi") or "").split(",") if name],
             allow_images=[name for name in (raw.get("allow_images") or "").split(",") if name],
+            priority=raw.get("priority") or "interactive",
         )
 
     def public(self) -> dict[str, Any]:
@@ -97,6 +100,7 @@ UPDATABLE = frozenset(
         "disabled",
         "allow_phi",
         "allow_images",
+        "priority",
     }
 )
 

@@ -50,6 +50,7 @@ class Grant:
     lease: str = ""  # the in-flight lease to release at settlement ('' when none was taken)
     allow_phi: frozenset[str] = frozenset()  # backends the key may send identifiers to unredacted
     allow_images: frozenset[str] = frozenset()  # backends the key may send images to
+    priority: int = 0  # in a backend's queue: 0 interactive, 1 consultation, 2 batch
 
     def raise_if_refused(self) -> None:
         if self.refusal is not None:
@@ -61,6 +62,13 @@ class Grant:
 
 def models_of(raw: str) -> frozenset[str] | None:
     return None if raw == "*" else frozenset(raw.split(","))
+
+
+PRIORITIES = {"interactive": 0, "consultation": 1, "batch": 2}
+
+
+def priority_of(raw: str | None) -> int:
+    return PRIORITIES.get(raw or "", 0)
 
 
 def names_of(raw: str | None) -> frozenset[str]:

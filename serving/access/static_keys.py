@@ -37,6 +37,7 @@ class StaticKeys:
                     max_in_flight=key.max_in_flight,
                     allow_phi=key.allow_phi,
                     allow_images=key.allow_images,
+                    priority=key.priority,
                 ),
                 key.key,
             )

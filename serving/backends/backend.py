@@ -1,24 +1,43 @@
-"""One OpenAI-protocol backend (vLLM or OpenAI): its connection pool, translator and health."""
+"""One OpenAI-protocol backend (vLLM or OpenAI): a tier of one or more interchangeable
+endpoints (replicas serving the same model), their shared connection pool, translator,
+breakers, balancer and admission queue.
+
+A request asks the backend for an endpoint (`acquire`): the balancer picks among those
+whose breaker lets requests through and that are under their in-flight cap; when every
+endpoint is at its cap the request waits in a bounded queue, by priority, for at most
+`max_wait_seconds`. When every breaker is open the tier is tried anyway, as a last resort,
+after the other tiers (Envoy's panic mode): one endpoint is better than none."""
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import aiohttp
 import orjson
 
+from serving.backends.balancer import Balancer
+from serving.backends.breaker import BreakerPolicy
+from serving.backends.discovery import Discovery, Resolver, resolve
+from serving.backends.endpoint import Endpoint
+from serving.backends.load import LoadScraper
 from serving.backends.translate import RequestTranslator
-from serving.errors import APIError, BackendTimeout, BackendUnavailable
+from serving.errors import APIError, BackendOverloaded, BackendTimeout, BackendUnavailable
 from serving.settings import BackendConfig
 
 # aiohttp, not httpx: one shared httpx.AsyncClient's pool collapsed at ~200 concurrent
 # streams on this hardware (see DOMAIN.md); aiohttp kept 1.00x of direct throughput.
 
 
+
 @dataclass
 class BackendHealth:
+    """The tier as a whole: down when no endpoint's breaker lets requests through."""
+
     state: Literal["unknown", "healthy", "down"] = "unknown"
     last_error: str | None = None
     down_until: float = 0.0
@@ -28,13 +47,38 @@ class BackendHealth:
         return self.state == "down" and now < self.down_until
 
 
+@dataclass(order=True)
+class _Waiter:
+    priority: int
+    order: int
+    future: asyncio.Future[None] = field(compare=False)
+
+
 class Backend:
-    def __init__(self, name: str, config: BackendConfig) -> None:
+    def __init__(self, name: str, config: BackendConfig, *, resolver: Resolver = resolve) -> None:
         self.name = name
         self.config = config
         self.translator = RequestTranslator(config)
         self.health = BackendHealth()
         self.in_flight = 0
+        self._policy = BreakerPolicy(
+            consecutive_failures=config.breaker.consecutive_failures,
+            error_rate=config.breaker.error_rate,
+            min_requests=config.breaker.min_requests,
+            window_seconds=config.breaker.window_seconds,
+            open_seconds=config.cooldown_seconds,
+            half_open_probes=config.breaker.half_open_probes,
+        )
+        self.endpoints = [Endpoint(url, self._policy) for url in config.base_urls]
+        self.balancer = Balancer(
+            config.balancing,
+            prefix_affinity=config.prefix_affinity,
+            bound=config.affinity_bound,
+            load_max_age=max(3 * config.scrape_load_seconds, 1.0),
+        )
+        self._cap = config.concurrency.max_in_flight_per_endpoint
+        self._waiters: list[_Waiter] = []
+        self._order = itertools.count()
         self._session: aiohttp.ClientSession | None = None
         self._headers = {"content-type": "application/json", "accept-encoding": "identity"}
         if config.api_key:
@@ -45,14 +89,47 @@ class Backend:
             sock_connect=config.timeouts.connect,
             sock_read=config.timeouts.read,
         )
+        self._first_byte = config.timeouts.first_byte
+        self._scraper: LoadScraper | None = None
+        if config.kind == "vllm" and config.scrape_load_seconds > 0:
+            self._scraper = LoadScraper(
+                lambda: list(self.endpoints),
+                lambda: self.session,
+                interval=config.scrape_load_seconds,
+                headers={k: v for k, v in self._headers.items() if k == "authorization"},
+            )
+        self._discovery: Discovery | None = None
+        if config.discovery is not None:
+            found = config.discovery
+            self._discovery = Discovery(
+                host=found.host,
+                port=found.port,
+                scheme=found.scheme,
+                path=found.path,
+                interval=found.interval_seconds,
+                apply=self.set_endpoints,
+                resolver=resolver,
+            )
+
+    @property
+    def queued(self) -> int:
+        return len(self._waiters)
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self.config.max_connections, ttl_dns_cache=300, keepalive_timeout=30)
         self._session = aiohttp.ClientSession(
             connector=connector, timeout=self._timeout, json_serialize=lambda o: orjson.dumps(o).decode()
         )
+        if self._discovery is not None:
+            await self._discovery.refresh()
+            self._discovery.start()
+        if self._scraper is not None:
+            self._scraper.start()
 
     async def close(self) -> None:
+        for task in (self._discovery, self._scraper):
+            if task is not None:
+                await task.stop()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -63,48 +140,172 @@ class Backend:
             raise RuntimeError(f"backend {self.name} is not started")
         return self._session
 
-    async def post(self, path: str, data: bytes, request_id: str) -> aiohttp.ClientResponse:
+    def set_endpoints(self, urls: list[str]) -> None:
+        """Discovery's answer: new URLs join, missing ones drain (and leave once idle)."""
+        wanted = {url.rstrip("/") for url in urls}
+        kept = []
+        for endpoint in self.endpoints:
+            endpoint.draining = endpoint.base_url not in wanted
+            if not endpoint.draining or endpoint.in_flight:
+                kept.append(endpoint)
+        known = {endpoint.base_url for endpoint in kept}
+        kept += [Endpoint(url, self._policy) for url in sorted(wanted - known)]
+        self.endpoints = kept
+        self._wake()
+
+    # -- choosing an endpoint -------------------------------------------------------------
+
+    async def acquire(self, *, key: str | None, priority: int, exclude: set[Endpoint]) -> Endpoint:
+        """An endpoint for one request (release it when the request ends). Raises
+        BackendUnavailable when no endpoint is left to try, BackendOverloaded when the queue
+        is full or the wait too long."""
+        endpoint = self._choose(key, exclude)
+        if endpoint is not None:
+            return self._take(endpoint)
+        if not self._open_to(exclude):
+            raise BackendUnavailable(f"Backend `{self.name}` has no endpoint left to try.")
+        if self.config.concurrency.queue_size <= len(self._waiters):
+            raise BackendOverloaded(f"Backend `{self.name}` is at capacity and its queue is full.", reason="queue_full")
+        deadline = time.monotonic() + self.config.concurrency.max_wait_seconds
+        while True:
+            waiter = _Waiter(priority, next(self._order), asyncio.get_running_loop().create_future())
+            heapq.heappush(self._waiters, waiter)
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter.future), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise BackendOverloaded(
+                    f"Backend `{self.name}` is at capacity: no endpoint freed up within "
+                    f"{self.config.concurrency.max_wait_seconds:g} s.",
+                    reason="wait_exceeded",
+                ) from None
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                    heapq.heapify(self._waiters)
+            endpoint = self._choose(key, exclude)
+            if endpoint is not None:
+                self._wake()  # more room than this one request: let the next waiter look too
+                return self._take(endpoint)
+            if not self._open_to(exclude):
+                raise BackendUnavailable(f"Backend `{self.name}` has no endpoint left to try.")
+
+    def release(self, endpoint: Endpoint) -> None:
+        endpoint.in_flight -= 1
+        self.in_flight -= 1
+        if endpoint.draining and not endpoint.in_flight and endpoint in self.endpoints:
+            self.endpoints = [e for e in self.endpoints if e is not endpoint]
+        self._wake()
+
+    def _take(self, endpoint: Endpoint) -> Endpoint:
+        endpoint.in_flight += 1
+        endpoint.breaker.sent()
+        self.in_flight += 1
+        return endpoint
+
+    def _choose(self, key: str | None, exclude: set[Endpoint]) -> Endpoint | None:
+        now = time.monotonic()
+        live = [e for e in self.endpoints if not e.draining and e not in exclude]
+        if not live:
+            return None
+        open_ = [e for e in live if e.breaker.available(now)]
+        if not open_:
+            # Panic: every breaker is open. The least recently failed gets one try (the
+            # registry already put this tier after the healthy ones).
+            open_ = [min(live, key=lambda e: e.breaker.opened_at)]
+        candidates = [e for e in open_ if not self._cap or e.in_flight < self._cap]
+        if not candidates:
+            return None
+        everyone = [e for e in self.endpoints if not e.draining]
+        return self.balancer.pick(candidates, everyone, key, now)
+
+    def _open_to(self, exclude: set[Endpoint]) -> bool:
+        """Whether waiting could ever help: some endpoint not yet tried for this request."""
+        return any(not e.draining and e not in exclude for e in self.endpoints)
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = heapq.heappop(self._waiters)
+            if not waiter.future.done():
+                waiter.future.set_result(None)
+                return
+
+    # -- talking to an endpoint -----------------------------------------------------------
+
+    async def post(self, endpoint: Endpoint, path: str, data: bytes, request_id: str) -> aiohttp.ClientResponse:
         """Send a JSON body; return once the status line and headers arrived (body unread)."""
         headers = {**self._headers, "x-request-id": request_id}
         try:
-            return await self.session.post(self.config.base_url + path, data=data, headers=headers)
+            sending = self.session.post(endpoint.base_url + path, data=data, headers=headers)
+            if self._first_byte is None:
+                return await sending
+            return await asyncio.wait_for(sending, self._first_byte)
         except TimeoutError as exc:
-            raise self.failed(BackendTimeout(f"Backend `{self.name}` timed out.")) from exc
+            raise self.failed(BackendTimeout(f"Backend `{self.name}` timed out."), endpoint) from exc
         except aiohttp.ClientError as exc:
             raise self.failed(
-                BackendUnavailable(f"Backend `{self.name}` is unreachable ({type(exc).__name__}).")
+                BackendUnavailable(f"Backend `{self.name}` is unreachable ({type(exc).__name__})."), endpoint
             ) from exc
 
-    def failed(self, error: APIError) -> APIError:
-        """Record a failure that happened before the first byte; skip the backend for a while."""
-        self.health.state = "down"
-        self.health.last_error = error.message
+    def failed(self, error: APIError, endpoint: Endpoint | None = None) -> APIError:
+        """Record a failure of `endpoint` (all of them when None); the tier is down when no
+        endpoint's breaker lets requests through."""
+        now = time.monotonic()
+        for each in [endpoint] if endpoint is not None else self.endpoints:
+            each.breaker.failed(now, error.message)
         self.health.consecutive_failures += 1
-        self.health.down_until = time.monotonic() + self.config.cooldown_seconds
+        self.health.last_error = error.message
+        if not any(e.breaker.available(now) for e in self.endpoints if not e.draining):
+            self.health.state = "down"
+            opened = [e.breaker.opened_at for e in self.endpoints if e.breaker.state != "closed"]
+            self.health.down_until = min(opened, default=now) + self.config.cooldown_seconds
         return error
 
-    def succeeded(self) -> None:
+    def succeeded(self, endpoint: Endpoint | None = None) -> None:
+        now = time.monotonic()
+        for each in [endpoint] if endpoint is not None else self.endpoints:
+            each.breaker.succeeded(now)
         if self.health.state != "healthy":
             self.health.state = "healthy"
             self.health.last_error = None
         self.health.consecutive_failures = 0
 
     async def probe(self, timeout: float) -> bool:
-        """Readiness: can we list the backend's models right now?"""
+        """Readiness: can any endpoint list its models right now?"""
+        results = await asyncio.gather(*(self._probe(endpoint, timeout) for endpoint in list(self.endpoints)))
+        ok = any(results)
+        if ok:
+            if self.health.state != "healthy":
+                self.health.state, self.health.last_error = "healthy", None
+        else:
+            self.health.state = "down"
+        return ok
+
+    async def _probe(self, endpoint: Endpoint, timeout: float) -> bool:
         headers = {k: v for k, v in self._headers.items() if k == "authorization"}
         try:
             async with self.session.get(
-                self.config.base_url + "/models",
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout),
+                endpoint.base_url + "/models", headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as response:
                 ok = response.status == 200
                 error = None if ok else f"GET /models returned HTTP {response.status}"
         except (aiohttp.ClientError, TimeoutError) as exc:
             ok, error = False, f"unreachable ({type(exc).__name__})"
-        if ok:
-            self.succeeded()
-        else:
-            self.health.state = "down"
+        if not ok:
             self.health.last_error = error
         return ok
+
+    def report(self) -> list[dict[str, object]]:
+        """Per endpoint, for /health/ready."""
+        return [
+            {
+                "endpoint": e.name,
+                "breaker": e.breaker.state,
+                "in_flight": e.in_flight,
+                "draining": e.draining,
+                "engine": {"running": e.engine.running, "waiting": e.engine.waiting, "kv_cache": e.engine.kv_cache}
+                if e.engine.scraped_at
+                else None,
+                "error": e.breaker.last_error,
+            }
+            for e in self.endpoints
+        ]

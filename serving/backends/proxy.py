@@ -13,12 +13,16 @@ import aiohttp
 import orjson
 
 from serving.backends.backend import Backend
+from serving.backends.balancer import affinity_key
+from serving.backends.breaker import STATE_VALUE
+from serving.backends.endpoint import Endpoint
 from serving.backends.registry import BackendRegistry
 from serving.backends.relay import StreamRelay
 from serving.context import RequestContext
 from serving.errors import (
     APIError,
     BackendFailed,
+    BackendOverloaded,
     BackendTimeout,
     BackendUnavailable,
     InvalidRequest,
@@ -76,50 +80,69 @@ class Proxy:
             # A body the backend cannot be sent is the client's 400, before anything is opened.
             data = encode(backend.translator.translate(outgoing.body, stream=stream, path=path))
             tried_any = True
-            self._opened(backend)
-            sent = time.perf_counter()
-            try:
-                response = await backend.post(path, data, outgoing.request_id(ctx.request_id))
-                self._metrics.backend_response_start.labels(backend.name).observe(time.perf_counter() - sent)
-            except APIError as unreachable:
-                self._closed(backend, "timeout" if isinstance(unreachable, BackendTimeout) else "unreachable")
-                last_error = unreachable
-                continue
-            except BaseException:  # cancelled (the client hung up) while waiting for the first byte
-                self._closed(backend, "cancelled")
-                raise
-            if response.status >= 400:
-                refused = await self._error_from(backend, response, path, alias)
-                if response.status in _CREDENTIALS_REFUSED:
-                    backend.failed(refused)
-                elif response.status not in _RETRYABLE:
-                    raise refused
-                elif response.status >= 500:
-                    backend.failed(refused)
-                last_error = refused
-                continue
-            backend.succeeded()
-            ctx.backend = backend.name
-            ctx.backend_model = backend.config.model
-            if position:
-                self._metrics.fallbacks.labels(alias).inc()
-            if stream:
-                relay = StreamRelay(
-                    response,
-                    backend=backend.name,
-                    started=ctx.started,
-                    forward_usage=forward_usage,
-                    on_finish=functools.partial(self._stream_finished, backend, ctx=ctx),
-                    strip_null_usage=path == "/completions",
-                    rewriter=None
-                    if outgoing.redaction is None
-                    else StreamRestorer(outgoing.redaction, json_content=outgoing.json_content),
-                )
-                return ProxyReply(backend=backend.name, relay=relay)
-            raw = await self._read_body(backend, response, ctx)
-            if outgoing.redaction is not None:
-                raw = restore_body(raw, outgoing.redaction, json_content=outgoing.json_content)
-            return ProxyReply(backend=backend.name, body=raw)
+            key = affinity_key(outgoing.body, ctx.session_id) if backend.config.prefix_affinity else None
+            tried: set[Endpoint] = set()
+            while True:  # the tier's endpoints, until one answers
+                asked = time.perf_counter()
+                try:
+                    endpoint = await backend.acquire(key=key, priority=ctx.priority, exclude=tried)
+                    if backend.config.concurrency.max_in_flight_per_endpoint:
+                        self._metrics.queue_wait.labels(backend.name).observe(time.perf_counter() - asked)
+                except BackendOverloaded as full:
+                    self._metrics.queue_rejections.labels(backend.name, full.reason).inc()
+                    last_error = full
+                    break
+                except BackendUnavailable as exhausted:
+                    if not tried:
+                        last_error = exhausted
+                    break
+                tried.add(endpoint)
+                self._opened(backend, endpoint)
+                sent = time.perf_counter()
+                try:
+                    response = await backend.post(endpoint, path, data, outgoing.request_id(ctx.request_id))
+                    self._metrics.backend_response_start.labels(backend.name).observe(time.perf_counter() - sent)
+                except APIError as unreachable:
+                    outcome = "timeout" if isinstance(unreachable, BackendTimeout) else "unreachable"
+                    self._closed(backend, endpoint, outcome)
+                    last_error = unreachable
+                    continue
+                except BaseException:  # cancelled (the client hung up) while waiting for the first byte
+                    self._closed(backend, endpoint, "cancelled")
+                    raise
+                if response.status >= 400:
+                    refused = await self._error_from(backend, endpoint, response, path, alias)
+                    last_error = refused
+                    if response.status in _CREDENTIALS_REFUSED:
+                        backend.failed(refused)  # every endpoint has the same key: the whole tier
+                        break
+                    if response.status not in _RETRYABLE:
+                        raise refused
+                    if response.status >= 500:
+                        backend.failed(refused, endpoint)
+                    continue
+                backend.succeeded(endpoint)
+                ctx.backend = backend.name
+                ctx.backend_model = backend.config.model
+                if position:
+                    self._metrics.fallbacks.labels(alias).inc()
+                if stream:
+                    relay = StreamRelay(
+                        response,
+                        backend=backend.name,
+                        started=ctx.started,
+                        forward_usage=forward_usage,
+                        on_finish=functools.partial(self._stream_finished, backend, endpoint, ctx=ctx),
+                        strip_null_usage=path == "/completions",
+                        rewriter=None
+                        if outgoing.redaction is None
+                        else StreamRestorer(outgoing.redaction, json_content=outgoing.json_content),
+                    )
+                    return ProxyReply(backend=backend.name, relay=relay)
+                raw = await self._read_body(backend, endpoint, response, ctx)
+                if outgoing.redaction is not None:
+                    raw = restore_body(raw, outgoing.redaction, json_content=outgoing.json_content)
+                return ProxyReply(backend=backend.name, body=raw)
         if phi_refusal is None:
             raise last_error
         if tried_any:
@@ -129,7 +152,9 @@ class Proxy:
             raise last_error
         raise phi_refusal
 
-    async def _read_body(self, backend: Backend, response: aiohttp.ClientResponse, ctx: RequestContext) -> bytes:
+    async def _read_body(
+        self, backend: Backend, endpoint: Endpoint, response: aiohttp.ClientResponse, ctx: RequestContext
+    ) -> bytes:
         outcome = "error"
         try:
             raw = await response.read()
@@ -140,18 +165,20 @@ class Proxy:
             raise BackendUnavailable(f"Backend `{backend.name}` broke off ({type(exc).__name__}).") from exc
         finally:
             response.release()
-            self._closed(backend, outcome)
+            self._closed(backend, endpoint, outcome)
         _read_usage(raw, ctx)
         return raw
 
-    async def _error_from(self, backend: Backend, response: aiohttp.ClientResponse, path: str, alias: str) -> APIError:
+    async def _error_from(
+        self, backend: Backend, endpoint: Endpoint, response: aiohttp.ClientResponse, path: str, alias: str
+    ) -> APIError:
         try:
             raw = await response.read()
         except (aiohttp.ClientError, TimeoutError):
             raw = b""
         finally:
             response.release()
-            self._closed(backend, f"http_{response.status // 100}xx")
+            self._closed(backend, endpoint, f"http_{response.status // 100}xx")
         if path == "/embeddings" and response.status in (404, 405, 501):
             return InvalidRequest(
                 f"The model `{alias}` does not serve embeddings.", param="model", code="model_not_supported"
@@ -168,21 +195,25 @@ class Proxy:
         error.headers.update({h: response.headers[h] for h in _PASSED_HEADERS if h in response.headers})
         return error
 
-    def _opened(self, backend: Backend) -> None:
-        backend.in_flight += 1
+    def _opened(self, backend: Backend, endpoint: Endpoint) -> None:
         self._metrics.backend_in_flight.labels(backend.name).inc()
+        self._metrics.endpoint_in_flight.labels(backend.name, endpoint.name).inc()
 
-    def _closed(self, backend: Backend, outcome: str) -> None:
-        backend.in_flight -= 1
+    def _closed(self, backend: Backend, endpoint: Endpoint, outcome: str) -> None:
+        backend.release(endpoint)
+        self._metrics.queue_depth.labels(backend.name).set(backend.queued)
+        self._metrics.endpoint_breaker.labels(backend.name, endpoint.name).set(STATE_VALUE[endpoint.breaker.state])
         self._metrics.backend_in_flight.labels(backend.name).dec()
+        self._metrics.endpoint_in_flight.labels(backend.name, endpoint.name).dec()
         self._metrics.backend_requests.labels(backend.name, outcome).inc()
 
-    def _stream_finished(self, backend: Backend, relay: StreamRelay, *, ctx: RequestContext) -> None:
+    def _stream_finished(self, backend: Backend, endpoint: Endpoint, relay: StreamRelay, *, ctx: RequestContext) -> None:
         if relay.failed:
             ctx.outcome = "backend_failed"
+            backend.failed(BackendFailed(f"Backend `{backend.name}` broke off a stream."), endpoint)
         elif not relay.completed:
             ctx.outcome = "client_disconnected"
-        self._closed(backend, "ok" if relay.completed else ctx.outcome)
+        self._closed(backend, endpoint, "ok" if relay.completed else ctx.outcome)
         ctx.time_to_first_token = relay.time_to_first_event
         ctx.inter_token_latency = relay.mean_event_gap
         if relay.usage is not None:

@@ -45,6 +45,8 @@ class BackendRegistry:
                 "state": "healthy" if reachable[name] else "down",
                 "error": backend.health.last_error,
                 "in_flight": backend.in_flight,
+                "queued": backend.queued,
+                "endpoints": backend.report(),
             }
             for name, backend in self.backends.items()
         }

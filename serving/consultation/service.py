@@ -77,7 +77,9 @@ class ConsultationService:
                 base_url=INTERNAL_BASE_URL,
                 http_async_client=client,
                 max_retries=0,
-                default_headers={"x-request-id": f"{request_id}-{stage}"},
+                # Stage requests queue behind interactive chat when a backend is at capacity (each
+                # stage's instructions are a shared prefix: prefix affinity keeps them together).
+                default_headers={"x-request-id": f"{request_id}-{stage}", "x-pearcare-priority": "consultation"},
             )
 
         return model_for

@@ -78,6 +78,47 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self.endpoint_in_flight = Gauge(
+            "pearcare_endpoint_in_flight",
+            "Requests open at each replica of a backend",
+            ["backend", "endpoint"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.endpoint_breaker = Gauge(
+            "pearcare_endpoint_breaker_state",
+            "Each replica's circuit breaker: 0 closed, 1 half-open, 2 open",
+            ["backend", "endpoint"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.endpoint_engine_load = Gauge(
+            "pearcare_endpoint_engine_load",
+            "Each vLLM replica's own gauges as last scraped (running, waiting, kv_cache)",
+            ["backend", "endpoint", "kind"],
+            registry=r,
+            multiprocess_mode="liveall",
+        )
+        self.queue_depth = Gauge(
+            "pearcare_backend_queue_depth",
+            "Requests waiting for a replica under its in-flight cap",
+            ["backend"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.queue_wait = Histogram(
+            "pearcare_backend_queue_wait_seconds",
+            "Time requests waited for a replica",
+            ["backend"],
+            buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+        self.queue_rejections = Counter(
+            "pearcare_backend_queue_rejections",
+            "Requests turned away at capacity (queue_full, wait_exceeded)",
+            ["backend", "reason"],
+            registry=r,
+        )
         self.fallbacks = Counter(
             "pearcare_fallbacks", "Requests served by a later backend of the alias", ["alias"], registry=r
         )

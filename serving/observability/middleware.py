@@ -37,6 +37,19 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+_PRIORITY_NAMES = {b"interactive": 0, b"consultation": 1, b"batch": 2}
+
+
+def _routing_hints(scope: Scope, ctx: RequestContext) -> None:
+    """x-session-id pins a conversation to a replica; x-pearcare-priority may lower a
+    request's queue priority (the consultation's stages say `consultation`), never raise it."""
+    for name, value in scope["headers"]:
+        if name == b"x-session-id" and _SAFE_REQUEST_ID.match(value.decode("latin-1")):
+            ctx.session_id = value.decode("latin-1")
+        elif name == b"x-pearcare-priority":
+            ctx.priority = max(ctx.priority, _PRIORITY_NAMES.get(value.strip().lower(), 0))
+
+
 class RequestContextMiddleware:
     def __init__(
         self, app: ASGIApp, *, metrics: Metrics, settlements: Settlements, audit: AuditWriter | None = None
@@ -52,6 +65,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         ctx = RequestContext(request_id=_request_id(scope), started=time.perf_counter())
+        _routing_hints(scope, ctx)
         scope.setdefault("state", {})["ctx"] = ctx
         token = request_id_var.set(ctx.request_id)
         request_id_header = (b"x-request-id", ctx.request_id.encode())

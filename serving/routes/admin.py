@@ -35,6 +35,7 @@ class KeyCreate(BaseModel):
         default_factory=list, description="backends this key may send patient identifiers to unredacted (its BAA)"
     )
     allow_images: list[str] = Field(default_factory=list, description="backends this key may send images to")
+    priority: Literal["interactive", "consultation", "batch"] = "interactive"
 
     @field_validator("models")
     @classmethod
@@ -54,6 +55,7 @@ class KeyUpdate(BaseModel):
     disabled: bool | None = None
     allow_phi: list[str] | None = None
     allow_images: list[str] | None = None
+    priority: Literal["interactive", "consultation", "batch"] | None = None
 
     @field_validator("models")
     @classmethod

@@ -36,11 +36,13 @@ class RunningSimulator:
 
 
 @asynccontextmanager
-async def simulator_server(behaviour: Behaviour = QUICK, model: str = "sim-model") -> AsyncIterator[RunningSimulator]:
+async def simulator_server(
+    behaviour: Behaviour = QUICK, model: str = "sim-model", port: int = 0
+) -> AsyncIterator[RunningSimulator]:
     simulator = Simulator(behaviour, model)
     runner = web.AppRunner(simulator.app(), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
     await site.start()
     port = runner.addresses[0][1]
     try:

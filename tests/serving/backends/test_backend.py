@@ -21,7 +21,7 @@ async def test_an_unreachable_backend_is_marked_down_for_its_cooldown() -> None:
     await unreachable.start()
     try:
         with pytest.raises(BackendUnavailable, match="unreachable"):
-            await unreachable.post("/chat/completions", b"{}", "req-1")
+            await unreachable.post(unreachable.endpoints[0], "/chat/completions", b"{}", "req-1")
     finally:
         await unreachable.close()
     health = unreachable.health
@@ -37,10 +37,15 @@ async def test_a_backend_that_does_not_answer_in_time() -> None:
         try:
             with pytest.raises(BackendTimeout):
                 await slow.post(
-                    "/chat/completions", orjson.dumps({"messages": [], "simulate": {"hang_ms": 2000}}), "req-2"
+                    slow.endpoints[0],
+                    "/chat/completions",
+                    orjson.dumps({"messages": [], "simulate": {"hang_ms": 2000}}),
+                    "req-2",
                 )
             assert slow.health.state == "down"
-            response = await slow.post("/chat/completions", orjson.dumps({"messages": [], "max_tokens": 1}), "req-3")
+            response = await slow.post(
+                slow.endpoints[0], "/chat/completions", orjson.dumps({"messages": [], "max_tokens": 1}), "req-3"
+            )
             assert response.status == 200
             response.release()
             assert sim.simulator.last_headers["x-request-id"] == "req-3"

@@ -37,7 +37,15 @@ async def test_readiness_needs_a_reachable_backend_for_every_alias() -> None:
             assert ready and report["status"] == "ready"
             assert report["models"]["all"] == {"ready": True, "backends": ["up", "down"]}
             assert report["backends"]["down"]["state"] == "down"
-            assert report["backends"]["up"] == {"kind": "vllm", "state": "healthy", "error": None, "in_flight": 0}
+            up = report["backends"]["up"]
+            assert {k: up[k] for k in ("kind", "state", "error", "in_flight", "queued")} == {
+                "kind": "vllm",
+                "state": "healthy",
+                "error": None,
+                "in_flight": 0,
+                "queued": 0,
+            }
+            assert [(e["breaker"], e["in_flight"], e["draining"]) for e in up["endpoints"]] == [("closed", 0, False)]
         finally:
             await reg.close()
         reg = registry(down=refused_url(), up=sim.base_url)  # alias "first" now has only the dead one

@@ -1,0 +1,85 @@
+"""Each vLLM endpoint's own load, scraped in the background from its /metrics: requests
+running and waiting, and KV-cache use (vLLM renamed gpu_cache_usage_perc to
+kv_cache_usage_perc; both are read). Only a hint for the balancer: what other façade
+instances have sent there; our own requests in flight are counted exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from serving.backends.endpoint import Endpoint
+
+log = logging.getLogger(__name__)
+
+_RUNNING = "vllm:num_requests_running"
+_WAITING = "vllm:num_requests_waiting"
+_KV_CACHE = ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
+
+
+def parse_engine_load(text: str) -> tuple[float, float, float] | None:
+    """(running, waiting, kv_cache) summed over the engine's labels; None if it has none."""
+    running = waiting = kv_cache = 0.0
+    seen = False
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == _RUNNING:
+                running += sample.value
+                seen = True
+            elif sample.name == _WAITING:
+                waiting += sample.value
+                seen = True
+            elif sample.name in _KV_CACHE:
+                kv_cache = max(kv_cache, sample.value)
+    return (running, waiting, kv_cache) if seen else None
+
+
+class LoadScraper:
+    def __init__(
+        self,
+        endpoints: Callable[[], list[Endpoint]],
+        session: Callable[[], aiohttp.ClientSession],
+        *,
+        interval: float,
+        headers: dict[str, str],
+    ) -> None:
+        self._endpoints = endpoints
+        self._session = session
+        self._interval = interval
+        self._headers = headers
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="engine-load")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.gather(*(self.scrape(endpoint) for endpoint in self._endpoints()))
+            await asyncio.sleep(self._interval)
+
+    async def scrape(self, endpoint: Endpoint) -> None:
+        timeout = aiohttp.ClientTimeout(total=min(2.0, self._interval))
+        try:
+            async with self._session().get(
+                endpoint.root_url + "/metrics", headers=self._headers, timeout=timeout
+            ) as response:
+                if response.status != 200:
+                    return
+                text = await response.text()
+        except (aiohttp.ClientError, TimeoutError):
+            return  # the breaker hears about an endpoint that is down from real requests
+        load = parse_engine_load(text)
+        if load is not None:
+            endpoint.scraped(*load, time.monotonic())
