@@ -139,9 +139,7 @@ class BackendConfig(BaseModel):
     balancing: Literal["least_request", "round_robin"] = "least_request"
     prefix_affinity: bool = Field(True, description="a shared prompt prefix goes to the same replica (bounded)")
     affinity_bound: float = Field(1.25, ge=1.0, description="a replica keeps its keys while under bound × average load")
-    scrape_load_seconds: float = Field(
-        2.0, ge=0, description="vllm: read each replica's /metrics this often (0: off)"
-    )
+    scrape_load_seconds: float = Field(2.0, ge=0, description="vllm: read each replica's /metrics this often (0: off)")
     breaker: BreakerConfig = BreakerConfig()
     concurrency: ConcurrencyConfig = ConcurrencyConfig()
     data_policy: Literal["allow", "redact", "block"] | None = Field(

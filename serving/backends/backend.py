@@ -33,7 +33,6 @@ from serving.settings import BackendConfig
 # streams on this hardware (see DOMAIN.md); aiohttp kept 1.00x of direct throughput.
 
 
-
 @dataclass
 class BackendHealth:
     """The tier as a whole: down when no endpoint's breaker lets requests through."""
@@ -167,8 +166,9 @@ class Backend:
         if self.config.concurrency.queue_size <= len(self._waiters):
             raise BackendOverloaded(f"Backend `{self.name}` is at capacity and its queue is full.", reason="queue_full")
         deadline = time.monotonic() + self.config.concurrency.max_wait_seconds
+        place = next(self._order)  # kept when woken for nothing: the queue stays first come, first served
         while True:
-            waiter = _Waiter(priority, next(self._order), asyncio.get_running_loop().create_future())
+            waiter = _Waiter(priority, place, asyncio.get_running_loop().create_future())
             heapq.heappush(self._waiters, waiter)
             try:
                 await asyncio.wait_for(asyncio.shield(waiter.future), max(0.0, deadline - time.monotonic()))

@@ -59,7 +59,7 @@ class CircuitBreaker:
         self.consecutive += 1
         self.last_error = error
         self._record(now, ok=False)
-        if self.state == "half_open" or self.state == "closed" and self._tripped():
+        if self.state == "half_open" or (self.state == "closed" and self._tripped()):
             self.state, self.opened_at = "open", now
             return True
         if self.state == "open":

@@ -207,7 +207,9 @@ class Proxy:
         self._metrics.endpoint_in_flight.labels(backend.name, endpoint.name).dec()
         self._metrics.backend_requests.labels(backend.name, outcome).inc()
 
-    def _stream_finished(self, backend: Backend, endpoint: Endpoint, relay: StreamRelay, *, ctx: RequestContext) -> None:
+    def _stream_finished(
+        self, backend: Backend, endpoint: Endpoint, relay: StreamRelay, *, ctx: RequestContext
+    ) -> None:
         if relay.failed:
             ctx.outcome = "backend_failed"
             backend.failed(BackendFailed(f"Backend `{backend.name}` broke off a stream."), endpoint)

@@ -11,9 +11,9 @@ from typing import Any
 
 from loadtests.simulator import Behaviour
 from serving.backends.backend import Backend
+from serving.devstack.vllm_cpu import free_port
 from serving.settings import BackendConfig
 from tests.support.inprocess import AUTH, RunningApp, RunningSimulator, running_app, simulator_server
-from serving.devstack.vllm_cpu import free_port
 from tests.support.stack import facade_config
 
 FAST = Behaviour(ttft_ms=5, itl_ms=2, tokens=8)
@@ -229,7 +229,7 @@ async def test_a_wait_past_the_bound_is_refused() -> None:
 
 async def test_interactive_requests_go_before_consultations_and_batch() -> None:
     slow = Behaviour(ttft_ms=5, itl_ms=30, tokens=4)
-    async with replicas([slow], concurrency={"max_in_flight_per_endpoint": 1, "max_wait_seconds": 10}) as (app, sims):
+    async with replicas([slow], concurrency={"max_in_flight_per_endpoint": 1, "max_wait_seconds": 10}) as (app, _sims):
         order: list[str] = []
 
         async def one(name: str, priority: str | None, delay: float) -> None:
