@@ -75,8 +75,9 @@ class Timeouts(BaseModel):
     first_byte: float | None = Field(
         None,
         gt=0,
-        description="longest wait for the response's headers, seconds (default: read): an endpoint that accepts "
-        "connections and sends nothing is failed over and its breaker told",
+        description="streaming requests: longest wait for the response's headers, seconds (vLLM sends them at "
+        "once); an endpoint that accepts connections and sends nothing is failed over and its breaker told. A "
+        "non-streaming answer's headers come with its last token: the read timeout bounds those",
     )
 
 
@@ -382,6 +383,9 @@ def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(backend, dict) and api_key is MISSING:
             backend = {**backend, "api_key": None}
+        discovery = backend.get("discovery") if isinstance(backend, dict) else None
+        if isinstance(discovery, dict) and discovery.get("host") in (MISSING, "", None):
+            backend = {k: v for k, v in backend.items() if k != "discovery"}  # no name to resolve: base_url only
         backends[name] = backend
     declared = raw.get("backends") or {}
     models = {}

@@ -231,12 +231,14 @@ class Backend:
 
     # -- talking to an endpoint -----------------------------------------------------------
 
-    async def post(self, endpoint: Endpoint, path: str, data: bytes, request_id: str) -> aiohttp.ClientResponse:
+    async def post(
+        self, endpoint: Endpoint, path: str, data: bytes, request_id: str, *, stream: bool = True
+    ) -> aiohttp.ClientResponse:
         """Send a JSON body; return once the status line and headers arrived (body unread)."""
         headers = {**self._headers, "x-request-id": request_id}
         try:
             sending = self.session.post(endpoint.base_url + path, data=data, headers=headers)
-            if self._first_byte is None:
+            if self._first_byte is None or not stream:
                 return await sending
             return await asyncio.wait_for(sending, self._first_byte)
         except TimeoutError as exc:

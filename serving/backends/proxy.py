@@ -100,7 +100,9 @@ class Proxy:
                 self._opened(backend, endpoint)
                 sent = time.perf_counter()
                 try:
-                    response = await backend.post(endpoint, path, data, outgoing.request_id(ctx.request_id))
+                    response = await backend.post(
+                        endpoint, path, data, outgoing.request_id(ctx.request_id), stream=stream
+                    )
                     self._metrics.backend_response_start.labels(backend.name).observe(time.perf_counter() - sent)
                 except APIError as unreachable:
                     outcome = "timeout" if isinstance(unreachable, BackendTimeout) else "unreachable"

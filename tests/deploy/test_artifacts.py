@@ -3,6 +3,8 @@ Prometheus config, Grafana dashboard, Kubernetes manifests."""
 
 from __future__ import annotations
 
+import copy
+import importlib.resources
 import json
 import re
 import shutil
@@ -15,6 +17,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from referencing import Registry, Resource
 
 from serving.settings import REPO_ROOT
 from tests.support.dashboard import DASHBOARD, PROMQL_METRIC, dashboard_expressions, dashboard_metric_names
@@ -145,15 +148,65 @@ def rendered_manifests() -> list[dict[str, Any]]:
     return documents
 
 
+def crd_schema(path: Path, version: str) -> dict[str, Any]:
+    """A CRD's openAPIV3Schema as a strict JSON Schema (unknown fields refused wherever the CRD
+    lists its fields), its metadata checked against Kubernetes' own ObjectMeta."""
+    crd = next(d for d in yaml.safe_load_all(path.read_text()) if d)
+    served = next(v for v in crd["spec"]["versions"] if v["name"] == version)
+    schema: dict[str, Any] = copy.deepcopy(served["schema"]["openAPIV3Schema"])
+
+    def strict(node: Any) -> None:
+        if not isinstance(node, dict):
+            return
+        if "properties" in node and "additionalProperties" not in node:
+            if not node.get("x-kubernetes-preserve-unknown-fields"):
+                node["additionalProperties"] = False
+        for child in node.get("properties", {}).values():
+            strict(child)
+        for key in ("items", "additionalProperties"):
+            strict(node.get(key))
+
+    strict(schema)
+    group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+    schema["properties"]["apiVersion"] = {"enum": [f"{group}/{version}"]}
+    schema["properties"]["kind"] = {"enum": [kind]}
+    schema["properties"]["metadata"] = {"$ref": _OBJECT_META}
+    schema["required"] = sorted({*schema.get("required", []), "apiVersion", "kind", "metadata", "spec"})
+    return schema
+
+
+_OBJECT_META = "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+
+
+def validate_custom(document: dict[str, Any], schema: dict[str, Any]) -> None:
+    version = kubernetes_validate.latest_version()
+    definitions = json.loads(
+        importlib.resources.files("kubernetes_validate")
+        .joinpath("kubernetes-json-schema", f"v{version}-local-strict", "_definitions.json")
+        .read_text()
+    )
+    registry = Registry().with_resources([(definitions["$id"], Resource.from_contents(definitions))])
+    jsonschema.Draft202012Validator(schema, registry=registry).validate(document)
+
+
 def test_kubernetes_manifests_validate_against_the_schemas() -> None:
     version = kubernetes_validate.latest_version()
+    keda = crd_schema(REPO_ROOT / "tests" / "deploy" / "specs" / "keda.sh_scaledobjects.yaml", "v1alpha1")
     kinds = set()
     for document in rendered_manifests():
         kinds.add(document["kind"])
         if document["apiVersion"].startswith("monitoring.coreos.com/"):
             continue  # a CRD: checked against the Services below
+        if document["apiVersion"].startswith("keda.sh/"):
+            validate_custom(document, keda)
+            continue
         kubernetes_validate.validate(document, version, strict=True)
     assert {"Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "StatefulSet", "ServiceMonitor"} <= kinds
+    assert "ScaledObject" in kinds
+    scaled = next(d for d in rendered_manifests() if d["kind"] == "ScaledObject")
+    for typo in ({"maxReplicas": 4}, {"triggers": [{"metadata": {"query": "x"}}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            validate_custom({**scaled, "spec": {**scaled["spec"], **typo}}, keda)
     broken = next(d for d in rendered_manifests() if d["kind"] == "Deployment")
     broken["spec"]["replica"] = 2  # a typo strict validation must catch
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -172,8 +225,18 @@ def test_kubernetes_wiring() -> None:
             assert probe in container, f"{workload['metadata']['name']} lacks {probe}"
             http = container[probe].get("httpGet")
             assert http is None or http["port"] in ports
-    vllm = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "vllm")
+    vllm = next(d for d in documents if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "vllm")
     assert vllm["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    # Replicas: a headless Service for discovery, named in the façade's settings; KEDA scales them.
+    headless = services[vllm["spec"]["serviceName"]]
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["selector"].items() <= vllm["spec"]["template"]["metadata"]["labels"].items()
+    settings = next(d for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "pearcare-settings")
+    assert settings["data"]["vllm-discovery-host"].startswith(headless["metadata"]["name"] + ".")
+    scaled = next(d for d in documents if d["kind"] == "ScaledObject")
+    assert scaled["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "vllm"}
+    assert "vllm:num_requests_waiting" in scaled["spec"]["triggers"][0]["metadata"]["query"]
+    assert scaled["spec"]["minReplicaCount"] >= 1 and scaled["spec"]["cooldownPeriod"] >= 600
     monitors = [d for d in documents if d["kind"] == "ServiceMonitor"]
     scraped = {}
     for monitor in monitors:  # each monitor selects a Service that has the port it scrapes
