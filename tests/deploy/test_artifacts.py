@@ -158,9 +158,9 @@ def crd_schema(path: Path, version: str) -> dict[str, Any]:
     def strict(node: Any) -> None:
         if not isinstance(node, dict):
             return
-        if "properties" in node and "additionalProperties" not in node:
-            if not node.get("x-kubernetes-preserve-unknown-fields"):
-                node["additionalProperties"] = False
+        listed = "properties" in node and "additionalProperties" not in node
+        if listed and not node.get("x-kubernetes-preserve-unknown-fields"):
+            node["additionalProperties"] = False
         for child in node.get("properties", {}).values():
             strict(child)
         for key in ("items", "additionalProperties"):
