@@ -31,11 +31,11 @@ from typing import Any
 
 import psutil
 
-from loadtests import engine, overhead, report, soak
+from loadtests import engine, overhead, replicas, report, soak
 from serving.devstack.redis_server import RedisServer
 from serving.settings import REPO_ROOT
 
-PARTS = ("overhead", "engine", "soak")
+PARTS = ("overhead", "engine", "soak", "replicas")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
                     sample_every_s=2.0 if args.quick else 10.0,
                     drain_s=2.0 if args.quick else soak.DRAIN_S,
                 )
+            )
+        if "replicas" in parts:
+            results["replicas"] = asyncio.run(
+                replicas.quick_measure(workdir, redis_url) if args.quick else replicas.measure(workdir, redis_url)
             )
     (args.out_dir / "results.json").write_text(json.dumps(results, indent=2))
     written = report.render(results, args.out_dir)

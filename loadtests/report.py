@@ -63,6 +63,8 @@ def render(results: dict[str, Any], out_dir: Path) -> Path:
         lines += _engine_section(results["engine"], out_dir)
     if "soak" in results:
         lines += _soak_section(results["soak"], out_dir)
+    if "replicas" in results:
+        lines += _replicas_section(results["replicas"])
     report = out_dir / "REPORT.md"
     report.write_text("\n".join(lines) + "\n")
     return report
@@ -361,6 +363,30 @@ def _engine_section(engine: dict[str, Any], out_dir: Path) -> list[str]:
             "![consultation](consultation.png)",
         ]
         _plot_consultation(fullest, out_dir)
+    return lines
+
+
+def _replicas_section(replicas: dict[str, Any]) -> list[str]:
+    speeds = ", ".join(f"{r['itl_ms']} ms/token × {r['max_running']}" for r in replicas["replicas"])
+    lines = [
+        "",
+        "## 4. Replicas: balancing four simulated vLLM engines",
+        "",
+        f"{replicas['streams']} concurrent streams of conversation turns for {replicas['seconds']:g} s through one "
+        f"façade to four replicas ({speeds} sequences; prefill {replicas['ttft_ms']} ms, "
+        f"{replicas['prefix_ttft_ms']} ms with the prefix cached; {replicas['tokens']} tokens each). Ideal: "
+        f"{replicas['ideal_tokens_per_s']} tokens/s (every slot busy, every prefix cached). One replica with the "
+        f"four's capacity keeps a prefix hit rate of {_percent(replicas['single_replica_hit_rate'])}.",
+        "",
+        "| strategy | tokens/s | of ideal | TTFT p50 (ms) | p99 (ms) | prefix hit rate | requests per replica | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in replicas["strategies"].items():
+        lines.append(
+            f"| {name} | {row['tokens_per_s']:.0f} | {_ratio(row['throughput_vs_ideal'])} | {_n(row['ttft_p50_ms'])} | "
+            f"{_n(row['ttft_p99_ms'])} | {_percent(row['prefix_hit_rate'])} | "
+            f"{' / '.join(str(n) for n in row['per_replica'])} | {row['errors']} |"
+        )
     return lines
 
 
