@@ -106,13 +106,13 @@ def conversation_turns() -> Any:
     return vary
 
 
-def _hit_rate(urls: list[str]) -> tuple[int, int]:
-    hits = lookups = 0
-    for url in urls:
-        stats = httpx.get(url + "/stats", timeout=5).json()
-        hits += stats["prefix_hits"]
-        lookups += stats["prefix_lookups"]
-    return hits, lookups
+async def _stats(urls: list[str]) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(timeout=5) as client:
+        return [(await client.get(url + "/stats")).json() for url in urls]
+
+
+def _hit_rate(stats: list[dict[str, Any]]) -> tuple[int, int]:
+    return sum(s["prefix_hits"] for s in stats), sum(s["prefix_lookups"] for s in stats)
 
 
 async def measure(workdir: Path, redis_url: str, *, streams: int = 200, seconds: float = 10.0) -> dict[str, Any]:
@@ -145,13 +145,14 @@ async def measure(workdir: Path, redis_url: str, *, streams: int = 200, seconds:
                     warm=False,
                 )
             )
-            hits, lookups = _hit_rate(urls)
+            stats = await _stats(urls)
+            hits, lookups = _hit_rate(stats)
             summary = result.summary()
             out["strategies"][name] = {
                 **summary,
                 "throughput_vs_ideal": round(summary["tokens_per_s"] / ideal, 3) if summary["tokens_per_s"] else None,
                 "prefix_hit_rate": round(hits / lookups, 3) if lookups else None,
-                "per_replica": [httpx.get(url + "/stats", timeout=5).json()["requests"] for url in urls],
+                "per_replica": [s["requests"] for s in stats],
             }
     # The reference: one replica with the four's capacity, whose one cache sees every request.
     with ExitStack() as stack:
@@ -170,7 +171,7 @@ async def measure(workdir: Path, redis_url: str, *, streams: int = 200, seconds:
                 warm=False,
             )
         )
-        hits, lookups = _hit_rate([url])
+        hits, lookups = _hit_rate(await _stats([url]))
         out["single_replica_hit_rate"] = round(hits / lookups, 3) if lookups else None
     return out
 

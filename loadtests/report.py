@@ -378,7 +378,8 @@ def _replicas_section(replicas: dict[str, Any]) -> list[str]:
         f"{replicas['ideal_tokens_per_s']} tokens/s (every slot busy, every prefix cached). One replica with the "
         f"four's capacity keeps a prefix hit rate of {_percent(replicas['single_replica_hit_rate'])}.",
         "",
-        "| strategy | tokens/s | of ideal | TTFT p50 (ms) | p99 (ms) | prefix hit rate | requests per replica | errors |",
+        "| strategy | tokens/s | of ideal | TTFT p50 (ms) | p99 (ms) | prefix hit rate | requests per replica "
+        "| errors |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in replicas["strategies"].items():

@@ -48,8 +48,14 @@ def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
     soak_verdicts = [v for v in report.targets(results) if v.target.startswith("soak")]
     assert len(soak_verdicts) == 4 and all(v.met for v in soak_verdicts), soak_verdicts  # errors, usage, RSS, fds
 
+    balanced = results["replicas"]["strategies"]
+    assert set(balanced) == {"round robin", "least outstanding", "least outstanding + prefix affinity"}
+    assert all(
+        row["errors"] == 0 and row["tokens_per_s"] > 0 and sum(row["per_replica"]) > 0 for row in balanced.values()
+    )
+
     text = (out / "REPORT.md").read_text()
-    for heading in ("## Targets", "## 1. Façade overhead", "## 2. Real engine", "## 3. Soak"):
+    for heading in ("## Targets", "## 1. Façade overhead", "## 2. Real engine", "## 3. Soak", "## 4. Replicas"):
         assert heading in text
     for plot in ("overhead_ttft", "overhead_throughput", "engine", "consultation", "soak"):
         assert (out / f"{plot}.png").read_bytes().startswith(PNG_MAGIC)
