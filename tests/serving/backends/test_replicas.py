@@ -5,12 +5,16 @@ the admission queue and its priorities, discovery's joins and drains."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import httpx
+
 from loadtests.simulator import Behaviour
 from serving.backends.backend import Backend
+from serving.backends.load import parse_engine_load
 from serving.devstack.vllm_cpu import free_port
 from serving.settings import BackendConfig
 from tests.support.inprocess import AUTH, RunningApp, RunningSimulator, running_app, simulator_server
@@ -285,3 +289,30 @@ async def test_discovery_joins_new_addresses_and_drains_missing_ones() -> None:
         assert [e.base_url for e in backend.endpoints] == ["http://127.0.0.2:8000/v1"]
     finally:
         await backend.close()
+
+
+async def test_each_replicas_own_load_is_scraped_from_its_metrics() -> None:
+    busy = Behaviour(ttft_ms=5, itl_ms=50, tokens=20, max_running=2)
+    async with replicas([busy, FAST], scrape_load_seconds=0.1, prefix_affinity=False) as (app, sims):
+        backend = app.app.state.services.registry.backends["group"]
+        # Load arriving from elsewhere (another façade instance): straight at the first replica.
+        async with httpx.AsyncClient(timeout=10) as other:
+            body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            elsewhere = [
+                asyncio.create_task(other.post(sims[0].base_url + "/chat/completions", json=body)) for _ in range(4)
+            ]
+            await asyncio.sleep(0.4)
+            first = backend.endpoints[0]
+            assert (first.engine.running, first.engine.waiting) == (2, 2)
+            assert first.load(1.0, time.monotonic()) == 4  # none of it ours
+            statuses = await send_all(app, [chat(f"q{i}") for i in range(4)])
+            await asyncio.gather(*elsewhere)
+    assert statuses == [200] * 4
+    assert sims[1].requests == 4  # ours all went to the idle replica
+
+
+def test_engine_gauges_are_read_under_both_names() -> None:
+    old = 'vllm:num_requests_running{model_name="m"} 3\nvllm:num_requests_waiting{model_name="m"} 1\n'
+    old += 'vllm:gpu_cache_usage_perc{model_name="m"} 0.5\n'
+    assert parse_engine_load(old) == (3.0, 1.0, 0.5)
+    assert parse_engine_load("# nothing of vLLM's\nprocess_cpu_seconds_total 2\n") is None

@@ -1,0 +1,95 @@
+"""Two real vLLM CPU replicas behind one façade: the load is shared, and when one replica is
+killed under load, requests that had not started are all served by the other, streams that
+were on it end with an error event, and its breaker opens."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from serving.devstack.vllm_cpu import VllmCpuServer
+from tests.support.stack import TEST_KEY, Facade, facade, facade_config, vllm_backend
+
+pytestmark = pytest.mark.vllm
+AUTH = {"authorization": f"Bearer {TEST_KEY}"}
+
+
+@pytest.fixture
+def second_replica(vllm_server: VllmCpuServer, tmp_path: Path) -> Iterator[VllmCpuServer]:
+    server = VllmCpuServer(log_path=tmp_path / "vllm-2.log", api_key=vllm_server.api_key)
+    with server:
+        yield server
+
+
+@pytest.fixture
+def balanced(vllm_server: VllmCpuServer, second_replica: VllmCpuServer, tmp_path: Path) -> Iterator[Facade]:
+    group = vllm_backend(
+        vllm_server.base_url,
+        vllm_server.served_model_name,
+        endpoints=[second_replica.base_url],
+        message_format="gemma3",
+        api_key=vllm_server.api_key,
+        prefix_affinity=False,
+        cooldown_seconds=60,
+        timeouts={"connect": 2, "read": 30},
+    )
+    config = facade_config({"group": group}, {"medgemma": ["group"]}, probe_interval_seconds=0.5)
+    with facade(tmp_path, config) as running:
+        yield running
+
+
+def stream(base_url: str, content: str, max_tokens: int) -> tuple[int, list[str], float]:
+    started = time.monotonic()
+    body = {
+        "model": "medgemma",
+        "messages": [{"role": "user", "content": content}],
+        "max_tokens": max_tokens,
+        "stream": True,
+        "ignore_eos": True,
+    }
+    with httpx.stream("POST", base_url + "/chat/completions", json=body, headers=AUTH, timeout=60) as response:
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+        return response.status_code, lines, time.monotonic() - started
+
+
+def requests_served(replica: VllmCpuServer) -> float:
+    text = httpx.get(replica.root_url + "/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("vllm:request_success_total{")
+    )
+
+
+def test_two_vllm_replicas_share_the_load_and_survive_one_killed(
+    balanced: Facade, vllm_server: VllmCpuServer, second_replica: VllmCpuServer
+) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        warm = list(pool.map(lambda i: stream(balanced.base_url, f"Say a word {i}", 4), range(8)))
+    assert all(status == 200 and lines[-1] == "data: [DONE]" for status, lines, _ in warm)
+    assert requests_served(vllm_server) >= 1 and requests_served(second_replica) >= 1  # both took some
+
+    assert second_replica._process is not None
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        long_streams = [pool.submit(stream, balanced.base_url, f"Count slowly {i}", 200) for i in range(4)]
+        time.sleep(3)  # they are generating on both replicas
+        os.killpg(second_replica._process.pid, signal.SIGKILL)
+        later = [pool.submit(stream, balanced.base_url, f"Afterwards {i}", 4) for i in range(8)]
+        early = [future.result(timeout=120) for future in long_streams]
+        after = [future.result(timeout=120) for future in later]
+    assert all(status == 200 and lines[-1] == "data: [DONE]" for status, lines, _ in after)
+    assert all(json.loads(lines[-2].removeprefix("data: ")).get("choices") is not None for _, lines, _ in after)
+    broken = [lines for _, lines, _ in early if "error" in lines[-2]]
+    for lines in broken:
+        assert json.loads(lines[-2].removeprefix("data: "))["error"]["code"] == "backend_error"
+    assert max(elapsed for _, _, elapsed in early) < 60  # ended, not hung until a timeout
+    ready = httpx.get(balanced.root_url + "/health/ready", timeout=5).json()
+    states = {e["endpoint"]: e["breaker"] for e in ready["backends"]["group"]["endpoints"]}
+    assert states[f"127.0.0.1:{second_replica.port}"] == "open"
+    assert states[f"127.0.0.1:{vllm_server.port}"] == "closed"
