@@ -86,6 +86,7 @@ def test_two_vllm_replicas_share_the_load_and_survive_one_killed(
     assert all(status == 200 and lines[-1] == "data: [DONE]" for status, lines, _ in after)
     assert all(json.loads(lines[-2].removeprefix("data: ")).get("choices") is not None for _, lines, _ in after)
     broken = [lines for _, lines, _ in early if "error" in lines[-2]]
+    assert broken  # some were on the killed replica (least outstanding spreads four streams over both)
     for lines in broken:
         assert json.loads(lines[-2].removeprefix("data: "))["error"]["code"] == "backend_error"
     assert max(elapsed for _, _, elapsed in early) < 60  # ended, not hung until a timeout
