@@ -55,6 +55,7 @@ class Behaviour:
     echo_as_tool_call: bool = False
     max_running: int = 0  # 0: no limit
     prefix_ttft_ms: float = -1.0  # < 0: no prefix cache
+    prefix_cache_size: int = 1000  # prefixes kept (a KV cache holds so many conversations)
 
     def overridden(self, body: dict[str, Any]) -> Behaviour:
         wanted = body.get("simulate")
@@ -112,7 +113,7 @@ class Simulator:
         hit = key in self._prefixes
         self._prefixes[key] = None
         self._prefixes.move_to_end(key)
-        if len(self._prefixes) > 1000:
+        if len(self._prefixes) > self.behaviour.prefix_cache_size:
             self._prefixes.popitem(last=False)
         self.prefix_hits += hit
         return hit
