@@ -190,6 +190,7 @@ class Backend:
                 raise BackendUnavailable(f"Backend `{self.name}` has no endpoint left to try.")
 
     def release(self, endpoint: Endpoint) -> None:
+        endpoint.breaker.released()
         endpoint.in_flight -= 1
         self.in_flight -= 1
         if endpoint.draining and not endpoint.in_flight and endpoint in self.endpoints:

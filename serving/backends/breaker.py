@@ -47,6 +47,11 @@ class CircuitBreaker:
         if self.state == "half_open":
             self._probes += 1
 
+    def released(self) -> None:
+        """A request ended with no verdict (the client hung up first): its probe slot is free again."""
+        if self.state == "half_open" and self._probes:
+            self._probes -= 1
+
     def succeeded(self, now: float) -> None:
         self.consecutive = 0
         self._record(now, ok=True)
