@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from starlette.responses import Response
 from starlette.types import Receive
@@ -42,7 +42,23 @@ async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T:
     if task.done():
         return task.result()
     task.cancel()
+    task.add_done_callback(_discard_late_result)
     raise ClientDisconnected
+
+
+def _discard_late_result(task: asyncio.Future[Any]) -> None:
+    """The cancel can come too late (the work had just finished: asyncio then keeps its result):
+    a response nobody will send still holds a backend stream; its background task closes it."""
+    if task.cancelled() or task.exception() is not None:
+        return
+    background = getattr(task.result(), "background", None)
+    if background is not None:
+        closing = asyncio.ensure_future(background())
+        _CLOSING.add(closing)  # held until done: a task nobody references may be collected midway
+        closing.add_done_callback(_CLOSING.discard)
+
+
+_CLOSING: set[asyncio.Future[Any]] = set()
 
 
 async def unless_disconnected(receive: Receive, ctx: RequestContext, work: Awaitable[Response]) -> Response:

@@ -84,11 +84,14 @@ class Generation:
         )
         if reply.relay is None:
             return Response(reply.body, media_type="application/json")
-        events = reply.relay.stream()
+        relay = reply.relay
+        events = relay.stream()
 
         async def close_events() -> None:
             # If the client left while we were suspended at a yield, close the relay now
-            # (and with it the backend request) rather than whenever the GC finds it.
+            # (and with it the backend request) rather than whenever the GC finds it; a
+            # stream never started is closed by the relay itself.
             await events.aclose()
+            relay.close()
 
         return sse.response(events, background=BackgroundTask(close_events))

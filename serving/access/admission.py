@@ -90,7 +90,7 @@ class Admission:
         if status == "forbidden":
             raise ModelNotFound(alias)
         if not charge:
-            self._remember(key_hash, result, tpm=int(result[5]), daily=int(result[6]), grants=(result[8], result[9]))
+            self._remember(key_hash, result, tpm=int(result[5]), daily=int(result[6]), grants=result[8:11])
             return Grant(
                 result[1],
                 key_hash,
@@ -106,7 +106,7 @@ class Admission:
                 priority=priority_of(result[10]),
             )
         if generates:  # a usage report's result leaves out the key's token limits: not worth remembering
-            self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]), grants=(result[17], result[18]))
+            self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]), grants=result[17:20])
         if status != "ok":
             self._metrics.rate_limited.labels(status).inc()
         headers = limit_headers(result)
@@ -151,11 +151,20 @@ class Admission:
                 self._on_store_recovered()
         return [v.decode() if isinstance(v, bytes) else v for v in raw]
 
-    def _remember(self, key_hash: str, result: list[Any], *, tpm: int, daily: int, grants: tuple[str, str]) -> None:
+    def _remember(self, key_hash: str, result: list[Any], *, tpm: int, daily: int, grants: list[Any]) -> None:
+        """grants: the key's allow_phi, allow_images and priority, as admit.lua returns them."""
+        allow_phi, allow_images, priority = grants
         self._verified.remember(
             key_hash,
             VerifiedKey(
-                result[1], result[2], models_of(result[3]), tpm > 0, daily > 0, names_of(grants[0]), names_of(grants[1])
+                result[1],
+                result[2],
+                models_of(result[3]),
+                tpm > 0,
+                daily > 0,
+                names_of(allow_phi),
+                names_of(allow_images),
+                priority_of(priority),
             ),
         )
 
@@ -190,4 +199,5 @@ class Admission:
             day=day_number(now),
             allow_phi=known.allow_phi,
             allow_images=known.allow_images,
+            priority=known.priority,
         )

@@ -21,6 +21,7 @@ class VerifiedKey:
     has_daily_budget: bool
     allow_phi: frozenset[str] = frozenset()
     allow_images: frozenset[str] = frozenset()
+    priority: int = 0
 
 
 class VerifiedKeys:

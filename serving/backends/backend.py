@@ -115,7 +115,11 @@ class Backend:
         return len(self._waiters)
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=self.config.max_connections, ttl_dns_cache=300, keepalive_timeout=30)
+        # Per replica: one replica's full pool must not make the others wait (a pool wait past the
+        # connect timeout would read as that replica failing).
+        connector = aiohttp.TCPConnector(
+            limit=0, limit_per_host=self.config.max_connections, ttl_dns_cache=300, keepalive_timeout=30
+        )
         self._session = aiohttp.ClientSession(
             connector=connector, timeout=self._timeout, json_serialize=lambda o: orjson.dumps(o).decode()
         )
@@ -156,22 +160,30 @@ class Backend:
 
     async def acquire(self, *, key: str | None, priority: int, exclude: set[Endpoint]) -> Endpoint:
         """An endpoint for one request (release it when the request ends). Raises
-        BackendUnavailable when no endpoint is left to try, BackendOverloaded when the queue
-        is full or the wait too long."""
-        endpoint = self._choose(key, exclude)
-        if endpoint is not None:
-            return self._take(endpoint)
-        if not self._open_to(exclude):
-            raise BackendUnavailable(f"Backend `{self.name}` has no endpoint left to try.")
+        BackendUnavailable when no endpoint may take it (every one tried, or its breaker open),
+        BackendOverloaded when all are at their cap and the queue is full or the wait too long."""
+        # Waiters of the same or a higher class go first: a newcomer does not take the slot a
+        # woken waiter is about to claim.
+        if not self._waiters or priority < self._waiters[0].priority:
+            endpoint = self._choose(key, exclude, panic=not exclude)
+            if endpoint is not None:
+                return self._take(endpoint)
+        if not self._capped_only(exclude):
+            raise BackendUnavailable(f"Backend `{self.name}` has no endpoint that can take the request now.")
         if self.config.concurrency.queue_size <= len(self._waiters):
             raise BackendOverloaded(f"Backend `{self.name}` is at capacity and its queue is full.", reason="queue_full")
         deadline = time.monotonic() + self.config.concurrency.max_wait_seconds
         place = next(self._order)  # kept when woken for nothing: the queue stays first come, first served
+        newcomer = True
         while True:
             waiter = _Waiter(priority, place, asyncio.get_running_loop().create_future())
             heapq.heappush(self._waiters, waiter)
+            if newcomer:  # a slot may be free that the waiters ahead can't use: all look again
+                newcomer = False
+                self._wake(but=waiter)
             try:
-                await asyncio.wait_for(asyncio.shield(waiter.future), max(0.0, deadline - time.monotonic()))
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    await waiter.future
             except TimeoutError:
                 raise BackendOverloaded(
                     f"Backend `{self.name}` is at capacity: no endpoint freed up within "
@@ -182,12 +194,11 @@ class Backend:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
                     heapq.heapify(self._waiters)
-            endpoint = self._choose(key, exclude)
+            endpoint = self._choose(key, exclude, panic=False)
             if endpoint is not None:
-                self._wake()  # more room than this one request: let the next waiter look too
                 return self._take(endpoint)
-            if not self._open_to(exclude):
-                raise BackendUnavailable(f"Backend `{self.name}` has no endpoint left to try.")
+            if not self._capped_only(exclude):
+                raise BackendUnavailable(f"Backend `{self.name}` has no endpoint that can take the request now.")
 
     def release(self, endpoint: Endpoint) -> None:
         endpoint.breaker.released()
@@ -203,32 +214,39 @@ class Backend:
         self.in_flight += 1
         return endpoint
 
-    def _choose(self, key: str | None, exclude: set[Endpoint]) -> Endpoint | None:
+    def _choose(self, key: str | None, exclude: set[Endpoint], *, panic: bool) -> Endpoint | None:
         now = time.monotonic()
         live = [e for e in self.endpoints if not e.draining and e not in exclude]
         if not live:
             return None
         open_ = [e for e in live if e.breaker.available(now)]
-        if not open_:
-            # Panic: every breaker is open. The least recently failed gets one try (the
-            # registry already put this tier after the healthy ones).
-            open_ = [min(live, key=lambda e: e.breaker.opened_at)]
+        if not open_ and panic:
+            # Panic: every breaker is open (none half-open with its probes out). The least
+            # recently failed gets one try; the registry already put this tier after the others.
+            tripped = [e for e in live if e.breaker.state == "open"]
+            if len(tripped) == len(live):
+                open_ = [min(tripped, key=lambda e: e.breaker.opened_at)]
         candidates = [e for e in open_ if not self._cap or e.in_flight < self._cap]
         if not candidates:
             return None
         everyone = [e for e in self.endpoints if not e.draining]
         return self.balancer.pick(candidates, everyone, key, now)
 
-    def _open_to(self, exclude: set[Endpoint]) -> bool:
-        """Whether waiting could ever help: some endpoint not yet tried for this request."""
-        return any(not e.draining and e not in exclude for e in self.endpoints)
+    def _capped_only(self, exclude: set[Endpoint]) -> bool:
+        """Whether waiting could help: an endpoint not yet tried whose breaker lets requests
+        through, held back only by its in-flight cap."""
+        now = time.monotonic()
+        return bool(self._cap) and any(
+            not e.draining and e not in exclude and e.breaker.available(now) for e in self.endpoints
+        )
 
-    def _wake(self) -> None:
-        while self._waiters:
-            waiter = heapq.heappop(self._waiters)
-            if not waiter.future.done():
+    def _wake(self, but: _Waiter | None = None) -> None:
+        """Every waiter looks again, in queue order: the first that can use what was freed
+        takes it, the others wait on in their places (no wake-up is lost to a waiter that
+        leaves, times out or can't use the endpoint that freed up)."""
+        for waiter in sorted(self._waiters):
+            if waiter is not but and not waiter.future.done():
                 waiter.future.set_result(None)
-                return
 
     # -- talking to an endpoint -----------------------------------------------------------
 

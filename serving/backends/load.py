@@ -66,7 +66,7 @@ class LoadScraper:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.gather(*(self.scrape(endpoint) for endpoint in self._endpoints()))
+            await asyncio.gather(*(self.scrape(endpoint) for endpoint in self._endpoints()), return_exceptions=True)
             await asyncio.sleep(self._interval)
 
     async def scrape(self, endpoint: Endpoint) -> None:
@@ -78,8 +78,11 @@ class LoadScraper:
                 if response.status != 200:
                     return
                 text = await response.text()
-        except (aiohttp.ClientError, TimeoutError):
+        except (aiohttp.ClientError, TimeoutError, UnicodeDecodeError):
             return  # the breaker hears about an endpoint that is down from real requests
-        load = parse_engine_load(text)
+        try:
+            load = parse_engine_load(text)
+        except (ValueError, UnicodeDecodeError):  # not Prometheus text (a proxy's error page)
+            return
         if load is not None:
             endpoint.scraped(*load, time.monotonic())

@@ -67,6 +67,7 @@ class StreamRelay:
         self._forward_usage = forward_usage
         self._strip_null_usage = strip_null_usage  # completion chunks: OpenAI's schema has no null usage
         self._on_finish = on_finish
+        self._finished = False
         self._rewriter = rewriter
         self.usage: dict[str, Any] | None = None
         self.events = 0
@@ -140,8 +141,16 @@ class StreamRelay:
         finally:
             # On client disconnect Starlette cancels us here; closing the connection makes
             # vLLM abort the request and free its batch slot.
-            self._response.close()
-            self._on_finish(self)
+            self.close()
+
+    def close(self) -> None:
+        """End the backend request and report once, whether or not the stream was read (a
+        response never sent has a stream nobody iterates: its generator's finally never runs)."""
+        if self._finished:
+            return
+        self._finished = True
+        self._response.close()
+        self._on_finish(self)
 
     def _take_usage(self, complete: bytes) -> bytes:
         kept = []
