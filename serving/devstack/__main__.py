@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         model_dir=args.model_dir,
         port=args.vllm_port,
         log_path=vllm_log,
-        api_key=secrets.token_urlsafe(24),  # only the façade talks to vLLM
+        api_key=secrets.token_hex(24),  # only the façade talks to vLLM
     )
     env = {**os.environ, "DEV_API_KEY": key, "VLLM_BASE_URL": vllm.base_url, "VLLM_API_KEY": vllm.api_key or ""}
     try:

@@ -96,7 +96,8 @@ class VllmCpuServer:
             "--enforce-eager",
             "--structured-outputs-config",
             STRUCTURED_OUTPUTS_CONFIG,
-            *(("--api-key", self.api_key) if self.api_key else ()),
+            # One argument, "=": a key that starts with "-" would read as another option.
+            *((f"--api-key={self.api_key}",) if self.api_key else ()),
             *self.extra_args,
         ]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
