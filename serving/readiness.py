@@ -32,6 +32,7 @@ class Readiness:
     ) -> None:
         self._registry = registry
         self._metrics = metrics
+        self._exported: set[tuple[str, str]] = set()
         self._redis = redis
         self._store = store
         self._interval = interval_seconds
@@ -68,7 +69,17 @@ class Readiness:
             await asyncio.sleep(self._interval)
 
     def _export(self, metrics: Metrics) -> None:
-        """Per-replica gauges, refreshed at each probe (breakers also when they change)."""
+        """Per-replica gauges, refreshed at each probe (breakers also when they change); a
+        replica that left (discovery) leaves the gauges too."""
+        present = {(b.name, e.name) for b in self._registry.backends.values() for e in b.endpoints}
+        for labels in self._exported - present:
+            for gauge in (metrics.endpoint_breaker, metrics.endpoint_in_flight):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(*labels)
+            for kind in ("running", "waiting", "kv_cache"):
+                with contextlib.suppress(KeyError):
+                    metrics.endpoint_engine_load.remove(*labels, kind)
+        self._exported = present
         for backend in self._registry.backends.values():
             for endpoint in backend.endpoints:
                 labels = (backend.name, endpoint.name)

@@ -158,10 +158,13 @@ class Backend:
 
     # -- choosing an endpoint -------------------------------------------------------------
 
-    async def acquire(self, *, key: str | None, priority: int, exclude: set[Endpoint]) -> Endpoint:
+    async def acquire(
+        self, *, key: str | None, priority: int, exclude: set[Endpoint], deadline: float | None = None
+    ) -> Endpoint:
         """An endpoint for one request (release it when the request ends). Raises
         BackendUnavailable when no endpoint may take it (every one tried, or its breaker open),
-        BackendOverloaded when all are at their cap and the queue is full or the wait too long."""
+        BackendOverloaded when all are at their cap and the queue is full or the wait too long.
+        `deadline` (monotonic): one bound for all of a request's attempts at this backend."""
         # Waiters of the same or a higher class go first: a newcomer does not take the slot a
         # woken waiter is about to claim.
         if not self._waiters or priority < self._waiters[0].priority:
@@ -172,7 +175,8 @@ class Backend:
             raise BackendUnavailable(f"Backend `{self.name}` has no endpoint that can take the request now.")
         if self.config.concurrency.queue_size <= len(self._waiters):
             raise BackendOverloaded(f"Backend `{self.name}` is at capacity and its queue is full.", reason="queue_full")
-        deadline = time.monotonic() + self.config.concurrency.max_wait_seconds
+        if deadline is None:
+            deadline = time.monotonic() + self.config.concurrency.max_wait_seconds
         place = next(self._order)  # kept when woken for nothing: the queue stays first come, first served
         newcomer = True
         while True:

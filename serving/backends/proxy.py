@@ -82,10 +82,11 @@ class Proxy:
             tried_any = True
             key = affinity_key(outgoing.body, ctx.session_id) if backend.config.prefix_affinity else None
             tried: set[Endpoint] = set()
+            deadline = time.monotonic() + backend.config.concurrency.max_wait_seconds  # for every attempt here
             while True:  # the tier's endpoints, until one answers
                 asked = time.perf_counter()
                 try:
-                    endpoint = await backend.acquire(key=key, priority=ctx.priority, exclude=tried)
+                    endpoint = await backend.acquire(key=key, priority=ctx.priority, exclude=tried, deadline=deadline)
                     if backend.config.concurrency.max_in_flight_per_endpoint:
                         self._metrics.queue_wait.labels(backend.name).observe(time.perf_counter() - asked)
                 except BackendOverloaded as full:

@@ -316,3 +316,36 @@ def test_engine_gauges_are_read_under_both_names() -> None:
     old += 'vllm:gpu_cache_usage_perc{model_name="m"} 0.5\n'
     assert parse_engine_load(old) == (3.0, 1.0, 0.5)
     assert parse_engine_load("# nothing of vLLM's\nprocess_cpu_seconds_total 2\n") is None
+
+
+def test_a_replica_that_left_leaves_the_gauges_too() -> None:
+    import fakeredis
+
+    from serving.backends.registry import BackendRegistry
+    from serving.observability.metrics import Metrics
+    from serving.readiness import Readiness
+    from serving.settings import ServingConfig, StoreConfig
+
+    group = {
+        "kind": "vllm",
+        "base_url": "http://10.0.0.1:8000/v1",
+        "endpoints": ["http://10.0.0.2:8000/v1"],
+        "model": "m",
+    }
+    registry = BackendRegistry(ServingConfig.model_validate(facade_config({"group": group}, {"medgemma": ["group"]})))
+    metrics = Metrics()
+    readiness = Readiness(registry=registry, redis=fakeredis.FakeAsyncRedis(), store=StoreConfig(), metrics=metrics)
+
+    def breakers() -> set[str]:
+        return {
+            sample.labels["endpoint"]
+            for family in metrics.registry.collect()
+            if family.name == "pearcare_endpoint_breaker_state"
+            for sample in family.samples
+        }
+
+    readiness._export(metrics)
+    assert breakers() == {"10.0.0.1:8000", "10.0.0.2:8000"}
+    registry.backends["group"].set_endpoints(["http://10.0.0.1:8000/v1"])
+    readiness._export(metrics)
+    assert breakers() == {"10.0.0.1:8000"}
