@@ -157,16 +157,10 @@ class Simulator:
         how = self.behaviour.overridden(body)
         if how.prefix_ttft_ms >= 0 and self._prefix_hit(body):
             how = replace(how, ttft_ms=how.prefix_ttft_ms)
-        if self._slots is None:
-            self.running += 1
-            self.peak_running = max(self.peak_running, self.running)
-            try:
-                return await self._generate_now(request, how, chat, body)
-            finally:
-                self.running -= 1
         self.waiting += 1
         try:
-            await self._slots.acquire()
+            if self._slots is not None:
+                await self._slots.acquire()
         finally:
             self.waiting -= 1
         self.running += 1
@@ -175,7 +169,8 @@ class Simulator:
             return await self._generate_now(request, how, chat, body)
         finally:
             self.running -= 1
-            self._slots.release()
+            if self._slots is not None:
+                self._slots.release()
 
     async def _generate_now(
         self, request: web.Request, how: Behaviour, chat: bool, body: dict[str, Any]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -451,6 +452,17 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> ServingConf
         located = path.parent / config.consultation.providers_file
         config.consultation.providers_file = located
     return config
+
+
+def load_for_command(config_path: str | None) -> ServingConfig | None:
+    """The config for a command-line tool (`python -m serving keys|audit`): None, with the
+    reason on stderr, when it can't be loaded."""
+    try:
+        overrides: dict[str, Any] = {"config_path": Path(config_path)} if config_path else {}
+        return Settings(**overrides).load()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
 
 
 class Settings(BaseSettings):

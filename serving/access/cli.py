@@ -17,7 +17,7 @@ from serving.access.grants import check_models
 from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, new_key_id
 from serving.audit.records import cli_record
 from serving.audit.trail import AuditTrail, ChainContended
-from serving.settings import ConfigError, Settings
+from serving.settings import load_for_command
 
 
 def _limits(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
@@ -98,10 +98,8 @@ _ACTIONS = {
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        config = Settings(**({"config_path": args.config} if args.config else {})).load()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    config = load_for_command(args.config)
+    if config is None:
         return 2
     if not config.store.redis_url:
         print("error: store.redis_url is not set (REDIS_URL): keys need a shared store", file=sys.stderr)

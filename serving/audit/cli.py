@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from serving.audit.chain import ChainWalk, Verdict, verify
 from serving.audit.reader import AuditQuery, export
 from serving.audit.trail import AuditTrail
-from serving.settings import ConfigError, Settings
+from serving.settings import load_for_command
 
 
 def _moment(text: str) -> datetime:
@@ -86,10 +86,8 @@ async def write_export(trail: AuditTrail, query: AuditQuery, output: Path | None
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        config = Settings(**({"config_path": args.config} if args.config else {})).load()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    config = load_for_command(args.config)
+    if config is None:
         return 2
     key = config.audit.chain_key.encode() if config.audit.chain_key else None
     if args.command == "verify" and args.file:

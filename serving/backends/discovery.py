@@ -5,11 +5,12 @@ drains (no new requests; those in flight finish) and leaves once idle."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+
+from serving.backends.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,9 @@ class Discovery:
         resolver: Resolver = resolve,
     ) -> None:
         self._host, self._port, self._scheme, self._path = host, port, scheme, path
-        self._interval = interval
         self._apply = apply
         self._resolver = resolver
-        self._task: asyncio.Task[None] | None = None
+        self._every = Periodic(self.refresh, interval=interval, name=f"discovery-{host}")
 
     async def refresh(self) -> None:
         try:
@@ -56,15 +56,8 @@ class Discovery:
             self._apply([url_of(self._scheme, address, self._port, self._path) for address in addresses])
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"discovery-{self._host}")
+        """Re-resolve every interval (the first answer is the caller's `refresh()`)."""
+        self._every.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.refresh()
+        await self._every.stop()

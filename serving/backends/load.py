@@ -6,7 +6,6 @@ instances have sent there; our own requests in flight are counted exactly."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from serving.backends.endpoint import Endpoint
+from serving.backends.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +53,16 @@ class LoadScraper:
         self._session = session
         self._interval = interval
         self._headers = headers
-        self._task: asyncio.Task[None] | None = None
+        self._every = Periodic(self.scrape_all, interval=interval, name="engine-load")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="engine-load")
+        self._every.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._every.stop()
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.gather(*(self.scrape(endpoint) for endpoint in self._endpoints()), return_exceptions=True)
-            await asyncio.sleep(self._interval)
+    async def scrape_all(self) -> None:
+        await asyncio.gather(*(self.scrape(endpoint) for endpoint in self._endpoints()), return_exceptions=True)
 
     async def scrape(self, endpoint: Endpoint) -> None:
         timeout = aiohttp.ClientTimeout(total=min(2.0, self._interval))

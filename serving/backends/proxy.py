@@ -80,7 +80,9 @@ class Proxy:
             # A body the backend cannot be sent is the client's 400, before anything is opened.
             data = encode(backend.translator.translate(outgoing.body, stream=stream, path=path))
             tried_any = True
-            key = affinity_key(outgoing.body, ctx.session_id) if backend.config.prefix_affinity else None
+            # The prompt's prefix only matters where there is a replica to choose.
+            choosing = backend.config.prefix_affinity and len(backend.endpoints) > 1
+            key = affinity_key(outgoing.body, ctx.session_id) if choosing else None
             tried: set[Endpoint] = set()
             deadline = time.monotonic() + backend.config.concurrency.max_wait_seconds  # for every attempt here
             while True:  # the tier's endpoints, until one answers
