@@ -10,6 +10,8 @@ plots to loadtests/results/ (not committed: numbers belong to the machine that m
 2. engine: against vLLM (the CPU build started here, or a running server given by URL) at
    1/4/8 streams, and consultations end to end by stage.
 3. soak: 10 minutes of mixed load; errors, RSS, file descriptors and connections over time.
+4. replicas: balancing strategies over four simulated engines.
+5. responses: the Responses API's overhead next to chat's at 100 streams (`--parts responses`).
 A benchmark, not a test: it measures and reports against the targets, it does not fail on them.
 """
 
@@ -31,11 +33,11 @@ from typing import Any
 
 import psutil
 
-from loadtests import engine, overhead, replicas, report, soak
+from loadtests import engine, overhead, replicas, report, responses_overhead, soak
 from serving.devstack.redis_server import RedisServer
 from serving.settings import REPO_ROOT
 
-PARTS = ("overhead", "engine", "soak", "replicas")
+PARTS = ("overhead", "engine", "soak", "replicas", "responses")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             results["replicas"] = asyncio.run(
                 replicas.quick_measure(workdir, redis_url) if args.quick else replicas.measure(workdir, redis_url)
             )
+        if "responses" in parts:
+            measured = responses_overhead.quick_measure if args.quick else responses_overhead.measure
+            results["responses"] = asyncio.run(measured(workdir, redis_url))
     (args.out_dir / "results.json").write_text(json.dumps(results, indent=2))
     written = report.render(results, args.out_dir)
     print(f"wrote {written}")

@@ -5,8 +5,9 @@
     (headless: --headless -u 20 -r 5 -t 2m --csv loadtests/results/run --html loadtests/results/run.html)
 
 Users: StreamingChatUser (records time to first token, inter-token latency and output tokens as
-Locust entries, so they show in the web UI, the CSV and the HTML report), ChatUser (non-streaming)
-and ConsultationUser (streamed stage events: time to each stage). Pick some with their class
+Locust entries, so they show in the web UI, the CSV and the HTML report), ResponsesUser (the
+same for a streamed Responses API call, as the Agents SDK and Codex make them), ChatUser
+(non-streaming) and ConsultationUser (streamed stage events: time to each stage). Pick some with their class
 names on the command line. Custom entries: request type TTFT / ITL / TOKENS / STAGE; for TOKENS
 the "response time" column is the token count.
 """
@@ -93,6 +94,51 @@ class StreamingChatUser(PearCareUser):
         if first is not None and last is not None and chunks > 1:
             self.record("ITL", "chat (stream)", (last - first) * 1000 / (chunks - 1))
         self.record("TOKENS", "chat (stream) output", tokens or chunks)
+
+
+class ResponsesUser(PearCareUser):
+    """POST /v1/responses, streamed: typed events; usage in the last (response.completed)."""
+
+    weight = 2
+
+    @task
+    def stream_response(self) -> None:
+        body = {
+            "model": self.model,
+            "max_output_tokens": self.max_tokens,
+            "stream": True,
+            "input": [{"role": "user", "content": random.choice(self.prompts)}],
+        }
+        started = time.perf_counter()
+        first = last = None
+        deltas = tokens = 0
+        with self.client.post(
+            "/v1/responses", json=body, stream=True, catch_response=True, name="responses (stream)"
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"HTTP {response.status_code}")
+                return
+            for line in response.iter_lines():
+                if not line.startswith(b"data: {"):
+                    continue
+                event = json.loads(line[6:])
+                kind = event.get("type")
+                if "error" in event or kind in ("error", "response.failed"):
+                    response.failure(str(event.get("error") or event.get("message") or kind))
+                    return
+                if kind == "response.output_text.delta":
+                    now = time.perf_counter()
+                    first = first or now
+                    last = now
+                    deltas += 1
+                elif kind in ("response.completed", "response.incomplete"):
+                    tokens = (event["response"].get("usage") or {}).get("output_tokens", 0)
+            response.success()
+        if first is not None:
+            self.record("TTFT", "responses (stream)", (first - started) * 1000)
+        if first is not None and last is not None and deltas > 1:
+            self.record("ITL", "responses (stream)", (last - first) * 1000 / (deltas - 1))
+        self.record("TOKENS", "responses (stream) output", tokens or deltas)
 
 
 class ChatUser(PearCareUser):

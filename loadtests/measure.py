@@ -120,6 +120,12 @@ async def one_stream(
                 return
             async for line in response.content:
                 if line.startswith(b"data: {"):
+                    if b'"type":"response.' in line:  # the Responses API: a token is a text delta
+                        if b'"type":"response.output_text.delta"' not in line:
+                            continue
+                        first = first or time.perf_counter()
+                        tokens += 1
+                        continue
                     if first is None:
                         first = time.perf_counter()
                     if (b'"content":"' in line and b'"content":""' not in line) or b'"text":"' in line:

@@ -65,6 +65,8 @@ def render(results: dict[str, Any], out_dir: Path) -> Path:
         lines += _soak_section(results["soak"], out_dir)
     if "replicas" in results:
         lines += _replicas_section(results["replicas"])
+    if "responses" in results:
+        lines += _responses_section(results["responses"])
     report = out_dir / "REPORT.md"
     report.write_text("\n".join(lines) + "\n")
     return report
@@ -387,6 +389,29 @@ def _replicas_section(replicas: dict[str, Any]) -> list[str]:
             f"| {name} | {row['tokens_per_s']:.0f} | {_ratio(row['throughput_vs_ideal'])} | {_n(row['ttft_p50_ms'])} | "
             f"{_n(row['ttft_p99_ms'])} | {_percent(row['prefix_hit_rate'])} | "
             f"{' / '.join(str(n) for n in row['per_replica'])} | {row['errors']} |"
+        )
+    return lines
+
+
+def _responses_section(responses: dict[str, Any]) -> list[str]:
+    sim = responses["simulator"]
+    lines = [
+        "",
+        "## 5. The Responses API next to chat",
+        "",
+        f"{responses['streams']} concurrent streams, the simulator at {sim['ttft_ms']} ms to the first token and "
+        f"{sim['itl_ms']} ms a token ({sim['tokens']} tokens); rounds of each API direct and through the façade "
+        "alternate. TTFT is the first text delta.",
+        "",
+        "| API | added TTFT p50 (ms) | p99 (ms) | throughput vs direct | façade CPU per token (µs) | errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for api in ("chat", "responses"):
+        row = responses[api]
+        lines.append(
+            f"| {api} | {_n(row['added_ttft_p50_ms'])} | {_n(row['added_ttft_p99_ms'])} | "
+            f"{_ratio(row['throughput_ratio'])} | {_n(row['facade'].get('cpu_us_per_token'))} | "
+            f"{row['facade']['errors']} |"
         )
     return lines
 

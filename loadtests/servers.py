@@ -61,6 +61,7 @@ def facade(
     kind: str = "vllm",
     data_policy: str | None = None,
     audit: bool = True,
+    overlap_admission: bool = True,
 ) -> Iterator[Server]:
     """Alias `bench` → the upstream. The bench key's limits are set so high they never refuse,
     so every request pays for the full admission script; the limited key refuses on purpose."""
@@ -81,7 +82,7 @@ def facade(
             {"key": LIMITED_KEY, "name": "limited", "rpm": LIMITED_RPM},
             {"key": CONSULTATION_KEY, "name": "consultations"},
         ],
-        "store": {"redis_url": redis_url, "max_connections": REDIS_POOL_MAX},
+        "store": {"redis_url": redis_url, "max_connections": REDIS_POOL_MAX, "overlap_admission": overlap_admission},
         "audit": {"enabled": audit, "spool_dir": str(workdir / f"audit-spool-{port}")},
     }
     if consultation:

@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from loadtests import sim_responses
 from serving.backends.balancer import affinity_key
 
 
@@ -89,6 +90,7 @@ class Simulator:
         app.router.add_get("/v1/models", self.models)
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/completions", self.completions)
+        app.router.add_post("/v1/responses", self.responses)
         app.router.add_get("/stats", self.stats)
         app.router.add_get("/metrics", self.metrics)
         return app
@@ -147,7 +149,10 @@ class Simulator:
     async def completions(self, request: web.Request) -> web.StreamResponse:
         return await self._generate(request, chat=False)
 
-    async def _generate(self, request: web.Request, *, chat: bool) -> web.StreamResponse:
+    async def responses(self, request: web.Request) -> web.StreamResponse:
+        return await self._generate(request, chat=True, responses=True)
+
+    async def _generate(self, request: web.Request, *, chat: bool, responses: bool = False) -> web.StreamResponse:
         self.requests += 1
         raw = await request.read()
         self.received = [*self.received[-999:], raw]
@@ -166,6 +171,8 @@ class Simulator:
         self.running += 1
         self.peak_running = max(self.peak_running, self.running)
         try:
+            if responses:
+                return await self._respond(request, how, body)
             return await self._generate_now(request, how, chat, body)
         finally:
             self.running -= 1
@@ -175,20 +182,8 @@ class Simulator:
     async def _generate_now(
         self, request: web.Request, how: Behaviour, chat: bool, body: dict[str, Any]
     ) -> web.StreamResponse:
-        if how.hang_ms and not await self._wait(request, how.hang_ms):
-            return web.Response(status=499)
-        if how.error_status:
-            error = {"message": how.error_message, "type": "server_error", "param": None, "code": None}
-            headers = {}
-            if how.retry_after_ms:
-                seconds = max(1, -(-how.retry_after_ms // 1000))
-                headers = {"retry-after": str(seconds), "retry-after-ms": str(how.retry_after_ms)}
-            return web.Response(
-                status=how.error_status,
-                body=orjson.dumps({"error": error}),
-                content_type="application/json",
-                headers=headers,
-            )
+        if failed := await self._fault(request, how):
+            return failed
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or how.tokens
         tokens = min(int(max_tokens), how.tokens) if not body.get("ignore_eos") else int(max_tokens)
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -221,6 +216,67 @@ class Simulator:
             "usage": usage,
         }
         return web.Response(body=orjson.dumps(payload), content_type="application/json")
+
+    async def _respond(self, request: web.Request, how: Behaviour, body: dict[str, Any]) -> web.StreamResponse:
+        """POST /v1/responses (loadtests/sim_responses.py): " tok" tokens, or the echo."""
+        if failed := await self._fault(request, how):
+            return failed
+        response_id = uuid.uuid4().hex
+        tokens = min(int(body.get("max_output_tokens") or how.tokens), how.tokens)
+        if how.echo:
+            text = sim_responses.input_text(body)
+            if how.echo_as_tool_call:
+                text = orjson.dumps({"text": text}).decode()
+            step = max(1, how.echo_chunk)
+            pieces = [text[i : i + step] for i in range(0, len(text), step)]
+        else:
+            pieces = [" tok"] * tokens
+        if not body.get("stream"):
+            if not await self._wait(request, 0 if how.echo else how.ttft_ms + how.itl_ms * max(tokens - 1, 0)):
+                return web.Response(status=499)
+            document = sim_responses.document(
+                body, response_id, self.model, "".join(pieces), as_call=how.echo_as_tool_call, output_tokens=len(pieces)
+            )
+            return web.Response(body=document, content_type="application/json")
+        response = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
+        await response.prepare(request)
+        events = sim_responses.EventStream(body, response_id, self.model, as_call=how.echo_as_tool_call)
+        first_at = time.monotonic() + (0 if how.echo else how.ttft_ms / 1000)
+        try:
+            await _sleep_until(first_at)
+            await response.write(b"".join(events.opening()))
+            for index, piece in enumerate(pieces):
+                if index == how.break_after:
+                    assert request.transport is not None
+                    request.transport.close()
+                    return response
+                if index and not how.echo:
+                    await _sleep_until(first_at + index * how.itl_ms / 1000)
+                await response.write(events.delta(piece))
+            await response.write(b"".join(events.closing(len(pieces))))
+            await response.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.cancelled += 1
+            raise
+        return response
+
+    async def _fault(self, request: web.Request, how: Behaviour) -> web.StreamResponse | None:
+        """A configured hang or error answer, or None to go on."""
+        if how.hang_ms and not await self._wait(request, how.hang_ms):
+            return web.Response(status=499)
+        if how.error_status:
+            error = {"message": how.error_message, "type": "server_error", "param": None, "code": None}
+            headers = {}
+            if how.retry_after_ms:
+                seconds = max(1, -(-how.retry_after_ms // 1000))
+                headers = {"retry-after": str(seconds), "retry-after-ms": str(how.retry_after_ms)}
+            return web.Response(
+                status=how.error_status,
+                body=orjson.dumps({"error": error}),
+                content_type="application/json",
+                headers=headers,
+            )
+        return None
 
     async def _wait(self, request: web.Request, delay_ms: float) -> bool:
         """Sleep, noticing a client that hung up (aiohttp does not cancel handlers)."""

@@ -21,7 +21,7 @@ Urgency = Literal["routine", "soon", "urgent", "emergency"]
 
 class PatientData(BaseModel):
     model_config = ConfigDict(extra="allow")
-    age: int = Field(ge=0, le=120)
+    age: int | None = Field(None, ge=0, le=120, description="absent: the answer says it was not given")
     gender: str | None = Field(None, max_length=40)
     location: str | None = Field(None, max_length=100, description='US ZIP code or "City, ST"')
     new_patient: bool = True

@@ -17,7 +17,7 @@ from serving.observability.logs import configure_logging
 from serving.observability.metrics import Metrics
 from serving.observability.middleware import RequestContextMiddleware
 from serving.privacy.policy import shared_detector
-from serving.routes import admin, chat, completions, consultations, embeddings, health, models, usage
+from serving.routes import admin, chat, completions, consultations, embeddings, health, models, responses, usage
 from serving.services import Services
 from serving.settings import ServingConfig, Settings
 
@@ -78,6 +78,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
     for router in (
         chat.router,
         completions.router,
+        responses.router,
         embeddings.router,
         models.router,
         consultations.router,

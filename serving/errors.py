@@ -179,8 +179,17 @@ def render(error: APIError, request_id: str | None = None) -> Response:
     )
 
 
+_UNION_TAGS = ("str", "int", "float", "bool", "list[", "dict[", "tuple[")
+
+
 def _param_from_location(location: tuple[Any, ...]) -> str | None:
-    parts = [part for part in location if part not in ("body", "query", "path", "header")]
+    """A body field's dotted path; pydantic's union member tags (`input.str`) are left out."""
+    parts = [
+        part
+        for part in location
+        if part not in ("body", "query", "path", "header")
+        and not (isinstance(part, str) and (part in _UNION_TAGS[:4] or part.startswith(_UNION_TAGS[4:])))
+    ]
     if not parts:
         return None
     text = ""

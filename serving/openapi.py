@@ -10,12 +10,13 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from orchestrator.state import ConsultationRequest
-from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest
 
 REQUEST_BODIES: dict[str, type[BaseModel]] = {
     "/v1/chat/completions": ChatCompletionRequest,
     "/v1/completions": CompletionRequest,
     "/v1/embeddings": EmbeddingRequest,
+    "/v1/responses": ResponsesRequest,
     "/v1/consultations": ConsultationRequest,
     "/v1/langchain/consultation": ConsultationRequest,
     "/v1/langchain/stream": ConsultationRequest,

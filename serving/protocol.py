@@ -77,6 +77,35 @@ class CompletionRequest(_Generation):
         return 1
 
 
+class ResponsesRequest(BaseModel):
+    """POST /v1/responses. `input` is text or a list of items (messages, function calls and
+    their outputs, reasoning); everything else passes through to the backend."""
+
+    model_config = _PASS_THROUGH
+    model: str = Field(min_length=1)
+    input: str | list[dict[str, Any]]
+    instructions: str | None = None
+    stream: bool | None = False
+    max_output_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    store: bool | None = None
+    background: bool | None = None
+    previous_response_id: str | None = Field(None, min_length=1)
+    conversation: str | dict[str, Any] | None = None
+
+    @property
+    def continues_stored_state(self) -> str | None:
+        """The field that needs state a backend kept from an earlier request, if any."""
+        if self.previous_response_id:
+            return "previous_response_id"
+        if self.conversation:
+            return "conversation"
+        if self.background:
+            return "background"
+        return None
+
+
 class EmbeddingRequest(BaseModel):
     model_config = _PASS_THROUGH
     model: str = Field(min_length=1)

@@ -18,10 +18,12 @@ from serving.audit.trail import AuditTrail
 from serving.audit.writer import AuditWriter
 from serving.backends.proxy import Proxy
 from serving.backends.registry import BackendRegistry
+from serving.cache import ResponseCache
 from serving.catalog import ModelCatalog
 from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
 from serving.consultation.service import ConsultationService
 from serving.generation import Generation
+from serving.images import ImageGuard
 from serving.observability.metrics import Metrics
 from serving.privacy.policy import DataGuard, shared_detector
 from serving.readiness import Readiness
@@ -83,6 +85,9 @@ class Services:
                 proxy=Proxy(registry=registry, metrics=metrics, guard=guard),
                 catalog=catalog,
                 default_max_tokens=config.store.default_max_tokens,
+                images=ImageGuard(config.images),
+                cache=ResponseCache(redis, config.cache, metrics),
+                overlap_admission=config.store.overlap_admission,
             ),
             readiness=Readiness(
                 registry=registry,

@@ -222,6 +222,12 @@ class StaticKey(BaseModel):
     priority: Literal["interactive", "consultation", "batch"] = Field(
         "interactive", description="its requests' place in a backend's queue when replicas are at capacity"
     )
+    allow_store: list[str] = Field(
+        default_factory=list,
+        description="backends that may keep this key's responses (Responses API `store`, previous_response_id, "
+        "background); elsewhere `store: false` is forced",
+    )
+    response_cache: bool = Field(False, description="deterministic requests may be answered from the response cache")
 
     @field_validator("models")
     @classmethod
@@ -247,6 +253,11 @@ class StoreConfig(BaseModel):
         "smallest context of the backends (prompt included), and a reasoning model (GPT-5) thinks within it",
     )
     admin_key: str | None = Field(None, min_length=20)
+    overlap_admission: bool = Field(
+        True,
+        description="streams to self-hosted backends (vllm, data policy allow, no concurrency cap) leave before "
+        "admission returns; a refusal cancels them before any byte reaches the client",
+    )
     allow_unauthenticated_store: bool = Field(
         False, description="accept a redis_url without credentials (a development Redis on this machine)"
     )
@@ -315,6 +326,37 @@ class ServerConfig(BaseModel):
     )
 
 
+class ImagesConfig(BaseModel):
+    """Images in requests (serving/images.py): inline data: URLs within limits; remote URLs only
+    from allowed hosts (vLLM fetches what it is given: an SSRF hole otherwise)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_image_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="one decoded data: image")
+    max_images_per_request: int = Field(4, ge=0, le=64, description="keep <= vLLM's --limit-mm-per-prompt")
+    max_request_image_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="all decoded data: images of one request (server.max_request_bytes bounds it too)",
+    )
+    allowed_url_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts whose http(s) image URLs may be passed on (`*.example.org` for a domain); "
+        "empty: inline images only",
+    )
+    tokens_per_image: int = Field(
+        256, ge=0, description="charged up front per image (MedGemma/Gemma 3 encode an image as 256 tokens)"
+    )
+
+
+class CacheConfig(BaseModel):
+    """The response cache (serving/cache.py), in the store. Opt-in per key and per request."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    ttl_seconds: int = Field(3600, ge=1, description="how long an answer is kept")
+    max_entry_bytes: int = Field(1024 * 1024, ge=1024, description="larger answers are not kept")
+
+
 class ConsultationConfig(BaseModel):
     """The consultation pipeline: which model alias serves each stage, and the provider directory."""
 
@@ -343,6 +385,8 @@ class ServingConfig(BaseModel):
     store: StoreConfig = StoreConfig()
     consultation: ConsultationConfig | None = None  # absent: no consultation endpoints
     audit: AuditConfig = AuditConfig()
+    images: ImagesConfig = ImagesConfig()
+    cache: CacheConfig = CacheConfig()
 
     @model_validator(mode="after")
     def _consultation_stages_use_known_aliases(self) -> ServingConfig:
@@ -363,9 +407,11 @@ class ServingConfig(BaseModel):
     @model_validator(mode="after")
     def _key_grants_name_known_backends(self) -> ServingConfig:
         for key in self.keys:
-            unknown = sorted(set(key.allow_phi + key.allow_images) - set(self.backends))
+            unknown = sorted(set(key.allow_phi + key.allow_images + key.allow_store) - set(self.backends))
             if unknown:
-                raise ValueError(f"keys.{key.name}: allow_phi/allow_images name unknown backend(s) {unknown}")
+                raise ValueError(
+                    f"keys.{key.name}: allow_phi/allow_images/allow_store name unknown backend(s) {unknown}"
+                )
         return self
 
     @model_validator(mode="after")
@@ -408,7 +454,7 @@ def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
             log.warning("static key skipped: its value is unset", extra={"key_index": index})
             continue
         if isinstance(entry, dict):
-            for grant in ("allow_phi", "allow_images"):  # grants for a disabled backend go with it
+            for grant in ("allow_phi", "allow_images", "allow_store"):  # grants for a disabled backend go with it
                 if isinstance(entry.get(grant), list):
                     entry = {**entry, grant: [n for n in entry[grant] if n in backends or n not in declared]}
         keys.append(entry)

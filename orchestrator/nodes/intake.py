@@ -14,7 +14,7 @@ from orchestrator.state import ConsultationState, IntakeFindings
 
 def describe_patient(state: ConsultationState) -> str:
     patient = state["request"].patient_data
-    parts = [f"Age: {patient.age}"]
+    parts = [f"Age: {patient.age if patient.age is not None else 'not given'}"]
     if patient.gender:
         parts.append(f"Gender: {patient.gender}")
     parts.append("New patient" if patient.new_patient else "Established patient")

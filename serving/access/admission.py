@@ -90,7 +90,7 @@ class Admission:
         if status == "forbidden":
             raise ModelNotFound(alias)
         if not charge:
-            self._remember(key_hash, result, tpm=int(result[5]), daily=int(result[6]), grants=result[8:11])
+            self._remember(key_hash, result, tpm=int(result[5]), daily=int(result[6]), grants=result[8:13])
             return Grant(
                 result[1],
                 key_hash,
@@ -104,9 +104,11 @@ class Admission:
                 allow_phi=names_of(result[8]),
                 allow_images=names_of(result[9]),
                 priority=priority_of(result[10]),
+                allow_store=names_of(result[11]),
+                response_cache=result[12] == "1",
             )
         if generates:  # a usage report's result leaves out the key's token limits: not worth remembering
-            self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]), grants=result[17:20])
+            self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]), grants=result[17:22])
         if status != "ok":
             self._metrics.rate_limited.labels(status).inc()
         headers = limit_headers(result)
@@ -127,6 +129,8 @@ class Admission:
             allow_phi=names_of(result[17]),
             allow_images=names_of(result[18]),
             priority=priority_of(result[19]),
+            allow_store=names_of(result[20]),
+            response_cache=result[21] == "1",
         )
 
     async def _run(
@@ -152,8 +156,9 @@ class Admission:
         return [v.decode() if isinstance(v, bytes) else v for v in raw]
 
     def _remember(self, key_hash: str, result: list[Any], *, tpm: int, daily: int, grants: list[Any]) -> None:
-        """grants: the key's allow_phi, allow_images and priority, as admit.lua returns them."""
-        allow_phi, allow_images, priority = grants
+        """grants: the key's allow_phi, allow_images, priority, allow_store and response_cache, as
+        admit.lua returns them."""
+        allow_phi, allow_images, priority, allow_store, response_cache = grants
         self._verified.remember(
             key_hash,
             VerifiedKey(
@@ -165,6 +170,8 @@ class Admission:
                 names_of(allow_phi),
                 names_of(allow_images),
                 priority_of(priority),
+                names_of(allow_store),
+                response_cache == "1",
             ),
         )
 
@@ -200,4 +207,6 @@ class Admission:
             allow_phi=known.allow_phi,
             allow_images=known.allow_images,
             priority=known.priority,
+            allow_store=known.allow_store,
+            response_cache=known.response_cache,
         )

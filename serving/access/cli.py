@@ -30,6 +30,12 @@ def _limits(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     parser.add_argument("--expires-in-days", type=float, help="expire after this many days")
     parser.add_argument("--allow-phi", help="backends (comma-separated) this key may send identifiers to unredacted")
     parser.add_argument("--allow-images", help="backends (comma-separated) this key may send images to")
+    parser.add_argument("--allow-store", help="backends (comma-separated) that may keep this key's responses")
+    parser.add_argument(
+        "--response-cache",
+        choices=("on", "off"),
+        help="deterministic requests may be answered from the response cache (opt-in per request too)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +66,9 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
             if value < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0")
             changes[name] = value
-    for name in ("allow_phi", "allow_images"):
+    if args.response_cache is not None:
+        changes["response_cache"] = args.response_cache == "on"
+    for name in ("allow_phi", "allow_images", "allow_store"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = [backend.strip() for backend in value.split(",") if backend.strip()]

@@ -48,6 +48,8 @@ class KeyRecord:
     allow_phi: list[str] = field(default_factory=list)
     allow_images: list[str] = field(default_factory=list)
     priority: str = "interactive"  # its requests' place in a backend's queue: interactive, consultation, batch
+    allow_store: list[str] = field(default_factory=list)  # backends that may keep its responses (Responses API)
+    response_cache: bool = False  # deterministic answers may be served from the response cache (opt-in per request)
 
     def to_redis(self) -> Mapping[Any, str]:
         return {
@@ -64,6 +66,8 @@ class KeyRecord:
             "allow_phi": ",".join(self.allow_phi),
             "allow_images": ",".join(self.allow_images),
             "priority": self.priority,
+            "allow_store": ",".join(self.allow_store),
+            "response_cache": "1" if self.response_cache else "0",
         }
 
     @classmethod
@@ -82,6 +86,8 @@ class KeyRecord:
             allow_phi=[name for name in (raw.get("allow_phi") or "").split(",") if name],
             allow_images=[name for name in (raw.get("allow_images") or "").split(",") if name],
             priority=raw.get("priority") or "interactive",
+            allow_store=[name for name in (raw.get("allow_store") or "").split(",") if name],
+            response_cache=raw.get("response_cache") == "1",
         )
 
     def public(self) -> dict[str, Any]:
@@ -101,6 +107,8 @@ UPDATABLE = frozenset(
         "allow_phi",
         "allow_images",
         "priority",
+        "allow_store",
+        "response_cache",
     }
 )
 

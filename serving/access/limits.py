@@ -51,6 +51,8 @@ class Grant:
     allow_phi: frozenset[str] = frozenset()  # backends the key may send identifiers to unredacted
     allow_images: frozenset[str] = frozenset()  # backends the key may send images to
     priority: int = 0  # in a backend's queue: 0 interactive, 1 consultation, 2 batch
+    allow_store: frozenset[str] = frozenset()  # backends that may keep the key's responses (Responses API)
+    response_cache: bool = False  # the key opted in to the response cache
 
     def raise_if_refused(self) -> None:
         if self.refusal is not None:

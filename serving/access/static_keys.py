@@ -38,6 +38,8 @@ class StaticKeys:
                     allow_phi=key.allow_phi,
                     allow_images=key.allow_images,
                     priority=key.priority,
+                    allow_store=key.allow_store,
+                    response_cache=key.response_cache,
                 ),
                 key.key,
             )

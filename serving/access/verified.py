@@ -22,6 +22,8 @@ class VerifiedKey:
     allow_phi: frozenset[str] = frozenset()
     allow_images: frozenset[str] = frozenset()
     priority: int = 0
+    allow_store: frozenset[str] = frozenset()
+    response_cache: bool = False
 
 
 class VerifiedKeys:

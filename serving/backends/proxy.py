@@ -31,7 +31,7 @@ from serving.errors import (
 )
 from serving.observability.metrics import Metrics
 from serving.privacy.policy import DataGuard
-from serving.privacy.restoration import StreamRestorer, restore_body
+from serving.privacy.restoration import restore_body, stream_restorer
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ class Proxy:
         self._registry = registry
         self._metrics = metrics
         self._guard = guard
+
+    def self_hosted(self, alias: str) -> bool:
+        return self._registry.self_hosted(alias)
 
     async def send(
         self,
@@ -78,7 +81,10 @@ class Proxy:
                 phi_refusal = refusal
                 continue
             # A body the backend cannot be sent is the client's 400, before anything is opened.
-            data = encode(backend.translator.translate(outgoing.body, stream=stream, path=path))
+            # Kept state only where nothing was redacted: placeholders restart at [NAME_1] in
+            # every request, so a stored conversation would swap patients on its next turn.
+            may_store = ctx.grant is not None and backend.name in ctx.grant.allow_store and outgoing.policy == "allow"
+            data = encode(backend.translator.translate(outgoing.body, stream=stream, path=path, may_store=may_store))
             tried_any = True
             # The prompt's prefix only matters where there is a replica to choose.
             choosing = backend.config.prefix_affinity and len(backend.endpoints) > 1
@@ -139,9 +145,10 @@ class Proxy:
                         forward_usage=forward_usage,
                         on_finish=functools.partial(self._stream_finished, backend, endpoint, ctx=ctx),
                         strip_null_usage=path == "/completions",
+                        responses=path == "/responses",
                         rewriter=None
                         if outgoing.redaction is None
-                        else StreamRestorer(outgoing.redaction, json_content=outgoing.json_content),
+                        else stream_restorer(path, outgoing.redaction, json_content=outgoing.json_content),
                     )
                     return ProxyReply(backend=backend.name, relay=relay)
                 raw = await self._read_body(backend, endpoint, response, ctx)
@@ -227,8 +234,8 @@ class Proxy:
             _apply_usage(relay.usage, ctx)
         else:
             # An interrupted stream gets no usage chunk: each content event is one token
-            # (vLLM streams token by token); the first event only carries the role.
-            ctx.completion_tokens = max(relay.events - 1, 0)
+            # (vLLM streams token by token).
+            ctx.completion_tokens = relay.estimated_tokens
             ctx.tokens_estimated = True
 
 
@@ -272,6 +279,8 @@ def _read_usage(raw: bytes, ctx: RequestContext) -> None:
 
 
 def _apply_usage(usage: dict[str, Any], ctx: RequestContext) -> None:
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    """Chat and completions name them prompt/completion tokens, the Responses API input/output."""
+    prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+    completion = usage.get("completion_tokens", usage.get("output_tokens"))
     ctx.prompt_tokens = prompt if isinstance(prompt, int) else None
     ctx.completion_tokens = completion if isinstance(completion, int) else 0

@@ -25,6 +25,18 @@ class BackendRegistry:
     async def close(self) -> None:
         await asyncio.gather(*(backend.close() for backend in self.backends.values()))
 
+    def self_hosted(self, alias: str) -> bool:
+        """Every backend of the alias is ours (vllm, data policy allow) and admits requests
+        without a queue: a request may leave for it before its admission is known
+        (serving/generation.py), since nothing leaves the network and no queue place is taken."""
+        backends = self.aliases.get(alias) or []
+        return bool(backends) and all(
+            b.config.kind == "vllm"
+            and b.config.policy == "allow"
+            and b.config.concurrency.max_in_flight_per_endpoint == 0
+            for b in backends
+        )
+
     def candidates(self, alias: str) -> list[Backend]:
         """The alias's backends in configured order, those cooling down after a failure last."""
         backends = self.aliases[alias]

@@ -27,6 +27,10 @@ _USAGE = re.compile(rb'"usage"\s*:\s*\{')
 _NULL_USAGE = re.compile(rb',\s*"usage"\s*:\s*null|(?<=\{)"usage"\s*:\s*null\s*,?')
 _EVENT_END = b"\n\n"
 _DONE = re.compile(rb"(?:^|\n)data: ?\[DONE\]")
+# The Responses API ends with one of these events (no [DONE]); its usage is inside it.
+_RESPONSE_END = re.compile(rb'"type"\s*:\s*"response\.(?:completed|incomplete)"')
+# A failure reported inside a stream: chat's error event, the Responses API's error or failed response.
+_ERROR_EVENT = re.compile(rb'(?:^|\n)data: ?\{"error"|"type"\s*:\s*"(?:error|response\.failed)"')
 MAX_EVENT_BYTES = 1 << 20  # one event; a backend that never ends one is cut off, not buffered
 
 
@@ -60,6 +64,7 @@ class StreamRelay:
         on_finish: Callable[[StreamRelay], None],
         strip_null_usage: bool = False,
         rewriter: EventRewriter | None = None,
+        responses: bool = False,
     ) -> None:
         self._response = response
         self._backend = backend
@@ -73,7 +78,10 @@ class StreamRelay:
         self.events = 0
         self.first_event_at: float | None = None
         self.last_event_at: float | None = None
-        self.completed = False
+        self._responses = responses  # the Responses API: typed events, no [DONE]
+        self.completed = False  # the stream ended cleanly, or reached its protocol's end
+        self.ended = False  # it reached its protocol's end ([DONE], response.completed/incomplete)
+        self.error_event = False  # it carried an error event
         self.failed = False
 
     @property
@@ -102,26 +110,13 @@ class StreamRelay:
                     continue
                 end += len(_EVENT_END)
                 complete, pending = buffer[:end], buffer[end:] + held
-                now = time.perf_counter()
-                if self.first_event_at is None:
-                    self.first_event_at = now
-                self.last_event_at = now
-                self.events += complete.count(b"data: {") + complete.count(b"data:{")
-                if _USAGE.search(complete):
-                    complete = self._take_usage(complete)
-                if self._strip_null_usage and b'"usage"' in complete:
-                    complete = _NULL_USAGE.sub(b"", complete)
-                if _DONE.search(complete):
-                    # The protocol's end: a client may hang up right after it (the openai SDK
-                    # does), before the backend closes. That is a completed stream.
-                    self.completed = True
-                if self._rewriter is not None and complete:
-                    complete = self._rewriter.events(complete)
+                complete = self._take(complete)
                 if complete:
                     yield complete
             if pending.strip():  # the stream ended without a blank line after its last event
-                last = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-                yield last if self._rewriter is None else self._rewriter.events(last + _EVENT_END)
+                last = self._take(pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + _EVENT_END)
+                if last:
+                    yield last
             if self._rewriter is not None and (rest := self._rewriter.finish()):
                 yield rest
             self.completed = True
@@ -143,6 +138,42 @@ class StreamRelay:
             # vLLM abort the request and free its batch slot.
             self.close()
 
+    def _take(self, complete: bytes) -> bytes:
+        """Complete events: counted, their usage read (and dropped if not asked for), the
+        protocol's end and error events noted, rewritten if a rewriter is set."""
+        now = time.perf_counter()
+        if self.first_event_at is None:
+            self.first_event_at = now
+        self.last_event_at = now
+        if self._responses:
+            self.events += complete.count(b'.delta"')  # text and argument deltas: about a token each
+        else:
+            self.events += complete.count(b"data: {") + complete.count(b"data:{")
+        if _USAGE.search(complete):
+            complete = self._take_usage(complete)
+        if self._strip_null_usage and b'"usage"' in complete:
+            complete = _NULL_USAGE.sub(b"", complete)
+        if (b'error"' in complete or b'.failed"' in complete) and _ERROR_EVENT.search(complete):
+            self.error_event = True  # the backend reported a failure inside the stream
+        if _DONE.search(complete) or (self._responses and _response_ended(complete)):
+            # The protocol's end: a client may hang up right after it (the openai SDK does),
+            # before the backend closes. That is a completed stream.
+            self.completed = self.ended = True
+        if self._rewriter is not None and complete:
+            complete = self._rewriter.events(complete)
+        return complete
+
+    @property
+    def succeeded(self) -> bool:
+        """The stream reached its protocol's end with no error on the way (what may be kept)."""
+        return self.ended and not self.failed and not self.error_event
+
+    @property
+    def estimated_tokens(self) -> int:
+        """Tokens of a stream that carried no usage: an event each (the first chat event only
+        carries the role)."""
+        return self.events if self._responses else max(self.events - 1, 0)
+
     def close(self) -> None:
         """End the backend request and report once, whether or not the stream was read (a
         response never sent has a stream nobody iterates: its generator's finally never runs)."""
@@ -157,11 +188,14 @@ class StreamRelay:
         for event in complete.split(_EVENT_END):
             if not event:
                 continue
-            if _USAGE.search(event) and event.startswith(b"data:"):
+            data_at = 0 if event.startswith(b"data:") else event.find(b"\ndata:") + 1  # after an `event:` line
+            if _USAGE.search(event) and data_at >= 0 and event.startswith(b"data:", data_at):
                 try:
-                    payload = orjson.loads(event[5:])
+                    payload = orjson.loads(event[data_at + 5 :])
                 except orjson.JSONDecodeError:
                     payload = None
+                if isinstance(payload, dict) and isinstance(payload.get("response"), dict):
+                    payload = payload["response"]  # a Responses API event: usage in its response
                 if isinstance(payload, dict) and isinstance(payload.get("usage"), dict):
                     self.usage = payload["usage"]
                     if not self._forward_usage and not payload.get("choices"):
@@ -169,6 +203,10 @@ class StreamRelay:
                         continue
             kept.append(event + _EVENT_END)
         return b"".join(kept)
+
+
+def _response_ended(complete: bytes) -> bool:
+    return (b'.completed"' in complete or b'.incomplete"' in complete) and _RESPONSE_END.search(complete) is not None
 
 
 class _EventTooLarge(Exception):

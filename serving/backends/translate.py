@@ -4,23 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from serving.backends.gemma import normalise_gemma3_messages
+from serving.backends.gemma import normalise_gemma3_input, normalise_gemma3_messages
+from serving.errors import InvalidRequest
 from serving.settings import BackendConfig
+
+# Responses API fields that continue what a backend stored from an earlier request.
+_STATEFUL = ("previous_response_id", "conversation", "background")
 
 
 class RequestTranslator:
     """Builds the body one backend gets from the client's body. Never mutates the original."""
 
     def __init__(self, config: BackendConfig) -> None:
+        self._kind = config.kind
         self._model = config.model
         self._rename = dict(config.rename_params)
         self._drop = config.dropped_params
         self._force = config.forced_params
         self._gemma3 = config.message_format == "gemma3"
 
-    def translate(self, body: dict[str, Any], *, stream: bool, path: str = "/chat/completions") -> dict[str, Any]:
+    def translate(
+        self, body: dict[str, Any], *, stream: bool, path: str = "/chat/completions", may_store: bool = False
+    ) -> dict[str, Any]:
+        """may_store: the key lets this backend keep its responses (allow_store)."""
         out = {key: value for key, value in body.items() if key not in self._drop}
         out["model"] = self._model
+        if path == "/responses":
+            return self._responses(out, may_store=may_store)
         if path == "/chat/completions":  # the other endpoints take no `store` and the like
             out.update(self._force)
         for source, target in self._rename.items():
@@ -35,4 +45,32 @@ class RequestTranslator:
             out["stream_options"] = options
         if self._gemma3 and "messages" in out:
             out["messages"] = normalise_gemma3_messages(out["messages"])
+        return out
+
+    def _responses(self, out: dict[str, Any], *, may_store: bool) -> dict[str, Any]:
+        """The Responses API: its own parameter names already (max_output_tokens, reasoning,
+        text), usage always in its last event, and state only where the key allows it."""
+        stateful = next((field for field in _STATEFUL if out.get(field)), None)
+        if self._kind == "vllm":
+            # vLLM keeps responses in one process's memory: another replica, or the same one
+            # after a restart, would not find them. Conversations are sent whole instead.
+            if stateful is not None:
+                raise InvalidRequest(
+                    f"`{stateful}` is not supported on this model: its server keeps no state across replicas and "
+                    "restarts. Send the whole conversation in `input` (earlier outputs included) instead.",
+                    param=stateful,
+                    code="unsupported_parameter",
+                )
+            out["store"] = False  # vLLM's store would keep it in one process's memory, unbounded
+        elif not may_store:
+            if stateful is not None:
+                raise InvalidRequest(
+                    f"`{stateful}` needs the backend to keep responses, and this key does not allow that "
+                    "(allow_store). Send the whole conversation in `input` instead.",
+                    param=stateful,
+                    code="unsupported_parameter",
+                )
+            out.update({k: v for k, v in self._force.items() if k == "store"})
+        if self._gemma3:
+            out.update(normalise_gemma3_input(out.get("input"), out.pop("instructions", None)))
         return out

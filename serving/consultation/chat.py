@@ -1,6 +1,8 @@
 """The consultation as model alias `consultation` on /v1/chat/completions: a plain OpenAI SDK
-client gets the summary as a (streamed) chat completion. The symptoms are the user messages;
-patient data comes in the request's `patient_data` field (extra_body in the SDK)."""
+client gets the summary as a (streamed) chat completion. The symptoms are the user messages.
+Patient details (age, sex, pregnancy, location) are read from those messages
+(orchestrator/patient_text.py); an optional `patient_data` field (extra_body in the SDK)
+gives or overrides them. What is missing is said in the answer, never refused."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 from starlette.types import Receive
 
+from orchestrator.patient_text import patient_from_text
 from orchestrator.state import ConsultationRequest, ConsultationState
 from serving import sse
 from serving.consultation.outcome import ConsultationOutcome
@@ -29,17 +32,29 @@ def consultation_state(service: ConsultationService, request: ChatCompletionRequ
         for m in request.messages
         if m.role == "user"
     )
-    patient = (request.model_extra or {}).get("patient_data")
-    if not isinstance(patient, dict):
-        raise InvalidRequest(
-            "The consultation model needs `patient_data` (at least `age`, ideally `location`) in the request body.",
-            param="patient_data",
-        )
+    given = (request.model_extra or {}).get("patient_data")
+    if given is not None and not isinstance(given, dict):
+        raise InvalidRequest("`patient_data` must be an object.", param="patient_data", code="invalid_value")
+    patient = {**patient_from_text(symptoms), **(given or {})}
     try:
         parsed = ConsultationRequest(symptoms=symptoms, patient_data=patient)
     except ValidationError as exc:
         raise validation_error(list(exc.errors())) from None
     return service.start_state(parsed)
+
+
+def missing_details(state: ConsultationState) -> tuple[str, ...]:
+    """Questions for what the conversation did not say: no providers without a location."""
+    patient = state["request"].patient_data
+    asks = []
+    if state.get("location") is None:
+        asks.append(
+            "To match providers near you, tell me your ZIP code or your city and state (for example 02139 or "
+            "Boston, MA)."
+        )
+    if patient.age is None:
+        asks.append("Your age was not given: tell me how old the patient is for advice that fits.")
+    return tuple(asks)
 
 
 async def respond(
@@ -83,7 +98,7 @@ async def chat_completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": outcome.text()},
+                "message": {"role": "assistant", "content": outcome.text(missing=missing_details(state))},
                 "finish_reason": "stop",
                 "logprobs": None,
             }
@@ -121,7 +136,7 @@ async def chat_stream(
         if urgent and urgent != sent_urgent:  # the escalation goes out as soon as it is known
             yield delta({"content": urgent})
             sent_urgent = urgent
-    yield delta({"content": outcome.text(urgent=False)})
+    yield delta({"content": outcome.text(urgent=False, missing=missing_details(state))})
     yield delta({}, "stop")
     if include_usage:
         yield chunk([], usage=outcome.totals())

@@ -69,10 +69,11 @@ class ConsultationOutcome:
         meanings = "; ".join(flag["meaning"] for flag in self.safety["red_flags"])
         return "\n".join([f"URGENT ({meanings}): {advice}" for advice in self.safety["advice"]]) + "\n\n"
 
-    def text(self, *, urgent: bool = True) -> str:
+    def text(self, *, urgent: bool = True, missing: tuple[str, ...] = ()) -> str:
         """The consultation as a chat answer: any escalation first, then the summary, codes,
-        providers, and always the disclaimers. urgent=False leaves out the escalation (a stream
-        sent it before any model ran)."""
+        providers, what the answer lacks (`missing`: questions for the patient), and always the
+        disclaimers. urgent=False leaves out the escalation (a stream sent it before any model
+        ran)."""
         summary, icd, cpt, providers = (self.results[s] for s in ("summary", "icd", "cpt", "providers"))
         lines: list[str] = []
         if summary:
@@ -88,7 +89,10 @@ class ConsultationOutcome:
         if providers and providers["providers"]:
             lines += ["", f"Providers near {providers['location']}:"]
             lines += [f"- {p['name']}, {p['specialty']}, {p['distance_miles']} mi" for p in providers["providers"][:3]]
-        if self.errors:
-            lines += ["", "Stages that failed: " + ", ".join(sorted(self.errors))]
+        if missing:
+            lines += ["", *missing]
+        failed = sorted(stage for stage, error in self.errors.items() if error.get("code") != "skipped")
+        if failed:
+            lines += ["", "Stages that failed: " + ", ".join(failed)]
         lines += ["", *DISCLAIMERS]
         return (self.urgent_text() if urgent else "") + "\n".join(lines)

@@ -2,6 +2,11 @@
 
 Starts the real vLLM CPU server with the small Gemma 3 model, then the façade in front of it,
 and prints the base URL and a development API key (made once, kept outside git).
+
+Keys, limits and usage go to a private redis-server started beside it when one is installed
+(as fast as production's store: the in-process one runs the same Lua through an interpreter,
+a few milliseconds a request); without one, or with --embedded-store, they stay in-process.
+REDIS_URL set: that Redis.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -16,6 +22,7 @@ from pathlib import Path
 import uvicorn
 
 from serving.app import create_app
+from serving.devstack.redis_server import RedisServer
 from serving.devstack.vllm_cpu import CACHE_DIR, DEFAULT_MODEL_DIR, DEFAULT_VLLM_PYTHON, VllmCpuServer, VllmStartError
 from serving.observability.logs import configure_logging
 from serving.settings import DEFAULT_CONFIG, ConfigError, load_config
@@ -44,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vllm-port", type=int, default=8011)
     parser.add_argument("--vllm-python", type=Path, default=DEFAULT_VLLM_PYTHON)
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--embedded-store", action="store_true", help="keys and limits in-process, not in Redis")
     args = parser.parse_args(argv)
 
     configure_logging("info", "text")
@@ -57,6 +65,22 @@ def main(argv: list[str] | None = None) -> int:
         api_key=secrets.token_hex(24),  # only the façade talks to vLLM
     )
     env = {**os.environ, "DEV_API_KEY": key, "VLLM_BASE_URL": vllm.base_url, "VLLM_API_KEY": vllm.api_key or ""}
+    store: RedisServer | None = None
+    if not env.get("REDIS_URL") and not args.embedded_store and shutil.which("redis-server"):
+        store_dir = CACHE_DIR / "redis"
+        store_dir.mkdir(parents=True, exist_ok=True)
+        store = RedisServer(store_dir)
+        store.start()
+        env["REDIS_URL"] = store.url
+        print(f"Keys and limits in a private redis-server on port {store.port}", flush=True)
+    try:
+        return _serve(args, key, vllm, vllm_log, env)
+    finally:
+        if store is not None:
+            store.stop()
+
+
+def _serve(args: argparse.Namespace, key: str, vllm: VllmCpuServer, vllm_log: Path, env: dict[str, str]) -> int:
     try:
         config = load_config(args.config, env)
     except ConfigError as exc:

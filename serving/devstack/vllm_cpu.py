@@ -26,6 +26,10 @@ SERVED_MODEL_NAME = "gemma-3-270m"
 # Compact JSON for structured outputs: without it a small model pads JSON with whitespace
 # until max_tokens runs out (the grammar allows any whitespace between tokens).
 STRUCTURED_OUTPUTS_CONFIG = '{"backend": "xgrammar", "disable_any_whitespace": true}'
+# Gemma 3 has no tool-call format of its own: configs/vllm/gemma3_tools.jinja asks for calls as a
+# Python list, which vLLM's pythonic parser reads (Dockerfile.vllm passes the same flags).
+TOOL_CHAT_TEMPLATE = REPO_ROOT / "configs" / "vllm" / "gemma3_tools.jinja"
+TOOL_ARGS = ("--enable-auto-tool-choice", "--tool-call-parser", "pythonic", "--chat-template", str(TOOL_CHAT_TEMPLATE))
 
 
 def free_port() -> int:
@@ -96,6 +100,9 @@ class VllmCpuServer:
             "--enforce-eager",
             "--structured-outputs-config",
             STRUCTURED_OUTPUTS_CONFIG,
+            # Tool calls: `auto` parsed from Gemma's pythonic answer; a named tool_choice is
+            # enforced by structured outputs whatever the parser.
+            *TOOL_ARGS,
             # One argument, "=": a key that starts with "-" would read as another option.
             *((f"--api-key={self.api_key}",) if self.api_key else ()),
             *self.extra_args,

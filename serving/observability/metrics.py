@@ -68,6 +68,15 @@ class Metrics:
             registry=r,
         )
         self.tokens = Counter("pearcare_tokens", "Tokens used", ["alias", "kind"], registry=r)
+        self.cache_requests = Counter(
+            "pearcare_cache_requests",
+            "Requests that opted in to the response cache: hit, miss, or bypass (not deterministic)",
+            ["alias", "result"],
+            registry=r,
+        )
+        self.cache_skipped = Counter(
+            "pearcare_cache_skipped", "Answers not kept in the response cache", ["reason"], registry=r
+        )
         self.backend_requests = Counter(
             "pearcare_backend_requests", "Requests sent to a backend", ["backend", "outcome"], registry=r
         )

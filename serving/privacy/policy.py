@@ -81,7 +81,7 @@ class DataGuard:
     ) -> Outgoing:
         """What may be sent to `backend`; raises PhiNotAllowed when nothing may."""
         applied = effective_policy(backend, policy, ctx.grant)
-        json_content = _json_content(body)
+        json_content = answers_in_json(body)
         if applied == "allow":
             ctx.data_policy = "allow"
             return Outgoing(body, None, json_content)
@@ -147,6 +147,12 @@ _ROUTING = re.compile(r"^[A-Za-z0-9_-]+$")  # what OpenAI accepts as a message's
 MAX_SCREENED_CHARS = 262_144  # more than this isn't screened: refused for a non-allow backend
 
 
+def _structural(key: str, value: Any) -> bool:
+    """A field that names how, not what. `format` is one as a string (encoding_format,
+    audio); as an object it is the Responses API's output schema (text.format), screened."""
+    return key in _STRUCTURAL and not (key == "format" and isinstance(value, dict))
+
+
 class Unscreenable(ValueError):
     """Content detection can't vouch for: images, audio, files, token ids, too much text."""
 
@@ -175,7 +181,7 @@ def _collect(node: Any, texts: list[str], *, key: str | None) -> str | None:
     found: str | None = None
     if isinstance(node, dict):
         for child_key, child in node.items():
-            if child_key in _STRUCTURAL:
+            if _structural(child_key, child):
                 continue
             if child_key in _BINARY_VALUES and child:
                 found = found or f"`{child_key}` content"
@@ -200,7 +206,7 @@ def _rewrite(node: Any, redact: Callable[[str], str], *, key: str | None) -> Any
     if isinstance(node, dict):
         out = {}
         for child_key, child in node.items():
-            if child_key in _STRUCTURAL or child_key in _BINARY_VALUES:
+            if _structural(child_key, child) or child_key in _BINARY_VALUES:
                 out[child_key] = child
             elif child_key == "name" and isinstance(child, str) and "role" in node:
                 # A participant's name: screened with its _ and - as spaces; one that names
@@ -218,8 +224,12 @@ def _rewrite(node: Any, redact: Callable[[str], str], *, key: str | None) -> Any
     return node
 
 
-def _json_content(body: dict[str, Any]) -> bool:
+def answers_in_json(body: dict[str, Any]) -> bool:
+    """The answer is a JSON document: chat's response_format, or the Responses API's text.format."""
     response_format = body.get("response_format")
+    text = body.get("text")
+    if isinstance(text, dict) and isinstance(text.get("format"), dict):
+        response_format = text["format"]
     return isinstance(response_format, dict) and response_format.get("type") in ("json_object", "json_schema")
 
 

@@ -8,7 +8,7 @@ finishes. Only redacted streams pass through here; the rest are relayed byte for
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
@@ -55,8 +55,37 @@ def restore_body(raw: bytes, redaction: Redaction, *, json_content: bool) -> byt
         return raw
     if not isinstance(payload, dict):
         return raw
-    restore_completion(payload, redaction, json_content=json_content)
+    if payload.get("object") == "response":
+        restore_response(payload, redaction, json_content=json_content)
+    else:
+        restore_completion(payload, redaction, json_content=json_content)
     return orjson.dumps(payload)
+
+
+def restore_response(payload: dict[str, Any], redaction: Redaction, *, json_content: bool) -> None:
+    """Restore a Responses API document in place: output text, refusals, reasoning summaries
+    and function-call arguments."""
+    for item in payload.get("output") or ():
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("arguments"), str):
+            item["arguments"] = redaction.restore(item["arguments"], json_string=True)
+        for field in ("content", "summary"):
+            for part in item.get(field) or ():
+                if not isinstance(part, dict):
+                    continue
+                for text_field in ("text", "refusal"):
+                    if isinstance(part.get(text_field), str):
+                        json_string = json_content and text_field == "text" and field == "content"
+                        part[text_field] = redaction.restore(part[text_field], json_string=json_string)
+    if isinstance(payload.get("output_text"), str):
+        payload["output_text"] = redaction.restore(payload["output_text"], json_string=json_content)
+
+
+def stream_restorer(path: str, redaction: Redaction, *, json_content: bool) -> StreamRestorer | ResponseStreamRestorer:
+    if path == "/responses":
+        return ResponseStreamRestorer(redaction, json_content=json_content)
+    return StreamRestorer(redaction, json_content=json_content)
 
 
 class StreamRestorer:
@@ -153,6 +182,111 @@ class StreamRestorer:
         self._held.clear()
         frame = {k: v for k, v in (self._last or {}).items() if k in ("id", "object", "created", "model")}
         return b"data: " + orjson.dumps({**frame, "choices": list(choices.values())}) + _EVENT_END
+
+
+class ResponseStreamRestorer:
+    """Rewrites complete events of a redacted Responses API stream.
+
+    Text arrives in `*.delta` events keyed by item and part; each key holds back a tail that
+    could still become a placeholder, released by the next delta or, at the latest, as a delta
+    of its own just before the key's `*.done` event (which, like every whole document in the
+    stream, is restored as it is). Events are renumbered (`sequence_number`), since released
+    tails add events."""
+
+    _DELTAS: ClassVar[dict[str, str]] = {
+        "response.output_text.delta": "text",
+        "response.refusal.delta": "refusal",
+        "response.reasoning_summary_text.delta": "summary",
+        "response.reasoning_text.delta": "reasoning",
+        "response.function_call_arguments.delta": "arguments",
+    }
+    _DONES: ClassVar[dict[str, str]] = {
+        "response.output_text.done": "text",
+        "response.refusal.done": "refusal",
+        "response.reasoning_summary_text.done": "summary",
+        "response.reasoning_text.done": "reasoning",
+        "response.function_call_arguments.done": "arguments",
+    }
+
+    def __init__(self, redaction: Redaction, *, json_content: bool) -> None:
+        self._redaction = redaction
+        self._json_content = json_content
+        self._held: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}  # key -> (tail, its last delta event)
+        self._sequence = 0
+
+    def events(self, complete: bytes) -> bytes:
+        out: list[bytes] = []
+        for event in complete.split(_EVENT_END):
+            if not event:
+                continue
+            lines = event.split(b"\n")
+            data = b"\n".join(line[5:].removeprefix(b" ") for line in lines if line.startswith(b"data:")).strip()
+            try:
+                payload = orjson.loads(data) if data else None
+            except orjson.JSONDecodeError:
+                payload = None
+            if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+                out.append(event + _EVENT_END)
+                continue
+            for extra in self._restore(payload):
+                out.append(self._frame(extra))
+            out.append(self._frame(payload))
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        """Tails still held when the stream ends without their done events."""
+        return b"".join(self._frame(self._release(key)) for key in list(self._held))
+
+    def _frame(self, payload: dict[str, Any]) -> bytes:
+        if "sequence_number" in payload:
+            payload["sequence_number"] = self._sequence
+            self._sequence += 1
+        kind: str = payload["type"]
+        return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(payload) + _EVENT_END
+
+    def _key(self, payload: dict[str, Any], field: str) -> tuple[Any, ...]:
+        return (payload.get("item_id"), payload.get("output_index"), payload.get("content_index"), field)
+
+    def _json_string(self, field: str) -> bool:
+        return field == "arguments" or (self._json_content and field == "text")
+
+    def _restore(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """Restores the event in place; returns events to send before it (released tails)."""
+        kind = payload["type"]
+        if kind in self._DELTAS and isinstance(payload.get("delta"), str):
+            field = self._DELTAS[kind]
+            key = self._key(payload, field)
+            buffer = self._held.pop(key, ("", payload))[0] + payload["delta"]
+            split = _safe_end(buffer)
+            if split < len(buffer):
+                self._held[key] = (buffer[split:], dict(payload))
+            payload["delta"] = self._redaction.restore(buffer[:split], json_string=self._json_string(field))
+            return []
+        before = []
+        if kind in self._DONES:
+            key = self._key(payload, self._DONES[kind])
+            if key in self._held:
+                before.append(self._release(key))
+            for name in ("text", "refusal", "arguments"):
+                if isinstance(payload.get(name), str):
+                    payload[name] = self._redaction.restore(payload[name], json_string=self._json_string(name))
+        for name in ("response", "item", "part"):
+            document = payload.get(name)
+            if isinstance(document, dict):
+                self._restore_document(name, document)
+        return before
+
+    def _release(self, key: tuple[Any, ...]) -> dict[str, Any]:
+        tail, last = self._held.pop(key)
+        return {**last, "delta": self._redaction.restore(tail, json_string=self._json_string(key[3]))}
+
+    def _restore_document(self, name: str, document: dict[str, Any]) -> None:
+        if name == "response":
+            restore_response(document, self._redaction, json_content=self._json_content)
+        elif name == "item":
+            restore_response({"output": [document]}, self._redaction, json_content=self._json_content)
+        else:  # a content part
+            restore_response({"output": [{"content": [document]}]}, self._redaction, json_content=self._json_content)
 
 
 def _safe_end(buffer: str) -> int:

@@ -36,6 +36,10 @@ class KeyCreate(BaseModel):
     )
     allow_images: list[str] = Field(default_factory=list, description="backends this key may send images to")
     priority: Literal["interactive", "consultation", "batch"] = "interactive"
+    allow_store: list[str] = Field(
+        default_factory=list, description="backends that may keep this key's responses (Responses API `store`)"
+    )
+    response_cache: bool = Field(False, description="deterministic requests may be answered from the response cache")
 
     @field_validator("models")
     @classmethod
@@ -56,6 +60,8 @@ class KeyUpdate(BaseModel):
     allow_phi: list[str] | None = None
     allow_images: list[str] | None = None
     priority: Literal["interactive", "consultation", "batch"] | None = None
+    allow_store: list[str] | None = None
+    response_cache: bool | None = None
 
     @field_validator("models")
     @classmethod
@@ -64,7 +70,7 @@ class KeyUpdate(BaseModel):
 
 
 def _check_backends(services: Services, body: KeyCreate | KeyUpdate) -> None:
-    for grant in ("allow_phi", "allow_images"):
+    for grant in ("allow_phi", "allow_images", "allow_store"):
         unknown = sorted(set(getattr(body, grant) or ()) - set(services.registry.backends))
         if unknown:
             raise InvalidRequest(f"Unknown backend(s) {unknown} in {grant}.", param=grant, code="invalid_value")

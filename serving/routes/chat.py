@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from serving.access.auth import presented_key
+from serving.cache import REQUEST_HEADER as CACHE_HEADER
 from serving.consultation import chat as consultation_chat
 from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
 from serving.deps import BodyDep, ContextDep, KeyHashDep, ServicesDep, authenticate
@@ -19,7 +20,13 @@ async def create_chat_completion(
 ) -> Response:
     if body.json.get("model") != CONSULTATION_ALIAS or services.consultations is None:
         return await services.generation.respond(
-            ChatCompletionRequest, "/chat/completions", body, key_hash=key_hash, ctx=ctx, receive=request.receive
+            ChatCompletionRequest,
+            "/chat/completions",
+            body,
+            key_hash=key_hash,
+            ctx=ctx,
+            receive=request.receive,
+            cache_wanted=request.headers.get(CACHE_HEADER),
         )
     ctx.alias = CONSULTATION_ALIAS
     if not (await authenticate(services, key_hash, ctx)).may_use(CONSULTATION_ALIAS):

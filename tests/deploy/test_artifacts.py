@@ -60,7 +60,9 @@ def test_compose_stack_is_wired() -> None:
     services = compose()["services"]
     assert {"vllm", "vllm-cpu", "api", "redis", "prometheus", "grafana"} <= set(services)
     assert services["vllm"]["profiles"] == ["gpu"] and services["vllm-cpu"]["profiles"] == ["cpu"]
-    for variant in ("vllm", "vllm-cpu"):
+    assert services["vllm-vision"]["profiles"] == ["gpu-vision"]
+    assert services["vllm-vision"]["environment"]["MODEL"].endswith("google/medgemma-27b-it}")
+    for variant in ("vllm", "vllm-cpu", "vllm-vision"):
         assert "vllm" in services[variant]["networks"]["backend"]["aliases"]
     gpu = services["vllm"]["deploy"]["resources"]["reservations"]["devices"][0]
     assert gpu["capabilities"] == ["gpu"]
@@ -82,18 +84,18 @@ def test_compose_keeps_vllm_and_redis_on_an_internal_network_with_credentials() 
     spec = compose()
     services = spec["services"]
     assert spec["networks"]["backend"]["internal"] is True
-    for name in ("vllm", "vllm-cpu", "redis"):
+    for name in ("vllm", "vllm-cpu", "vllm-vision", "redis"):
         assert networks_of(services[name]) == {"backend"}, name
         assert "ports" not in services[name], f"{name} publishes a port"
     reaching_backend = {name for name, service in services.items() if "backend" in networks_of(service)}
-    assert reaching_backend == {"vllm", "vllm-cpu", "redis", "api", "prometheus"}
+    assert reaching_backend == {"vllm", "vllm-cpu", "vllm-vision", "redis", "api", "prometheus"}
     published = {name for name, service in services.items() if "ports" in service}
     assert published == {"api", "prometheus", "grafana"}
     assert services["prometheus"]["ports"][0].startswith("${PROMETHEUS_BIND:-127.0.0.1}:")
     # Redis needs a password, which the api's REDIS_URL carries; vLLM an API key the api sends.
     assert "--requirepass" in services["redis"]["command"]
     assert services["api"]["environment"]["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD")
-    for name in ("vllm", "vllm-cpu", "api"):
+    for name in ("vllm", "vllm-cpu", "vllm-vision", "api"):
         assert services[name]["environment"]["VLLM_API_KEY"].startswith("${VLLM_API_KEY:?"), name
 
 
@@ -300,3 +302,31 @@ def test_no_secret_value_in_any_manifest() -> None:
     assert env["REDIS_URL"]["value"] == "redis://:$(REDIS_PASSWORD)@$(REDIS_HOST)/0"
     order = list(env)
     assert order.index("REDIS_PASSWORD") < order.index("REDIS_URL") > order.index("REDIS_HOST")
+
+
+def test_the_vision_overlay_serves_the_multimodal_model_with_image_limits() -> None:
+    """deploy/kubernetes/vision patches the base StatefulSet (JSON patch ops applied here as
+    kustomize would): the multimodal model, vLLM's image limit and its media-domain fence."""
+    overlay = yaml.safe_load((K8S / "vision" / "kustomization.yaml").read_text())
+    assert overlay["resources"] == [".."]
+    (patch,) = overlay["patches"]
+    assert patch["target"] == {"kind": "StatefulSet", "name": "vllm"}
+    vllm = next(d for d in rendered_manifests() if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "vllm")
+    env = vllm["spec"]["template"]["spec"]["containers"][0]["env"]
+    for op in yaml.safe_load(patch["patch"]):
+        assert op["path"].startswith("/spec/template/spec/containers/0/env/")
+        index = op["path"].rsplit("/", 1)[1]
+        if op["op"] == "replace":
+            assert env[int(index)]["name"] == op["value"]["name"]  # the base's order still matches
+            env[int(index)] = op["value"]
+        else:
+            assert op["op"] == "add" and index == "-"
+            env.append(op["value"])
+    values = {item["name"]: item.get("value") for item in env}
+    assert values["MODEL"] == "google/medgemma-27b-it"
+    assert json.loads(values["LIMIT_MM_PER_PROMPT"]) == {"image": 4}
+    assert values["ALLOWED_MEDIA_DOMAINS"] == "none.invalid"
+    dockerfile = (REPO_ROOT / "Dockerfile.vllm").read_text()
+    for variable in ("LIMIT_MM_PER_PROMPT", "ALLOWED_MEDIA_DOMAINS", "TOOL_CALL_PARSER", "CHAT_TEMPLATE"):
+        assert f"${variable}" in dockerfile or f'"${variable}"' in dockerfile, variable
+    assert "--enable-auto-tool-choice" in dockerfile and "COPY configs/vllm/gemma3_tools.jinja" in dockerfile

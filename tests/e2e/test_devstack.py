@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -47,11 +48,15 @@ def test_devstack_serves_and_sigterm_stops_vllm_with_it(tmp_path: Path) -> None:
         )
         assert reply.status_code == 200 and reply.json()["usage"]["completion_tokens"] > 0
         assert _listening(vllm_port)
+        # Keys and limits in a private redis-server (installed here, as in CI), not in-process.
+        store_port = int(re.search(r"private redis-server on port (\d+)", log.read_text()).group(1))  # type: ignore[union-attr]
+        assert _listening(store_port)
 
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         assert not _listening(port)
         assert not _listening(vllm_port), "vLLM outlived the launcher"
+        assert not _listening(store_port), "redis-server outlived the launcher"
     finally:
         if process.poll() is None:
             process.kill()

@@ -140,9 +140,11 @@ def test_gemma_normalisation_makes_any_message_list_work(vllm_facade: Facade, vl
         },
         {"role": "tool", "tool_call_id": "call_1", "content": "R51.9 Headache, unspecified"},
     ]
+    # vLLM runs our tool template (configs/vllm/gemma3_tools.jinja), which renders tool turns
+    # and calls itself: a client calling vLLM directly gets the same list through.
     direct = openai.OpenAI(base_url=vllm_server.base_url, api_key=vllm_server.api_key, max_retries=0)
-    with pytest.raises(openai.BadRequestError):  # Gemma 3's own template refuses this list
-        direct.chat.completions.create(model=vllm_server.served_model_name, messages=messages, max_tokens=2)
+    answered = direct.chat.completions.create(model=vllm_server.served_model_name, messages=messages, max_tokens=2)
+    assert answered.choices[0].finish_reason in {"length", "stop"}
     completion = client_for(vllm_facade).chat.completions.create(model="medgemma", messages=messages, max_tokens=2)
     assert completion.choices[0].finish_reason in {"length", "stop"}
 

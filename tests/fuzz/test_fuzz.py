@@ -96,7 +96,7 @@ def _count(value: int | list[Any]) -> int:
 def test_api_routes_never_answer_5xx_or_off_envelope(target: tuple[Facade, Path]) -> None:
     # Readiness is left out: 503 is its correct answer whenever a backend is down.
     summary = run_schemathesis(target, "api", TEST_KEY, "--exclude-path-regex", "^/(admin|health/ready)")
-    assert summary["operations"]["tested"] == 11
+    assert summary["operations"]["tested"] == 12
     running, _ = target
     assert "Traceback" not in running.log_text()
 

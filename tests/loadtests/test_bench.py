@@ -24,6 +24,10 @@ def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
         command += ["--engine-url", engine.base_url, "--engine-model", "sim-model", "--engine-description", "sim"]
         run = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    responses = json.loads((out / "results.json").read_text())["responses"]
+    for api in ("chat", "responses"):
+        assert responses[api]["facade"]["errors"] == responses[api]["direct"]["errors"] == 0
+        assert responses[api]["facade"]["tokens_per_s"] > 0 and responses[api]["added_ttft_p50_ms"] is not None
 
     results = json.loads((out / "results.json").read_text())
     streaming = results["overhead"]["streaming"]
@@ -55,7 +59,8 @@ def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
     )
 
     text = (out / "REPORT.md").read_text()
-    for heading in ("## Targets", "## 1. Façade overhead", "## 2. Real engine", "## 3. Soak", "## 4. Replicas"):
+    headings = ("## Targets", "## 1. Façade overhead", "## 2. Real engine", "## 3. Soak", "## 4. Replicas", "## 5.")
+    for heading in headings:
         assert heading in text
     for plot in ("overhead_ttft", "overhead_throughput", "engine", "consultation", "soak"):
         assert (out / f"{plot}.png").read_bytes().startswith(PNG_MAGIC)

@@ -50,6 +50,9 @@ def test_locust_headless_run_records_streaming_metrics(tmp_path: Path) -> None:
     rows = {(row["Type"], row["Name"]): row for row in csv.DictReader((tmp_path / "run_stats.csv").open())}
     assert int(rows[("POST", "chat (stream)")]["Request Count"]) > 0
     assert int(rows[("POST", "chat")]["Request Count"]) > 0
+    assert int(rows[("POST", "responses (stream)")]["Request Count"]) > 0
+    assert float(rows[("TTFT", "responses (stream)")]["Median Response Time"]) >= 15
+    assert float(rows[("TOKENS", "responses (stream) output")]["Average Response Time"]) == 16
     assert int(rows[("POST", "consultation")]["Request Count"]) > 0
     assert int(rows[("", "Aggregated")]["Failure Count"]) == 0
     ttft = float(rows[("TTFT", "chat (stream)")]["Median Response Time"])

@@ -84,6 +84,9 @@ def test_values_resolved(tmp_path: Path) -> None:
         ),
         (f"{BACKEND}\nmodels: {{a: [b]}}\nconsultation: {{stages: {{intake: a}}}}", "name exactly the stages"),
         (f"{BACKEND}\nmodels: {{a: [b]}}\nstore: {{admin_key: short}}", "admin_key"),
+        (f"{BACKEND}\nmodels: {{a: [b]}}\nkeys: [{{key: {'k' * 24}, allow_store: [nope]}}]", "allow_store"),
+        (f"{BACKEND}\nmodels: {{a: [b]}}\nimages: {{tokens_per_image: -1}}", "tokens_per_image"),
+        (f"{BACKEND}\nmodels: {{a: [b]}}\ncache: {{ttl_seconds: 0}}", "ttl_seconds"),
     ],
 )
 def test_invalid_configs_say_where(tmp_path: Path, text: str, fragment: str) -> None:

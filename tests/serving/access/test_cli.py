@@ -46,6 +46,10 @@ def test_create_update_revoke(config_file: Path, capsys: pytest.CaptureFixture[s
     assert created["key"] not in out and created["id"] in out
     status, out, _ = run(config_file, capsys, "update", created["id"], "--allow-phi", "b", "--allow-images", "")
     assert status == 0 and json.loads(out)["allow_phi"] == ["b"] and json.loads(out)["allow_images"] == []
+    status, out, _ = run(config_file, capsys, "update", created["id"], "--allow-store", "b", "--response-cache", "on")
+    assert status == 0 and json.loads(out)["allow_store"] == ["b"] and json.loads(out)["response_cache"] is True
+    status, out, _ = run(config_file, capsys, "show", created["id"])
+    assert json.loads(out)["response_cache"] is True  # kept in the store, read back
 
 
 def test_the_clis_actions_join_the_audit_trail(

@@ -138,8 +138,33 @@ def test_consultation_as_a_chat_model(stack: Facade) -> None:
     assert "Decision support only" in streamed
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(model="consultation", messages=messages)
+        client.chat.completions.create(model="consultation", messages=messages, extra_body={"patient_data": "34"})
     assert caught.value.body["param"] == "patient_data"  # type: ignore[index]
+
+
+def test_consultation_from_a_plain_conversation(stack: Facade) -> None:
+    """No patient_data: age, sex and location come from the text; what is missing is asked for."""
+    from langchain_openai import ChatOpenAI
+
+    model = ChatOpenAI(model="consultation", base_url=stack.base_url, api_key=TEST_KEY, max_retries=0, timeout=60)
+    told = model.invoke(f"I'm a 34-year-old woman in Cambridge, MA. {SYMPTOMS}.").text
+    assert "Providers near Cambridge, MA" in told and "ZIP code" not in told
+    assert "Decision support only" in told
+
+    client = openai.OpenAI(base_url=stack.base_url, api_key=TEST_KEY, max_retries=0, timeout=60)
+    untold = client.chat.completions.create(model="consultation", messages=[{"role": "user", "content": SYMPTOMS}])
+    text = untold.choices[0].message.content or ""
+    assert "Providers near" not in text  # no providers without a location
+    assert "tell me your ZIP code" in text and "Your age was not given" in text
+    assert "Stages that failed" not in text  # providers were skipped, not failed
+    streamed = "".join(
+        c.choices[0].delta.content or ""
+        for c in client.chat.completions.create(
+            model="consultation", messages=[{"role": "user", "content": f"45M near 10001. {SYMPTOMS}"}], stream=True
+        )
+        if c.choices
+    )
+    assert "Providers near 10001" in streamed and "Your age was not given" not in streamed
 
 
 @pytest.mark.parametrize(

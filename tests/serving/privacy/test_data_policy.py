@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from loadtests.simulator import Behaviour
+from serving.privacy.policy import answers_in_json
 from tests.support.inprocess import AUTH, RunningApp, RunningSimulator, running_app, simulator_server
 from tests.support.stack import facade_config, refused_url, vllm_backend
 
@@ -347,3 +348,64 @@ async def test_a_client_placeholder_in_another_message_is_never_issued() -> None
     sent = [m["content"] for m in sim.simulator.last_body["messages"]]  # type: ignore[index]
     assert "[NAME_2]" in sent[0]
     assert response.json()["choices"][0]["message"]["content"] == messages[1]["content"]
+
+
+def response_events(body: str) -> list[dict[str, Any]]:
+    return [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: {")]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7])
+async def test_responses_api_is_redacted_and_restored_streamed_and_not(chunk: int) -> None:
+    echo = Behaviour(ttft_ms=1, itl_ms=1, tokens=4, echo=True, echo_chunk=chunk)
+    body = {"model": "gpt-5", "input": [{"role": "user", "content": NOTE}]}
+    async with stack(behaviour=echo) as (app, sim):
+        whole = await app.client.post("/v1/responses", json=body, headers=AUTH)
+        streamed = await app.client.post("/v1/responses", json={**body, "stream": True}, headers=AUTH)
+    assert leaked(sim) == []
+    assert whole.json()["output"][0]["content"][0]["text"] == NOTE
+    events = response_events(streamed.text)
+    assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == NOTE
+    assert next(e for e in events if e["type"] == "response.output_text.done")["text"] == NOTE
+    final = events[-1]
+    assert final["type"] == "response.completed" and final["response"]["output"][0]["content"][0]["text"] == NOTE
+    # Released tails are events of their own: the sequence stays one increasing count.
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    # A tail held back is released before its done event, never after.
+    kinds = [e["type"] for e in events]
+    assert kinds.index("response.output_text.done") > max(
+        i for i, k in enumerate(kinds) if k == "response.output_text.delta"
+    )
+
+
+async def test_responses_api_function_call_arguments_are_restored_as_json() -> None:
+    quoted = 'Patient "Rosalind Okafor" (MRN 00482913)'
+    tool = Behaviour(ttft_ms=1, itl_ms=1, tokens=4, echo=True, echo_chunk=4, echo_as_tool_call=True)
+    body = {"model": "gpt-5", "input": quoted}
+    async with stack(behaviour=tool) as (app, sim):
+        whole = await app.client.post("/v1/responses", json=body, headers=AUTH)
+        streamed = await app.client.post("/v1/responses", json={**body, "stream": True}, headers=AUTH)
+    assert leaked(sim) == []
+    assert json.loads(whole.json()["output"][0]["arguments"]) == {"text": quoted}
+    events = response_events(streamed.text)
+    deltas = "".join(e["delta"] for e in events if e["type"] == "response.function_call_arguments.delta")
+    assert json.loads(deltas) == {"text": quoted}
+    done = next(e for e in events if e["type"] == "response.function_call_arguments.done")
+    assert json.loads(done["arguments"]) == {"text": quoted}
+
+
+async def test_a_responses_output_schema_is_screened_and_its_json_restored_escaped() -> None:
+    quoted = 'Patient "Rosalind Okafor" (MRN 00482913)'
+    schema = {"type": "object", "description": f"Summary for {NAME}", "properties": {"text": {"type": "string"}}}
+    body = {
+        "model": "gpt-5",
+        "input": quoted,
+        "text": {"format": {"type": "json_schema", "name": "summary", "schema": schema}},
+    }
+    tool = Behaviour(ttft_ms=1, itl_ms=1, tokens=4, echo=True, echo_chunk=4)
+    async with stack(behaviour=tool) as (app, sim):
+        response = await app.client.post("/v1/responses", json=body, headers=AUTH)
+    assert leaked(sim) == []  # the schema's description too
+    assert sim.simulator.last_body["text"]["format"]["schema"]["description"] == "Summary for [NAME_1]"  # type: ignore[index]
+    assert response.json()["output"][0]["content"][0]["text"] == quoted
+    # The answer is a JSON document: identifiers go back into it JSON-escaped.
+    assert answers_in_json(body) and not answers_in_json({"text": {"format": {"type": "text"}}})

@@ -10,7 +10,7 @@ import pytest
 
 from serving.privacy.placeholders import could_begin_placeholder
 from serving.privacy.redaction import Redaction
-from serving.privacy.restoration import StreamRestorer, restore_body
+from serving.privacy.restoration import ResponseStreamRestorer, StreamRestorer, restore_body
 
 
 def redaction() -> Redaction:
@@ -119,3 +119,48 @@ def test_events_with_other_fields_or_split_data_lines_are_restored() -> None:
         out = StreamRestorer(redaction(), json_content=False).events(raw).decode()
         assert "Rosalind Okafor" in out and "[NAME_1]" not in out
     assert out.count("data:") == 1
+
+
+def response_event(kind: str, **fields: Any) -> bytes:
+    payload = {"type": kind, "sequence_number": 99, **fields}
+    return f"event: {kind}\ndata: {json.dumps(payload)}\n\n".encode()
+
+
+def test_a_responses_stream_cut_before_its_done_event_releases_the_held_tail() -> None:
+    restorer = ResponseStreamRestorer(redaction(), json_content=False)
+    at = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    events = [
+        response_event("response.output_text.delta", delta="Seen: [NAME", **at),
+        response_event("response.output_text.delta", delta="_1] and [MR", **at),
+        response_event("response.reasoning_summary_text.delta", delta="about [MRN_1", **at),
+        response_event("response.refusal.delta", delta="plain", **at),
+    ]
+    out = b"".join(restorer.events(e) for e in events) + restorer.finish()
+    payloads = [json.loads(line[6:]) for line in out.decode().splitlines() if line.startswith("data: {")]
+    text = "".join(p["delta"] for p in payloads if p["type"] == "response.output_text.delta")
+    summary = "".join(p["delta"] for p in payloads if p["type"] == "response.reasoning_summary_text.delta")
+    assert text == "Seen: Rosalind Okafor and [MR"  # "[MR" never became a placeholder: sent as it is
+    assert summary == "about [MRN_1"
+    assert [p["sequence_number"] for p in payloads] == list(range(len(payloads)))
+    assert all(line.startswith("event: ") for line in out.decode().split("\n\n") if line)
+
+
+def test_a_responses_document_is_restored_everywhere() -> None:
+    document = {
+        "object": "response",
+        "output": [
+            {"type": "reasoning", "summary": [{"type": "summary_text", "text": "[NAME_1] again"}]},
+            {
+                "type": "message",
+                "content": [{"type": "output_text", "text": "Hi [NAME_1]"}, {"type": "refusal", "refusal": "[MRN_1]"}],
+            },
+            {"type": "function_call", "arguments": '{"who": "[NAME_1]"}'},
+        ],
+        "output_text": "Hi [NAME_1]",
+    }
+    restored = json.loads(restore_body(json.dumps(document).encode(), redaction(), json_content=False))
+    assert restored["output"][0]["summary"][0]["text"] == "Rosalind Okafor again"
+    assert restored["output"][1]["content"][0]["text"] == "Hi Rosalind Okafor"
+    assert restored["output"][1]["content"][1]["refusal"] == "00482913"
+    assert json.loads(restored["output"][2]["arguments"]) == {"who": "Rosalind Okafor"}
+    assert restored["output_text"] == "Hi Rosalind Okafor"

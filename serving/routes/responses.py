@@ -1,0 +1,25 @@
+"""POST /v1/responses: OpenAI's Responses API, relayed to either backend kind like chat."""
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from serving.cache import REQUEST_HEADER as CACHE_HEADER
+from serving.deps import BodyDep, ContextDep, KeyHashDep, ServicesDep
+from serving.protocol import ResponsesRequest
+
+router = APIRouter()
+
+
+@router.post("/v1/responses")
+async def create_response(
+    request: Request, services: ServicesDep, key_hash: KeyHashDep, body: BodyDep, ctx: ContextDep
+) -> Response:
+    return await services.generation.respond(
+        ResponsesRequest,
+        "/responses",
+        body,
+        key_hash=key_hash,
+        ctx=ctx,
+        receive=request.receive,
+        cache_wanted=request.headers.get(CACHE_HEADER),
+    )
