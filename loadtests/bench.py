@@ -12,6 +12,9 @@ plots to loadtests/results/ (not committed: numbers belong to the machine that m
 3. soak: 10 minutes of mixed load; errors, RSS, file descriptors and connections over time.
 4. replicas: balancing strategies over four simulated engines.
 5. responses: the Responses API's overhead next to chat's at 100 streams (`--parts responses`).
+6. compare: direct / bare-proxy floor / this façade (/ LiteLLM with `--reference litellm`) side
+   by side at 50, 100 and 200 streams.
+7. workers: one façade process vs two (`server.workers`) at 500 streams.
 A benchmark, not a test: it measures and reports against the targets, it does not fail on them.
 """
 
@@ -33,11 +36,11 @@ from typing import Any
 
 import psutil
 
-from loadtests import engine, overhead, replicas, report, responses_overhead, soak
+from loadtests import compare, engine, overhead, replicas, report, responses_overhead, soak, workers
 from serving.devstack.redis_server import RedisServer
 from serving.settings import REPO_ROOT
 
-PARTS = ("overhead", "engine", "soak", "replicas", "responses")
+PARTS = ("overhead", "engine", "soak", "replicas", "responses", "compare", "workers")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, from {', '.join(PARTS)}")
     parser.add_argument("--out-dir", type=Path, default=REPO_ROOT / "loadtests" / "results")
     parser.add_argument("--soak-seconds", type=float, default=600.0)
+    parser.add_argument(
+        "--reference",
+        choices=("none", "litellm"),
+        default="none",
+        help="part 6 also measures a reference gateway (litellm: its pinned release, installed into a virtualenv "
+        "of its own in the cache on first use)",
+    )
     parser.add_argument("--profile-seconds", type=float, default=8.0, help="py-spy at 100 streams; 0: none")
     parser.add_argument("--engine-url", help="a running vLLM's /v1 URL, instead of starting the CPU build")
     parser.add_argument("--engine-model", help="the served model name at --engine-url")
@@ -112,6 +122,23 @@ def main(argv: list[str] | None = None) -> int:
         if "replicas" in parts:
             results["replicas"] = asyncio.run(
                 replicas.quick_measure(workdir, redis_url) if args.quick else replicas.measure(workdir, redis_url)
+            )
+        if "compare" in parts:
+            results["compare"] = asyncio.run(
+                compare.measure(
+                    workdir,
+                    redis_url,
+                    with_litellm=args.reference == "litellm",
+                    levels=(5,) if args.quick else compare.LEVELS,
+                    per_worker=1 if args.quick else 3,
+                    rounds=1 if args.quick else 2,
+                )
+            )
+        if "workers" in parts:
+            results["workers"] = asyncio.run(
+                workers.measure(workdir, redis_url, streams=10, per_worker=1)
+                if args.quick
+                else workers.measure(workdir, redis_url)
             )
         if "responses" in parts:
             measured = responses_overhead.quick_measure if args.quick else responses_overhead.measure

@@ -67,6 +67,10 @@ def render(results: dict[str, Any], out_dir: Path) -> Path:
         lines += _replicas_section(results["replicas"])
     if "responses" in results:
         lines += _responses_section(results["responses"])
+    if "compare" in results:
+        lines += _compare_section(results["compare"])
+    if "workers" in results:
+        lines += _workers_section(results["workers"])
     report = out_dir / "REPORT.md"
     report.write_text("\n".join(lines) + "\n")
     return report
@@ -390,6 +394,48 @@ def _replicas_section(replicas: dict[str, Any]) -> list[str]:
             f"{_n(row['ttft_p99_ms'])} | {_percent(row['prefix_hit_rate'])} | "
             f"{' / '.join(str(n) for n in row['per_replica'])} | {row['errors']} |"
         )
+    return lines
+
+
+def _workers_section(measured: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## 7. Worker processes",
+        "",
+        f"{measured['streams']} concurrent streams through one façade with `server.workers` processes, on this "
+        f"{measured['cores']}-core machine, which also runs the load generator, the simulator and Redis.",
+        "",
+        "| workers | throughput vs direct | added TTFT p50 (ms) | p99 (ms) | errors |",
+        "|---|---|---|---|---|",
+    ]
+    for count, row in measured["workers"].items():
+        lines.append(
+            f"| {count} | {_ratio(row['throughput_ratio'])} | {_n(row['added_ttft_p50_ms'])} | "
+            f"{_n(row['added_ttft_p99_ms'])} | {row['facade']['errors']} |"
+        )
+    return lines
+
+
+def _compare_section(compared: dict[str, Any]) -> list[str]:
+    sim = compared["simulator"]
+    lines = [
+        "",
+        "## 6. Gateways side by side",
+        "",
+        f"The same simulator ({sim['ttft_ms']} ms to the first token, {sim['itl_ms']} ms a token, {sim['tokens']} "
+        "tokens), rounds alternating between direct and every gateway, one process each. LiteLLM (when measured) "
+        "is its proxy at the pinned release, one worker, no database, the bench key as its master key.",
+        "",
+        "| streams | gateway | throughput vs direct | added TTFT p50 (ms) | p99 (ms) | CPU per token (µs) | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for level in compared["levels"]:
+        for name, row in level["gateways"].items():
+            lines.append(
+                f"| {level['streams']} | {name} | {_ratio(row['throughput_ratio'])} | {_n(row['added_ttft_p50_ms'])} | "
+                f"{_n(row['added_ttft_p99_ms'])} | {_n(row['facade'].get('cpu_us_per_token'))} | "
+                f"{row['facade']['errors']} |"
+            )
     return lines
 
 

@@ -62,6 +62,7 @@ def facade(
     data_policy: str | None = None,
     audit: bool = True,
     overlap_admission: bool = True,
+    workers: int = 1,
 ) -> Iterator[Server]:
     """Alias `bench` → the upstream. The bench key's limits are set so high they never refuse,
     so every request pays for the full admission script; the limited key refuses on purpose."""
@@ -92,6 +93,6 @@ def facade(
         }
     path = workdir / f"facade-{port}.yaml"
     path.write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "serving", "--config", str(path), "--port", str(port)]
+    command = [sys.executable, "-m", "serving", "--config", str(path), "--port", str(port), "--workers", str(workers)]
     with running(command, f"http://127.0.0.1:{port}/health", workdir / f"facade-{port}.log") as process:
         yield Server(f"http://127.0.0.1:{port}/v1", process.pid)

@@ -38,14 +38,14 @@ def stop(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
 
 @contextmanager
 def running(
-    command: list[str], ready_url: str, log_path: Path, env: dict[str, str] | None = None
+    command: list[str], ready_url: str, log_path: Path, env: dict[str, str] | None = None, timeout: float = 30.0
 ) -> Iterator[subprocess.Popen[bytes]]:
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True
         )
     try:
-        wait_http(ready_url, process)
+        wait_http(ready_url, process, timeout)
         yield process
     finally:
         stop(process)

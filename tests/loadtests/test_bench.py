@@ -24,6 +24,11 @@ def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
         command += ["--engine-url", engine.base_url, "--engine-model", "sim-model", "--engine-description", "sim"]
         run = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    by_workers = json.loads((out / "results.json").read_text())["workers"]["workers"]
+    assert set(by_workers) == {"1", "2"} and all(row["facade"]["errors"] == 0 for row in by_workers.values())
+    compared = json.loads((out / "results.json").read_text())["compare"]["levels"][0]["gateways"]
+    assert set(compared) == {"bare proxy", "this façade"}  # LiteLLM only with --reference litellm
+    assert all(row["facade"]["errors"] == 0 and row["facade"]["tokens_per_s"] > 0 for row in compared.values())
     responses = json.loads((out / "results.json").read_text())["responses"]
     for api in ("chat", "responses"):
         assert responses[api]["facade"]["errors"] == responses[api]["direct"]["errors"] == 0
@@ -59,7 +64,16 @@ def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
     )
 
     text = (out / "REPORT.md").read_text()
-    headings = ("## Targets", "## 1. Façade overhead", "## 2. Real engine", "## 3. Soak", "## 4. Replicas", "## 5.")
+    headings = (
+        "## Targets",
+        "## 1. Façade",
+        "## 2. Real engine",
+        "## 3. Soak",
+        "## 4. Replicas",
+        "## 5.",
+        "## 6.",
+        "## 7.",
+    )
     for heading in headings:
         assert heading in text
     for plot in ("overhead_ttft", "overhead_throughput", "engine", "consultation", "soak"):
