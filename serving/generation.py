@@ -104,7 +104,7 @@ class Generation:
         forward_usage = stream and (isinstance(parsed, ResponsesRequest) or getattr(parsed, "wants_usage_chunk", False))
         forwarded = capped(parsed, body.json, self._default_max_tokens)
         early: asyncio.Future[ProxyReply] | None = None
-        if stream and self._overlap and self._catalog.serves(parsed.model) and self._proxy.self_hosted(parsed.model):
+        if stream and self._overlap and self._leaves_early(key_hash, parsed.model):
             # The time to first token need not wait for the store: the request leaves for our
             # own vLLM now, and nothing of it reaches the client unless admission says yes.
             early = asyncio.ensure_future(
@@ -123,7 +123,11 @@ class Generation:
         else:
             cache_key = None
         if early is not None:
-            return await unless_disconnected(receive, ctx, self._answer(early, cache_key))
+            try:
+                return await unless_disconnected(receive, ctx, self._answer(early, cache_key))
+            except BaseException:
+                _let_go(early)  # cancelled before _answer ran (shutdown): the request must not run on
+                raise
         sending = self._send(path, alias, forwarded, stream, forward_usage, ctx, cache_key)
         return await unless_disconnected(receive, ctx, sending)
 
@@ -147,6 +151,15 @@ class Generation:
         if stream:
             return sse.response(replay(stored))
         return Response(stored, media_type="application/json")
+
+    def _leaves_early(self, key_hash: str, model: str) -> bool:
+        """Only for our own backends (nothing leaves the network, no queue place is taken) and
+        a key admission will most likely accept (serving/access/admission.py: likely_admits)."""
+        return (
+            self._catalog.serves(model)
+            and self._proxy.self_hosted(model)
+            and self._admission.likely_admits(key_hash, model)
+        )
 
     def _cached(self, ctx: RequestContext, alias: str, result: Literal["hit", "miss", "bypass"]) -> None:
         ctx.response_headers["x-cache"] = result
@@ -217,17 +230,31 @@ class Generation:
 
 async def _abandon(early: asyncio.Future[ProxyReply], ctx: RequestContext) -> None:
     """Admission refused a request already on its way: cancel it (vLLM aborts a request whose
-    connection closes), and forget what it did. Nothing of it reached the client, and no
-    usage is recorded (nothing was admitted to record it against)."""
+    connection closes). Nothing of it reached the client, and no usage is recorded (nothing
+    was admitted to record it against); the backend it reached stays on the request's record
+    (access log, audit trail): its prompt did leave for it."""
     early.cancel()
     try:
         reply = await early
-    except BaseException:  # cancelled before an answer, or the backend failed: nothing to close
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # we were cancelled ourselves, not only the early request
+        reply = None
+    except Exception:  # the backend failed before answering: nothing to close
         reply = None
     if reply is not None and reply.relay is not None:
+        reply.relay.abandoned = True
         reply.relay.close()
     ctx.outcome = "ok"  # the refusal is the outcome, not the cancelled stream
-    ctx.backend = ctx.backend_model = None
     ctx.completion_tokens = ctx.prompt_tokens = None
     ctx.tokens_estimated = False
     ctx.time_to_first_token = ctx.inter_token_latency = None
+
+
+def _let_go(early: asyncio.Future[ProxyReply]) -> None:
+    """An early request whose answer will never be sent: cancelled, or its stream closed."""
+    if not early.done():
+        early.cancel()
+    elif not early.cancelled() and early.exception() is None and (relay := early.result().relay) is not None:
+        relay.close()  # idempotent: a no-op for a relay a response already closed

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -43,6 +44,7 @@ class Admission:
         self._lease_ms = lease_ms
         self._metrics = metrics
         self._verified = verified or VerifiedKeys(ttl_seconds=300)
+        self._refused_until: OrderedDict[str, float] = OrderedDict()  # key hash -> when a limit may admit it
         # Called with an unknown key's hash; True if it re-created a config-file key (a Redis
         # without persistence came back empty), so the lookup is worth one retry.
         self._reinstall = reinstall
@@ -50,6 +52,27 @@ class Admission:
         self._script = LuaScript.named("admit.lua")
         self.failure_policy = failure_policy
         self.healthy = True
+
+    def likely_admits(self, key_hash: str, alias: str) -> bool:
+        """Whether a request may leave for a self-hosted backend before its admission is known
+        (serving/generation.py): the store answers, the key was accepted recently and may use
+        the alias, and no limit refused it lately. A key that keeps hitting a limit must not keep
+        the GPU busy with prompts it will never be served."""
+        if not self.healthy:
+            return False
+        known = self._verified.recall(key_hash)
+        if known is None or (known.models is not None and alias not in known.models):
+            return False
+        until = self._refused_until.get(key_hash)
+        return until is None or until <= time.monotonic()
+
+    def _note_refusal(self, key_hash: str, retry_ms: int) -> None:
+        # Until the limit frees up (a minute when the store names no time: a spent budget).
+        seconds = retry_ms / 1000 if retry_ms > 0 else 60.0
+        self._refused_until[key_hash] = time.monotonic() + seconds
+        self._refused_until.move_to_end(key_hash)
+        if len(self._refused_until) > 10_000:
+            self._refused_until.popitem(last=False)
 
     async def check_known(self, key_hash: str) -> None:
         """Refuse an unknown key cheaply, before its request body is read: no store call for a
@@ -111,6 +134,9 @@ class Admission:
             self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]), grants=result[17:22])
         if status != "ok":
             self._metrics.rate_limited.labels(status).inc()
+            self._note_refusal(key_hash, int(result[13]))
+        elif self._refused_until:
+            self._refused_until.pop(key_hash, None)
         headers = limit_headers(result)
         admitted = status == "ok"
         return Grant(

@@ -222,6 +222,9 @@ class Proxy:
     def _stream_finished(
         self, backend: Backend, endpoint: Endpoint, relay: StreamRelay, *, ctx: RequestContext
     ) -> None:
+        if relay.abandoned:  # admission refused it: neither the backend's failure nor the client's
+            self._closed(backend, endpoint, "refused")
+            return
         if relay.failed:
             ctx.outcome = "backend_failed"
             backend.failed(BackendFailed(f"Backend `{backend.name}` broke off a stream."), endpoint)

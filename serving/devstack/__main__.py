@@ -19,6 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
+import redis
 import uvicorn
 
 from serving.app import create_app
@@ -65,16 +66,27 @@ def main(argv: list[str] | None = None) -> int:
         api_key=secrets.token_hex(24),  # only the façade talks to vLLM
     )
     env = {**os.environ, "DEV_API_KEY": key, "VLLM_BASE_URL": vllm.base_url, "VLLM_API_KEY": vllm.api_key or ""}
+    # SIGTERM (kill, docker stop, an IDE's stop button) takes the Ctrl-C path from here on, so
+    # every `finally` below runs: leaving them stops vLLM and the redis-server, which live in
+    # sessions of their own (a terminal's Ctrl-C does not reach them). uvicorn re-raises the
+    # signal once it has shut down, and Python's default SIGTERM action would end this process
+    # there and orphan them.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     store: RedisServer | None = None
-    if not env.get("REDIS_URL") and not args.embedded_store and shutil.which("redis-server"):
-        store_dir = CACHE_DIR / "redis"
-        store_dir.mkdir(parents=True, exist_ok=True)
-        store = RedisServer(store_dir)
-        store.start()
-        env["REDIS_URL"] = store.url
-        print(f"Keys and limits in a private redis-server on port {store.port}", flush=True)
     try:
+        if not env.get("REDIS_URL") and not args.embedded_store and shutil.which("redis-server"):
+            store_dir = CACHE_DIR / "redis"
+            store_dir.mkdir(parents=True, exist_ok=True)
+            store = RedisServer(store_dir)
+            store.start()
+            env["REDIS_URL"] = store.url
+            print(f"Keys and limits in a private redis-server on port {store.port}", flush=True)
         return _serve(args, key, vllm, vllm_log, env)
+    except KeyboardInterrupt:
+        return 0
+    except (OSError, RuntimeError, redis.RedisError) as exc:  # the redis-server did not start
+        print(f"error: the private redis-server did not start ({exc}); use --embedded-store", file=sys.stderr)
+        return 1
     finally:
         if store is not None:
             store.stop()
@@ -90,10 +102,6 @@ def _serve(args: argparse.Namespace, key: str, vllm: VllmCpuServer, vllm_log: Pa
         update={"server": config.server.model_copy(update={"host": args.host, "port": args.port})}
     )
     print(f"Starting vLLM CPU ({args.model_dir.name}) on {vllm.base_url}; log: {vllm_log}", flush=True)
-    # SIGTERM (kill, docker stop, an IDE's stop button) takes the Ctrl-C path, so leaving the
-    # `with vllm` block stops vLLM: uvicorn re-raises the signal once it has shut down, and
-    # Python's default SIGTERM action would end this process there and orphan vLLM.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with vllm:
             base_url = f"http://{args.host}:{args.port}/v1"

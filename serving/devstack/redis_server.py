@@ -53,9 +53,14 @@ class RedisServer:
                     client.ping()
                     return
                 except redis.ConnectionError:
+                    if self._process.poll() is not None:
+                        raise RuntimeError(f"redis-server exited with {self._process.returncode}") from None
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
         finally:
             client.close()
 

@@ -123,10 +123,27 @@ async def test_exhausted_limits_refuse_with_no_usage(
         counted = await usage_of(app, f"static-{name}")
         second = await app.client.post("/v1/chat/completions", json=STREAM, headers=auth(key))
         refused_cleanly(second, 429)
-        await cancelled_to(sim, lambda: sim.simulator.cancelled == (1 if first_status == 200 else 2))
-        assert await usage_of(app, f"static-{name}") == counted  # the refusal added nothing
+        # The first refusal had left early and was called back; once refused, the key's next
+        # requests wait for admission (a key at its limit must not keep the GPU busy).
+        await cancelled_to(sim, lambda: sim.simulator.cancelled == 1)
+        sent = sim.requests
+        third = await app.client.post("/v1/chat/completions", json=STREAM, headers=auth(key))
+        refused_cleanly(third, 429)
+        assert sim.requests == sent
+        assert await usage_of(app, f"static-{name}") == counted  # the refusals added nothing
         # Only an admitted stream counts: one request, its prompt and 4 tokens.
         assert counted[0] == (1 if first_status == 200 else 0) and (counted[1] > 4) == (first_status == 200)
+
+
+async def test_a_model_the_key_may_not_use_never_leaves_early(redis_server: RedisServer) -> None:
+    async with stack(redis_server.url) as (app, sim):
+        created = await app.client.post(
+            "/admin/keys", json={"name": "other-model", "models": ["gpt-5"]}, headers=auth(ADMIN)
+        )
+        key = created.json()["key"]
+        assert (await app.client.get("/v1/models", headers=auth(key))).status_code == 200  # now verified here
+        response = await app.client.post("/v1/chat/completions", json=STREAM, headers=auth(key))
+        assert response.status_code == 404 and sim.requests == 0
 
 
 async def test_store_down_closed_refuses_and_cancels(redis_server: RedisServer) -> None:
