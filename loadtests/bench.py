@@ -1,7 +1,7 @@
 """The performance report, in one run on one machine: writes results.json, REPORT.md and PNG
 plots to loadtests/results/ (not committed: numbers belong to the machine that made them).
 
-    .venv/bin/python -m loadtests.bench                    # all three parts, ~27 minutes
+    .venv/bin/python -m loadtests.bench                    # all seven parts, ~40 minutes
     .venv/bin/python -m loadtests.bench --parts overhead   # only part 1, ~3 minutes
     .venv/bin/python -m loadtests.bench --engine-url http://gpu-host:8000/v1 --engine-model medgemma
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,71 @@ class PearCareUser(HttpUser):
         )
 
 
-class StreamingChatUser(PearCareUser):
+@dataclass
+class StreamTally:
+    """What one stream carried: when its text pieces arrived, and the tokens its usage named."""
+
+    started: float = field(default_factory=time.perf_counter)
+    first: float | None = None
+    last: float | None = None
+    pieces: int = 0
+    tokens: int = 0
+
+    def piece(self) -> None:
+        now = time.perf_counter()
+        self.first = self.first or now
+        self.last = now
+        self.pieces += 1
+
+
+def chat_event(event: dict[str, Any], tally: StreamTally) -> str | None:
+    """A chat completion chunk into the tally; the failure's message for an error event."""
+    if "error" in event:
+        return str(event["error"].get("message", "stream error"))
+    if event.get("usage"):
+        tally.tokens = event["usage"].get("completion_tokens", 0)
+    elif event.get("choices") and event["choices"][0]["delta"].get("content"):
+        tally.piece()
+    return None
+
+
+def responses_event(event: dict[str, Any], tally: StreamTally) -> str | None:
+    """A Responses API event into the tally (usage comes in response.completed)."""
+    kind = event.get("type")
+    if "error" in event or kind in ("error", "response.failed"):
+        return str(event.get("error") or event.get("message") or kind)
+    if kind == "response.output_text.delta":
+        tally.piece()
+    elif kind in ("response.completed", "response.incomplete"):
+        tally.tokens = (event["response"].get("usage") or {}).get("output_tokens", 0)
+    return None
+
+
+class StreamingUser(PearCareUser):
+    abstract = True
+
+    def measured_stream(
+        self, path: str, body: dict[str, Any], name: str, read: Callable[[dict[str, Any], StreamTally], str | None]
+    ) -> None:
+        """One streamed request: TTFT, ITL and output tokens recorded as Locust entries."""
+        tally = StreamTally()
+        with self.client.post(path, json=body, stream=True, catch_response=True, name=name) as response:
+            if response.status_code != 200:
+                response.failure(f"HTTP {response.status_code}")
+                return
+            for line in response.iter_lines():
+                if line.startswith(b"data: {") and (failure := read(json.loads(line[6:]), tally)) is not None:
+                    response.failure(failure)
+                    return
+            response.success()
+        if tally.first is not None:
+            self.record("TTFT", name, (tally.first - tally.started) * 1000)
+        if tally.first is not None and tally.last is not None and tally.pieces > 1:
+            self.record("ITL", name, (tally.last - tally.first) * 1000 / (tally.pieces - 1))
+        self.record("TOKENS", f"{name} output", tally.tokens or tally.pieces)
+
+
+class StreamingChatUser(StreamingUser):
     weight = 6
 
     @task
@@ -65,38 +131,10 @@ class StreamingChatUser(PearCareUser):
             "stream_options": {"include_usage": True},
             "messages": [{"role": "user", "content": random.choice(self.prompts)}],
         }
-        started = time.perf_counter()
-        first = last = None
-        chunks = tokens = 0
-        with self.client.post(
-            "/v1/chat/completions", json=body, stream=True, catch_response=True, name="chat (stream)"
-        ) as response:
-            if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code}")
-                return
-            for line in response.iter_lines():
-                if not line.startswith(b"data: {"):
-                    continue
-                event = json.loads(line[6:])
-                if "error" in event:
-                    response.failure(event["error"].get("message", "stream error"))
-                    return
-                if event.get("usage"):
-                    tokens = event["usage"].get("completion_tokens", 0)
-                elif event.get("choices") and event["choices"][0]["delta"].get("content"):
-                    now = time.perf_counter()
-                    first = first or now
-                    last = now
-                    chunks += 1
-            response.success()
-        if first is not None:
-            self.record("TTFT", "chat (stream)", (first - started) * 1000)
-        if first is not None and last is not None and chunks > 1:
-            self.record("ITL", "chat (stream)", (last - first) * 1000 / (chunks - 1))
-        self.record("TOKENS", "chat (stream) output", tokens or chunks)
+        self.measured_stream("/v1/chat/completions", body, "chat (stream)", chat_event)
 
 
-class ResponsesUser(PearCareUser):
+class ResponsesUser(StreamingUser):
     """POST /v1/responses, streamed: typed events; usage in the last (response.completed)."""
 
     weight = 2
@@ -109,36 +147,7 @@ class ResponsesUser(PearCareUser):
             "stream": True,
             "input": [{"role": "user", "content": random.choice(self.prompts)}],
         }
-        started = time.perf_counter()
-        first = last = None
-        deltas = tokens = 0
-        with self.client.post(
-            "/v1/responses", json=body, stream=True, catch_response=True, name="responses (stream)"
-        ) as response:
-            if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code}")
-                return
-            for line in response.iter_lines():
-                if not line.startswith(b"data: {"):
-                    continue
-                event = json.loads(line[6:])
-                kind = event.get("type")
-                if "error" in event or kind in ("error", "response.failed"):
-                    response.failure(str(event.get("error") or event.get("message") or kind))
-                    return
-                if kind == "response.output_text.delta":
-                    now = time.perf_counter()
-                    first = first or now
-                    last = now
-                    deltas += 1
-                elif kind in ("response.completed", "response.incomplete"):
-                    tokens = (event["response"].get("usage") or {}).get("output_tokens", 0)
-            response.success()
-        if first is not None:
-            self.record("TTFT", "responses (stream)", (first - started) * 1000)
-        if first is not None and last is not None and deltas > 1:
-            self.record("ITL", "responses (stream)", (last - first) * 1000 / (deltas - 1))
-        self.record("TOKENS", "responses (stream) output", tokens or deltas)
+        self.measured_stream("/v1/responses", body, "responses (stream)", responses_event)
 
 
 class ChatUser(PearCareUser):

@@ -397,6 +397,18 @@ def _replicas_section(replicas: dict[str, Any]) -> list[str]:
     return lines
 
 
+# The cells of one measure.compare() row, as parts 5-7 show them.
+_COMPARED_HEADER = "throughput vs direct | added TTFT p50 (ms) | p99 (ms) | CPU per token (µs) | errors |"
+_COMPARED_RULE = "---|---|---|---|---|"
+
+
+def _compared(row: dict[str, Any]) -> str:
+    return (
+        f"{_ratio(row['throughput_ratio'])} | {_n(row['added_ttft_p50_ms'])} | {_n(row['added_ttft_p99_ms'])} | "
+        f"{_n(row['facade'].get('cpu_us_per_token'))} | {row['facade']['errors']} |"
+    )
+
+
 def _workers_section(measured: dict[str, Any]) -> list[str]:
     lines = [
         "",
@@ -405,14 +417,10 @@ def _workers_section(measured: dict[str, Any]) -> list[str]:
         f"{measured['streams']} concurrent streams through one façade with `server.workers` processes, on this "
         f"{measured['cores']}-core machine, which also runs the load generator, the simulator and Redis.",
         "",
-        "| workers | throughput vs direct | added TTFT p50 (ms) | p99 (ms) | errors |",
-        "|---|---|---|---|---|",
+        f"| workers | {_COMPARED_HEADER}",
+        f"|---|{_COMPARED_RULE}",
     ]
-    for count, row in measured["workers"].items():
-        lines.append(
-            f"| {count} | {_ratio(row['throughput_ratio'])} | {_n(row['added_ttft_p50_ms'])} | "
-            f"{_n(row['added_ttft_p99_ms'])} | {row['facade']['errors']} |"
-        )
+    lines += [f"| {count} | {_compared(row)}" for count, row in measured["workers"].items()]
     return lines
 
 
@@ -424,18 +432,14 @@ def _compare_section(compared: dict[str, Any]) -> list[str]:
         "",
         f"The same simulator ({sim['ttft_ms']} ms to the first token, {sim['itl_ms']} ms a token, {sim['tokens']} "
         "tokens), rounds alternating between direct and every gateway, one process each. LiteLLM (when measured) "
-        "is its proxy at the pinned release, one worker, no database, the bench key as its master key.",
+        "is its proxy at the pinned release, one worker, no database, the bench key as its master key. CPU is "
+        "the gateway process's own: the façade's admission Lua runs in redis-server and is not counted.",
         "",
-        "| streams | gateway | throughput vs direct | added TTFT p50 (ms) | p99 (ms) | CPU per token (µs) | errors |",
-        "|---|---|---|---|---|---|---|",
+        f"| streams | gateway | {_COMPARED_HEADER}",
+        f"|---|---|{_COMPARED_RULE}",
     ]
     for level in compared["levels"]:
-        for name, row in level["gateways"].items():
-            lines.append(
-                f"| {level['streams']} | {name} | {_ratio(row['throughput_ratio'])} | {_n(row['added_ttft_p50_ms'])} | "
-                f"{_n(row['added_ttft_p99_ms'])} | {_n(row['facade'].get('cpu_us_per_token'))} | "
-                f"{row['facade']['errors']} |"
-            )
+        lines += [f"| {level['streams']} | {name} | {_compared(row)}" for name, row in level["gateways"].items()]
     return lines
 
 
@@ -449,16 +453,10 @@ def _responses_section(responses: dict[str, Any]) -> list[str]:
         f"{sim['itl_ms']} ms a token ({sim['tokens']} tokens); rounds of each API direct and through the façade "
         "alternate. TTFT is the first text delta.",
         "",
-        "| API | added TTFT p50 (ms) | p99 (ms) | throughput vs direct | façade CPU per token (µs) | errors |",
-        "|---|---|---|---|---|---|",
+        f"| API | {_COMPARED_HEADER}",
+        f"|---|{_COMPARED_RULE}",
     ]
-    for api in ("chat", "responses"):
-        row = responses[api]
-        lines.append(
-            f"| {api} | {_n(row['added_ttft_p50_ms'])} | {_n(row['added_ttft_p99_ms'])} | "
-            f"{_ratio(row['throughput_ratio'])} | {_n(row['facade'].get('cpu_us_per_token'))} | "
-            f"{row['facade']['errors']} |"
-        )
+    lines += [f"| {api} | {_compared(responses[api])}" for api in ("chat", "responses")]
     return lines
 
 

@@ -3,8 +3,8 @@
 Opt-in twice: the key (`response_cache`) and the request (`x-pearcare-cache: on`). Only a
 deterministic request is cached: temperature 0, or a seed. Entries are exact matches on the
 canonical request (route and the whole body with sorted keys: model, messages, parameters,
-the stream flag included) and scoped to the key: an answer may carry patient data and is never served to another key.
-They live in the store with a TTL, bounded in size per entry. A stream is kept as the bytes
+the stream flag included) and scoped to the key: an answer may carry patient data and is
+never served to another key. They live in the store with a TTL, bounded in size per entry. A stream is kept as the bytes
 the client was sent and replayed event by event in the same SSE shape; a non-streaming
 answer as its JSON body. A cache failure is a miss, never a failed request.
 """
