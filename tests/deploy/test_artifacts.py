@@ -7,6 +7,7 @@ import copy
 import importlib.resources
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def tool(name: str) -> str:
     return path
 
 
-@pytest.mark.parametrize("dockerfile", ["Dockerfile.api", "Dockerfile.vllm"])
+@pytest.mark.parametrize("dockerfile", ["Dockerfile.api", "Dockerfile.vllm", "deploy/runpod/Dockerfile"])
 def test_dockerfiles_pass_hadolint(dockerfile: str) -> None:
     result = subprocess.run([tool("hadolint"), "--no-color", dockerfile], cwd=REPO_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -330,3 +331,38 @@ def test_the_vision_overlay_serves_the_multimodal_model_with_image_limits() -> N
     for variable in ("LIMIT_MM_PER_PROMPT", "ALLOWED_MEDIA_DOMAINS", "TOOL_CALL_PARSER", "CHAT_TEMPLATE"):
         assert f"${variable}" in dockerfile or f'"${variable}"' in dockerfile, variable
     assert "--enable-auto-tool-choice" in dockerfile and "COPY configs/vllm/gemma3_tools.jinja" in dockerfile
+
+
+def dockerfile_env(path: Path) -> dict[str, str]:
+    """The ENV values of a Dockerfile, as Docker reads `KEY=value` and `KEY="quoted value"`."""
+    text = path.read_text().replace("\\\n", " ")
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            for pair in shlex.split(line.removeprefix("ENV "), posix=True):
+                name, _, value = pair.partition("=")
+                values[name] = value
+    return values
+
+
+def test_the_runpod_image_configures_the_worker_it_runs() -> None:
+    from serving.serverless.settings import WorkerSettings
+
+    dockerfile = REPO_ROOT / "deploy" / "runpod" / "Dockerfile"
+    env = dockerfile_env(dockerfile)
+    ours = {name for name in env if name.startswith("PEARCARE_RUNPOD_")}
+    known = {f"PEARCARE_RUNPOD_{field.upper()}" for field in WorkerSettings.model_fields}
+    assert ours and ours <= known, ours - known  # a misspelt variable would be ignored silently
+    settings = WorkerSettings(**{name.removeprefix("PEARCARE_RUNPOD_").lower(): env[name] for name in ours})
+    server = settings.vllm_server()
+    assert server is not None
+    command = server.command()
+    assert (
+        command[command.index("--structured-outputs-config") + 1]
+        == '{"backend": "xgrammar", "disable_any_whitespace": true}'
+    )
+    assert command[command.index("--chat-template") + 1] == "/app/configs/vllm/gemma3_tools.jinja"
+    copied = dockerfile.read_text()
+    assert "COPY configs/vllm/gemma3_tools.jinja /app/configs/vllm/" in copied
+    assert env["PEARCARE_CONFIG_PATH"] == "/app/configs/serving.yaml" and "configs/serving.yaml" in copied
+    assert "ENTRYPOINT" in copied and "serving.serverless.runpod_worker" in copied

@@ -75,11 +75,11 @@ def test_two_vllm_replicas_share_the_load_and_survive_one_killed(
     assert all(status == 200 and lines[-1] == "data: [DONE]" for status, lines, _ in warm)
     assert requests_served(vllm_server) >= 1 and requests_served(second_replica) >= 1  # both took some
 
-    assert second_replica._process is not None
+    assert second_replica.pid is not None
     with ThreadPoolExecutor(max_workers=12) as pool:
         long_streams = [pool.submit(stream, balanced.base_url, f"Count slowly {i}", 200) for i in range(4)]
         time.sleep(3)  # they are generating on both replicas
-        os.killpg(second_replica._process.pid, signal.SIGKILL)
+        os.killpg(second_replica.pid, signal.SIGKILL)
         later = [pool.submit(stream, balanced.base_url, f"Afterwards {i}", 4) for i in range(8)]
         early = [future.result(timeout=120) for future in long_streams]
         after = [future.result(timeout=120) for future in later]

@@ -136,8 +136,12 @@ def test_auto_tool_choice_is_served_and_a_tool_result_continues(vllm_facade: Fac
 def test_langchain_bind_tools_with_a_named_tool(vllm_facade: Facade) -> None:
     from langchain_core.tools import tool
     from langchain_openai import ChatOpenAI
+    from pydantic import BaseModel, Field
 
-    @tool
+    class LookupArgs(BaseModel):
+        term: str = Field(max_length=30)  # bounded, as LOOKUP's: the call ends within max_tokens
+
+    @tool(args_schema=LookupArgs)
     def lookup_icd10(term: str) -> str:
         """Find the ICD-10-CM code for a diagnosis."""
         return "H66.90"

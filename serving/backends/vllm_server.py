@@ -1,0 +1,134 @@
+"""vLLM's OpenAI server as a subprocess of ours, for the setups that run it beside the façade:
+the devstack and its tests (the CPU build) and the serverless worker (the GPU image)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from serving.devstack.processes import stop as stop_process
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Gemma 3 has no tool-call format of its own: configs/vllm/gemma3_tools.jinja asks for calls as a
+# Python list, which vLLM's pythonic parser reads (Dockerfile.vllm passes the same flags).
+TOOL_CHAT_TEMPLATE = REPO_ROOT / "configs" / "vllm" / "gemma3_tools.jinja"
+# Nothing leaves the machine: the weights are local, and vLLM's usage statistics stay off.
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class VllmStartError(RuntimeError):
+    pass
+
+
+@dataclass
+class VllmServer:
+    """`python -m vllm.entrypoints.openai.api_server` on 127.0.0.1, in a session of its own (so
+    stop() ends its engine processes with it); ready when /health answers."""
+
+    python: str
+    model: str
+    served_model_name: str
+    port: int = field(default_factory=free_port)
+    # vLLM checks it on /v1 only: /metrics, /health, /tokenize and others stay open, which is
+    # why deployments also keep vLLM's port reachable from the façade alone (network policies).
+    api_key: str | None = None
+    engine_args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+    chat_template: Path = TOOL_CHAT_TEMPLATE  # an installed package has no configs/: images name their copy
+    _process: subprocess.Popen[bytes] | None = None
+    _tmpdir: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def command(self) -> list[str]:
+        return [
+            self.python,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            self.model,
+            "--served-model-name",
+            self.served_model_name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            # Tool calls: `auto` parsed from Gemma's pythonic answer; a named tool_choice is
+            # enforced by structured outputs whatever the parser.
+            *("--enable-auto-tool-choice", "--tool-call-parser", "pythonic"),
+            *("--chat-template", str(self.chat_template)),
+            # One argument, "=": a key that starts with "-" would read as another option.
+            *((f"--api-key={self.api_key}",) if self.api_key else ()),
+            *self.engine_args,
+        ]
+
+    def start(self) -> None:
+        self._tmpdir = tempfile.TemporaryDirectory(prefix="vllm-")
+        env = {**os.environ, **OFFLINE_ENV, **self.env, "TMPDIR": self._tmpdir.name}
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self._process = subprocess.Popen(
+            self.command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise VllmStartError(f"vLLM exited with code {self._process.returncode}; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(self.root_url + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise VllmStartError(f"vLLM did not become healthy within {timeout:.0f}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            stop_process(process, grace=30)
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

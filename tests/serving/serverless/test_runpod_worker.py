@@ -1,0 +1,145 @@
+"""`python -m serving.serverless.runpod_worker` under the runpod SDK's two offline test modes,
+in front of the upstream simulator (a real HTTP server): `--test_input` (one job, then exit) and
+the local API server (`--rp_serve_api`: /runsync, /run + /stream)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from serving.devstack.processes import running
+from serving.devstack.vllm_cpu import free_port
+from serving.settings import REPO_ROOT
+from tests.support.stack import TEST_KEY, facade_config, simulator, vllm_backend
+
+PATIENT = {"age": 34, "gender": "female", "location": "02139"}
+SYMPTOMS = "Throbbing headache with flashing lights since yesterday"
+ENDPOINT_KEY = "sk-endpoint-0123456789abcdefghijk"
+PROMPT = "my-private-words-7f3a"
+
+
+def stream_job(**input_fields: Any) -> dict[str, Any]:
+    body = {"model": "medgemma", "messages": [{"role": "user", "content": PROMPT}], "stream": True, "max_tokens": 4}
+    return {"input": {"openai_route": "/v1/chat/completions", "openai_input": body, **input_fields}}
+
+
+@pytest.fixture(scope="module")
+def worker_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    tmp = tmp_path_factory.mktemp("runpod")
+    with ExitStack() as stack:
+        sim = stack.enter_context(simulator(tmp, "--ttft-ms", "1", "--itl-ms", "1", "--tokens", "4"))
+        config = facade_config({"sim": vllm_backend(sim.base_url, "m")}, {"medgemma": ["sim"], "gpt-5": ["sim"]})
+        config["consultation"] = {
+            "stages": {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"},
+            "providers_file": str(REPO_ROOT / "configs" / "providers.json"),
+        }
+        config_path = tmp / "serving.yaml"
+        config_path.write_text(yaml.safe_dump(config))
+        yield {"PEARCARE_CONFIG_PATH": str(config_path), "PEARCARE_RUNPOD_ENDPOINT_KEY": ENDPOINT_KEY}
+
+
+def run_test_input(env: dict[str, str], job: dict[str, Any]) -> tuple[int, str]:
+    command = [sys.executable, "-m", "serving.serverless.runpod_worker", "--test_input", json.dumps(job)]
+    done = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def job_result(output: str) -> Any:
+    """What the SDK prints: `Job result: {'output': [...]}` (a Python repr)."""
+    [line] = [line for line in output.splitlines() if "Job result: " in line]
+    return ast.literal_eval(line.split("Job result: ", 1)[1])["output"]
+
+
+def job_error(output: str) -> dict[str, Any]:
+    [line] = [line for line in output.splitlines() if "failed with error: " in line]
+    error: dict[str, Any] = json.loads(line.split("failed with error: ", 1)[1])
+    return error
+
+
+def sse_text_content(pieces: list[str]) -> tuple[str, str]:
+    events = [line.removeprefix("data: ") for line in "".join(pieces).split("\n") if line.startswith("data: ")]
+    chunks = [json.loads(event) for event in events[:-1]]
+    return "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]), events[-1]
+
+
+def test_test_input_answers_a_streamed_chat_job_with_the_sse_text(worker_env: dict[str, str]) -> None:
+    code, output = run_test_input(worker_env, stream_job(api_key=TEST_KEY))
+    assert code == 0, output
+    assert sse_text_content(job_result(output)) == (" tok" * 4, "[DONE]")
+
+
+def test_test_input_answers_a_consultation_job_with_the_document(worker_env: dict[str, str]) -> None:
+    job = {"input": {"route": "/v1/consultations", "body": {"symptoms": SYMPTOMS, "patient_data": PATIENT}}}
+    code, output = run_test_input(worker_env, job)  # no api_key: the endpoint's key
+    assert code == 0, output
+    [document] = job_result(output)
+    assert document["object"] == "consultation" and document["status"] == "completed"
+    assert set(document["stages"]) == {"intake", "icd", "cpt", "providers", "summary"}
+
+
+@pytest.mark.parametrize(
+    ("job", "status", "param", "code"),
+    [
+        (stream_job(api_key="sk-wrong-0123456789abcdefghijkl"), 401, None, "invalid_api_key"),
+        (
+            {
+                "input": {
+                    "openai_route": "/v1/chat/completions",
+                    "openai_input": {"model": "medgemma", "messages": "hi"},
+                }
+            },
+            400,
+            "messages",
+            "invalid_value",
+        ),
+    ],
+    ids=["bad-key", "bad-body"],
+)
+def test_test_input_fails_a_bad_job_with_the_openai_envelope(
+    worker_env: dict[str, str], job: dict[str, Any], status: int, param: str | None, code: str
+) -> None:
+    exit_code, output = run_test_input(worker_env, job)
+    assert exit_code == 1  # the SDK's verdict on a failed job
+    error = job_error(output)
+    assert error["status"] == status and (error["error"]["param"], error["error"]["code"]) == (param, code)
+    assert "Traceback" not in output
+
+
+def test_the_local_api_server_runs_jobs_and_keeps_prompts_out_of_the_log(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "serving.serverless.runpod_worker", "--rp_serve_api", "--rp_api_port", str(port)]
+    log_path = tmp_path / "worker.log"
+    with running(command, f"http://localhost:{port}/", log_path, env=worker_env, timeout=60):
+        base = f"http://localhost:{port}"
+        synced = httpx.post(f"{base}/runsync", json=stream_job(), timeout=60).json()  # the endpoint key
+        assert synced["status"] == "COMPLETED"
+        assert sse_text_content(synced["output"]) == (" tok" * 4, "[DONE]")
+
+        plain = {"route": "/v1/chat/completions", "body": {**stream_job()["input"]["openai_input"]}}
+        job_id = httpx.post(f"{base}/run", json={"input": plain}, timeout=10).json()["id"]
+        streamed = httpx.post(f"{base}/stream/{job_id}", timeout=60).json()
+        assert streamed["status"] == "COMPLETED"
+        chunks = [part["output"] for part in streamed["stream"]]
+        assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
+
+        refused = httpx.post(f"{base}/runsync", json=stream_job(api_key="sk-wrong-0123456789abcdefghijkl"), timeout=60)
+        # RunPod marks such a job FAILED; the SDK's local server lists the failure as an output.
+        [failure] = refused.json()["output"]
+        assert json.loads(failure["error"])["status"] == 401
+    log = log_path.read_text()
+    assert "request" in log and PROMPT not in log  # the SDK's DEBUG logs of inputs stay off
