@@ -93,9 +93,15 @@ class VllmServer:
         self._tmpdir = tempfile.TemporaryDirectory(prefix="vllm-")
         env = {**os.environ, **OFFLINE_ENV, **self.env, "TMPDIR": self._tmpdir.name}
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(
-            self.command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        try:
+            self._process = subprocess.Popen(
+                self.command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        except OSError as exc:  # no such interpreter, not executable
+            raise VllmStartError(f"cannot run vLLM with {self.python}: {exc.strerror}") from None
+        finally:
+            if not isinstance(log, int):
+                log.close()  # the child has its own copy
 
     def wait_ready(self, timeout: float = 300.0) -> None:
         deadline = time.monotonic() + timeout

@@ -3,10 +3,12 @@ RunPod passes a generator handler's outputs on.
 
 - An OpenAI-route stream: the SSE text itself (`data: {...}\\n\\n`), as RunPod's vLLM worker
   yields it, so RunPod's `/openai/v1` endpoint streams what an OpenAI client reads.
-- A plain job's stream: each event's JSON object.
+- A plain job's stream: each event's JSON object, as `{"data": event}` (RunPod fails a job at
+  an output that has an `error` key, and a consultation's failed stage has one: the run goes on).
 - A document (non-streamed answer): the JSON document, once.
 - An error: `{"error": "<the OpenAI envelope as JSON, with the HTTP status>"}`, once. RunPod marks
-  the job FAILED with that string (it would repr() a dict), and `--test_input` exits 1.
+  the job FAILED with that string (it would repr() a dict), and `--test_input` exits 1. An
+  unexpected failure of the worker itself is a 500 envelope too: never a traceback.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import orjson
 
 from serving.errors import APIError, error_envelope, error_type_for
-from serving.serverless.in_process import AppResponse, InProcessApp
+from serving.serverless.in_process import SERVER_ERROR, AppResponse, InProcessApp
 from serving.serverless.jobs import read_job
 
 log = logging.getLogger(__name__)
@@ -69,11 +71,15 @@ class JobHandler:
 
     async def handle(self, job: dict[str, Any]) -> AsyncGenerator[Any]:
         """The generator handler given to runpod.serverless.start."""
-        async with aclosing(self._outputs(job)) as outputs:  # a job stopped early reaches the app at once
-            async for output in outputs:
-                if self._cold_start is not None:
-                    self._cold_start.first_output()
-                yield output
+        try:
+            async with aclosing(self._outputs(job)) as outputs:  # a job stopped early reaches the app at once
+                async for output in outputs:
+                    if self._cold_start is not None:
+                        self._cold_start.first_output()
+                    yield output
+        except Exception as exc:  # the SDK would hand the caller our traceback
+            log.error("job failed in the worker", extra={"error_type": type(exc).__name__})
+            yield failure(500, SERVER_ERROR)
 
     async def handle_once(self, job: dict[str, Any]) -> Any:
         """One job's outputs at once (the list RunPod aggregates), then the app's shutdown: for
@@ -124,7 +130,8 @@ def _document(body: bytes) -> Any:
 
 async def _events(response: AppResponse) -> AsyncIterator[Any]:
     """Each `data:` event's JSON (the façade writes one `data:` line per event), [DONE] left out;
-    an error event ends the job as a failure (a stream has no status: none is given)."""
+    the error event that ends a failed stream ends the job as a failure (no status: the stream
+    had started)."""
     pending = b""
     async for piece in response.batches():
         pending += piece
@@ -134,7 +141,7 @@ async def _events(response: AppResponse) -> AsyncIterator[Any]:
             if not data or data == b"[DONE]":
                 continue
             payload = orjson.loads(data)
-            if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+            if isinstance(payload, dict) and set(payload) == {"error"}:  # the façade's error event
                 yield failure(None, payload)
                 return
-            yield payload
+            yield {"data": payload}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -22,8 +22,8 @@ from serving.serverless.jobs import AppRequest
 
 log = logging.getLogger(__name__)
 
+SERVER_ERROR = error_envelope("The server had an error while processing your request.", "server_error")
 _ASGI = {"version": "3.0", "spec_version": "2.3"}  # 2.3: a client that leaves is told through receive()
-_SERVER_ERROR = error_envelope("The server had an error while processing your request.", "server_error")
 
 
 class AppResponse:
@@ -68,6 +68,7 @@ class InProcessApp:
         self._started: asyncio.Future[None] | None = None
         self._lifespan: asyncio.Task[None] | None = None
         self._lifespan_inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._requests: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
 
     async def start(self) -> None:
         """The app's lifespan startup, once (later calls wait for the first); it raises if the
@@ -96,9 +97,17 @@ class InProcessApp:
             elif message["type"] == "lifespan.startup.failed" and not started.done():
                 started.set_exception(RuntimeError(f"the app did not start: {message.get('message', '')}"))
 
+        async def receive() -> Message:
+            try:
+                return await self._lifespan_inbox.get()
+            except asyncio.CancelledError:
+                # The loop is ending (the runpod SDK's asyncio.run returns after SIGTERM and
+                # cancels what is left): shut the app down as uvicorn would, not half-way.
+                return {"type": "lifespan.shutdown"}
+
         scope = {"type": "lifespan", "asgi": _ASGI, "state": self._state}
         try:
-            await self._app(scope, self._lifespan_inbox.get, send)
+            await self._app(scope, receive, send)
         except Exception as exc:  # Starlette re-raises after lifespan.startup.failed
             if not started.done():
                 started.set_exception(exc)
@@ -143,7 +152,18 @@ class InProcessApp:
             "state": dict(self._state),
         }
         task = asyncio.create_task(self._call(scope, receive, send, messages))
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
         response: AppResponse | None = None
+
+        def reader_gone(_: object) -> None:
+            # The reading task ended without leaving this block: the runpod SDK cancels a
+            # stopped job while it posts an output, outside the generator, which nobody closes.
+            hung_up.set()
+
+        reader = asyncio.current_task()
+        if reader is not None:
+            reader.add_done_callback(reader_gone)
         try:
             start = await messages.get()
             if start is None:  # the app ended without answering
@@ -152,14 +172,15 @@ class InProcessApp:
             response = AppResponse(start, messages)
             yield response
         finally:
+            if reader is not None:
+                reader.remove_done_callback(reader_gone)
             if not task.done() and not (response is not None and response.complete):
                 hung_up.set()
-            try:
-                await asyncio.wait_for(asyncio.shield(task), self._shutdown_timeout)
-            except TimeoutError:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+            # The app settles the request (usage, audit) before its task ends: wait for it, but
+            # not forever; past the wait it goes on by itself (held in self._requests).
+            done, _ = await asyncio.wait({task}, timeout=self._shutdown_timeout)
+            if not done:
+                log.warning("a request is still settling", extra={"seconds": self._shutdown_timeout})
 
     async def _call(
         self, scope: dict[str, Any], receive: Any, send: Any, messages: asyncio.Queue[Message | None]
@@ -178,6 +199,6 @@ class InProcessApp:
             if not started:
                 headers = [(b"content-type", b"application/json")]
                 messages.put_nowait({"type": "http.response.start", "status": 500, "headers": headers})
-                messages.put_nowait({"type": "http.response.body", "body": orjson.dumps(_SERVER_ERROR)})
+                messages.put_nowait({"type": "http.response.body", "body": orjson.dumps(SERVER_ERROR)})
         finally:
             messages.put_nowait(None)

@@ -25,10 +25,11 @@ from serving.errors import InvalidRequest
 # GET routes of the API; every other /v1 route is a POST. A job may still name its method.
 _GET_ROUTES = ("/v1/models", "/v1/usage")
 _METHODS = ("GET", "POST")
-# A /v1 path of the API with an optional query; no "..", no scheme or host.
+# A /v1 path of the API with an optional query; no scheme or host ("." and ".." segments: below).
 _ROUTE = re.compile(r"^/v1/[A-Za-z0-9._~/:@-]*(\?[A-Za-z0-9._~=&%:,+-]*)?$")
 # Headers a job may add (the cache opt-in, routing hints, a request id); the rest are ours to set.
 _JOB_HEADERS = ("x-pearcare-cache", "x-pearcare-priority", "x-session-id", "x-request-id")
+_HEADER_VALUE = re.compile(r"^[\x21-\x7e]{1,128}$")  # one visible token: no line breaks, no padding
 
 
 class InvalidJob(InvalidRequest):
@@ -59,11 +60,11 @@ def read_job(job: Mapping[str, Any], *, endpoint_key: str | None) -> AppRequest:
             "A job names its route: `openai_route` with `openai_input`, or `route` with `body`.", param="input"
         )
     route = job_input[route_field]
-    if not isinstance(route, str) or not _ROUTE.match(route) or "/../" in route or route.endswith("/.."):
+    path, _, query = route.partition("?") if isinstance(route, str) else ("", "", "")
+    if not _ROUTE.match(route if isinstance(route, str) else "") or {".", ".."} & set(path.split("/")):
         raise InvalidJob(
             f"`{route_field}` must be a path of the API under /v1/, such as /v1/chat/completions.", param=route_field
         )
-    path, _, query = route.partition("?")
     method = _method(job_input.get("method"), path)
     body = job_input.get(body_field)
     if body is not None and not isinstance(body, dict):
@@ -77,8 +78,8 @@ def read_job(job: Mapping[str, Any], *, endpoint_key: str | None) -> AppRequest:
     if key:
         headers.append((b"authorization", b"Bearer " + key.encode("utf-8", "replace")))
     job_id = job.get("id")
-    if isinstance(job_id, str) and not any(name == b"x-request-id" for name, _ in headers):
-        headers.append((b"x-request-id", job_id.encode("latin-1", "replace")))  # the logs name the RunPod job
+    if isinstance(job_id, str) and _HEADER_VALUE.match(job_id) and not any(n == b"x-request-id" for n, _ in headers):
+        headers.append((b"x-request-id", job_id.encode()))  # the logs and the audit trail name the RunPod job
     encoded = orjson.dumps(body) if method == "POST" else b""
     return AppRequest(method, path, query.encode(), encoded, tuple(headers), openai_route)
 
@@ -94,9 +95,9 @@ def _method(given: Any, path: str) -> str:
 def _job_headers(given: Any) -> list[tuple[bytes, bytes]]:
     if given is None:
         return []
-    if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
-        raise InvalidJob("`headers` must be an object of strings.", param="headers")
-    unknown = sorted(name for name in given if name.lower() not in _JOB_HEADERS)
-    if unknown:
-        raise InvalidJob(f"A job may set only these headers: {', '.join(_JOB_HEADERS)}.", param="headers")
-    return [(name.lower().encode(), value.encode("latin-1", "replace")) for name, value in given.items()]
+    if not isinstance(given, dict) or not all(isinstance(v, str) and _HEADER_VALUE.match(v) for v in given.values()):
+        raise InvalidJob("`headers` must be an object of short strings without spaces or line breaks.", param="headers")
+    names = [name.lower() for name in given]
+    if any(name not in _JOB_HEADERS for name in names) or len(set(names)) != len(names):
+        raise InvalidJob(f"A job may set each of these headers once: {', '.join(_JOB_HEADERS)}.", param="headers")
+    return [(name.lower().encode(), value.encode()) for name, value in given.items()]

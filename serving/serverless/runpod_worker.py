@@ -33,13 +33,19 @@ log = logging.getLogger(__name__)
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """RunPod stops a worker with SIGTERM: leave through the `finally` that stops vLLM (it runs in
-    a session of its own, so it would outlive us)."""
+    """SIGTERM while vLLM loads (minutes on a GPU): leave through the `finally` that stops vLLM,
+    which runs in a session of its own and would outlive us. Once the SDK runs, its own handler
+    drains the jobs, and start() returns to the same `finally`."""
     raise SystemExit(0)
 
 
-def _is_test_input(argv: list[str]) -> bool:
-    return any(arg == "--test_input" or arg.startswith("--test_input=") for arg in argv)
+def _runs_one_local_job(argv: list[str], settings: WorkerSettings) -> bool:
+    """The SDK runs one job through its local runner (--test_input, or test_input.json off
+    RunPod), which does not iterate a generator handler; its API server and RunPod itself do."""
+    if "--rp_serve_api" in argv or settings.realtime_port:
+        return False
+    test_input = any(arg == "--test_input" or arg.startswith("--test_input=") for arg in argv)
+    return test_input or not settings.on_runpod
 
 
 def main() -> int:
@@ -67,7 +73,7 @@ def main() -> int:
         cold_start.mark("worker_ready")
         runpod.serverless.start(
             {
-                "handler": handler.handle_once if _is_test_input(sys.argv) else handler.handle,
+                "handler": handler.handle_once if _runs_one_local_job(sys.argv, settings) else handler.handle,
                 "return_aggregate_stream": True,  # /run and /runsync answer with the list of outputs
                 "concurrency_modifier": lambda current: settings.max_concurrency,
             }

@@ -40,6 +40,13 @@ class WorkerSettings(BaseSettings):
     vllm_ready_timeout: float = Field(1800.0, gt=0)  # a 27B model's first load from a network volume
     vllm_log: Path | None = None  # default: vLLM's output goes to the worker's
     max_concurrency: int = Field(32, ge=1)  # jobs one worker takes at once (vLLM batches them)
+    # Set by RunPod (read, as the SDK reads them, to know how it will run the handler).
+    job_take_url: str | None = Field(None, validation_alias="RUNPOD_WEBHOOK_GET_JOB")
+    realtime_port: int = Field(0, validation_alias="RUNPOD_REALTIME_PORT")
+
+    @property
+    def on_runpod(self) -> bool:
+        return bool(self.job_take_url)
 
     def vllm_server(self) -> VllmServer | None:
         if not self.vllm_model:

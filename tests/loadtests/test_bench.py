@@ -5,6 +5,7 @@ and its verdicts and profile summary on known inputs."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +38,19 @@ def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
             )
             for index, parts in enumerate(PART_GROUPS)
         ]
-        for run in runs:
-            stdout, stderr = run.communicate(timeout=300)
-            assert run.returncode == 0, stdout[-2000:] + stderr[-2000:]
+        try:
+            for run in runs:
+                stdout, stderr = run.communicate(timeout=300)
+                assert run.returncode == 0, stdout[-2000:] + stderr[-2000:]
+        finally:
+            for run in runs:  # the other half too, when one failed or ran out of time
+                if run.poll() is None:
+                    run.send_signal(signal.SIGINT)  # KeyboardInterrupt: it stops the servers it started
+                    try:
+                        run.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        run.kill()
+                        run.wait()
     merged: dict[str, Any] = {}
     for index in range(len(PART_GROUPS)):
         merged.update(json.loads((tmp_path / f"half-{index}" / "results.json").read_text()))

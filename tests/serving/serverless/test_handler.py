@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+from starlette.applications import Starlette
 
 from loadtests.simulator import Behaviour
 from serving.app import create_app
@@ -20,22 +21,26 @@ from serving.serverless.handler import ColdStart, JobHandler
 from serving.serverless.in_process import InProcessApp
 from serving.settings import REPO_ROOT, ServingConfig
 from tests.support.inprocess import HELLO, QUICK, RunningSimulator, simulator_server
-from tests.support.stack import LIMITED_KEY, TEST_KEY, facade_config, vllm_backend
+from tests.support.stack import LIMITED_KEY, TEST_KEY, facade_config, refused_url, vllm_backend
 from tests.support.wait import eventually_async
 
 PATIENT = {"age": 34, "gender": "female", "location": "02139"}
 SYMPTOMS = "Throbbing headache with flashing lights since yesterday"
 
 
+STAGES = {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"}
+
+
 @asynccontextmanager
 async def worker(
-    behaviour: Behaviour = QUICK, *, endpoint_key: str | None = None, consultation: bool = False
+    behaviour: Behaviour = QUICK, *, endpoint_key: str | None = None, stages: dict[str, str] | None = None
 ) -> AsyncIterator[tuple[JobHandler, RunningSimulator]]:
     async with simulator_server(behaviour) as sim:
-        config = facade_config({"sim": vllm_backend(sim.base_url, "m")}, {"medgemma": ["sim"], "gpt-5": ["sim"]})
-        if consultation:
+        backends = {"sim": vllm_backend(sim.base_url, "m"), "dead": vllm_backend(refused_url(), "x")}
+        config = facade_config(backends, {"medgemma": ["sim"], "gpt-5": ["sim"], "broken": ["dead"]})
+        if stages:
             config["consultation"] = {
-                "stages": {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"},
+                "stages": stages,
                 "providers_file": str(REPO_ROOT / "configs" / "providers.json"),
             }
         app = InProcessApp(create_app(ServingConfig.model_validate(config), metrics=Metrics()))
@@ -117,8 +122,9 @@ async def test_a_plain_job_stream_yields_each_event_as_an_object() -> None:
     }
     async with worker() as (handler, _):
         answer = await outputs(handler, job)
-    assert all(isinstance(event, dict) and event["object"] == "chat.completion.chunk" for event in answer)
-    assert "".join(e["choices"][0]["delta"].get("content", "") for e in answer if e["choices"]) == " tok" * 4
+    chunks = [output["data"] for output in answer]
+    assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]) == " tok" * 4
 
 
 async def test_a_mid_stream_error_event_ends_a_plain_job_as_a_failure() -> None:
@@ -132,7 +138,7 @@ async def test_a_mid_stream_error_event_ends_a_plain_job_as_a_failure() -> None:
     }
     async with worker() as (handler, _):
         answer = await outputs(handler, job)
-    assert answer[:-1] and all(event["object"] == "chat.completion.chunk" for event in answer[:-1])
+    assert answer[:-1] and all(output["data"]["object"] == "chat.completion.chunk" for output in answer[:-1])
     detail = failure_of(answer[-1:])
     assert "status" not in detail  # a stream that already started has no status of its own
 
@@ -211,6 +217,44 @@ async def test_a_job_stopped_mid_stream_cancels_the_upstream_request_and_counts_
     assert row["requests"] == 1 and 0 < row["completion_tokens"] < 200
 
 
+async def test_a_job_cancelled_outside_the_generator_still_reaches_the_app() -> None:
+    """RunPod's SDK awaits each output's post between yields; a job stopped there is cancelled in
+    the SDK's code, and nothing closes the generator (here it is even kept referenced)."""
+    slow = Behaviour(ttft_ms=1, itl_ms=50, tokens=200)
+    kept: list[Any] = []
+    async with worker(slow) as (handler, sim):
+
+        async def sdk_job() -> None:
+            answer = handler.handle(chat_job(max_tokens=200))
+            kept.append(answer)
+            await anext(answer)
+            await asyncio.sleep(3600)  # posting the output to RunPod
+
+        job = asyncio.create_task(sdk_job())
+        await eventually_async(lambda: asyncio.sleep(0, sim.simulator.requests), lambda n: n == 1)
+        await asyncio.sleep(0.2)
+        job.cancel()
+        await eventually_async(lambda: asyncio.sleep(0, sim.simulator.cancelled), lambda n: n == 1)
+        usage = {"id": "u", "input": {"route": "/v1/usage", "api_key": TEST_KEY}}
+        rows = await eventually_async(lambda: outputs(handler, usage), lambda answer: bool(answer[0]["data"]))
+        await kept[0].aclose()
+    [row] = rows[0]["data"]
+    assert row["requests"] == 1 and 0 < row["completion_tokens"] < 200
+
+
+async def test_a_worker_failure_is_a_500_envelope(caplog: pytest.LogCaptureFixture) -> None:
+    @asynccontextmanager
+    async def broken_lifespan(app: Starlette) -> AsyncIterator[None]:
+        raise RuntimeError("the store is unreachable")
+        yield
+
+    handler = JobHandler(InProcessApp(Starlette(lifespan=broken_lifespan)), endpoint_key=None)
+    detail = failure_of(await outputs(handler, chat_job()))
+    assert detail["status"] == 500 and detail["error"]["type"] == "server_error"
+    assert "unreachable" not in detail["error"]["message"] and "Traceback" not in detail["error"]["message"]
+    assert any(getattr(r, "error_type", None) == "RuntimeError" for r in caplog.records)
+
+
 async def test_a_slow_reader_gets_fewer_larger_pieces_and_every_byte() -> None:
     async with worker(Behaviour(ttft_ms=1, itl_ms=2, tokens=40)) as (handler, _):
         pieces = []
@@ -224,7 +268,7 @@ async def test_a_slow_reader_gets_fewer_larger_pieces_and_every_byte() -> None:
 
 async def test_a_consultation_job_returns_the_document_and_streams_its_stages() -> None:
     body = {"symptoms": SYMPTOMS, "patient_data": PATIENT}
-    async with worker(consultation=True) as (handler, _):
+    async with worker(stages=STAGES) as (handler, _):
         [document] = await outputs(
             handler, {"id": "c", "input": {"route": "/v1/consultations", "api_key": TEST_KEY, "body": body}}
         )
@@ -235,8 +279,22 @@ async def test_a_consultation_job_returns_the_document_and_streams_its_stages() 
     assert document["object"] == "consultation" and document["status"] == "completed", document.get("errors")
     assert set(document["stages"]) == {"intake", "icd", "cpt", "providers", "summary"}
     assert document["usage"]["total_tokens"] > 0
-    order = [(event["stage"], event["status"]) for event in streamed]
+    order = [(output["data"]["stage"], output["data"]["status"]) for output in streamed]
     assert order[0] == ("safety", "completed") and order[-1] == ("consultation", "completed")
+
+
+async def test_a_failed_stage_does_not_fail_a_streamed_consultation_job() -> None:
+    """The stage's event has an `error` key, on which RunPod would fail the job: it is wrapped,
+    and the run's last event (escalation, disclaimers) still comes."""
+    body = {"symptoms": SYMPTOMS, "patient_data": PATIENT, "stream": True}
+    async with worker(stages={**STAGES, "icd": "broken"}) as (handler, _):
+        streamed = await outputs(
+            handler, {"id": "s", "input": {"route": "/v1/consultations", "api_key": TEST_KEY, "body": body}}
+        )
+    events = [output["data"] for output in streamed]
+    assert all(set(output) == {"data"} for output in streamed)
+    assert any(e["stage"] == "icd" and e["status"] == "failed" and e["error"] for e in events)
+    assert events[-1]["stage"] == "consultation" and events[-1]["result"]["disclaimers"]
 
 
 async def test_handle_once_returns_the_outputs_and_shuts_the_app_down() -> None:

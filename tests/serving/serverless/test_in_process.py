@@ -57,6 +57,25 @@ async def test_the_lifespan_runs_once_and_shuts_down() -> None:
     assert events == ["startup", "shutdown"]
 
 
+async def test_a_loop_that_ends_shuts_the_app_down_rather_than_cutting_it() -> None:
+    """The runpod SDK's asyncio.run cancels what is left when it returns (after SIGTERM)."""
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        events.append("startup")
+        yield
+        await asyncio.sleep(0.01)  # shutdown work that awaits (settlements, audit, pools)
+        events.append("shutdown")
+
+    app = InProcessApp(app_with([], lifespan))
+    await app.start()
+    assert app._lifespan is not None
+    app._lifespan.cancel()
+    await asyncio.wait({app._lifespan})
+    assert events == ["startup", "shutdown"]
+
+
 async def test_a_failed_startup_is_raised() -> None:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

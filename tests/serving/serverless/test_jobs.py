@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import orjson
+from typing import Any
 
-from serving.serverless.jobs import read_job
+import orjson
+import pytest
+
+from serving.serverless.jobs import InvalidJob, read_job
 
 KEY = "sk-endpoint-0123456789abcdefghijk"
 
@@ -44,3 +47,24 @@ def test_get_routes_their_query_and_the_jobs_own_headers() -> None:
 def test_no_key_anywhere_sends_no_authorization() -> None:
     request = read_job({"input": {"openai_route": "/v1/models"}}, endpoint_key=None)
     assert b"authorization" not in dict(request.headers)
+
+
+@pytest.mark.parametrize(
+    "job_input",
+    [
+        {"route": "/v1/..?a=1"},
+        {"route": "/v1/./models"},
+        {"route": "/v1/models", "headers": {"x-request-id": "two\nlines"}},
+        {"route": "/v1/models", "headers": {"x-session-id": " padded"}},
+        {"route": "/v1/models", "headers": {"x-session-id": "x" * 129}},
+        {"route": "/v1/models", "headers": {"X-Session-Id": "a", "x-session-id": "b"}},
+    ],
+)
+def test_dot_segments_and_unsafe_header_values_are_refused(job_input: dict[str, Any]) -> None:
+    with pytest.raises(InvalidJob):
+        read_job({"input": job_input}, endpoint_key=None)
+
+
+def test_a_job_id_that_is_no_safe_request_id_is_not_sent() -> None:
+    request = read_job({"id": "bad id\r\n", "input": {"route": "/v1/models"}}, endpoint_key=None)
+    assert b"x-request-id" not in dict(request.headers)

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -75,15 +76,33 @@ def sse_text_content(pieces: list[str]) -> tuple[str, str]:
     return "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]), events[-1]
 
 
-def test_test_input_answers_a_streamed_chat_job_with_the_sse_text(worker_env: dict[str, str]) -> None:
-    code, output = run_test_input(worker_env, stream_job(api_key=TEST_KEY))
+# The `--test_input` jobs, each run by its own worker process; run side by side (each process
+# mostly starts up), then checked one test each.
+TEST_INPUT_JOBS = {
+    "stream": stream_job(api_key=TEST_KEY),
+    "consultation": {"input": {"route": "/v1/consultations", "body": {"symptoms": SYMPTOMS, "patient_data": PATIENT}}},
+    "bad-key": stream_job(api_key="sk-wrong-0123456789abcdefghijkl"),
+    "bad-body": {
+        "input": {"openai_route": "/v1/chat/completions", "openai_input": {"model": "medgemma", "messages": "hi"}}
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def test_input_runs(worker_env: dict[str, str]) -> dict[str, tuple[int, str]]:
+    with ThreadPoolExecutor(max_workers=len(TEST_INPUT_JOBS)) as pool:
+        runs = {name: pool.submit(run_test_input, worker_env, job) for name, job in TEST_INPUT_JOBS.items()}
+        return {name: run.result() for name, run in runs.items()}
+
+
+def test_test_input_answers_a_streamed_chat_job_with_the_sse_text(test_input_runs: dict[str, tuple[int, str]]) -> None:
+    code, output = test_input_runs["stream"]
     assert code == 0, output
     assert sse_text_content(job_result(output)) == (" tok" * 4, "[DONE]")
 
 
-def test_test_input_answers_a_consultation_job_with_the_document(worker_env: dict[str, str]) -> None:
-    job = {"input": {"route": "/v1/consultations", "body": {"symptoms": SYMPTOMS, "patient_data": PATIENT}}}
-    code, output = run_test_input(worker_env, job)  # no api_key: the endpoint's key
+def test_test_input_answers_a_consultation_job_with_the_document(test_input_runs: dict[str, tuple[int, str]]) -> None:
+    code, output = test_input_runs["consultation"]  # no api_key: the endpoint's key
     assert code == 0, output
     [document] = job_result(output)
     assert document["object"] == "consultation" and document["status"] == "completed"
@@ -91,27 +110,13 @@ def test_test_input_answers_a_consultation_job_with_the_document(worker_env: dic
 
 
 @pytest.mark.parametrize(
-    ("job", "status", "param", "code"),
-    [
-        (stream_job(api_key="sk-wrong-0123456789abcdefghijkl"), 401, None, "invalid_api_key"),
-        (
-            {
-                "input": {
-                    "openai_route": "/v1/chat/completions",
-                    "openai_input": {"model": "medgemma", "messages": "hi"},
-                }
-            },
-            400,
-            "messages",
-            "invalid_value",
-        ),
-    ],
-    ids=["bad-key", "bad-body"],
+    ("name", "status", "param", "code"),
+    [("bad-key", 401, None, "invalid_api_key"), ("bad-body", 400, "messages", "invalid_value")],
 )
 def test_test_input_fails_a_bad_job_with_the_openai_envelope(
-    worker_env: dict[str, str], job: dict[str, Any], status: int, param: str | None, code: str
+    test_input_runs: dict[str, tuple[int, str]], name: str, status: int, param: str | None, code: str
 ) -> None:
-    exit_code, output = run_test_input(worker_env, job)
+    exit_code, output = test_input_runs[name]
     assert exit_code == 1  # the SDK's verdict on a failed job
     error = job_error(output)
     assert error["status"] == status and (error["error"]["param"], error["error"]["code"]) == (param, code)
@@ -134,7 +139,7 @@ def test_the_local_api_server_runs_jobs_and_keeps_prompts_out_of_the_log(
         job_id = httpx.post(f"{base}/run", json={"input": plain}, timeout=10).json()["id"]
         streamed = httpx.post(f"{base}/stream/{job_id}", timeout=60).json()
         assert streamed["status"] == "COMPLETED"
-        chunks = [part["output"] for part in streamed["stream"]]
+        chunks = [part["output"]["data"] for part in streamed["stream"]]
         assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
 
         refused = httpx.post(f"{base}/runsync", json=stream_job(api_key="sk-wrong-0123456789abcdefghijkl"), timeout=60)

@@ -69,3 +69,24 @@ def test_vllm_is_started_only_for_a_named_model_and_the_config_finds_it() -> Non
     shipped = WorkerSettings(PEARCARE_CONFIG_PATH=DEFAULT_CONFIG).serving_config(env)
     backend = shipped.backends["local-vllm"]
     assert (backend.base_url, backend.api_key, backend.model) == (server.base_url, server.api_key, "medgemma")
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "one_job"),
+    [
+        (["w", "--test_input", "{}"], {}, True),
+        (["w", "--test_input={}"], {"RUNPOD_WEBHOOK_GET_JOB": "https://api.runpod.ai/job-take/x"}, True),
+        (["w"], {}, True),  # off RunPod, the SDK runs test_input.json once
+        (["w"], {"RUNPOD_WEBHOOK_GET_JOB": "https://api.runpod.ai/job-take/x"}, False),
+        (["w", "--rp_serve_api"], {}, False),
+        (["w"], {"RUNPOD_REALTIME_PORT": "8000"}, False),
+    ],
+)
+def test_the_handler_kind_follows_how_the_sdk_will_run_it(
+    argv: list[str], env: dict[str, str], one_job: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serving.serverless.runpod_worker import _runs_one_local_job
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _runs_one_local_job(argv, WorkerSettings()) is one_job
