@@ -1,0 +1,133 @@
+"""What one Redis script call costs the façade's process: redis-py's asyncio client (as the
+façade calls admission and settlement) against one connection auto-pipelined by hand (each
+call one write, replies matched in order by a reader task) — the candidate for #16's
+non-streaming cost. Both run EVALSHA of the same script against a private redis-server.
+
+    .venv/bin/python -m loadtests.redis_client_cost [--calls 20000] [--concurrency 50]
+
+Writes loadtests/results/redis-client-cost.json and prints µs per call (wall, both sides in
+one run on this machine: compare the ratio, not the absolute figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import hiredis
+import redis.asyncio as aioredis
+
+from serving.devstack.redis_server import RedisServer
+from serving.settings import REPO_ROOT
+
+SCRIPT = "return redis.call('INCR', KEYS[1])"
+
+
+async def via_redis_py(url: str, calls: int, concurrency: int) -> tuple[float, int]:
+    client = aioredis.Redis.from_url(url, max_connections=64)
+    try:
+        sha = await client.script_load(SCRIPT)
+
+        async def worker() -> None:
+            for _ in range(calls // concurrency):
+                await client.evalsha(sha, 1, "redis-py")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+        return seconds, int(await client.get("redis-py") or 0)
+    finally:
+        await client.aclose()
+
+
+async def via_pipelined_connection(
+    host: str, port: int, password: str, calls: int, concurrency: int
+) -> tuple[float, int]:
+    reader, writer = await asyncio.open_connection(host, port)
+    waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+    parser = hiredis.Reader()
+
+    async def read_replies() -> None:
+        while data := await reader.read(65536):
+            parser.feed(data)
+            while (reply := parser.gets()) is not False:
+                waiting.popleft().set_result(reply)
+
+    async def call(*command: Any) -> Any:
+        reply = asyncio.get_running_loop().create_future()
+        waiting.append(reply)
+        writer.write(hiredis.pack_command(command))
+        answer = await reply
+        if isinstance(answer, hiredis.ReplyError):  # hiredis returns errors; a client raises them
+            raise answer
+        return answer
+
+    replies = asyncio.create_task(read_replies())
+    try:
+        await call("AUTH", password)
+        sha = (await call("SCRIPT", "LOAD", SCRIPT)).decode()
+        packed = ("EVALSHA", sha, 1, "pipelined")
+
+        async def worker() -> None:
+            for _ in range(calls // concurrency):
+                await call(*packed)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+        return seconds, int(await call("GET", "pipelined"))
+    finally:
+        replies.cancel()
+        writer.close()
+
+
+async def measure(calls: int, concurrency: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="redis-cost-") as workdir:
+        server = RedisServer(Path(workdir))
+        server.start()
+        try:
+            redis_py, counted_redis_py = await via_redis_py(server.url, calls, concurrency)
+            pipelined, counted_pipelined = await via_pipelined_connection(
+                "127.0.0.1", server.port, server.password, calls, concurrency
+            )
+        finally:
+            server.stop()
+    done = calls // concurrency * concurrency
+    return {
+        "calls": done,
+        "concurrency": concurrency,
+        "redis_py_us_per_call": round(redis_py / done * 1e6, 1),
+        "pipelined_us_per_call": round(pipelined / done * 1e6, 1),
+        "ratio": round(redis_py / pipelined, 1),
+        "counted": {"redis_py": counted_redis_py, "pipelined": counted_pipelined},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=20000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--out-dir", type=Path, default=REPO_ROOT / "loadtests" / "results")
+    args = parser.parse_args(argv)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    result = asyncio.run(measure(args.calls, args.concurrency))
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "redis-client-cost.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
