@@ -67,6 +67,10 @@ class VllmServer:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    @property
+    def _log_name(self) -> str:
+        return str(self.log_path) if self.log_path else "its output above"
+
     def command(self) -> list[str]:
         return [
             self.python,
@@ -92,7 +96,7 @@ class VllmServer:
     def start(self) -> None:
         self._tmpdir = tempfile.TemporaryDirectory(prefix="vllm-")
         env = {**os.environ, **OFFLINE_ENV, **self.env, "TMPDIR": self._tmpdir.name}
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - None: our own output
         try:
             self._process = subprocess.Popen(
                 self.command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -100,14 +104,14 @@ class VllmServer:
         except OSError as exc:  # no such interpreter, not executable
             raise VllmStartError(f"cannot run vLLM with {self.python}: {exc.strerror}") from None
         finally:
-            if not isinstance(log, int):
+            if log is not None:
                 log.close()  # the child has its own copy
 
     def wait_ready(self, timeout: float = 300.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise VllmStartError(f"vLLM exited with code {self._process.returncode}; see {self.log_path}")
+                raise VllmStartError(f"vLLM exited with code {self._process.returncode}; see {self._log_name}")
             try:
                 with urllib.request.urlopen(self.root_url + "/health", timeout=2) as response:
                     if response.status == 200:
@@ -115,7 +119,7 @@ class VllmServer:
             except OSError:
                 pass
             time.sleep(0.5)
-        raise VllmStartError(f"vLLM did not become healthy within {timeout:.0f}s; see {self.log_path}")
+        raise VllmStartError(f"vLLM did not become healthy within {timeout:.0f}s; see {self._log_name}")
 
     def stop(self) -> None:
         process, self._process = self._process, None

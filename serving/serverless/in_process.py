@@ -194,9 +194,11 @@ class InProcessApp:
 
         try:
             await self._app(scope, receive, tracked_send)
-        except Exception:  # the app's own handler rendered it if it could; never a traceback to the caller
-            log.exception("unhandled error in an in-process request")
+        except Exception as exc:  # never a traceback to the caller
+            # The app's own handler has logged and answered what it could (Starlette re-raises
+            # after it); only an error before any answer is ours to log and answer.
             if not started:
+                log.error("unhandled error in an in-process request", extra={"error_type": type(exc).__name__})
                 headers = [(b"content-type", b"application/json")]
                 messages.put_nowait({"type": "http.response.start", "status": 500, "headers": headers})
                 messages.put_nowait({"type": "http.response.body", "body": orjson.dumps(SERVER_ERROR)})

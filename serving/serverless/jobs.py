@@ -72,7 +72,8 @@ def read_job(job: Mapping[str, Any], *, endpoint_key: str | None) -> AppRequest:
     if method == "POST" and not body:
         raise InvalidJob(f"`{body_field}` is required for POST {path}.", param=body_field)
     headers = [*_job_headers(job_input.get("headers")), (b"content-type", b"application/json")]
-    key = job_input.get("api_key", endpoint_key)
+    given_key = job_input.get("api_key")
+    key = endpoint_key if given_key is None else given_key
     if key is not None and not isinstance(key, str):
         raise InvalidJob("`api_key` must be a string.", param="api_key")
     if key:

@@ -44,6 +44,11 @@ def test_get_routes_their_query_and_the_jobs_own_headers() -> None:
     )
 
 
+def test_a_null_api_key_is_no_key_and_the_endpoints_is_used() -> None:
+    request = read_job({"input": {"openai_route": "/v1/models", "api_key": None}}, endpoint_key=KEY)
+    assert dict(request.headers)[b"authorization"] == f"Bearer {KEY}".encode()
+
+
 def test_no_key_anywhere_sends_no_authorization() -> None:
     request = read_job({"input": {"openai_route": "/v1/models"}}, endpoint_key=None)
     assert b"authorization" not in dict(request.headers)
