@@ -19,7 +19,7 @@ run: install model
 
 # Branch coverage of serving/ and orchestrator/ (subprocesses included), printed per module.
 test: install model system
-	.venv/bin/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+	.venv/bin/python -m pytest --cov --cov-report=term --durations=30 $(PYTEST_ARGS)
 	@echo "branch coverage: serving/ $$(.venv/bin/coverage report --include='serving/*' --format=total)%," \
 		"orchestrator/ $$(.venv/bin/coverage report --include='orchestrator/*' --format=total)%"
 

@@ -63,6 +63,7 @@ def facade(
     audit: bool = True,
     overlap_admission: bool = True,
     workers: int = 1,
+    limited_rpm: int = LIMITED_RPM,
 ) -> Iterator[Server]:
     """Alias `bench` → the upstream. The bench key's limits are set so high they never refuse,
     so every request pays for the full admission script; the limited key refuses on purpose."""
@@ -80,7 +81,7 @@ def facade(
         "models": {"bench": ["up"]},
         "keys": [
             {"key": KEY, "name": "bench", "rpm": 10**9, "tpm": 10**12},
-            {"key": LIMITED_KEY, "name": "limited", "rpm": LIMITED_RPM},
+            {"key": LIMITED_KEY, "name": "limited", "rpm": limited_rpm},
             {"key": CONSULTATION_KEY, "name": "consultations"},
         ],
         "store": {"redis_url": redis_url, "max_connections": REDIS_POOL_MAX, "overlap_admission": overlap_admission},

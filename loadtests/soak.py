@@ -37,6 +37,7 @@ INSTANT = {"ttft_ms": 0, "itl_ms": 0, "tokens": 8}
 class Soak:
     seconds: float
     sample_every_s: float
+    limited_rpm: int
     results: dict[str, PhaseResult] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
     started: float = 0.0
@@ -51,12 +52,22 @@ DRAIN_S = 65.0
 
 
 async def measure(
-    workdir: Path, redis_url: str, *, seconds: float = 600.0, sample_every_s: float = 10.0, drain_s: float = DRAIN_S
+    workdir: Path,
+    redis_url: str,
+    *,
+    seconds: float = 600.0,
+    sample_every_s: float = 10.0,
+    drain_s: float = DRAIN_S,
+    limited_rpm: int = servers.LIMITED_RPM,
 ) -> dict[str, Any]:
-    soak = Soak(seconds, sample_every_s)
+    """`limited_rpm` must be well under what the limited key's worker can send in `seconds`
+    (one request per LIMITED_PAUSE_S at best), or the run shows no refusals."""
+    soak = Soak(seconds, sample_every_s, limited_rpm)
     with (
         servers.simulator(workdir, **SIMULATOR) as sim,
-        servers.facade(sim.base_url, "sim", workdir, redis_url, consultation=True) as facade,
+        servers.facade(
+            sim.base_url, "sim", workdir, redis_url, consultation=True, limited_rpm=limited_rpm
+        ) as facade,
     ):
         # Warm up at the same load, so the "before" sample has the façade's pools filled; the
         # idle samples are taken with the clients gone, so before and after compare like for like.
@@ -229,7 +240,7 @@ def _report(soak: Soak, idle_before: ProcessSample, idle_after: ProcessSample, d
     return {
         "seconds": soak.seconds,
         "mix": MIX,
-        "limited_rpm": servers.LIMITED_RPM,
+        "limited_rpm": soak.limited_rpm,
         "limited_pause_s": LIMITED_PAUSE_S,
         "kinds": kinds,
         "requests": sum(result.requests for result in soak.results.values()),
