@@ -1,7 +1,7 @@
 """What one Redis script call costs the façade's process: redis-py's asyncio client (as the
-façade calls admission and settlement) against one connection auto-pipelined by hand (each
-call one write, replies matched in order by a reader task) — the candidate for #16's
-non-streaming cost. Both run EVALSHA of the same script against a private redis-server.
+façade called admission and settlement until #16) against the one auto-pipelined connection
+they now run on (serving/access/pipelined.py: each call one write, replies matched in order by
+a reader task). Both run EVALSHA of the same script against a private redis-server.
 
     .venv/bin/python -m loadtests.redis_client_cost [--calls 20000] [--concurrency 50]
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import json
 import sys
 import tempfile
@@ -21,9 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import hiredis
 import redis.asyncio as aioredis
 
+from serving.access.pipelined import PipelinedRedis
 from serving.devstack.redis_server import RedisServer
 from serving.settings import REPO_ROOT
 
@@ -47,45 +46,22 @@ async def via_redis_py(url: str, calls: int, concurrency: int) -> tuple[float, i
         await client.aclose()
 
 
-async def via_pipelined_connection(
-    host: str, port: int, password: str, calls: int, concurrency: int
-) -> tuple[float, int]:
-    reader, writer = await asyncio.open_connection(host, port)
-    waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
-    parser = hiredis.Reader()
-
-    async def read_replies() -> None:
-        while data := await reader.read(65536):
-            parser.feed(data)
-            while (reply := parser.gets()) is not False:
-                waiting.popleft().set_result(reply)
-
-    async def call(*command: Any) -> Any:
-        reply = asyncio.get_running_loop().create_future()
-        waiting.append(reply)
-        writer.write(hiredis.pack_command(command))
-        answer = await reply
-        if isinstance(answer, hiredis.ReplyError):  # hiredis returns errors; a client raises them
-            raise answer
-        return answer
-
-    replies = asyncio.create_task(read_replies())
+async def via_pipelined_connection(url: str, calls: int, concurrency: int) -> tuple[float, int]:
+    """The façade's own pipelined connection (serving/access/pipelined.py)."""
+    store = PipelinedRedis(url)
     try:
-        await call("AUTH", password)
-        sha = (await call("SCRIPT", "LOAD", SCRIPT)).decode()
-        packed = ("EVALSHA", sha, 1, "pipelined")
+        sha = (await store.execute_command("SCRIPT", "LOAD", SCRIPT)).decode()
 
         async def worker() -> None:
             for _ in range(calls // concurrency):
-                await call(*packed)
+                await store.execute_command("EVALSHA", sha, 1, "pipelined")
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
-        return seconds, int(await call("GET", "pipelined"))
+        return seconds, int(await store.execute_command("GET", "pipelined"))
     finally:
-        replies.cancel()
-        writer.close()
+        await store.aclose()
 
 
 async def measure(calls: int, concurrency: int) -> dict[str, Any]:
@@ -94,9 +70,7 @@ async def measure(calls: int, concurrency: int) -> dict[str, Any]:
         server.start()
         try:
             redis_py, counted_redis_py = await via_redis_py(server.url, calls, concurrency)
-            pipelined, counted_pipelined = await via_pipelined_connection(
-                "127.0.0.1", server.port, server.password, calls, concurrency
-            )
+            pipelined, counted_pipelined = await via_pipelined_connection(server.url, calls, concurrency)
         finally:
             server.stop()
     done = calls // concurrency * concurrency

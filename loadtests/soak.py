@@ -65,9 +65,7 @@ async def measure(
     soak = Soak(seconds, sample_every_s, limited_rpm)
     with (
         servers.simulator(workdir, **SIMULATOR) as sim,
-        servers.facade(
-            sim.base_url, "sim", workdir, redis_url, consultation=True, limited_rpm=limited_rpm
-        ) as facade,
+        servers.facade(sim.base_url, "sim", workdir, redis_url, consultation=True, limited_rpm=limited_rpm) as facade,
     ):
         # Warm up at the same load, so the "before" sample has the façade's pools filled; the
         # idle samples are taken with the clients gone, so before and after compare like for like.

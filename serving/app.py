@@ -60,6 +60,8 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
                 await services.audit.stop()  # after every request has ended: their records are queued
             await services.registry.close()
             services.guard.close()
+            if services.scripts is not services.redis:
+                await services.scripts.aclose()
             await services.redis.aclose()
             services.metrics.process_exited(os.getpid())
 

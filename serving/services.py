@@ -11,7 +11,7 @@ from serving.access.admission import Admission
 from serving.access.keys import KeyStore
 from serving.access.settlement import Settlements
 from serving.access.static_keys import StaticKeys
-from serving.access.store import connect_store
+from serving.access.store import CommandRunner, connect_script_runner, connect_store
 from serving.access.usage import UsageReader
 from serving.access.verified import VerifiedKeys
 from serving.audit.trail import AuditTrail
@@ -35,6 +35,7 @@ class Services:
     config: ServingConfig
     registry: BackendRegistry
     redis: Redis
+    scripts: CommandRunner  # admission's and settlement's: the pipelined connection, or `redis` without one
     keys: KeyStore
     static_keys: StaticKeys
     admission: Admission
@@ -54,11 +55,12 @@ class Services:
         metrics = metrics or Metrics()
         registry = BackendRegistry(config)
         redis = connect_store(config.store)
+        scripts = connect_script_runner(config.store, redis)
         keys = KeyStore(redis)
         static_keys = StaticKeys(keys, config.keys)
-        settlements = Settlements(redis, metrics=metrics)
+        settlements = Settlements(scripts, metrics=metrics)
         admission = Admission(
-            redis,
+            scripts,
             metrics=metrics,
             failure_policy=config.store.failure_policy,
             verified=VerifiedKeys(ttl_seconds=config.store.verified_key_seconds),
@@ -74,6 +76,7 @@ class Services:
             config=config,
             registry=registry,
             redis=redis,
+            scripts=scripts,
             keys=keys,
             static_keys=static_keys,
             admission=admission,

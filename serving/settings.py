@@ -242,7 +242,10 @@ class StoreConfig(BaseModel):
     redis_url: str | None = None
     failure_policy: Literal["open", "closed"] = "closed"
     max_connections: int = Field(
-        64, ge=1, description="Redis connections per process; more concurrent requests wait for one (pool_timeout)"
+        64,
+        ge=1,
+        description="Redis connections per process for key look-ups, usage, audit and the cache (admission and "
+        "settlement share one pipelined connection); more concurrent calls wait for one (pool_timeout)",
     )
     pool_timeout: float = Field(1.0, gt=0, description="longest wait for a free Redis connection, seconds")
     default_max_tokens: int = Field(

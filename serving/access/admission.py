@@ -13,11 +13,10 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from serving.access.limits import Grant, day_name, day_number, limit_headers, models_of, names_of, priority_of, refusal
-from serving.access.store import LuaScript, key_for
+from serving.access.store import CommandRunner, LuaScript, key_for
 from serving.access.verified import VerifiedKey, VerifiedKeys
 from serving.errors import InvalidAPIKey, ModelNotFound, StoreUnavailable
 from serving.observability.metrics import Metrics
@@ -31,7 +30,7 @@ LEASE_MS = 15 * 60 * 1000  # an in-flight lease outlives any request; a crashed 
 class Admission:
     def __init__(
         self,
-        redis: Redis,
+        redis: CommandRunner,
         *,
         metrics: Metrics,
         failure_policy: FailurePolicy = "closed",

@@ -12,11 +12,10 @@ from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from serving.access.limits import Grant, day_name
-from serving.access.store import LuaScript, key_for
+from serving.access.store import CommandRunner, LuaScript, key_for
 from serving.context import RequestContext
 from serving.observability.metrics import Metrics
 
@@ -26,7 +25,7 @@ Settlement = tuple[list[str], list[str | int]]
 
 
 class Settlements:
-    def __init__(self, redis: Redis, *, metrics: Metrics, backlog_size: int = 100_000) -> None:
+    def __init__(self, redis: CommandRunner, *, metrics: Metrics, backlog_size: int = 100_000) -> None:
         self._redis = redis
         self._metrics = metrics
         self._script = LuaScript.named("settle.lua")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -14,6 +14,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
+from serving.access.pipelined import PipelinedRedis
 from serving.settings import StoreConfig
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,22 @@ def connect_store(store: StoreConfig) -> Redis:
     return fakeredis.FakeAsyncRedis()
 
 
+class CommandRunner(Protocol):
+    """What runs a script: redis-py's client, fakeredis, or the pipelined connection."""
+
+    async def execute_command(self, *args: Any) -> Any: ...
+
+    async def aclose(self) -> None: ...
+
+
+def connect_script_runner(store: StoreConfig, redis: Redis) -> CommandRunner:
+    """What runs the scripts every request calls (admission, settlement): one auto-pipelined
+    connection to Redis, or, without a Redis, the in-process store itself."""
+    if store.redis_url:
+        return PipelinedRedis(store.redis_url, socket_timeout=1.0, connect_timeout=1.0)
+    return redis
+
+
 def decode(raw: dict[Any, Any]) -> dict[str, str]:
     return {
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in raw.items()
@@ -70,8 +87,8 @@ class LuaScript:
         """A script shipped beside this module (package data)."""
         return cls((Path(__file__).parent / name).read_text())
 
-    async def run(self, redis: Redis, keys: list[str], args: list[str | int]) -> Any:
+    async def run(self, redis: CommandRunner, keys: list[str], args: list[str | int]) -> Any:
         try:
-            return await redis.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+            return await redis.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            return await redis.execute_command("EVAL", self.source, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+            return await redis.execute_command("EVAL", self.source, len(keys), *keys, *args)

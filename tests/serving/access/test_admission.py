@@ -11,8 +11,9 @@ from redis.asyncio import Redis
 from serving.access.admission import Admission
 from serving.access.keys import KeyRecord, KeyStore, hash_key
 from serving.access.limits import day_name, day_number
+from serving.access.pipelined import PipelinedRedis
 from serving.access.settlement import Settlements
-from serving.access.store import key_for
+from serving.access.store import CommandRunner, key_for
 from serving.errors import InvalidAPIKey, ModelNotFound, RateLimited, StoreUnavailable
 from serving.observability.metrics import Metrics
 from tests.conftest import RedisServer
@@ -99,10 +100,16 @@ async def test_unknown_revoked_expired_and_forbidden_keys(connect: Connect) -> N
         await admission.admit(hash_key(old), "medgemma", 1)
 
 
-async def test_a_store_outage_fails_closed_or_open_by_policy(redis_server: RedisServer) -> None:
+@pytest.mark.parametrize("client", ["redis-py", "pipelined"])
+async def test_a_store_outage_fails_closed_or_open_by_policy(redis_server: RedisServer, client: str) -> None:
+    def scripts() -> CommandRunner:  # what the app runs admission and settlement on (pipelined)
+        if client == "pipelined":
+            return PipelinedRedis(redis_server.url, socket_timeout=0.5)
+        return Redis.from_url(redis_server.url, socket_timeout=0.5)
+
     key_hash, record = await make_key(Redis.from_url(redis_server.url), tpm=1000)
-    closed = Admission(Redis.from_url(redis_server.url, socket_timeout=0.5), metrics=Metrics())
-    open_store = Redis.from_url(redis_server.url, socket_timeout=0.5)
+    closed = Admission(scripts(), metrics=Metrics())
+    open_store = scripts()
     settlements = Settlements(open_store, metrics=Metrics())
     opened = Admission(
         open_store, metrics=Metrics(), failure_policy="open", on_store_recovered=settlements.store_recovered

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import yaml
 
+from loadtests.serverless_cold_start import JOB, PHASES, log_records, report, run_worker
 from serving.devstack.processes import running
 from serving.devstack.vllm_cpu import free_port
-from serving.settings import REPO_ROOT
+from serving.settings import DEFAULT_CONFIG, REPO_ROOT
 from tests.support.stack import TEST_KEY, facade_config, simulator, vllm_backend
 
 PATIENT = {"age": 34, "gender": "female", "location": "02139"}
@@ -148,3 +150,47 @@ def test_the_local_api_server_runs_jobs_and_keeps_prompts_out_of_the_log(
         assert json.loads(failure["error"])["status"] == 401
     log = log_path.read_text()
     assert "request" in log and PROMPT not in log  # the SDK's DEBUG logs of inputs stay off
+
+
+# Stands in for vLLM's interpreter: `-m vllm.entrypoints.openai.api_server --port P
+# --served-model-name M …` runs the upstream simulator (a real OpenAI-protocol server) on that port.
+ENGINE_PYTHON = """
+import argparse, os, sys
+parser = argparse.ArgumentParser()
+parser.add_argument("-m", dest="module", required=True)
+parser.add_argument("--port", required=True)
+parser.add_argument("--served-model-name", required=True)
+args, _ = parser.parse_known_args()
+if args.module != "vllm.entrypoints.openai.api_server":
+    sys.exit(f"not vLLM's server: {args.module}")
+simulator = ["-m", "loadtests.simulator", "--port", args.port, "--model", args.served_model_name]
+os.execv(sys.executable, [sys.executable, *simulator, "--ttft-ms", "1", "--itl-ms", "1", "--tokens", "4"])
+"""
+
+
+def test_the_worker_starts_its_engine_serves_through_it_and_stops_it(tmp_path: Path) -> None:
+    """PEARCARE_RUNPOD_VLLM_MODEL set, as in the GPU image: the worker starts the engine, the
+    shipped config routes `medgemma` to it, and the engine is stopped on the way out. (The real
+    vLLM CPU answers a job in tests/e2e/test_serverless_vllm.py; serverless_cold_start starts it.)"""
+    engine = tmp_path / "engine-python"
+    engine.write_text(f"#!{sys.executable}\n{ENGINE_PYTHON}")
+    engine.chmod(0o755)
+    env = {
+        "PEARCARE_CONFIG_PATH": str(DEFAULT_CONFIG),
+        "PEARCARE_AUDIT_SPOOL_DIR": str(tmp_path / "audit"),
+        "PEARCARE_RUNPOD_ENDPOINT_KEY": ENDPOINT_KEY,
+        "PEARCARE_RUNPOD_VLLM_MODEL": "/models/medgemma-27b-it",
+        "PEARCARE_RUNPOD_VLLM_PYTHON": str(engine),
+        "PEARCARE_RUNPOD_VLLM_LOG": str(tmp_path / "engine.log"),
+    }
+    done = run_worker(env, JOB, timeout=120)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+
+    assert sse_text_content(job_result(done.stdout)) == (" tok" * 4, "[DONE]")
+    records = log_records(done.stderr)
+    [ready] = [r for r in records if r["message"] == "vllm ready"]
+    [cold] = [r for r in records if r["message"] == "cold start"]
+    assert cold["app_built_s"] > 0 and 0 < cold["vllm_ready_s"] <= cold["worker_ready_s"] <= cold["first_output_s"]
+    assert not psutil.pid_exists(ready["pid"])  # the worker stopped its engine on the way out
+    run = {**{phase: cold[phase] for phase in PHASES}, "exit_s": cold["first_output_s"]}
+    assert "| median |" in report([run])

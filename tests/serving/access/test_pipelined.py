@@ -1,0 +1,260 @@
+"""The auto-pipelined store connection against a real redis-server: replies matched to their
+commands under concurrency and cancellation, redis-py's error classes, reconnection after a
+restart, timeouts, AUTH, SELECT and TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, NoScriptError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from serving.access.pipelined import PipelinedRedis
+from serving.access.store import LuaScript
+from serving.devstack.processes import stop
+from serving.devstack.vllm_cpu import free_port
+from tests.conftest import RedisServer
+
+ECHO = LuaScript("return ARGV[1]")
+
+
+async def test_every_caller_gets_its_own_reply_when_many_share_the_connection(redis_server: RedisServer) -> None:
+    store = PipelinedRedis(redis_server.url)
+    try:
+        calls = [asyncio.create_task(ECHO.run(store, [], [f"call-{n}"])) for n in range(500)]
+        await asyncio.sleep(0)  # every command written
+        cancelled = calls[::7]
+        for call in cancelled:  # callers that leave: their replies are read and dropped in order
+            call.cancel()
+        kept = [call for call in calls if call not in cancelled]
+        replies = await asyncio.gather(*kept)
+        assert replies == [f"call-{n}".encode() for n in range(500) if n % 7]
+        assert all(call.cancelled() for call in cancelled)
+        assert await store.execute_command("ECHO", "after") == b"after"  # still in step
+        clients = redis_server.client().client_list()
+        assert len(clients) == 2  # this connection and the checking client: one connection for 500 calls
+    finally:
+        await store.aclose()
+
+
+async def test_error_replies_raise_redis_py_classes_and_keep_the_connection(redis_server: RedisServer) -> None:
+    store = PipelinedRedis(redis_server.url)
+    try:
+        first = await store.execute_command("CLIENT", "ID")
+        with pytest.raises(NoScriptError):
+            await store.execute_command("EVALSHA", "0" * 40, 0)
+        assert await ECHO.run(store, [], ["loaded"]) == b"loaded"  # LuaScript falls back to EVAL
+        await store.execute_command("SET", "text", "x")
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await store.execute_command("HGET", "text", "f")
+        assert await store.execute_command("CLIENT", "ID") == first
+    finally:
+        await store.aclose()
+
+
+async def test_a_restarted_redis_is_reconnected_without_failing_a_command(redis_server: RedisServer) -> None:
+    store = PipelinedRedis(redis_server.url)
+    try:
+        assert await store.execute_command("INCR", "n") == 1
+        redis_server.stop()
+        with pytest.raises(RedisConnectionError):
+            await store.execute_command("INCR", "n")  # down: a connection error, promptly
+        redis_server.start()  # same port, empty
+        assert await store.execute_command("INCR", "n") == 1
+        redis_server.stop()
+        redis_server.start()
+        # The old socket is dead but not yet known to be: the one retry takes a new one.
+        assert sorted(await asyncio.gather(*(store.execute_command("INCR", "n") for _ in range(3)))) == [1, 2, 3]
+    finally:
+        await store.aclose()
+
+
+async def test_an_unanswered_command_times_out_and_the_next_one_reconnects() -> None:
+    connections: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.read()  # reads and never answers
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    store = PipelinedRedis(f"redis://127.0.0.1:{port}/0", socket_timeout=0.2)
+    try:
+        started = time.monotonic()
+        results = await asyncio.gather(*(store.execute_command("PING") for _ in range(3)), return_exceptions=True)
+        assert all(isinstance(result, RedisTimeoutError) for result in results), results
+        assert 0.2 <= time.monotonic() - started < 2.0
+        with pytest.raises(RedisTimeoutError):
+            await store.execute_command("PING")
+        assert len(connections) == 2  # the timed-out connection was dropped, a new one made
+    finally:
+        await store.aclose()
+        server.close()
+        for writer in connections:
+            writer.close()
+
+
+async def test_a_store_that_is_not_there_fails_fast() -> None:
+    store = PipelinedRedis(f"redis://:pw@127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+    with pytest.raises(RedisConnectionError, match="Error connecting"):
+        await store.execute_command("PING")
+    assert time.monotonic() - started < 2.0
+    await store.aclose()
+
+
+async def test_auth_and_database_follow_the_url(redis_server: RedisServer) -> None:
+    wrong = PipelinedRedis(redis_server.url.replace(redis_server.password, "not-the-password"))
+    with pytest.raises(AuthenticationError):
+        await wrong.execute_command("PING")
+    await wrong.aclose()
+
+    store = PipelinedRedis(redis_server.url.removesuffix("/0") + "/3")
+    try:
+        await store.execute_command("SET", "where", "db3")
+    finally:
+        await store.aclose()
+    checker = Redis.from_url(redis_server.url.removesuffix("/0") + "/3")
+    assert await checker.get("where") == b"db3"
+    assert await Redis.from_url(redis_server.url).get("where") is None
+    await checker.aclose()
+
+
+async def test_closing_fails_what_waits_and_refuses_what_follows(redis_server: RedisServer) -> None:
+    store = PipelinedRedis(redis_server.url)
+    assert await store.execute_command("PING") == b"PONG"
+    blocked = asyncio.create_task(store.execute_command("BLPOP", "never", 5))  # waits in Redis
+    await asyncio.sleep(0.05)
+    await store.aclose()
+    with pytest.raises(RedisConnectionError):
+        await blocked
+    with pytest.raises(RedisConnectionError, match="closed"):
+        await store.execute_command("PING")
+
+
+@pytest.fixture
+def tls_redis(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A redis-server that speaks only TLS, with a certificate for 127.0.0.1 from a CA of its own."""
+    ca_key, ca, key, csr, cert = (tmp_path / name for name in ("ca.key", "ca.pem", "r.key", "r.csr", "r.pem"))
+    openssl = ["openssl"]
+    subprocess.run(
+        [
+            *openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test-ca",
+            "-keyout",
+            str(ca_key),
+            "-out",
+            str(ca),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *openssl,
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(csr),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    extensions = tmp_path / "san.ext"
+    extensions.write_text("subjectAltName=IP:127.0.0.1\n")
+    subprocess.run(
+        [
+            *openssl,
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(ca),
+            "-CAkey",
+            str(ca_key),
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            str(extensions),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--tls-cert-file",
+            str(cert),
+            "--tls-key-file",
+            str(key),
+            "--tls-ca-cert-file",
+            str(ca),
+            "--tls-auth-clients",
+            "no",
+            "--requirepass",
+            "tls-secret",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield f"rediss://:tls-secret@127.0.0.1:{port}/0", ca
+    finally:
+        stop(server)
+
+
+async def test_tls_with_the_urls_certificate_options(tls_redis: tuple[str, Path]) -> None:
+    url, ca = tls_redis
+    store = PipelinedRedis(f"{url}?ssl_ca_certs={ca}", connect_timeout=2.0)
+    try:
+        for _ in range(50):  # redis-server takes a moment to listen
+            try:
+                assert await store.execute_command("PING") == b"PONG"
+                break
+            except RedisConnectionError:
+                await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the TLS redis-server never answered")
+        assert await ECHO.run(store, [], ["over tls"]) == b"over tls"
+    finally:
+        await store.aclose()
+    untrusted = PipelinedRedis(url)  # the system's CAs do not know this one
+    with pytest.raises(RedisConnectionError):
+        await untrusted.execute_command("PING")
+    await untrusted.aclose()
