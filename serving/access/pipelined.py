@@ -5,38 +5,48 @@ aioredis 1.x and Valkey GLIDE do).
 Hand-written rather than redis-py's client, for the two script calls every request makes
 (admission and settlement): redis-py's asyncio client checks a connection out of its pool and
 back in for each command (two lock round trips, a read check of the socket, its observability
-hooks), 62-78 µs per call at 50 concurrent against 7-15 µs for one pipelined connection
-(loadtests/redis_client_cost.py). Valkey GLIDE 2.6 pipelines too, in Rust, but its replies
-cross from its own thread back to the event loop: 36-39 µs per call in the same measurement
-(redis-py 43-48, this 8). Everything else (keys, usage, audit, admin) stays on
-redis-py. The connection follows the same URL: host, port, user and password (AUTH), database
-(SELECT), and rediss:// with redis-py's own TLS options.
+hooks). 20,000 EVALSHA calls 50 at once, wall time per call in one run of
+loadtests/redis_client_cost.py: redis-py 41-48 µs, this connection 8 µs. Valkey GLIDE 2.6
+pipelines too, in Rust, but its replies cross from its own thread back to the event loop:
+36-39 µs. Everything else (keys, usage, audit, admin) stays on redis-py.
 
-Failures read as redis-py's: a connection that cannot be made, breaks or is closed raises
-ConnectionError for every command waiting on it (each is retried once on a new connection, as
-the pool retried a dead socket after a Redis restart); a command unanswered for socket_timeout
-raises TimeoutError and drops the connection, as redis-py does; error replies raise their
-redis-py class (NoScriptError, ResponseError, …) and leave the connection in use."""
+The connection follows the store URL: host and port or a unix socket, user and password (AUTH),
+database (SELECT), and rediss:// with redis-py's own TLS options (ssl_*).
+
+Failures read as redis-py's, and are bounded in time for every caller at once:
+- Connecting is one attempt shared by every caller that needs it, so a Redis that accepts and
+  never answers costs each waiting request at most connect_timeout + socket_timeout, not its
+  place in a queue of attempts. Its failure is each waiter's ConnectionError (AuthenticationError
+  for a wrong password).
+- A connection that breaks (reset, closed, a reply when no command waits) fails every command
+  waiting on it with ConnectionError; one unanswered for socket_timeout fails them all with
+  TimeoutError; either way the connection is dropped. Each such command is sent once more on a
+  new connection, as redis-py's Retry(NoBackoff(), 1) did for both errors (after a Redis
+  restart the old socket is dead). As with redis-py, a command Redis ran before the connection
+  broke may run twice.
+- Error replies raise their redis-py class (NoScriptError, ResponseError, …) and leave the
+  connection in use.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import contextlib
-import logging
 import ssl
 from typing import Any
 
 import hiredis
 from redis._parsers.base import BaseParser
-from redis.asyncio.connection import SSLConnection, parse_url
+from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-log = logging.getLogger(__name__)
-
 READ_SIZE = 65536
+WATCH_FRACTION = 10  # the timeout watch wakes every socket_timeout / 10
+
+Command = tuple[str | int | bytes, ...]
 
 
 class PipelinedRedis:
@@ -45,68 +55,80 @@ class PipelinedRedis:
 
     def __init__(self, url: str, *, socket_timeout: float = 1.0, connect_timeout: float = 1.0) -> None:
         options: dict[str, Any] = dict(parse_url(url))
+        connection_class = options.pop("connection_class", None)
+        self._unix_path: str | None = options.get("path") if connection_class is UnixDomainSocketConnection else None
         self._host: str = options.get("host", "localhost")
         self._port = int(options.get("port", 6379))
         self._username: str | None = options.get("username")
         self._password: str | None = options.get("password")
         self._db = int(options.get("db", 0))
         self._tls: ssl.SSLContext | None = None
-        if options.pop("connection_class", None) is SSLConnection:
+        if connection_class is SSLConnection:
             self._tls = SSLConnection(**options).ssl_context.get()  # the URL's ssl_* options, as redis-py reads them
         self._socket_timeout = socket_timeout
         self._connect_timeout = connect_timeout
         self._link: _Link | None = None
-        self._connecting = asyncio.Lock()
+        self._connecting: asyncio.Task[_Link] | None = None  # the one attempt every caller waits on
         self._closed = False
 
+    @property
+    def _where(self) -> str:
+        return self._unix_path or f"{self._host}:{self._port}"
+
     async def execute_command(self, *command: str | int | bytes) -> Any:
+        link = await self._connected()
         try:
-            return await self._once(command)
-        except RedisConnectionError:  # a dead socket (Redis restarted): once more on a new one
-            if self._closed:
+            return await link.call(command)
+        except (RedisConnectionError, RedisTimeoutError):
+            if link.broken is None or self._closed:  # an error reply (e.g. NOAUTH), or closing
                 raise
-            return await self._once(command)
+        return await (await self._connected()).call(command)  # the connection broke: once more on a new one
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._connecting is not None:
+            self._connecting.cancel()
+            await asyncio.gather(self._connecting, return_exceptions=True)
         if self._link is not None:
             await self._link.close(RedisConnectionError("The store connection was closed."))
 
-    async def _once(self, command: tuple[str | int | bytes, ...]) -> Any:
+    async def _connected(self) -> _Link:
         link = self._link
-        if link is None or link.broken:
-            link = await self._connect()
-        return await link.call(command)
+        if link is not None and link.broken is None:
+            return link
+        if self._closed:
+            raise RedisConnectionError("The store connection was closed.")
+        if self._connecting is None:
+            self._connecting = asyncio.create_task(self._connect())
+            self._connecting.add_done_callback(self._connect_done)
+        # Shielded: a caller that leaves (its client hung up) does not cancel the others' attempt.
+        return await asyncio.shield(self._connecting)
+
+    def _connect_done(self, attempt: asyncio.Task[_Link]) -> None:
+        self._connecting = None
+        if not attempt.cancelled() and attempt.exception() is None:
+            self._link = attempt.result()
 
     async def _connect(self) -> _Link:
-        async with self._connecting:  # callers that arrive meanwhile wait for this one connection
-            if self._link is not None and not self._link.broken:
-                return self._link
-            if self._closed:
-                raise RedisConnectionError("The store connection was closed.")
-            try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self._host, self._port, ssl=self._tls), self._connect_timeout
-                )
-            except (OSError, TimeoutError) as exc:
-                raise RedisConnectionError(
-                    f"Error connecting to {self._host}:{self._port}: {type(exc).__name__}"
-                ) from exc
-            link = _Link(reader, writer, self._socket_timeout)
-            try:
-                if self._password is not None:
-                    credentials = (self._username, self._password) if self._username else (self._password,)
-                    await link.call(("AUTH", *credentials))
-                if self._db:
-                    await link.call(("SELECT", self._db))
-            except BaseException:
-                await link.close(RedisConnectionError("The store connection could not be set up."))
-                raise
-            if self._closed:  # closed while this connection was being made
-                await link.close(RedisConnectionError("The store connection was closed."))
-                raise RedisConnectionError("The store connection was closed.")
-            self._link = link
-            return link
+        try:
+            if self._unix_path is not None:
+                opening = asyncio.open_unix_connection(self._unix_path)
+            else:
+                opening = asyncio.open_connection(self._host, self._port, ssl=self._tls)
+            reader, writer = await asyncio.wait_for(opening, self._connect_timeout)
+        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
+            raise RedisConnectionError(f"Error connecting to {self._where}: {type(exc).__name__}") from exc
+        link = _Link(reader, writer, self._socket_timeout)
+        try:  # the handshake's replies are bounded by the link's own timeout watch
+            if self._password is not None:
+                credentials = (self._username, self._password) if self._username else (self._password,)
+                await link.call(("AUTH", *credentials))
+            if self._db:
+                await link.call(("SELECT", self._db))
+        except BaseException:
+            await link.close(RedisConnectionError("The store connection could not be set up."))
+            raise
+        return link
 
 
 class _Link:
@@ -116,19 +138,28 @@ class _Link:
         self._reader = reader
         self._writer = writer
         self._timeout = timeout
-        # Error replies come back as redis-py's exception instances (not raised: a reply).
+        # Error replies come back as redis-py's exception instances (a reply, not raised).
         self._parser = hiredis.Reader(protocolError=InvalidResponse, replyError=BaseParser.parse_error)
         self._waiting: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
         self._loop = asyncio.get_running_loop()
         self.broken: RedisError | None = None
         self._tasks = (asyncio.create_task(self._read_replies()), asyncio.create_task(self._watch_deadlines()))
 
-    async def call(self, command: tuple[str | int | bytes, ...]) -> Any:
+    async def call(self, command: Command) -> Any:
+        packed = hiredis.pack_command(command)  # type: ignore[arg-type]  # its stub types a 1-tuple
+        if self.broken is None and self._writer.is_closing():  # reset, and the reader has not run yet
+            self._fail(RedisConnectionError("The store connection was reset."))
         if self.broken is not None:
             raise type(self.broken)(*self.broken.args)
+        try:
+            self._writer.write(packed)
+        except Exception as exc:  # uvloop raises RuntimeError on a transport closed under it
+            reason = RedisConnectionError(f"The store connection failed: {type(exc).__name__}")
+            self._fail(reason)
+            raise RedisConnectionError(*reason.args) from exc
+        # Queued only once written, with no await in between: the queue is the order on the wire.
         reply = self._loop.create_future()
         self._waiting.append((reply, self._loop.time() + self._timeout))
-        self._writer.write(hiredis.pack_command(command))  # type: ignore[arg-type]  # its stub types a 1-tuple
         answer = await reply
         if isinstance(answer, RedisError):  # an error reply (AuthenticationError is not a ResponseError)
             raise answer
@@ -136,14 +167,12 @@ class _Link:
 
     async def close(self, reason: RedisError) -> None:
         self._fail(reason)
-        for task in self._tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        with contextlib.suppress(OSError, ssl.SSLError):  # closing a connection that already broke
-            await self._writer.wait_closed()
+        with contextlib.suppress(OSError, TimeoutError):
+            await asyncio.wait_for(self._writer.wait_closed(), self._timeout)
 
     async def _read_replies(self) -> None:
+        reason: RedisError = RedisConnectionError("The store connection was stopped.")  # cancelled from outside
         try:
             while data := await self._reader.read(READ_SIZE):
                 self._parser.feed(data)
@@ -153,16 +182,21 @@ class _Link:
                     waiter, _ = self._waiting.popleft()
                     if not waiter.done():  # done: its caller was cancelled; the reply is dropped in order
                         waiter.set_result(reply)
-            self._fail(RedisConnectionError("The store closed the connection."))
+            reason = RedisConnectionError("The store closed the connection.")
         except Exception as exc:  # OSError, InvalidResponse (out of step): every waiting call fails now
-            self._fail(RedisConnectionError(f"The store connection failed: {type(exc).__name__}"))
+            reason = RedisConnectionError(f"The store connection failed: {type(exc).__name__}")
+        finally:
+            self._fail(reason)
 
     async def _watch_deadlines(self) -> None:
         """One timer for all commands, rather than one per command (the hot path pays nothing)."""
-        while self.broken is None:
-            await asyncio.sleep(self._timeout / 4)
-            if self._waiting and self._waiting[0][1] < self._loop.time():
-                self._fail(RedisTimeoutError("Timeout reading from the store."))
+        try:
+            while self.broken is None:
+                await asyncio.sleep(self._timeout / WATCH_FRACTION)
+                if self._waiting and self._waiting[0][1] < self._loop.time():
+                    self._fail(RedisTimeoutError("Timeout reading from the store."))
+        finally:
+            self._fail(RedisConnectionError("The store connection was stopped."))
 
     def _fail(self, reason: RedisError) -> None:
         if self.broken is not None:
@@ -172,7 +206,8 @@ class _Link:
             waiter, _ = self._waiting.popleft()
             if not waiter.done():
                 waiter.set_exception(type(reason)(*reason.args))  # one each: raising sets its traceback
-        self._writer.close()
+        # Aborted, not closed: a hung TLS peer would hold a close for its shutdown handshake.
+        self._writer.transport.abort()
         for task in self._tasks:
             if task is not asyncio.current_task():
                 task.cancel()

@@ -108,8 +108,8 @@ async def test_a_store_outage_fails_closed_or_open_by_policy(redis_server: Redis
         return Redis.from_url(redis_server.url, socket_timeout=0.5)
 
     key_hash, record = await make_key(Redis.from_url(redis_server.url), tpm=1000)
-    closed = Admission(scripts(), metrics=Metrics())
-    open_store = scripts()
+    closed_store, open_store = scripts(), scripts()
+    closed = Admission(closed_store, metrics=Metrics())
     settlements = Settlements(open_store, metrics=Metrics())
     opened = Admission(
         open_store, metrics=Metrics(), failure_policy="open", on_store_recovered=settlements.store_recovered
@@ -151,6 +151,8 @@ async def test_a_store_outage_fails_closed_or_open_by_policy(redis_server: Redis
     redis_server.stop()
     with pytest.raises(StoreUnavailable):
         await opened.admit(key_hash, "medgemma", 1)
+    for runner in (closed_store, open_store):
+        await runner.aclose()
 
 
 async def test_requests_in_flight_are_capped_and_leases_expire(connect: Connect) -> None:
