@@ -64,6 +64,7 @@ def facade(
     overlap_admission: bool = True,
     workers: int = 1,
     limited_rpm: int = LIMITED_RPM,
+    asgi_server: str = "uvicorn",
 ) -> Iterator[Server]:
     """Alias `bench` → the upstream. The bench key's limits are set so high they never refuse,
     so every request pays for the full admission script; the limited key refuses on purpose."""
@@ -95,5 +96,15 @@ def facade(
     path = workdir / f"facade-{port}.yaml"
     path.write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "serving", "--config", str(path), "--port", str(port), "--workers", str(workers)]
-    with running(command, f"http://127.0.0.1:{port}/health", workdir / f"facade-{port}.log") as process:
+    env: dict[str, str] = {}
+    if asgi_server == "granian":  # the same app (each worker builds it from the config) under granian
+        command = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--loop", "uvloop"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-ws"]
+        command += ["--log-level", "warning", "serving.app:app_from_environment"]
+        env["PEARCARE_CONFIG_PATH"] = str(path)
+        if workers > 1:  # as python -m serving sets it for several workers
+            metrics_dir = workdir / f"metrics-{port}"
+            metrics_dir.mkdir()
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    with running(command, f"http://127.0.0.1:{port}/health", workdir / f"facade-{port}.log", env=env) as process:
         yield Server(f"http://127.0.0.1:{port}/v1", process.pid)

@@ -13,17 +13,21 @@ pipelines too, in Rust, but its replies cross from its own thread back to the ev
 The connection follows the store URL: host and port or a unix socket, user and password (AUTH),
 database (SELECT), and rediss:// with redis-py's own TLS options (ssl_*).
 
-Failures read as redis-py's, and are bounded in time for every caller at once:
-- Connecting is one attempt shared by every caller that needs it, so a Redis that accepts and
-  never answers costs each waiting request at most connect_timeout + socket_timeout, not its
-  place in a queue of attempts. Its failure is each waiter's ConnectionError (AuthenticationError
-  for a wrong password).
+Failures are redis-py's exception classes, so store.failure_policy keeps its meaning, and every
+waiting request learns of one at the same moment:
+- Connecting (and AUTH, SELECT) is one attempt shared by every caller that needs it: a Redis that
+  accepts and never answers costs each waiting request one attempt (connect_timeout, then
+  socket_timeout for the handshake), not its place in a queue of attempts. It fails with
+  ConnectionError, TimeoutError (no answer to the handshake) or AuthenticationError, and is
+  not retried (redis-py retried a connect once).
 - A connection that breaks (reset, closed, a reply when no command waits) fails every command
-  waiting on it with ConnectionError; one unanswered for socket_timeout fails them all with
-  TimeoutError; either way the connection is dropped. Each such command is sent once more on a
-  new connection, as redis-py's Retry(NoBackoff(), 1) did for both errors (after a Redis
-  restart the old socket is dead). As with redis-py, a command Redis ran before the connection
-  broke may run twice.
+  waiting on it with ConnectionError; one unanswered for socket_timeout (checked every tenth of
+  it) fails them all with TimeoutError; either way the connection is dropped. Each such command
+  is sent once more on a new connection, as redis-py's Retry(NoBackoff(), 1) did for both errors
+  (after a Redis restart the old socket is dead). So one call waits at most about two attempts
+  and two socket timeouts (~4.5 s with the 1 s defaults). As with redis-py, a command Redis ran
+  before the connection broke may run twice. Unlike it, an error reply (LOADING, max clients)
+  is raised, not retried.
 - Error replies raise their redis-py class (NoScriptError, ResponseError, …) and leave the
   connection in use.
 """
@@ -101,8 +105,18 @@ class PipelinedRedis:
         if self._connecting is None:
             self._connecting = asyncio.create_task(self._connect())
             self._connecting.add_done_callback(self._connect_done)
-        # Shielded: a caller that leaves (its client hung up) does not cancel the others' attempt.
-        return await asyncio.shield(self._connecting)
+        attempt = self._connecting
+        try:
+            # Shielded: a caller that leaves (its client hung up) does not cancel the others' attempt.
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if attempt.cancelled() and not (current is not None and current.cancelling()):
+                # aclose() stopped the attempt: a store error for the waiters, not their cancellation.
+                raise RedisConnectionError("The store connection was closed.") from None
+            raise
+        except RedisError as exc:  # one each: raising sets its traceback
+            raise type(exc)(*exc.args) from exc
 
     def _connect_done(self, attempt: asyncio.Task[_Link]) -> None:
         self._connecting = None
@@ -116,7 +130,7 @@ class PipelinedRedis:
             else:
                 opening = asyncio.open_connection(self._host, self._port, ssl=self._tls)
             reader, writer = await asyncio.wait_for(opening, self._connect_timeout)
-        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
+        except Exception as exc:  # OSError (ssl.SSLError too), TimeoutError, UnicodeError for a bad host name
             raise RedisConnectionError(f"Error connecting to {self._where}: {type(exc).__name__}") from exc
         link = _Link(reader, writer, self._socket_timeout)
         try:  # the handshake's replies are bounded by the link's own timeout watch
@@ -144,6 +158,8 @@ class _Link:
         self._loop = asyncio.get_running_loop()
         self.broken: RedisError | None = None
         self._tasks = (asyncio.create_task(self._read_replies()), asyncio.create_task(self._watch_deadlines()))
+        for task in self._tasks:  # however a task ends (cancelled before it first ran too), the link is broken
+            task.add_done_callback(self._task_ended)
 
     async def call(self, command: Command) -> Any:
         packed = hiredis.pack_command(command)  # type: ignore[arg-type]  # its stub types a 1-tuple
@@ -172,7 +188,7 @@ class _Link:
             await asyncio.wait_for(self._writer.wait_closed(), self._timeout)
 
     async def _read_replies(self) -> None:
-        reason: RedisError = RedisConnectionError("The store connection was stopped.")  # cancelled from outside
+        reason: RedisError = RedisConnectionError("The store connection was stopped.")  # cancelled
         try:
             while data := await self._reader.read(READ_SIZE):
                 self._parser.feed(data)
@@ -190,13 +206,13 @@ class _Link:
 
     async def _watch_deadlines(self) -> None:
         """One timer for all commands, rather than one per command (the hot path pays nothing)."""
-        try:
-            while self.broken is None:
-                await asyncio.sleep(self._timeout / WATCH_FRACTION)
-                if self._waiting and self._waiting[0][1] < self._loop.time():
-                    self._fail(RedisTimeoutError("Timeout reading from the store."))
-        finally:
-            self._fail(RedisConnectionError("The store connection was stopped."))
+        while self.broken is None:
+            await asyncio.sleep(self._timeout / WATCH_FRACTION)
+            if self._waiting and self._waiting[0][1] < self._loop.time():
+                self._fail(RedisTimeoutError("Timeout reading from the store."))
+
+    def _task_ended(self, _: asyncio.Task[None]) -> None:
+        self._fail(RedisConnectionError("The store connection was stopped."))
 
     def _fail(self, reason: RedisError) -> None:
         if self.broken is not None:

@@ -5,9 +5,10 @@ restart, timeouts, AUTH, SELECT and TLS."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,34 @@ from redis.exceptions import AuthenticationError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from serving.access.pipelined import PipelinedRedis
+from serving.access.pipelined import PipelinedRedis, _Link
 from serving.access.store import LuaScript
 from serving.devstack.processes import stop
 from serving.devstack.vllm_cpu import free_port
 from tests.conftest import RedisServer
 
 ECHO = LuaScript("return ARGV[1]")
+
+
+@contextlib.asynccontextmanager
+async def fake_redis(answer: bytes | None) -> AsyncIterator[tuple[int, list[asyncio.StreamWriter]]]:
+    """A TCP server that writes `answer` for every read (None: reads and never answers, a hung
+    Redis): its port, and its connections as they come."""
+    connections: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        while await reader.read(1024):
+            if answer is not None:
+                writer.write(answer)
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1], connections
+    finally:
+        server.close()
+        for writer in connections:
+            writer.close()
 
 
 async def test_every_caller_gets_its_own_reply_when_many_share_the_connection(redis_server: RedisServer) -> None:
@@ -78,76 +100,73 @@ async def test_a_restarted_redis_is_reconnected_without_failing_a_command(redis_
         await store.aclose()
 
 
-async def test_unanswered_commands_time_out_once_more_on_a_new_connection() -> None:
-    connections: list[asyncio.StreamWriter] = []
-
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(writer)
-        await reader.read()  # reads and never answers
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    store = PipelinedRedis(f"redis://127.0.0.1:{port}/0", socket_timeout=0.2)
+async def test_a_connection_killed_under_load_loses_no_call(redis_server: RedisServer) -> None:
+    """Calls in flight when Redis drops the connection, and calls written to it before the loop
+    knows (on uvloop a write to a closed transport raises): each answered, its own reply."""
+    store = PipelinedRedis(redis_server.url)
     try:
-        started = time.monotonic()
-        results = await asyncio.gather(*(store.execute_command("PING") for _ in range(3)), return_exceptions=True)
-        assert all(isinstance(result, RedisTimeoutError) for result in results), results
-        # Each sent once more on one new connection (as redis-py's retry did), which timed out too.
-        assert 0.4 <= time.monotonic() - started < 2.0
-        assert len(connections) == 2
+        connection_id = await store.execute_command("CLIENT", "ID")
+        in_flight = [asyncio.create_task(ECHO.run(store, [], [f"in-flight-{n}"])) for n in range(200)]
+        await asyncio.sleep(0)
+        redis_server.client().client_kill_filter(_id=connection_id)  # blocking: the loop has not seen it
+        after = [asyncio.create_task(ECHO.run(store, [], [f"after-{n}"])) for n in range(200)]
+        replies = await asyncio.gather(*in_flight, *after)
+        expected = [f"in-flight-{n}".encode() for n in range(200)] + [f"after-{n}".encode() for n in range(200)]
+        assert replies == expected
+        assert await store.execute_command("CLIENT", "ID") != connection_id
     finally:
         await store.aclose()
-        server.close()
-        for writer in connections:
-            writer.close()
+
+
+async def test_unanswered_commands_time_out_once_more_on_a_new_connection() -> None:
+    async with fake_redis(None) as (port, connections):
+        store = PipelinedRedis(f"redis://127.0.0.1:{port}/0", socket_timeout=0.2)
+        try:
+            started = time.monotonic()
+            results = await asyncio.gather(*(store.execute_command("PING") for _ in range(3)), return_exceptions=True)
+            assert all(isinstance(result, RedisTimeoutError) for result in results), results
+            # Each sent once more on one new connection (as redis-py's retry did), which timed out too.
+            assert 0.4 <= time.monotonic() - started < 2.0
+            assert len(connections) == 2
+        finally:
+            await store.aclose()
 
 
 async def test_a_redis_that_never_answers_auth_fails_every_waiting_call_at_once() -> None:
     """One shared connection attempt: ten requests wait for it, not for ten attempts in turn."""
-    connections: list[asyncio.StreamWriter] = []
+    async with fake_redis(None) as (port, connections):
+        store = PipelinedRedis(f"redis://:secret@127.0.0.1:{port}/0", socket_timeout=0.2, connect_timeout=0.2)
+        try:
+            started = time.monotonic()
+            results = await asyncio.gather(*(store.execute_command("PING") for _ in range(10)), return_exceptions=True)
+            assert all(isinstance(result, RedisTimeoutError) for result in results), results
+            assert time.monotonic() - started < 1.0  # about one socket_timeout, not ten
+            assert len(connections) == 1
+        finally:
+            await store.aclose()
 
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(writer)
-        await reader.read()
 
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    store = PipelinedRedis(f"redis://:secret@127.0.0.1:{port}/0", socket_timeout=0.2, connect_timeout=0.2)
-    try:
-        started = time.monotonic()
-        results = await asyncio.gather(*(store.execute_command("PING") for _ in range(10)), return_exceptions=True)
-        assert all(isinstance(result, RedisTimeoutError) for result in results), results
-        assert time.monotonic() - started < 1.0  # about one socket_timeout, not ten
-        assert len(connections) == 1
-    finally:
+async def test_closing_during_a_connection_attempt_is_a_store_error_for_its_waiters() -> None:
+    async with fake_redis(None) as (port, _):
+        store = PipelinedRedis(f"redis://:secret@127.0.0.1:{port}/0", socket_timeout=5.0)
+        waiting = [asyncio.create_task(store.execute_command("PING")) for _ in range(3)]
+        await asyncio.sleep(0.1)  # AUTH sent, never answered
         await store.aclose()
-        server.close()
-        for writer in connections:
-            writer.close()
+        results = await asyncio.gather(*waiting, return_exceptions=True)
+        assert all(isinstance(result, RedisConnectionError) for result in results), results  # not CancelledError
 
 
 async def test_a_reply_no_command_asked_for_drops_the_connection() -> None:
     """A reply when no command waits: the server is out of step, and the connection is dropped."""
-    connections: list[asyncio.StreamWriter] = []
-
-    async def chatty(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(writer)
-        while await reader.read(1024):
-            writer.write(b"+PONG\r\n+EXTRA\r\n")  # two replies to each command
-
-    server = await asyncio.start_server(chatty, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    store = PipelinedRedis(f"redis://127.0.0.1:{port}/0")
-    try:
-        assert await store.execute_command("PING") == b"PONG"
-        await asyncio.sleep(0.05)  # the extra reply arrives
-        assert await store.execute_command("PING") == b"PONG"  # on a new connection
-        assert len(connections) == 2
-    finally:
-        await store.aclose()
-        server.close()
-        for writer in connections:
-            writer.close()
+    async with fake_redis(b"+PONG\r\n+EXTRA\r\n") as (port, connections):  # two replies to each command
+        store = PipelinedRedis(f"redis://127.0.0.1:{port}/0")
+        try:
+            assert await store.execute_command("PING") == b"PONG"
+            await asyncio.sleep(0.05)  # the extra reply arrives
+            assert await store.execute_command("PING") == b"PONG"  # on a new connection
+            assert len(connections) == 2
+        finally:
+            await store.aclose()
 
 
 async def test_a_command_that_cannot_be_sent_leaves_the_others_in_step(redis_server: RedisServer) -> None:
@@ -172,6 +191,15 @@ async def test_a_connection_whose_tasks_were_cancelled_is_replaced(redis_server:
             task.cancel()
         await asyncio.sleep(0)
         assert await asyncio.wait_for(store.execute_command("PING"), 2.0) == b"PONG"
+        # A connection whose tasks are cancelled before they first ran (asyncio.run's end, just
+        # after it was made) is broken too, not silent.
+        fresh = _Link(*await asyncio.open_connection("127.0.0.1", redis_server.port), timeout=1.0)
+        for task in fresh._tasks:
+            task.cancel()
+        await asyncio.sleep(0)
+        with pytest.raises(RedisConnectionError):
+            await asyncio.wait_for(fresh.call(("PING",)), 2.0)
+        await fresh.close(RedisConnectionError("done"))
     finally:
         await store.aclose()
 
@@ -220,13 +248,14 @@ async def test_a_unix_socket_url(unix_redis: Path) -> None:
     await checker.aclose()
 
 
-async def test_a_store_that_is_not_there_fails_fast() -> None:
-    store = PipelinedRedis(f"redis://:pw@127.0.0.1:{free_port()}/0")
-    started = time.monotonic()
-    with pytest.raises(RedisConnectionError, match="Error connecting"):
-        await store.execute_command("PING")
-    assert time.monotonic() - started < 2.0
-    await store.aclose()
+async def test_a_store_that_is_not_there_fails_fast_with_a_store_error() -> None:
+    for url in (f"redis://:pw@127.0.0.1:{free_port()}/0", "redis://:pw@a..b:6379/0"):  # refused; a bad host name
+        store = PipelinedRedis(url)
+        started = time.monotonic()
+        with pytest.raises(RedisConnectionError, match="Error connecting"):
+            await store.execute_command("PING")
+        assert time.monotonic() - started < 2.0
+        await store.aclose()
 
 
 async def test_auth_and_database_follow_the_url(redis_server: RedisServer) -> None:
