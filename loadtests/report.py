@@ -24,6 +24,8 @@ TTFT_P50_TARGET_MS = 1.0
 TTFT_P99_TARGET_MS = 5.0
 TARGET_STREAMS = 100
 ENGINE_RATIO_TARGET = 0.97
+FLOOR_GAP_TARGET_MS = 0.5  # added TTFT p50 beyond the bare proxy's, at TARGET_STREAMS (#16)
+WORKERS_RATIO_TARGET = 0.98  # one worker per core, at the workers part's streams (#16)
 RSS_GROWTH_ALLOWED = 0.10  # over the soak, after warm-up
 FD_GROWTH_ALLOWED = 2
 
@@ -102,6 +104,20 @@ def targets(results: dict[str, Any]) -> list[Verdict]:
                 f"{added - limit:.2f} ms over ({added:.2f} ms).{_floor_and_steps(at_target, key)}{profile_hint}",
             )
         )
+    verdicts.append(_floor_gap_verdict(at_target, profile_hint))
+    if "workers" in results:
+        verdicts.append(_workers_verdict(results["workers"]))
+    if "overhead" in results and results["overhead"].get("non_streaming"):
+        facade = results["overhead"]["non_streaming"]["facade"]
+        cpu = facade.get("cpu_ms_per_request")
+        verdicts.append(
+            Verdict(
+                "non-streaming: the most requests/s one process passes, limits on (reported, no threshold)",
+                f"{facade['requests_per_s']:,.0f} requests/s"
+                + ("" if cpu is None else f", {cpu:.2f} ms of façade CPU each"),
+                None if not facade["requests"] else True,
+            )
+        )
     engine_rows = results.get("engine", {}).get("streams", [])
     if engine_rows:
         worst = min(engine_rows, key=lambda row: row["throughput_ratio"] or 0)
@@ -123,6 +139,35 @@ def targets(results: dict[str, Any]) -> list[Verdict]:
     else:
         verdicts.append(Verdict("soak: zero errors not caused by limits, RSS/fds/connections flat", "not run", None))
     return verdicts
+
+
+def _floor_gap_verdict(row: dict[str, Any] | None, profile_hint: str) -> Verdict:
+    target = f"added TTFT p50 within {FLOOR_GAP_TARGET_MS:g} ms of the bare proxy's at {TARGET_STREAMS} streams"
+    floor = None if row is None else row.get("bare", {}).get("added_ttft_p50_ms")
+    if row is None or floor is None or row["added_ttft_p50_ms"] is None:
+        return Verdict(target, "not measured", None)
+    gap = row["added_ttft_p50_ms"] - floor
+    return Verdict(
+        target,
+        f"{gap:+.2f} ms (façade {row['added_ttft_p50_ms']:+.2f}, bare proxy {floor:+.2f})",
+        gap <= FLOOR_GAP_TARGET_MS,
+        f"{gap - FLOOR_GAP_TARGET_MS:.2f} ms over.{profile_hint}",
+    )
+
+
+def _workers_verdict(measured: dict[str, Any]) -> Verdict:
+    cores = measured.get("cores") or 1
+    rows = measured["workers"]
+    per_core = rows.get(str(cores)) or rows[max(rows, key=int)]
+    counts = ", ".join(f"{count}: {row['throughput_ratio']:.3f}×" for count, row in rows.items())
+    ratio = per_core["throughput_ratio"]
+    return Verdict(
+        f"one worker per core keeps ≥ {WORKERS_RATIO_TARGET:.0%} of direct throughput at {measured['streams']} streams",
+        f"workers {counts} ({cores} cores)",
+        ratio >= WORKERS_RATIO_TARGET,
+        f"{(WORKERS_RATIO_TARGET - ratio) * 100:.1f} points under: the load generator, the simulator and Redis "
+        f"share the same {cores} cores, so there is no free core for another worker (part 7).",
+    )
 
 
 def _floor_and_steps(row: dict[str, Any], key: str) -> str:

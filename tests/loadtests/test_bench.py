@@ -128,7 +128,7 @@ def _row(concurrency: int, added_p50: float, added_p99: float, ratio: float = 1.
 
 def test_verdicts_say_which_targets_are_missed_and_by_how_much() -> None:
     results = {
-        "overhead": {"streaming": [_row(10, 0.4, 1.0), _row(100, 1.8, 4.0)]},
+        "overhead": {"streaming": [_row(10, 0.4, 1.0), {**_row(100, 1.8, 4.0), "bare": {"added_ttft_p50_ms": 0.8}}]},
         "engine": {"streams": [_row(1, 0, 0, ratio=0.96), _row(8, 0, 0, ratio=1.0)]},
     }
     verdicts = {v.target: v for v in report.targets(results)}
@@ -139,6 +139,14 @@ def test_verdicts_say_which_targets_are_missed_and_by_how_much() -> None:
     assert engine.met is False and "1.0 points under at 1 stream" in engine.miss
     soak = next(v for target, v in verdicts.items() if target.startswith("soak"))
     assert soak.met is None  # not run is not a pass
+    gap = verdicts["added TTFT p50 within 0.5 ms of the bare proxy's at 100 streams"]
+    assert gap.met is False and gap.miss.startswith("0.50 ms over")  # 1.8 against the floor's 0.8
+    assert not any(target.startswith("one worker per core") for target in verdicts)  # part 7 not run
+
+    workers = {"streams": 500, "cores": 2, "workers": {"1": _row(500, 0, 0, ratio=0.7), "2": _row(500, 0, 0, 0.9)}}
+    [per_core] = [v for v in report.targets({"workers": workers}) if v.target.startswith("one worker per core")]
+    assert per_core.met is False and per_core.miss.startswith("8.0 points under")
+    assert "1: 0.700×, 2: 0.900× (2 cores)" in per_core.measured
 
 
 def test_profile_summary_counts_self_and_inclusive_shares() -> None:
