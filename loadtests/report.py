@@ -182,7 +182,8 @@ def _floor_and_steps(row: dict[str, Any], key: str) -> str:
         text += f"; the façade {row[key] - floor:+.2f} ms beyond it."
     if store is not None and response_start is not None:
         text += (
-            f" Its mean store round trip (auth + limits) is {store:.2f} ms, before it sends the request on; "
+            f" Its mean store round trip (auth + limits) is {store:.2f} ms (a stream to a self-hosted backend "
+            "leaves before it returns: store.overlap_admission); "
             f"its backend answers with headers in {response_start:.2f} ms."
         )
     return text
