@@ -22,9 +22,9 @@ from typing import Any
 import psutil
 
 from loadtests import servers
+from loadtests.bench import redis_server
 from loadtests.measure import PhaseResult, compare, run_phase
 from loadtests.overhead import BODY, INSTANT, SIMULATOR, STREAM_SECONDS
-from serving.devstack.redis_server import RedisServer
 from serving.settings import REPO_ROOT
 
 SERVERS = ("uvicorn", "granian")
@@ -140,13 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="asgi-servers-") as tmp:
         workdir = Path(tmp)
-        redis = RedisServer(workdir)
-        redis.start()
-        try:
+        with redis_server(workdir) as redis_url:
             result = asyncio.run(
                 measure(
                     workdir,
-                    redis.url,
+                    redis_url,
                     levels=tuple(int(level) for level in args.levels.split(",")),
                     per_worker=args.per_worker,
                     rounds=args.rounds,
@@ -154,8 +152,6 @@ def main(argv: list[str] | None = None) -> int:
                     workers=args.workers,
                 )
             )
-        finally:
-            redis.stop()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "asgi-servers.json").write_text(json.dumps(result, indent=2))
     (args.out_dir / "asgi-servers.md").write_text(render(result))

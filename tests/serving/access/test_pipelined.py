@@ -204,29 +204,17 @@ async def test_a_connection_whose_tasks_were_cancelled_is_replaced(redis_server:
         await store.aclose()
 
 
+def private_redis(workdir: Path, password: str, *listen: str) -> subprocess.Popen[bytes]:
+    """A redis-server of the test's own, listening as `listen` says, nothing saved."""
+    command = ["redis-server", *listen, "--requirepass", password, "--save", "", "--appendonly", "no"]
+    return subprocess.Popen([*command, "--dir", str(workdir)], stdout=subprocess.DEVNULL, start_new_session=True)
+
+
 @pytest.fixture
 def unix_redis(tmp_path: Path) -> Iterator[Path]:
     """A redis-server on a unix socket only, password "unix-secret"."""
     socket_path = tmp_path / "redis.sock"
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            "0",
-            "--unixsocket",
-            str(socket_path),
-            "--requirepass",
-            "unix-secret",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = private_redis(tmp_path, "unix-secret", "--port", "0", "--unixsocket", str(socket_path))
     try:
         for _ in range(50):  # redis-server takes a moment to listen
             if socket_path.exists():
@@ -356,32 +344,11 @@ def tls_redis(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         capture_output=True,
     )
     port = free_port()
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            "0",
-            "--tls-port",
-            str(port),
-            "--tls-cert-file",
-            str(cert),
-            "--tls-key-file",
-            str(key),
-            "--tls-ca-cert-file",
-            str(ca),
-            "--tls-auth-clients",
-            "no",
-            "--requirepass",
-            "tls-secret",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
+    server = private_redis(
+        tmp_path,
+        "tls-secret",
+        *("--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert), "--tls-key-file", str(key)),
+        *("--tls-ca-cert-file", str(ca), "--tls-auth-clients", "no"),
     )
     try:
         yield f"rediss://:tls-secret@127.0.0.1:{port}/0", ca
