@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from serving.backends.breaker import STATE_VALUE
 from serving.backends.registry import BackendRegistry
+from serving.background import Periodic
 from serving.observability.metrics import Metrics
 from serving.settings import StoreConfig
 
@@ -35,18 +36,14 @@ class Readiness:
         self._exported: set[tuple[str, str]] = set()
         self._redis = redis
         self._store = store
-        self._interval = interval_seconds
         self._latest: tuple[bool, dict[str, Any]] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._every = Periodic(self._probe_once, interval=interval_seconds, name="readiness", immediately=True)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._probe_forever())
+        self._every.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._every.stop()
 
     def check(self) -> tuple[bool, dict[str, Any]]:
         """The latest probe's answer; not ready until the first probe finished."""
@@ -60,13 +57,8 @@ class Readiness:
             backends[name]["endpoints"] = backend.report()
         return ready, report
 
-    async def _probe_forever(self) -> None:
-        while True:
-            try:
-                self._latest = await self.probe()
-            except Exception as exc:  # a probe must never stop probing
-                log.exception("readiness probe failed", extra={"error_type": type(exc).__name__})
-            await asyncio.sleep(self._interval)
+    async def _probe_once(self) -> None:
+        self._latest = await self.probe()
 
     def _export(self, metrics: Metrics) -> None:
         """Per-replica gauges, refreshed at each probe (breakers also when they change); a

@@ -81,15 +81,17 @@ class Settlements:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def drain(self, *, requests_timeout: float = 5.0) -> None:
+    async def drain(self, *, requests_timeout: float = 5.0, settlements_timeout: float = 15.0) -> None:
         """At shutdown: let open requests finish unwinding, then wait for every settlement."""
         try:
             async with asyncio.timeout(requests_timeout):
                 await self._no_open_requests.wait()
         except TimeoutError:
             log.error("requests still open at shutdown; their usage is lost", extra={"open": self._open_requests})
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._pending:  # each settlement is bounded by the store's timeouts; the wait is too
+            _, late = await asyncio.wait(set(self._pending), timeout=settlements_timeout)
+            if late:
+                log.error("settlements still running at shutdown; their usage is lost", extra={"open": len(late)})
 
     async def settle(self, grant: Grant, *, alias: str, prompt: int, completion: int, failed: bool) -> None:
         """Never raises: when the store is down, the settlement waits in the backlog. Counted

@@ -11,12 +11,12 @@ the store with *its* file; finish a rotation's rollout (or restart the new insta
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from redis.exceptions import RedisError
 
 from serving.access.keys import STATIC_PREFIX, KeyRecord, KeyStore, hash_key
+from serving.background import stop_task
 from serving.settings import StaticKey
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,8 @@ class StaticKeys:
         self._task = asyncio.get_running_loop().create_task(reconcile())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        task, self._task = self._task, None
+        await stop_task(task, name="static-keys-reconcile")
 
     def owns(self, key_id: str) -> bool:
         return key_id.startswith(STATIC_PREFIX)

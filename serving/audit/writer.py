@@ -19,10 +19,13 @@ from redis.exceptions import RedisError
 
 from serving.audit.spool import Spool
 from serving.audit.trail import AuditTrail, ChainContended
+from serving.background import stop_task
 from serving.observability.metrics import Metrics
 from serving.settings import AuditConfig
 
 log = logging.getLogger(__name__)
+
+FLUSH_GRACE_SECONDS = 10.0  # a flush's store calls time out well within this
 
 
 class AuditWriter:
@@ -63,10 +66,15 @@ class AuditWriter:
         then flush what is left, to the store or the spool."""
         self._stopping = True
         self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-        await self.flush()
+        task, self._task = self._task, None
+        # A flush in progress ends within the store's own timeouts; past that, a hung writer
+        # must not hold shutdown: the flush below takes over its queue (or spools it).
+        await stop_task(task, name="audit-writer", grace=FLUSH_GRACE_SECONDS)
+        try:
+            async with asyncio.timeout(FLUSH_GRACE_SECONDS):
+                await self.flush()
+        except TimeoutError:
+            log.error("audit: the final flush did not finish; its records are lost", extra={"queued": len(self._queue)})
         if self._spool is not None:
             self._spool.close()
 

@@ -10,7 +10,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 
-from serving.backends.periodic import Periodic
+from serving.background import Periodic
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from serving.backends.endpoint import Endpoint
-from serving.backends.periodic import Periodic
+from serving.background import Periodic
 
 log = logging.getLogger(__name__)
 

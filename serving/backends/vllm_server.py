@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Self
 
 from serving.devstack.processes import stop as stop_process
+from serving.lifetime import end_with_parent
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Gemma 3 has no tool-call format of its own: configs/vllm/gemma3_tools.jinja asks for calls as a
@@ -88,18 +89,23 @@ class VllmServer:
             # enforced by structured outputs whatever the parser.
             *("--enable-auto-tool-choice", "--tool-call-parser", "pythonic"),
             *("--chat-template", str(self.chat_template)),
-            # One argument, "=": a key that starts with "-" would read as another option.
-            *((f"--api-key={self.api_key}",) if self.api_key else ()),
             *self.engine_args,
         ]
 
     def start(self) -> None:
         self._tmpdir = tempfile.TemporaryDirectory(prefix="vllm-")
         env = {**os.environ, **OFFLINE_ENV, **self.env, "TMPDIR": self._tmpdir.name}
+        if self.api_key:  # through the environment: a command line is visible to every user of the host
+            env["VLLM_API_KEY"] = self.api_key
         log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - None: our own output
         try:
             self._process = subprocess.Popen(
-                self.command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                self.command(),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=end_with_parent,
             )
         except OSError as exc:  # no such interpreter, not executable
             raise VllmStartError(f"cannot run vLLM with {self.python}: {exc.strerror}") from None

@@ -13,6 +13,7 @@ import redis
 
 from serving.devstack.processes import stop
 from serving.devstack.vllm_cpu import free_port
+from serving.lifetime import end_with_parent
 
 
 class RedisServer:
@@ -43,7 +44,11 @@ class RedisServer:
             self.password,
         ]
         self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=end_with_parent,
         )
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + 10
