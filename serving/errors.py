@@ -163,6 +163,21 @@ class PhiNotAllowed(APIError):
         super().__init__(message, param="messages")
 
 
+class ScreeningUnavailable(APIError):
+    """Screening for identifiers did not finish in time (the screening threads are busy with
+    long texts): nothing was sent; the client may retry."""
+
+    status = 503
+    code = "screening_unavailable"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The request could not be screened for patient identifiers within {seconds:g} s, so it was not sent. "
+            "Retry shortly, or send less text.",
+            headers={"retry-after": "1"},
+        )
+
+
 class AuditUnavailable(APIError):
     """The audit trail can take no more records (its store is down and the spool is full)."""
 

@@ -68,7 +68,9 @@ class Services:
             on_store_recovered=settlements.store_recovered,
         )
         consultations = ConsultationService.from_config(config.consultation, metrics)
-        guard = DataGuard(detector=shared_detector, metrics=metrics)
+        guard = DataGuard(
+            detector=shared_detector, metrics=metrics, timeout_seconds=config.server.screening_timeout_seconds
+        )
         catalog = ModelCatalog(
             registry.aliases, consultation_alias=CONSULTATION_ALIAS if consultations is not None else None
         )

@@ -1,9 +1,12 @@
-"""Finds the HIPAA identifiers in a text: Presidio's analyzer over our recognizers and a few of
-Presidio's own, with no NER model (none installs offline from a trusted package here; what
-that misses is in the README's "Patient data" section).
+"""Finds the HIPAA identifiers in a text: our recognizers and a few of Presidio's own pattern
+recognizers, with no NER model (none installs offline from a trusted package here; what that
+misses is in the README's "Patient data" section).
 
-Presidio needs an NLP engine for context words; ours is spaCy's blank English tokenizer with
-lowercased tokens as lemmas: no model, nothing downloaded, ~50 µs per KB."""
+Presidio's scores are taken as they are. Its context enhancer is not run: without an NLP
+engine it finds no context words (it boosted nothing), and it walks every token for every
+match: quadratic in the text, minutes for a 256 KB prompt full of id-like numbers, which held
+both screening threads and stalled every request that needed screening (#30). Labelled
+identifiers are our recognizers' job ("MRN:", "SSN", "Member ID")."""
 
 from __future__ import annotations
 
@@ -12,19 +15,14 @@ import hashlib
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
-import regex
-from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
-from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
+from presidio_analyzer import PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import (
     MedicalLicenseRecognizer,
     UsMbiRecognizer,
     UsPassportRecognizer,
     UsSsnRecognizer,
 )
-from spacy.lang.en.stop_words import STOP_WORDS
 
 from serving.privacy import recognizers
 
@@ -63,51 +61,6 @@ class Finding:
     end: int
 
 
-_TOKEN = regex.compile(r"\w+|[^\w\s]")
-
-
-class _TokenizerOnly(NlpEngine):
-    """Tokens for Presidio's context words; no entities, no model. A regex rather than spaCy's
-    blank tokenizer: the context enhancer needs only token texts and offsets, and this is ten
-    times faster (3 ms against 29 ms for 32 KB)."""
-
-    def load(self) -> None:
-        return None
-
-    def is_loaded(self) -> bool:
-        return True
-
-    def process_text(self, text: str, language: str) -> NlpArtifacts:
-        tokens, starts = [], []
-        for match in _TOKEN.finditer(text):
-            tokens.append(match.group())
-            starts.append(match.start())
-        return NlpArtifacts(
-            entities=[],
-            tokens=tokens,  # type: ignore[arg-type]  # token texts stand in for a spaCy Doc
-            tokens_indices=starts,
-            lemmas=[token.lower() for token in tokens],
-            nlp_engine=None,  # no keywords: only the context enhancer reads these artifacts
-            language=language,
-        )
-
-    def process_batch(self, texts: Any, language: str, batch_size: int = 1, n_process: int = 1, **kwargs: Any) -> Any:
-        for text in texts:
-            yield text, self.process_text(text, language)
-
-    def is_stopword(self, word: str, language: str) -> bool:
-        return word in STOP_WORDS
-
-    def is_punct(self, word: str, language: str) -> bool:
-        return not any(char.isalnum() for char in word)
-
-    def get_supported_entities(self) -> list[str]:
-        return []
-
-    def get_supported_languages(self) -> list[str]:
-        return ["en"]
-
-
 class PhiDetector:
     """Runs every recognizer, boosts Presidio's own by their context words, keeps what scores
     SCORE_THRESHOLD or more. Not AnalyzerEngine.analyze: it deep-copies every result and
@@ -139,9 +92,6 @@ class PhiDetector:
             MedicalLicenseRecognizer(),
             UsPassportRecognizer(),
         ]
-        self._by_id = {r.id: r for r in self._presidio}
-        self._tokenizer = _TokenizerOnly()
-        self._enhancer = LemmaContextAwareEnhancer()
         self._recent: OrderedDict[bytes, list[Finding]] = OrderedDict()
         self._lock = threading.Lock()  # screening runs in worker threads
 
@@ -173,11 +123,6 @@ class PhiDetector:
         contextual: list[RecognizerResult] = []
         for theirs in self._presidio:
             contextual.extend(theirs.analyze(text, theirs.supported_entities))
-        if contextual:
-            artifacts = self._tokenizer.process_text(text, "en")
-            contextual = self._enhancer.enhance_using_context(
-                text, contextual, artifacts, list[EntityRecognizer](self._presidio), context=None
-            )
         # Ours first on a tie: a labelled "MRN: MR9412800" is an MRN even if it is also a
         # well-formed DEA number.
         kept = [(r, 0) for r in results if r.score >= SCORE_THRESHOLD]

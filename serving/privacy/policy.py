@@ -17,13 +17,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from serving.errors import PhiNotAllowed
+import orjson
+
+from serving.errors import PhiNotAllowed, ScreeningUnavailable
 from serving.observability.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -66,15 +69,19 @@ class Outgoing:
 
 
 class DataGuard:
-    def __init__(self, *, detector: Callable[[], PhiDetector], metrics: Metrics) -> None:
+    def __init__(self, *, detector: Callable[[], PhiDetector], metrics: Metrics, timeout_seconds: float = 10.0) -> None:
         self._detector = detector  # built on first use: Presidio takes ~2 s to import
         self._metrics = metrics
-        # Its own threads: a burst of long prompts queues here, never in the default executor
-        # (where aiohttp resolves backend host names for every request).
-        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="phi-screen")
+        self._timeout = timeout_seconds
+        # Its own threads, never the default executor (where aiohttp resolves backend host
+        # names for every request), in two lanes: long bodies queue behind each other, never
+        # in front of the ordinary ones.
+        self._short = ThreadPoolExecutor(max_workers=2, thread_name_prefix="phi-screen")
+        self._long = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phi-screen-long")
 
     def close(self) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        for lane in (self._short, self._long):
+            lane.shutdown(wait=False, cancel_futures=True)
 
     async def outgoing(
         self, *, backend: str, policy: DataPolicy, body: dict[str, Any], ctx: RequestContext
@@ -111,9 +118,24 @@ class DataGuard:
         return Outgoing(screened.redacted, screened.redaction, json_content, "redact")
 
     async def _screen(self, body: dict[str, Any]) -> Screened:
+        """Bounded: a request waits at most the timeout, queued or screening, and its work stops
+        soon after (checked between texts), so one request never holds the threads for others."""
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        screened = await loop.run_in_executor(self._threads, lambda: screen(self._detector(), body))
+        stop = threading.Event()  # set when its requester stopped waiting: the work ends early
+        deadline = time.monotonic() + self._timeout
+        lane = self._long if len(orjson.dumps(body)) > LONG_BODY_BYTES else self._short
+        work = loop.run_in_executor(lane, lambda: screen(self._detector(), body, stop=stop, deadline=deadline))
+        try:
+            async with asyncio.timeout(self._timeout):
+                screened = await work
+        except TimeoutError:
+            self._metrics.phi_detection_seconds.observe(time.perf_counter() - started)
+            raise ScreeningUnavailable(self._timeout) from None
+        except ScreeningAbandoned:
+            raise ScreeningUnavailable(self._timeout) from None
+        finally:
+            stop.set()  # no-op when it finished; otherwise a queued job is skipped, a running one stops
         self._metrics.phi_detection_seconds.observe(time.perf_counter() - started)
         for kind, count in screened.redaction.counts.items():
             self._metrics.phi_entities.labels(kind).inc(count)
@@ -145,6 +167,7 @@ _BINARY_VALUES = frozenset({"url", "data", "file_data", "image_url", "audio_url"
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text", "refusal"})
 _ROUTING = re.compile(r"^[A-Za-z0-9_-]+$")  # what OpenAI accepts as a message's `name`
 MAX_SCREENED_CHARS = 262_144  # more than this isn't screened: refused for a non-allow backend
+LONG_BODY_BYTES = 32_768  # bodies above this are screened in the long lane
 
 
 def _structural(key: str, value: Any) -> bool:
@@ -157,11 +180,24 @@ class Unscreenable(ValueError):
     """Content detection can't vouch for: images, audio, files, token ids, too much text."""
 
 
-def screen(detector: PhiDetector, body: dict[str, Any]) -> Screened:
+class ScreeningAbandoned(RuntimeError):
+    """Screening stopped before the end: its requester stopped waiting, or its deadline passed."""
+
+
+def screen(
+    detector: PhiDetector,
+    body: dict[str, Any],
+    *,
+    stop: threading.Event | None = None,
+    deadline: float | None = None,
+) -> Screened:
     """The body with every string a person could have written redacted. Binary content and
-    token ids are marked (they can't be screened); too much text raises Unscreenable."""
+    token ids are marked (they can't be screened); too much text raises Unscreenable. Between
+    texts, a set `stop` or a passed `deadline` (time.monotonic) ends it: ScreeningAbandoned."""
     from serving.privacy.redaction import Redaction  # Presidio's anonymizer: imported on first use
 
+    if stop is not None and stop.is_set():  # its requester left while it waited in the queue
+        raise ScreeningAbandoned("not started: nobody waits for it")
     redaction = Redaction()
     texts: list[str] = []
     binary = _collect(body, texts, key=None)
@@ -170,6 +206,8 @@ def screen(detector: PhiDetector, body: dict[str, Any]) -> Screened:
     redaction.reserve(texts)  # placeholders the client wrote itself are never issued
 
     def redact(text: str) -> str:
+        if (stop is not None and stop.is_set()) or (deadline is not None and time.monotonic() > deadline):
+            raise ScreeningAbandoned("stopped: its requester no longer waits")
         return redaction.replace(text, detector.find(text))
 
     redacted = _rewrite(body, redact, key=None)

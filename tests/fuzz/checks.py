@@ -3,11 +3,25 @@ is in OpenAI's envelope, and no response carries a stack trace or the PHI canary
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import schemathesis
 
 CANARY = "Canary-Patient-7731-MRN"
+# The fuzz config's aliases: allow (vLLM), redact and block (OpenAI-kind backends).
+SERVED_MODELS = ("medgemma", "gpt-5", "gpt-5-blocked")
+
+
+@schemathesis.hook
+def map_body(ctx: Any, body: Any) -> Any:
+    """Most generated bodies name a served model (one in eight keeps its random one, for the
+    404 path), spread over the three data policies by the body's own bytes: repeatable."""
+    if isinstance(body, dict) and "model" in body:
+        pick = zlib.crc32(repr(sorted(body)).encode() + repr(body.get("model")).encode()) % 8
+        if pick < len(SERVED_MODELS) * 2:
+            body = {**body, "model": SERVED_MODELS[pick % len(SERVED_MODELS)]}
+    return body
 
 
 @schemathesis.check

@@ -25,9 +25,16 @@ MAX_EXAMPLES = int(os.environ.get("PEARCARE_FUZZ_EXAMPLES", "60"))
 
 
 def fuzz_config(sim_url: str, redis_url: str) -> dict[str, Any]:
+    # The three data policies: fuzzed bodies reach the screening and redaction code, not only
+    # the pass-through (the hook in checks.py spreads `model` over these aliases).
+    openai_sim = {"kind": "openai", "base_url": sim_url, "model": "gpt-5", "api_key": "sk-sim-0123456789"}
     config = facade_config(
-        backends={"sim": vllm_backend(sim_url, "sim-model")},
-        models={"medgemma": ["sim"], "gpt-5": ["sim"]},
+        backends={
+            "sim": vllm_backend(sim_url, "sim-model"),
+            "redacting": {**openai_sim, "data_policy": "redact"},
+            "blocking": {**openai_sim, "data_policy": "block"},
+        },
+        models={"medgemma": ["sim"], "gpt-5": ["redacting"], "gpt-5-blocked": ["blocking"]},
         store={"redis_url": redis_url, "admin_key": ADMIN_KEY},
         max_request_bytes=1 << 20,
     )

@@ -1,0 +1,110 @@
+"""Screening is bounded (#30's stall): a body full of id-like numbers is screened in linear
+time (Presidio's context enhancer walked every token for every match: minutes for 256 KB), long
+bodies never queue in front of ordinary ones, and no request waits past the timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from serving.privacy.detector import PhiDetector
+from serving.privacy.policy import ScreeningAbandoned, screen
+from tests.support.inprocess import AUTH, RunningApp, running_app, simulator_server
+from tests.support.stack import facade_config
+
+# Nine-digit numbers: each a US passport match for Presidio, each one more match to enhance.
+HOSTILE_UNIT = "912345678 "
+
+
+def hostile(chars: int) -> str:
+    return HOSTILE_UNIT * (chars // len(HOSTILE_UNIT))
+
+
+def seconds_to_find(detector: PhiDetector, text: str) -> float:
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        detector.find_uncached(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_a_text_full_of_id_like_numbers_is_screened_in_linear_time() -> None:
+    detector = PhiDetector()
+    small, large = seconds_to_find(detector, hostile(16_384)), seconds_to_find(detector, hostile(65_536))
+    # Four times the text: about four times the work. Quadratic was about sixteen (0.9 s at 16 KB).
+    assert large / small < 8, (small, large)
+
+
+def test_screening_stops_between_texts_when_its_requester_left() -> None:
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(ScreeningAbandoned):
+        screen(PhiDetector(), {"prompt": ["a", "b"]}, stop=stop)
+    with pytest.raises(ScreeningAbandoned):
+        screen(PhiDetector(), {"prompt": ["a", "b"]}, deadline=time.monotonic() - 1)
+
+
+@pytest.fixture
+async def redacting() -> AsyncIterator[RunningApp]:
+    async with simulator_server() as sim:
+        backend = {"kind": "openai", "base_url": sim.base_url, "model": "gpt-5", "api_key": "sk-sim-0123456789"}
+        config = facade_config(
+            {"gpt": {**backend, "data_policy": "redact"}}, {"gpt-5": ["gpt"]}, max_request_bytes=1 << 20
+        )
+        async with running_app(config) as app:
+            yield app
+
+
+def completion(prompt: str) -> dict[str, Any]:
+    return {"model": "gpt-5", "prompt": prompt, "max_tokens": 2}
+
+
+async def test_hostile_inputs_do_not_hold_up_an_ordinary_request(redacting: RunningApp) -> None:
+    app = redacting
+    post = app.client.post
+    # Two at once: before the fix they held both screening threads for minutes.
+    hostile_requests = [
+        asyncio.create_task(post("/v1/completions", headers=AUTH, json=completion(hostile(250_000)))) for _ in range(2)
+    ]
+    await asyncio.sleep(0)  # both sent: their screening is queued or running
+    async with asyncio.timeout(1):  # the issue's bound: an ordinary request served within a second
+        ordinary = await post("/v1/completions", headers=AUTH, json=completion("Patient John Carter, knee pain."))
+    assert ordinary.status_code == 200
+    assert ordinary.json()["choices"]
+    for task in hostile_requests:
+        answer = await task
+        assert answer.status_code in (200, 503), answer.text  # served, or refused in time: never a hang
+        if answer.status_code == 503:
+            assert answer.json()["error"]["code"] == "screening_unavailable"
+
+
+async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> None:
+    async with simulator_server() as sim:
+        backend = {"kind": "openai", "base_url": sim.base_url, "model": "gpt-5", "api_key": "sk-sim-0123456789"}
+        config = facade_config(
+            {"gpt": {**backend, "data_policy": "redact"}},
+            {"gpt-5": ["gpt"]},
+            max_request_bytes=1 << 20,
+            screening_timeout_seconds=0.05,
+        )
+        async with running_app(config) as app:
+            guard = app.app.state.services.guard
+            release = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            # Both ordinary lanes' threads busy with work that never ends by itself.
+            for _ in range(2):
+                guard._short.submit(lambda: asyncio.run_coroutine_threadsafe(release.wait(), loop).result())
+            try:
+                answer = await app.client.post("/v1/completions", headers=AUTH, json=completion("knee pain"))
+            finally:
+                release.set()
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "screening_unavailable"
+    assert answer.headers["retry-after"] == "1"
