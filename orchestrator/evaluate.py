@@ -2,6 +2,9 @@
 intake model alone, and both as the façade combines them) and ICD-10-CM category hits.
 
     python -m orchestrator.evaluate --rules-only            # offline: the rule layer (CI runs it too)
+    python -m orchestrator.evaluate --rule-sets             # the rules on every development and blind
+                                                            # set, by condition group (a model that
+                                                            # reports nothing: only the rules escalate)
     python -m orchestrator.evaluate --base-url http://127.0.0.1:8000/v1 --api-key sk-... \\
         [--intake-only] [--vignettes tests/orchestrator/vignettes.yaml] [--limit N]
 
@@ -24,7 +27,13 @@ import yaml
 
 from orchestrator.safety.red_flags import default_rules
 
-DEFAULT_VIGNETTES = Path(__file__).resolve().parent.parent / "tests" / "orchestrator" / "vignettes.yaml"
+TESTS = Path(__file__).resolve().parent.parent / "tests" / "orchestrator"
+DEFAULT_VIGNETTES = TESTS / "vignettes.yaml"
+# Development sets: written beside the rules or used to fix them. Blind sets: written by helpers
+# who never saw the rules or earlier sets, each committed before any rule change it could
+# inspire (README: "Emergency detection"); a blind set used for fixes moves up here.
+DEVELOPMENT_SETS = (TESTS / "redflags_dev.yaml", TESTS / "vignettes.yaml")
+BLIND_SETS = (TESTS / "blind" / "redflags_blind_c.yaml", TESTS / "blind" / "redflags_blind_d.yaml")
 
 
 @dataclass
@@ -49,13 +58,13 @@ class Tally:
         sensitivity = self.true_pos / positives if positives else float("nan")
         specificity = self.true_neg / negatives if negatives else float("nan")
         return (
-            f"{name:<9} sensitivity {sensitivity:.0%} ({self.true_pos}/{positives}), "
+            f"{name:<14} sensitivity {sensitivity:.0%} ({self.true_pos}/{positives}), "
             f"specificity {specificity:.0%} ({self.true_neg}/{negatives})"
         )
 
 
 def rules_escalate(case: dict[str, Any]) -> bool:
-    patient = case["patient_data"]
+    patient = case.get("patient_data") or {}
     return (
         default_rules()
         .assess(
@@ -66,6 +75,27 @@ def rules_escalate(case: dict[str, Any]) -> bool:
         )
         .emergency
     )
+
+
+def rule_sets_report(development: tuple[Path, ...], blind: tuple[Path, ...]) -> list[str]:
+    """Sensitivity and specificity of the rules alone on each set, overall and by condition group."""
+    lines = []
+    for kind, paths in (("development", development), ("blind", blind)):
+        for path in paths:
+            cases = yaml.safe_load(path.read_text())
+            overall, groups = Tally(), dict[str, Tally]()
+            missed = []
+            for case in cases:
+                escalated = rules_escalate(case)
+                overall.add(case["red_flags"], escalated)
+                groups.setdefault(case.get("group", "adult"), Tally()).add(case["red_flags"], escalated)
+                if case["red_flags"] and not escalated:
+                    missed.append(case.get("condition", case["id"]))
+            lines.append(f"{kind} {path.name}: {overall.line('rules').split(maxsplit=1)[1]}")
+            lines.extend(f"  {tally.line(group)}" for group, tally in sorted(groups.items()))
+            if missed:
+                lines.append(f"  missed: {', '.join(sorted(missed))}")
+    return lines
 
 
 def model_escalates(intake: dict[str, Any] | None) -> bool:
@@ -121,10 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url")
     parser.add_argument("--api-key")
     parser.add_argument("--rules-only", action="store_true")
+    parser.add_argument("--rule-sets", action="store_true")
     parser.add_argument("--intake-only", action="store_true")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--vignettes", type=Path, default=DEFAULT_VIGNETTES)
     args = parser.parse_args(argv)
+    if args.rule_sets:
+        print(*rule_sets_report(DEVELOPMENT_SETS, BLIND_SETS), sep="\n")
+        return 0
     cases = yaml.safe_load(args.vignettes.read_text())[: args.limit]
     tallies = {name: Tally() for name in ("rules", "model", "combined")}
     if args.rules_only:

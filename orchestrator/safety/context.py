@@ -1,93 +1,452 @@
-"""Is a finding the patient's, present, and now? NegEx-style context for short patient narratives.
+"""Does a concept mention count: is it the patient's (or the person they write about), present,
+and now? Read over the message's words (lexicon.tokens), NegEx-style, in linear time.
 
-- A negation cue shortly before a finding in the same phrase ("no chest pain", "denies shortness
-  of breath") means it does not count; a phrase ends at . , ; : ! ? a line break, and at "but",
-  "however", "although", "though", "except", "yet", "and", "because", "when", "now", "so". Ending
-  phrases early errs towards escalating ("no fever, cough") rather than missing a danger sign.
-- Phrases that only look negative ("no one is home", "without warning", "never had this before",
-  "no longer", "don't know", "not sure") negate nothing.
-- Someone else's past ("my aunt had a stroke last year", "family history of ...", "my father died of
-  a heart attack") and the patient's own distant past ("had a seizure as a child") do not count;
-  a relative's emergency now ("my dad just had a stroke", "my mum is having a seizure") does.
+- Negation: a cue ("no", "not", "denies", "without", "hasn't"...) up to five words before a
+  mention, in the same clause, cancels it ("no chest pain", "no fever, cough or chest pain").
+  A mention whose own words carry the cue is an absence that is itself a danger sign ("he
+  isn't responding", "no wet nappy since this morning") and is never cancelled.
+- Hypothetical or educational questions ("how would I know if I was having a heart attack?",
+  "what are the signs of a stroke?") do not count, unless the sentence also says it is
+  happening now ("what do I do, my dad is having chest pain right now").
+- The past: a clause with a history cue ("history of", "years ago", "as a child", "in 2019")
+  and no sign of now does not count ("I had a stent 3 years ago" leaves "crushing chest pain
+  and sweating" in its own clause alone). Someone else's past ("my dad died of a heart attack",
+  "family history of stroke", "my mum had a stroke at 60") does not count; someone else's
+  present does ("my dad, who has a history of angina, has crushing chest pain now").
+
+Ambiguity resolves toward counting: a cue must be there for a mention to be cancelled.
 """
 
 from __future__ import annotations
 
-import bisect
-import re
-from functools import lru_cache
+import itertools
+from dataclasses import dataclass
+from functools import cache
 
-_PSEUDO_NEGATION = re.compile(
-    r"\b(no one|nobody|no longer|no matter|not sure|not certain|not only|not ok|not okay|not well|not feeling|"
-    r"don'?t know|didn'?t know|do not know|without warning|without any warning|never had (this|anything like)|"
-    r"never felt|never been this|no idea|can'?t tell|doesn'?t help|don'?t help|isn'?t helping|not helping|"
-    r"didn'?t help|wasn'?t doing)\b"
+from orchestrator.safety.concepts import Mention
+from orchestrator.safety.lexicon import CLAUSE_MARK, SENTENCE_END
+
+NEGATION_REACH = 5
+NEGATION_CUES = frozenset(
+    {
+        "no",
+        "not",
+        "never",
+        "none",
+        "without",
+        "denies",
+        "denied",
+        "deny",
+        "nor",
+        "neither",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "wasnt",
+        "arent",
+        "werent",
+        "hasnt",
+        "havent",
+        "hadnt",
+        "aint",
+        "nothing",
+        "nope",
+    }
 )
-# Cues that negate what follows within a few words (Chapman et al.'s NegEx, trimmed to what
-# patients write).
-_NEGATION = re.compile(
-    r"\b(no|not|never|none|nor|without|denies|denied|deny|denying|negative for|free of|absence of|"
-    r"ruled out|doesn'?t have|don'?t have|didn'?t have|haven'?t had|hasn'?t had|isn'?t|wasn'?t|"
-    r"haven'?t|hasn'?t|neither)\b"
+# Phrases that only look negative: they negate nothing after them.
+PSEUDO_NEGATIONS = (
+    ("no", "one"),
+    ("not", "sure"),
+    ("no", "idea"),
+    ("not", "only"),
+    ("without", "warning"),
+    ("without", "any", "warning"),
+    ("dont", "know"),
+    ("didnt", "know"),
+    ("not", "know"),
+    ("no", "matter"),
+    ("not", "getting", "better"),
+    ("not", "improving"),
+    ("no", "better"),
+    ("never", "had", "this"),
+    ("never", "felt"),
+    ("never", "been"),
+    ("never", "had", "pain"),
+    ("not", "well"),
+    ("not", "feeling"),
+    ("not", "doing", "anything"),
+    ("wasnt", "doing", "anything"),
+    ("not", "right"),
+    ("not", "himself"),
+    ("not", "herself"),
+    ("not", "normal"),
+    ("no", "response"),
+    ("not", "a", "joke"),
+    ("dont", "want"),
+    ("doesnt", "want"),
 )
-_NEGATION_REACH_WORDS = 4
-_LOOK_BACK = 160  # characters: further back than any cue, relative or time a check looks for
-_PHRASE_BREAK = re.compile(r"[.,;:!?\n]|\b(but|however|although|though|except|yet|and|because|when|now|so|then)\b")
-# Someone else's past, or a family history.
-_OTHER_PERSON = re.compile(
-    r"\b(family history|runs in (the|my|our) family|(my|his|her|our) (mother|mom|mum|father|dad|aunt|uncle|"
-    r"grandmother|grandfather|grandma|grandpa|granny|cousin|parents?|grandparents?|brother|sister|neighbou?r|"
-    r"friend|colleague)s?\b.{0,40}\b(died|passed away|history of|was diagnosed|suffered))"
+# Words that end a negation's reach: a new clause with its own subject, or a contrast.
+_CONTRAST = frozenset(
+    {"but", "however", "although", "though", "except", "yet", "whereas", "now", "then", "suddenly", "when", "while"}
 )
-_RELATIVE_HAD = re.compile(
-    r"\b(my|his|her|our) (mother|mom|mum|father|dad|aunt|uncle|grandmother|grandfather|grandma|grandpa|granny|"
-    r"cousin|brother|sister)s?\b.{0,30}\bhad\b"
+_SUBJECTS = frozenset({"i", "im", "ive", "he", "hes", "she", "shes", "it", "its", "they", "my", "his", "her", "we"})
+_CONJUNCTIONS = frozenset({"and", "or", "so", "plus", "also", "because", "cos", "which", "who"})
+
+# Hypothetical and educational questions: cue word sequences found anywhere in a sentence.
+HYPOTHETICAL_CUES = (
+    ("how", "would", "i", "know"),
+    ("how", "do", "i", "know"),
+    ("how", "would", "you", "know"),
+    ("how", "do", "you", "know"),
+    ("how", "can", "i", "tell"),
+    ("how", "do", "i", "tell"),
+    ("how", "do", "you", "tell"),
+    ("how", "can", "you", "tell"),
+    ("how", "would", "i", "tell"),
+    ("how", "to", "tell"),
+    ("how", "to", "recognise"),
+    ("how", "to", "recognize"),
+    ("how", "do", "you", "recognise"),
+    ("how", "do", "you", "recognize"),
+    ("how", "to", "spot"),
+    ("how", "do", "i", "spot"),
+    ("what", "are", "the", "signs"),
+    ("what", "are", "the", "symptoms"),
+    ("what", "are", "signs"),
+    ("what", "are", "symptoms"),
+    ("what", "are", "the", "warning"),
+    ("warning", "signs"),
+    ("signs", "of"),
+    ("symptoms", "of"),
+    ("signs", "to", "look"),
+    ("what", "should", "i", "do", "if"),
+    ("what", "do", "i", "do", "if"),
+    ("what", "would", "i", "do", "if"),
+    ("what", "to", "do", "if"),
+    ("what", "should", "we", "do", "if"),
+    ("what", "do", "we", "do", "if"),
+    ("what", "happens", "if"),
+    ("what", "if"),
+    ("if", "i", "ever"),
+    ("if", "he", "ever"),
+    ("if", "she", "ever"),
+    ("if", "they", "ever"),
+    ("if", "we", "ever"),
+    ("if", "someone"),
+    ("if", "somebody"),
+    ("if", "a", "person"),
+    ("in", "case"),
+    ("could", "i", "get"),
+    ("can", "you", "get"),
+    ("is", "it", "possible"),
+    ("am", "i", "at", "risk"),
+    ("at", "risk", "of"),
+    ("risk", "of"),
+    ("my", "risk"),
+    ("chance", "of"),
+    ("risk",),
+    ("chances", "of"),
+    ("worried", "i", "might"),
+    ("worried", "about", "getting"),
+    ("worried", "about", "having"),
+    ("scared", "of", "getting"),
+    ("afraid", "of", "getting"),
+    ("should", "i", "worry", "about"),
+    ("how", "common"),
+    ("how", "likely"),
+    ("what", "causes"),
+    ("when", "should", "i", "call"),
+    ("when", "should", "i", "go"),
+    ("when", "to", "call"),
+    ("when", "to", "go"),
+    ("when", "do", "i", "need"),
+    ("prevent",),
+    ("preventing",),
+    ("lower", "my", "risk"),
+    ("reduce", "my", "risk"),
+    ("hypothetically",),
+    ("for", "my", "exam"),
+    ("first", "aid", "course"),
+    ("just", "curious"),
+    ("what", "does", "it", "mean"),
+    ("what", "is", "the", "difference"),
+    ("difference", "between"),
+    ("explain",),
+    ("more", "likely"),
+    ("likely", "to", "get"),
+    ("school", "project"),
+    ("project",),
+    ("homework",),
+    ("how", "do", "you", "do"),
+    ("how", "to", "do"),
+    ("look", "out", "for"),
+    ("watch", "out", "for"),
+    ("watch", "for"),
+    ("be", "aware", "of"),
+    ("could", "it", "lead"),
+    ("can", "it", "cause"),
+    ("could", "it", "cause"),
+    ("does", "it", "cause"),
+    ("side", "effect"),
+    ("side", "effects"),
 )
-# The past, as opposed to now: it makes a relative's "had" history, and the patient's own too.
-_PAST = re.compile(
-    r"\b(\d+ years ago|years ago|last year|a year ago|as a (child|kid|baby|teen\w*)|when (i|he|she) was "
-    r"(young|little|a child|a kid)|in the past|back in \d{4}|in \d{4})\b"
+# Worry about a condition, not a report of it: "worried about a stroke but feel fine". Their
+# reach is their own clause: "I'm worried about my dad, his face is drooping" still counts.
+WORRY_CUES = (
+    ("worried", "about"),
+    ("worried", "i"),
+    ("worried", "it"),
+    ("worry", "about"),
+    ("worried", "that"),
+    ("scared", "of"),
+    ("scared", "about"),
+    ("afraid", "of"),
+    ("concerned", "about"),
+    ("frightened", "of"),
+    ("paranoid", "about"),
+    ("anxious", "about"),
+    ("panicking", "that"),
+    ("panicking", "im"),
+    ("panicking", "i"),
 )
-_NOW = re.compile(r"\b(just|now|today|tonight|this (morning|evening|afternoon)|minutes? ago|an hour ago|right now)\b")
+NOW_CUES = frozenset(
+    {"now", "currently", "tonight", "today", "just", "moment", "minutes", "still", "happening", "started", "began"}
+)
+# History: cue word sequences that put a clause in the past.
+PAST_CUES = (
+    ("history", "of"),
+    ("hx", "of"),
+    ("years", "ago"),
+    ("year", "ago"),
+    ("months", "ago"),
+    ("month", "ago"),
+    ("last", "year"),
+    ("last", "month"),
+    ("last", "winter"),
+    ("last", "summer"),
+    ("last", "spring"),
+    ("last", "autumn"),
+    ("last", "christmas"),
+    ("in", "the", "spring"),
+    ("in", "the", "summer"),
+    ("for", "years"),
+    ("over", "the", "past", "year"),
+    ("in", "hospital", "with"),
+    ("as", "a", "child"),
+    ("as", "a", "kid"),
+    ("as", "a", "baby"),
+    ("as", "a", "teenager"),
+    ("when", "i", "was"),
+    ("when", "he", "was"),
+    ("when", "she", "was"),
+    ("when", "they", "were"),
+    ("used", "to"),
+    ("previously",),
+    ("in", "the", "past"),
+    ("back", "in"),
+    ("years", "back"),
+    ("long", "ago"),
+    ("a", "while", "ago"),
+    ("childhood",),
+    ("years", "old", "when"),
+    ("once", "before"),
+    ("after", "my", "last"),
+    ("last", "time"),
+    ("family", "history"),
+    ("runs", "in"),
+    ("run", "in"),
+    ("died",),
+    ("died", "of"),
+    ("passed", "away"),
+    ("fhx",),
+)
+_YEAR_RANGE = range(1940, 2100)
+RELATIVES = frozenset(
+    {
+        "mum",
+        "mom",
+        "mother",
+        "dad",
+        "father",
+        "brother",
+        "sister",
+        "aunt",
+        "auntie",
+        "uncle",
+        "cousin",
+        "grandma",
+        "grandmother",
+        "grandpa",
+        "grandfather",
+        "nan",
+        "nana",
+        "gran",
+        "granny",
+        "grandad",
+        "granddad",
+        "parents",
+        "parent",
+        "family",
+        "friend",
+        "friends",
+        "neighbour",
+        "neighbor",
+        "colleague",
+        "relative",
+        "relatives",
+    }
+)
+_PAST_VERBS = frozenset({"had", "suffered", "diagnosed", "got"})
 
 
-@lru_cache(maxsize=64)
-def _phrase_starts(text: str) -> list[int]:
-    """Where each phrase of the text begins (found once per text, not once per finding)."""
-    return [0, *(match.end() for match in _PHRASE_BREAK.finditer(text))]
+@dataclass(frozen=True)
+class Layout:
+    """Where each word's sentence and clause begin and end (found once per message)."""
+
+    sentence_of: list[int]
+    clause_of: list[int]
+    sentences: list[tuple[int, int]]  # [start, end) token ranges
+    clauses: list[tuple[int, int]]
+
+    @classmethod
+    def of(cls, words: list[str]) -> Layout:
+        sentence_of, clause_of = [0] * len(words), [0] * len(words)
+        sentences: list[tuple[int, int]] = []
+        clauses: list[tuple[int, int]] = []
+        sentence_start = clause_start = 0
+        for index, word in enumerate(words):
+            if word in SENTENCE_END:
+                sentences.append((sentence_start, index + 1))
+                clauses.append((clause_start, index + 1))
+                sentence_start = clause_start = index + 1
+            elif word in CLAUSE_MARK or (word in _CONJUNCTIONS | _CONTRAST and index > clause_start):
+                clauses.append((clause_start, index))
+                clause_start = index
+            sentence_of[index] = len(sentences)
+            clause_of[index] = len(clauses)
+        sentences.append((sentence_start, len(words)))
+        clauses.append((clause_start, len(words)))
+        return cls(sentence_of, clause_of, sentences, clauses)
 
 
-def phrase_start(text: str, position: int) -> int:
-    starts = _phrase_starts(text)
-    return starts[bisect.bisect_right(starts, position) - 1]
+class Context:
+    """The context of every mention in one message."""
 
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.layout = Layout.of(words)
+        self._negation_cues = _cue_positions(words)
+        self._negated: dict[tuple[int, int], bool] = {}
+        # Per sentence and clause, found on first need: most have no mention at all.
+        self._hypothetical: dict[int, bool] = {}
+        self._past: dict[int, bool] = {}
+        self._worry: dict[int, bool] = {}
 
-def counts(text: str, start: int) -> bool:
-    """Whether the finding at `start` (in lowercased text) is the patient's, present, and now."""
-    # Bounded look-back: every check reads a few words around the finding, so a long text with
-    # many findings costs linear time, not quadratic.
-    phrase = text[max(phrase_start(text, start), start - _LOOK_BACK) : start]
-    cleared = _PSEUDO_NEGATION.sub(" ", phrase)
-    cues = list(_NEGATION.finditer(cleared))
-    if cues and len(cleared[cues[-1].end() :].split()) <= _NEGATION_REACH_WORDS:
+    def negated(self, mention: Mention) -> bool:
+        key = (mention.start, mention.end)
+        known = self._negated.get(key)
+        if known is None:
+            known = self._negated[key] = self._is_negated(mention)
+        return known
+
+    def _is_negated(self, mention: Mention) -> bool:
+        words = self.words
+        if any(words[i] in NEGATION_CUES for i in range(mention.start, mention.end + 1)):
+            return False  # an absence stated by the concept itself
+        seen = 0
+        for index in range(mention.start - 1, -1, -1):
+            word = words[index]
+            if word in SENTENCE_END or word in _CONTRAST:
+                return False
+            if word in CLAUSE_MARK or word in _CONJUNCTIONS:
+                if index + 1 < len(words) and words[index + 1] in _SUBJECTS:
+                    return False  # a new clause with its own subject
+                continue
+            if index in self._negation_cues:
+                return True
+            seen += 1
+            if seen > NEGATION_REACH:
+                return False
         return False
-    sentence = _sentence_around(text, start)
-    before = sentence[: start - _sentence_start(text, start)]
-    if _OTHER_PERSON.search(before):
-        return False
-    after = text[start : start + 80]
-    if _RELATIVE_HAD.search(before) and not _NOW.search(sentence) and _PAST.search(sentence):
-        return False  # "my aunt had a stroke last year"
-    return not _PAST.search(after.split(".")[0])  # "had a seizure as a child"
+
+    def hypothetical(self, mention: Mention) -> bool:
+        sentence, clause = self.layout.sentence_of[mention.start], self.layout.clause_of[mention.start]
+        if sentence not in self._hypothetical:
+            self._hypothetical[sentence] = self._is_hypothetical(self.layout.sentences[sentence])
+        if clause not in self._worry:
+            start, end = self.layout.clauses[clause]
+            self._worry[clause] = _contains_any(self.words[start:end], WORRY_CUES)
+        return self._hypothetical[sentence] or self._worry[clause]
+
+    def past(self, mention: Mention) -> bool:
+        return self._clause_past(self.layout.clause_of[mention.start])
+
+    def _clause_past(self, clause: int) -> bool:
+        known = self._past.get(clause)
+        if known is None:
+            span = self.layout.clauses[clause]
+            known = self._is_past(span)
+            # "fell last winter and broke his hip": one event, one time.
+            if not known and clause > 0 and self._continues(*span):
+                known = self._clause_past(clause - 1)
+            self._past[clause] = known
+        return known
+
+    def counts(self, mention: Mention) -> bool:
+        """The patient's (or the person written about), present, and now."""
+        return not (self.negated(mention) or self.hypothetical(mention) or self.past(mention))
+
+    def _continues(self, start: int, end: int) -> bool:
+        """A clause that goes on with the one before: "and ..." with no subject of its own."""
+        words = self.words[start:end]
+        return (
+            len(words) > 1
+            and words[0] in ("and", "then")
+            and words[1] not in _SUBJECTS
+            and not any(word in NOW_CUES for word in words)
+        )
+
+    def _is_hypothetical(self, span: tuple[int, int]) -> bool:
+        words = self.words[span[0] : span[1]]
+        if not _contains_any(words, HYPOTHETICAL_CUES):
+            return False
+        return not any(word in NOW_CUES for word in words) and not _contains_any(
+            words, (("right", "now"), ("at", "the", "moment"), ("having", "one"))
+        )
+
+    def _is_past(self, span: tuple[int, int]) -> bool:
+        words = self.words[span[0] : span[1]]
+        if any(word in NOW_CUES for word in words) or _contains_any(words, (("hours", "ago"), ("hour", "ago"))):
+            return False
+        if _contains_any(words, PAST_CUES) or any(w.isdigit() and int(w) in _YEAR_RANGE for w in words):
+            return True
+        # Someone else's event, with an age or a past verb: "my mum had a stroke at 60".
+        relative = any(word in RELATIVES for word in words)
+        aged = any(w in ("at", "aged") and n.isdigit() for w, n in itertools.pairwise(words))
+        return relative and aged and any(w in _PAST_VERBS for w in words)
 
 
-def _sentence_start(text: str, position: int) -> int:
-    floor = max(0, position - _LOOK_BACK)
-    return max(text.rfind(".", floor, position), text.rfind("\n", floor, position), floor - 1) + 1
+def _cue_positions(words: list[str]) -> set[int]:
+    cues = {i for i, word in enumerate(words) if word in NEGATION_CUES}
+    for start in list(cues):
+        if any(tuple(words[start : start + len(p)]) == p for p in PSEUDO_NEGATIONS):
+            cues.discard(start)
+    return cues
 
 
-def _sentence_around(text: str, position: int) -> str:
-    ceiling = min(len(text), position + _LOOK_BACK)
-    ends = (text.find(".", position, ceiling), text.find("\n", position, ceiling))
-    end = min((i for i in ends if i >= 0), default=ceiling)
-    return text[_sentence_start(text, position) : end]
+def _contains_any(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    by_first = _by_first_word(phrases)
+    for index, word in enumerate(words):
+        for phrase in by_first.get(word, ()):
+            if tuple(words[index : index + len(phrase)]) == phrase:
+                return True
+    return False
+
+
+@cache
+def _by_first_word(phrases: tuple[tuple[str, ...], ...]) -> dict[str, list[tuple[str, ...]]]:
+    grouped: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        grouped.setdefault(phrase[0], []).append(phrase)
+    return grouped

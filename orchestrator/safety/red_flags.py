@@ -1,34 +1,29 @@
-"""Red-flag rules (red_flags.yaml) applied to what the patient wrote: deterministic, reviewable,
-and independent of every model and stage. A finding counts only if it is the patient's own and
-not negated (safety/context.py)."""
+"""Red-flag rules (red_flags.yaml) over lay-language concepts (concepts.yaml), applied to what
+the patient wrote: deterministic, reviewable, and independent of every model and stage.
+
+A message is read once: its words (lexicon: typos corrected), the concepts in them, each
+mention's context (context.py: negated, hypothetical, past), and the patient's facts
+(facts.py). A rule fires when one of its alternatives holds: its `all` concepts counted within
+a few words of each other, in any order, one of its `any` concepts counted anywhere, and its
+facts true. Linear in the message's length."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel
 
-from orchestrator.safety import context
-
-Counts = Callable[[str, int], bool]  # is the finding at this offset the patient's, and present?
+from orchestrator.safety.concepts import CONCEPTS_FILE, ConceptIndex, Mention
+from orchestrator.safety.context import Context
+from orchestrator.safety.facts import PatientFacts
 
 RULES_FILE = Path(__file__).with_name("red_flags.yaml")
-Needs = Literal["infant", "pregnant"]
-
-# A baby's age in the patient's words ("3-week-old", "6 weeks old", "2 months old", "newborn").
-_INFANT_AGE = re.compile(
-    r"\b(newborn|neonate|(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)[- ](day|days)[- ]old|"
-    r"([1-9]|1[0-2]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ](week|weeks)[- ]old|"
-    r"([12]|one|two)[- ](month|months)[- ]old|(baby|infant|newborn|son|daughter) is ([1-9]|1[0-2]) weeks)\b"
-)
-_SPACES = re.compile(r"[ \t\r\f\v]+")
-_PREGNANT = re.compile(r"\b(pregnant|pregnancy|weeks along|expecting( a baby)?|trimester)\b")
+TOGETHER_WITHIN = 20  # words: the reach of `all` (a sentence, or "my chest, it's like a weight on it")
 
 
 class RedFlag(BaseModel):
@@ -47,66 +42,91 @@ class SafetyAssessment(BaseModel):
 
 
 @dataclass(frozen=True)
+class Alternative:
+    together: tuple[str, ...]
+    any_of: tuple[str, ...]
+    facts: tuple[str, ...]
+
+    def holds(self, found: dict[str, list[int]], facts: PatientFacts) -> bool:
+        if not all(facts.holds(fact) for fact in self.facts):
+            return False
+        if self.any_of and not any(concept in found for concept in self.any_of):
+            return False
+        return _together(self.together, found)
+
+
+def _together(concepts: tuple[str, ...], found: dict[str, list[int]]) -> bool:
+    """Each of `concepts` counted, all within TOGETHER_WITHIN words of the first one's mention."""
+    if not all(concept in found for concept in concepts):
+        return False
+    first, rest = concepts[0], concepts[1:]
+    return any(
+        all(any(abs(position - anchor) <= TOGETHER_WITHIN for position in found[other]) for other in rest)
+        for anchor in found[first]
+    )
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
+    condition: str
     meaning: str
     advice: str
     source: str
-    any: tuple[re.Pattern[str], ...] = ()
-    all: tuple[tuple[re.Pattern[str], ...], ...] = ()
-    needs: Needs | None = None
+    alternatives: tuple[Alternative, ...]
 
-    def fires(self, text: str, counts: Counts) -> bool:
-        if any(_found(pattern, text, counts) for pattern in self.any):
-            return True
-        return bool(self.all) and all(any(_found(p, text, counts) for p in group) for group in self.all)
+    def fires(self, found: dict[str, list[int]], facts: PatientFacts) -> bool:
+        return any(alternative.holds(found, facts) for alternative in self.alternatives)
 
 
-def _found(pattern: re.Pattern[str], text: str, counts: Counts) -> bool:
-    return any(counts(text, match.start()) for match in pattern.finditer(text))
+@dataclass(frozen=True)
+class Reading:
+    """One message as the rules see it (kept for tests and the evaluation's explanations)."""
 
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w-])(?:{pattern})", re.IGNORECASE)
+    words: list[str]
+    mentions: list[Mention]
+    counted: dict[str, list[int]]  # concept -> word positions of the mentions that count
+    facts: PatientFacts
 
 
 @dataclass(frozen=True)
 class RedFlagRules:
     advice_texts: dict[str, str]
     rules: tuple[Rule, ...]
-    counts: Counts = context.counts
+    concepts: ConceptIndex
 
     @classmethod
-    def load(cls, path: Path = RULES_FILE, *, counts: Counts = context.counts) -> RedFlagRules:
+    def load(cls, path: Path = RULES_FILE, concepts_path: Path = CONCEPTS_FILE) -> RedFlagRules:
         raw: dict[str, Any] = yaml.safe_load(path.read_text())
-        rules = tuple(
-            Rule(
-                id=entry["id"],
-                meaning=entry["meaning"],
-                advice=entry["advice"],
-                source=entry["source"],
-                any=tuple(_compile(p) for p in entry.get("any", [])),
-                all=tuple(tuple(_compile(p) for p in group) for group in entry.get("all", [])),
-                needs=entry.get("needs"),
-            )
-            for entry in raw["rules"]
-        )
-        unknown = {rule.advice for rule in rules} - set(raw["advice"])
-        if unknown:
-            raise ValueError(f"{path}: rules name unknown advice {sorted(unknown)}")
-        return cls(advice_texts=dict(raw["advice"]), rules=rules, counts=counts)
+        concepts = ConceptIndex.load(concepts_path)
+        known = concepts.concepts
+        rules = tuple(_rule(entry) for entry in raw["rules"])
+        for rule in rules:
+            named = {c for a in rule.alternatives for c in (*a.together, *a.any_of)}
+            if named - known:
+                raise ValueError(f"{path}: rule {rule.id} names unknown concepts {sorted(named - known)}")
+            if rule.advice not in raw["advice"]:
+                raise ValueError(f"{path}: rule {rule.id} names unknown advice {rule.advice!r}")
+        return cls(advice_texts=dict(raw["advice"]), rules=rules, concepts=concepts)
+
+    def read(
+        self, text: str, *, age_years: int | None = None, age_months: int | None = None, pregnant: bool | None = None
+    ) -> Reading:
+        words = self.concepts.lexicon.read(text)
+        mentions = self.concepts.find(words)
+        context = Context(words)
+        counted: dict[str, list[int]] = defaultdict(list)
+        for mention in mentions:
+            if context.counts(mention):
+                counted[mention.concept].append(mention.start)
+        facts = PatientFacts(words, mentions, context, age_years=age_years, age_months=age_months, pregnant=pregnant)
+        return Reading(words, mentions, dict(counted), facts)
 
     def assess(
         self, text: str, *, age_years: int | None = None, age_months: int | None = None, pregnant: bool | None = None
     ) -> SafetyAssessment:
-        lowered = _SPACES.sub(" ", text.lower())  # line breaks stay: they end phrases
-        # Under 3 months; an age of 0 years without months could be, and is read that way (safer).
-        infant = (age_months < 3 if age_months is not None else age_years == 0) or bool(_INFANT_AGE.search(lowered))
-        mention = _PREGNANT.search(lowered)
-        # The patient's own words count even when a form says otherwise: the safer reading.
-        expecting = bool(pregnant) or (mention is not None and self.counts(lowered, mention.start()))
-        situation = {"infant": infant, "pregnant": expecting}
-        fired = [r for r in self.rules if (r.needs is None or situation[r.needs]) and r.fires(lowered, self.counts)]
+        reading = self.read(text, age_years=age_years, age_months=age_months, pregnant=pregnant)
+        fired = [rule for rule in self.rules if rule.fires(reading.counted, reading.facts)]
         order = list(self.advice_texts)  # as red_flags.yaml lists them: the most urgent first
         advice_keys = sorted({r.advice for r in fired}, key=order.index)
         return SafetyAssessment(
@@ -117,6 +137,27 @@ class RedFlagRules:
             ],
             advice=[self.advice_texts[key] for key in advice_keys],
         )
+
+
+def _rule(entry: dict[str, Any]) -> Rule:
+    alternatives = tuple(
+        Alternative(
+            together=tuple(alt.get("all", ())),
+            any_of=tuple(alt.get("any", ())),
+            facts=tuple(alt.get("facts", ())),
+        )
+        for alt in entry["when"]
+    )
+    if any(not a.together for a in alternatives):
+        raise ValueError(f"rule {entry['id']}: every alternative needs `all`")
+    return Rule(
+        id=entry["id"],
+        condition=entry["condition"],
+        meaning=entry["meaning"],
+        advice=entry["advice"],
+        source=entry["source"],
+        alternatives=alternatives,
+    )
 
 
 @cache

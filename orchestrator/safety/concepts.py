@@ -1,0 +1,165 @@
+"""Concepts (concepts.yaml) found in a message's words: each term is words in order, up to two
+other words between them, inside one sentence; `word*` matches words it begins. Terms are
+indexed by their first word (and first-word prefix), so a message costs a few dictionary
+look-ups a word: linear in its length."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestrator.safety.lexicon import SENTENCE_END, Lexicon, normalise, tokens
+
+CONCEPTS_FILE = Path(__file__).with_name("concepts.yaml")
+# Concepts read from numbers rather than listed words: a duration of 5 minutes or more ("fitting
+# for 7 mins", "2 hours"), and weeks of a pregnancy before 37 ("only 29 wks").
+DERIVED = ("over_5_minutes", "preterm_weeks")
+_MINUTES = frozenset({"minutes", "minute", "mins", "min", "mns"})
+_HOURS = frozenset({"hours", "hour", "hrs", "hr", "h"})
+_WEEKS = frozenset({"weeks", "week", "wks", "wk"})
+_GAP = 2  # other words allowed between two words of a term
+_MEMO_WORDS = 50_000
+_MIN_PREFIX = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    word: str
+    prefix: bool
+
+    def matches(self, token: str) -> bool:
+        return token.startswith(self.word) if self.prefix else token == self.word
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    concept: str
+    patterns: tuple[Pattern, ...]
+    gap: int = _GAP
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    concept: str
+    start: int  # token indices, inclusive
+    end: int
+
+
+def _term(concept: str, text: str, gap: int) -> Term:
+    words = tokens(text)
+    return Term(concept, tuple(Pattern(w.rstrip("*"), w.endswith("*")) for w in _starred(text, words)), gap)
+
+
+def _starred(text: str, words: list[str]) -> list[str]:
+    """tokens() drops the `*` of a prefix pattern: put it back on the words that had one."""
+    starred = {w.rstrip("*") for w in normalise(text).split() if w.endswith("*")}
+    return [f"{w}*" if w in starred else w for w in words]
+
+
+@dataclass
+class Node:
+    """A trie of terms: the next word, exact or as a prefix; the concepts a term ending here names."""
+
+    exact: dict[str, Node] = field(default_factory=dict)
+    prefixed: dict[str, Node] = field(default_factory=dict)
+    ends: list[str] = field(default_factory=list)
+    _seen: dict[str, list[Node]] = field(default_factory=dict, repr=False)  # word -> next nodes
+
+    def child(self, pattern: Pattern) -> Node:
+        children = self.prefixed if pattern.prefix else self.exact
+        return children.setdefault(pattern.word, Node())
+
+    def next(self, word: str) -> list[Node]:
+        known = self._seen.get(word)
+        if known is not None:
+            return known
+        if len(self._seen) > _MEMO_WORDS:  # bounded: a stream of invented words can't grow it
+            self._seen.clear()
+        found = self._seen[word] = self._next(word)
+        return found
+
+    def _next(self, word: str) -> list[Node]:
+        found = [self.exact[word]] if word in self.exact else []
+        if self.prefixed:  # a look-up per prefix of the word, not a scan of the patterns
+            prefixed = self.prefixed
+            found.extend(prefixed[word[:n]] for n in range(_MIN_PREFIX, len(word) + 1) if word[:n] in prefixed)
+        return found
+
+
+@dataclass
+class ConceptIndex:
+    roots: dict[int, Node] = field(default_factory=dict)  # one trie per gap a concept allows
+    absences: frozenset[str] = frozenset()
+    lexicon: Lexicon = field(default_factory=lambda: Lexicon.of(()))
+    listed: frozenset[str] = frozenset()
+
+    @classmethod
+    def load(cls, path: Path = CONCEPTS_FILE) -> ConceptIndex:
+        raw: dict[str, Any] = yaml.safe_load(path.read_text())["concepts"]
+        index = cls()
+        vocabulary: set[str] = set()
+        for concept, entry in raw.items():
+            gap = int(entry.get("gap", _GAP))
+            for text in entry["terms"]:
+                term = _term(concept, str(text), gap)
+                if not term.patterns:
+                    raise ValueError(f"{path}: concept {concept} has an empty term {text!r}")
+                node = index.roots.setdefault(gap, Node())
+                for pattern in term.patterns:
+                    node = node.child(pattern)
+                if concept not in node.ends:
+                    node.ends.append(concept)
+                vocabulary.update(p.word for p in term.patterns if not p.prefix)
+        index.absences = frozenset(c for c, entry in raw.items() if entry.get("absence"))
+        index.lexicon = Lexicon.of(vocabulary)
+        index.listed = frozenset(raw)
+        return index
+
+    @property
+    def concepts(self) -> set[str]:
+        return set(self.listed) | set(DERIVED)
+
+    def find(self, words: list[str]) -> list[Mention]:
+        """Every concept mention in `words` (as Lexicon.read returns them): one per concept and
+        start, ending at the term's furthest word."""
+        found: dict[tuple[str, int], int] = {}
+        for gap, root in self.roots.items():
+            for start, word in enumerate(words):
+                if not word[0].isalnum():
+                    continue
+                for node in root.next(word):
+                    _walk(node, words, start, start, gap, found)
+        mentions = [Mention(concept, start, end) for (concept, start), end in found.items()]
+        return mentions + derived(words)
+
+
+def _walk(node: Node, words: list[str], start: int, position: int, gap: int, found: dict[tuple[str, int], int]) -> None:
+    for concept in node.ends:
+        key = (concept, start)
+        if found.get(key, -1) < position:
+            found[key] = position
+    if not (node.exact or node.prefixed):
+        return
+    for candidate in range(position + 1, min(len(words), position + 2 + gap)):
+        token = words[candidate]
+        if token in SENTENCE_END:
+            return
+        for child in node.next(token):
+            _walk(child, words, start, candidate, gap, found)
+
+
+def derived(words: list[str]) -> list[Mention]:
+    found: list[Mention] = []
+    for index, word in enumerate(words[:-1]):
+        if not word.isdigit():
+            continue
+        number, unit = int(word), words[index + 1]
+        after = words[index + 2] if index + 2 < len(words) else ""
+        if (unit in _MINUTES and number >= 5) or unit in _HOURS:
+            found.append(Mention("over_5_minutes", index, index + 1))
+        elif unit in _WEEKS and 20 <= number <= 36 and after not in ("old", "ago"):
+            found.append(Mention("preterm_weeks", index, index + 1))
+    return found

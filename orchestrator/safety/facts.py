@@ -1,0 +1,126 @@
+"""What the rules need to know about the patient, from the form (patient_data) and from the
+message itself: age band, pregnancy (stated or inferred: "I'm 32 weeks", "my bump", "the baby
+hasn't moved"), having just given birth, and conditions that change what a sign means
+(diabetes, blood thinners, cancer and chemotherapy, sickle cell). A fact is taken from any
+mention that is not negated ("I'm not pregnant"): tense and person do not matter ("I had my
+baby 5 days ago" is the postpartum fact)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+
+from orchestrator.safety.concepts import Mention
+from orchestrator.safety.context import Context
+
+_WORD_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+_UNIT_MONTHS = {"day": 1 / 30, "days": 1 / 30, "week": 0.25, "weeks": 0.25, "wk": 0.25, "wks": 0.25}
+_UNIT_MONTHS.update({"month": 1.0, "months": 1.0, "mth": 1.0, "mths": 1.0, "mo": 1.0, "mos": 1.0})
+_UNIT_MONTHS.update({"year": 12.0, "years": 12.0, "yr": 12.0, "yrs": 12.0, "yo": 12.0})
+_AGE_AFTER = re.compile(r"^(?:im|i am|aged?|age|hes|shes|he is|she is)$")
+PREGNANCY_WEEKS = range(4, 43)
+
+ADULT_FROM_YEARS = 16
+OLDER_FROM_YEARS = 65
+
+
+def age_in_months(words: list[str]) -> float | None:
+    """The youngest age the message states ("my 3 week old", "6 month old", "58 year old",
+    "I'm 58"): a caregiver writes about the younger person."""
+    ages: list[float] = []
+    for index, word in enumerate(words):
+        number = int(word) if word.isdigit() else _WORD_NUMBERS.get(word)
+        if number is None or index + 1 >= len(words):
+            continue
+        unit, after = words[index + 1], words[index + 2] if index + 2 < len(words) else ""
+        before = words[index - 1] if index else ""
+        if unit in _UNIT_MONTHS and (after == "old" or unit == "yo" or (before == "is" and unit != "years")):
+            ages.append(number * _UNIT_MONTHS[unit])
+        elif index > 0 and _AGE_AFTER.match(words[index - 1]) and 16 <= number <= 110 and unit not in _UNIT_MONTHS:
+            ages.append(number * 12.0)
+    return min(ages) if ages else None
+
+
+_NOT_PREGNANCY_BEFORE = frozenset(
+    {"for", "last", "past", "in", "every", "after", "within", "over", "next", "few", "couple", "than", "the", "a"}
+)
+
+
+def pregnancy_weeks(words: list[str]) -> bool:
+    """ "I'm 32 weeks", "36 weeks, splitting headache", "only 29 wks": weeks of a pregnancy, not
+    a duration ("for 3 weeks", "2 weeks ago") nor an age ("6 weeks old")."""
+    for index, word in enumerate(words[:-1]):
+        if not word.isdigit() or int(word) not in PREGNANCY_WEEKS or words[index + 1] not in ("weeks", "wks", "wk"):
+            continue
+        after = words[index + 2] if index + 2 < len(words) else ""
+        before = words[index - 1] if index else ""
+        if after in ("old", "ago", "now", "later") or before in _NOT_PREGNANCY_BEFORE:
+            continue
+        if after in ("pregnant", "gone", "along", "preg", "gestation") or int(word) >= 10 or before in ("im", "shes"):
+            return True
+    return False
+
+
+class PatientFacts:
+    def __init__(
+        self,
+        words: list[str],
+        mentions: Iterable[Mention],
+        context: Context,
+        *,
+        age_years: int | None = None,
+        age_months: int | None = None,
+        pregnant: bool | None = None,
+    ) -> None:
+        stated = {m.concept for m in mentions if not context.negated(m)}
+        months = float(age_months) if age_months is not None else None
+        if months is None and age_years is not None:
+            months = age_years * 12.0
+        if months is None:
+            months = age_in_months(words)
+        infant_words = "infant_words" in stated
+        child_words = "child_words" in stated or infant_words
+        self.pregnant = bool(pregnant) or "pregnancy" in stated or pregnancy_weeks(words)
+        self.postpartum = "postpartum" in stated
+        # A baby the patient is carrying is not the patient: "baby" alone says nothing of age then.
+        if self.pregnant and months is None:
+            infant_words = child_words = False
+        # A baby of no stated age is read as under 3 months: the safer reading for a fever.
+        self.infant = months < 3 if months is not None else infant_words
+        self.baby = months < 12 if months is not None else infant_words
+        self.child = months < ADULT_FROM_YEARS * 12 if months is not None else child_words
+        self.adult = not self.child
+        self.older = months >= OLDER_FROM_YEARS * 12 if months is not None else "older" in stated
+        self.diabetic = "diabetes" in stated
+        self.blood_thinners = "bleeding_thinner" in stated
+        self.cancer = "cancer" in stated or "chemotherapy" in stated
+        self.chemotherapy = "chemotherapy" in stated
+        self.sickle_cell = "sickle" in stated
+
+    def holds(self, fact: str) -> bool:
+        if fact == "pregnant_or_postpartum":
+            return self.pregnant or self.postpartum
+        value = getattr(self, fact, None)
+        if not isinstance(value, bool):
+            raise ValueError(f"unknown patient fact {fact!r}")
+        return value
+
+
+def _newborn(words: list[str]) -> bool:
+    return any(w in ("newborn", "neonate") for w in words) or any(
+        a == "new" and b == "born" for a, b in itertools.pairwise(words)
+    )
