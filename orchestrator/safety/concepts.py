@@ -22,6 +22,11 @@ _HOURS = frozenset({"hours", "hour", "hrs", "hr", "h"})
 _WEEKS = frozenset({"weeks", "week", "wks", "wk"})
 _GAP = 2  # other words allowed between two words of a term
 _MEMO_WORDS = 50_000
+# The negation words a term may carry itself (kept in step with context.NEGATION_CUES).
+NEGATION_WORDS = frozenset(
+    {"no", "not", "never", "none", "without", "dont", "doesnt", "didnt", "isnt", "wasnt", "arent", "werent"}
+    | {"hasnt", "havent", "hadnt", "wont", "cant", "cannot", "nothing", "unable", "stopped"}
+)
 _MIN_PREFIX = 2
 
 
@@ -46,6 +51,7 @@ class Mention:
     concept: str
     start: int  # token indices, inclusive
     end: int
+    absence: bool = False  # its term's own words negate ("not breathing"): a danger sign, never negated
 
 
 def _term(concept: str, text: str, gap: int) -> Term:
@@ -65,7 +71,7 @@ class Node:
 
     exact: dict[str, Node] = field(default_factory=dict)
     prefixed: dict[str, Node] = field(default_factory=dict)
-    ends: list[str] = field(default_factory=list)
+    ends: list[tuple[str, bool]] = field(default_factory=list)  # (concept, the term's words negate)
     _seen: dict[str, list[Node]] = field(default_factory=dict, repr=False)  # word -> next nodes
 
     def child(self, pattern: Pattern) -> Node:
@@ -110,9 +116,10 @@ class ConceptIndex:
                 node = index.roots.setdefault(gap, Node())
                 for pattern in term.patterns:
                     node = node.child(pattern)
-                if concept not in node.ends:
-                    node.ends.append(concept)
-                vocabulary.update(p.word for p in term.patterns if not p.prefix)
+                absence = any(p.word in NEGATION_WORDS for p in term.patterns)
+                if (concept, absence) not in node.ends:
+                    node.ends.append((concept, absence))
+                vocabulary.update(p.word for p in term.patterns)  # a prefix's stem too: "preg" stays
         index.absences = frozenset(c for c, entry in raw.items() if entry.get("absence"))
         index.lexicon = Lexicon.of(vocabulary)
         index.listed = frozenset(raw)
@@ -125,22 +132,25 @@ class ConceptIndex:
     def find(self, words: list[str]) -> list[Mention]:
         """Every concept mention in `words` (as Lexicon.read returns them): one per concept and
         start, ending at the term's furthest word."""
-        found: dict[tuple[str, int], int] = {}
+        found: dict[tuple[str, int], tuple[int, bool]] = {}
         for gap, root in self.roots.items():
             for start, word in enumerate(words):
                 if not word[0].isalnum():
                     continue
                 for node in root.next(word):
                     _walk(node, words, start, start, gap, found)
-        mentions = [Mention(concept, start, end) for (concept, start), end in found.items()]
+        mentions = [Mention(concept, start, end, absence) for (concept, start), (end, absence) in found.items()]
         return mentions + derived(words)
 
 
-def _walk(node: Node, words: list[str], start: int, position: int, gap: int, found: dict[tuple[str, int], int]) -> None:
-    for concept in node.ends:
+def _walk(
+    node: Node, words: list[str], start: int, position: int, gap: int, found: dict[tuple[str, int], tuple[int, bool]]
+) -> None:
+    for concept, absence in node.ends:
         key = (concept, start)
-        if found.get(key, -1) < position:
-            found[key] = position
+        known = found.get(key)
+        if known is None or known[0] < position or (known[0] == position and absence and not known[1]):
+            found[key] = (position, absence)
     if not (node.exact or node.prefixed):
         return
     for candidate in range(position + 1, min(len(words), position + 2 + gap)):

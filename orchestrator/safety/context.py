@@ -228,6 +228,22 @@ PAST_CUES = (
     ("last", "spring"),
     ("last", "autumn"),
     ("last", "christmas"),
+    ("last", "week"),
+    ("last", "weekend"),
+    ("last", "monday"),
+    ("last", "tuesday"),
+    ("last", "wednesday"),
+    ("last", "thursday"),
+    ("last", "friday"),
+    ("last", "saturday"),
+    ("last", "sunday"),
+    ("weeks", "ago"),
+    ("week", "ago"),
+    ("fine", "since"),
+    ("ok", "since"),
+    ("okay", "since"),
+    ("well", "since"),
+    ("normal", "all", "week"),
     ("in", "the", "spring"),
     ("in", "the", "summer"),
     ("for", "years"),
@@ -262,6 +278,8 @@ PAST_CUES = (
     ("fhx",),
 )
 _YEAR_RANGE = range(1940, 2100)
+# "since last night", "hours ago": ongoing or recent, whatever else the clause says.
+_RECENT = (("hours", "ago"), ("hour", "ago"), ("since", "last"), ("since", "yesterday"), ("since", "this"))
 RELATIVES = frozenset(
     {
         "mum",
@@ -297,7 +315,23 @@ RELATIVES = frozenset(
         "relatives",
     }
 )
-_PAST_VERBS = frozenset({"had", "suffered", "diagnosed", "got"})
+_PAST_VERBS = frozenset({"had", "suffered", "diagnosed", "got", "died", "went", "developed", "was", "were"})
+# A message that asks about the writer's own risk or care: "should I be tested?", "will I get
+# it?", "does that mean...", "for me". With it, a relative's past event is family history.
+_OWN_QUESTION = (
+    ("should", "i"),
+    ("will", "i"),
+    ("am", "i"),
+    ("do", "i"),
+    ("does", "that", "mean"),
+    ("for", "me"),
+    ("me", "too"),
+    ("ill", "get"),
+    ("i", "get", "it"),
+    ("my", "own"),
+    ("should", "we"),
+    ("can", "i"),
+)
 
 
 @dataclass(frozen=True)
@@ -337,6 +371,7 @@ class Context:
         self.words = words
         self.layout = Layout.of(words)
         self._negation_cues = _cue_positions(words)
+        self._asks_for_self = _contains_any(words, _OWN_QUESTION)
         self._negated: dict[tuple[int, int], bool] = {}
         # Per sentence and clause, found on first need: most have no mention at all.
         self._hypothetical: dict[int, bool] = {}
@@ -352,8 +387,10 @@ class Context:
 
     def _is_negated(self, mention: Mention) -> bool:
         words = self.words
-        if any(words[i] in NEGATION_CUES for i in range(mention.start, mention.end + 1)):
-            return False  # an absence stated by the concept itself
+        if mention.absence:
+            return False  # an absence stated by the concept's own words: a danger sign
+        if any(i in self._negation_cues for i in range(mention.start + 1, mention.end)):
+            return True  # a negation among the words between the term's own: "face isn't drooping"
         seen = 0
         for index in range(mention.start - 1, -1, -1):
             word = words[index]
@@ -409,7 +446,7 @@ class Context:
 
     def _is_hypothetical(self, span: tuple[int, int]) -> bool:
         words = self.words[span[0] : span[1]]
-        if not _contains_any(words, HYPOTHETICAL_CUES):
+        if not (_contains_any(words, HYPOTHETICAL_CUES) or _conditional_question(words)):
             return False
         return not any(word in NOW_CUES for word in words) and not _contains_any(
             words, (("right", "now"), ("at", "the", "moment"), ("having", "one"))
@@ -417,14 +454,29 @@ class Context:
 
     def _is_past(self, span: tuple[int, int]) -> bool:
         words = self.words[span[0] : span[1]]
-        if any(word in NOW_CUES for word in words) or _contains_any(words, (("hours", "ago"), ("hour", "ago"))):
+        if any(word in NOW_CUES for word in words) or _contains_any(words, _RECENT):
             return False
         if _contains_any(words, PAST_CUES) or any(w.isdigit() and int(w) in _YEAR_RANGE for w in words):
             return True
         # Someone else's event, with an age or a past verb: "my mum had a stroke at 60".
-        relative = any(word in RELATIVES for word in words)
+        if not any(word in RELATIVES for word in words) or not any(w in _PAST_VERBS for w in words):
+            return False
         aged = any(w in ("at", "aged") and n.isdigit() for w, n in itertools.pairwise(words))
-        return relative and aged and any(w in _PAST_VERBS for w in words)
+        return aged or self._asks_for_self
+
+
+_WHAT_QUESTION = frozenset({"should", "would", "do", "does", "can", "could", "happens", "to"})
+
+
+def _conditional_question(words: list[str]) -> bool:
+    """ "what should she do if she has a fall", "if my toddler ever swallowed a battery": a
+    what-question with an if, or an if with ever."""
+    if "if" not in words:
+        return False
+    at = words.index("if")
+    if "ever" in words[at : at + 5]:
+        return True
+    return any(w == "what" and n in _WHAT_QUESTION for w, n in itertools.pairwise(words))
 
 
 def _cue_positions(words: list[str]) -> set[int]:

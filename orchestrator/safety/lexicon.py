@@ -25,7 +25,7 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?|[.!?;\n,:()]|(?<= )-(?= )")
 _APOSTROPHE = re.compile(r"['’‘`´]")
 _JOINED = re.compile(r"(?<=[a-z])[-/](?=[a-z])")  # light-headed, chest/arm: two words
 COMMON_ZIPF = 3.0
-_MIN_CORRECTED = 5
+_MIN_CORRECTED = 4
 
 
 # Set phrases whose words would read as something else: "hay fever" is not a fever.
@@ -35,8 +35,13 @@ _SET_PHRASES = re.compile(
 )
 
 
+# "temp normal", "temperature is fine": a reading that says there is no fever.
+_NORMAL_READING = re.compile(r"\b(?:temp|temperature)(?: is| was| has been)? (?:normal|fine|ok|okay|down)\b")
+
+
 def normalise(text: str) -> str:
     joined = _JOINED.sub(" ", _APOSTROPHE.sub("", text.lower()))
+    joined = _NORMAL_READING.sub("normaltemperature", joined)
     return _SET_PHRASES.sub(lambda m: "".join(g for g in m.groups() if g), joined)
 
 

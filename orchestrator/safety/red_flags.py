@@ -33,12 +33,34 @@ class RedFlag(BaseModel):
     source: str
 
 
+class SafetyNet(BaseModel):
+    """What would make a routine complaint an emergency, and what to do then: never an escalation."""
+
+    condition: str
+    warning_signs: str
+    advice: str
+
+
 class SafetyAssessment(BaseModel):
-    """What the rules found; `emergency` is the top-level flag every response carries."""
+    """What the rules found; `emergency` is the top-level flag every response carries. A routine
+    answer carries `safety_netting` instead: the warning signs near the complaint's own words."""
 
     emergency: bool
     red_flags: list[RedFlag]
     advice: list[str]  # distinct, most urgent first
+    safety_netting: list[SafetyNet] = []
+
+
+SAFETY_NETS = 3  # the most warning-sign paragraphs a routine answer lists
+# When a routine complaint names nothing any rule is built on: the signs public guidance lists first.
+GENERAL_NET = SafetyNet(
+    condition="general",
+    warning_signs=(
+        "chest pain or pressure, severe difficulty breathing, a face drooping or an arm going weak, "
+        "sudden confusion, fainting or a seizure, heavy bleeding, or thoughts of harming yourself"
+    ),
+    advice="Call 911 (or your local emergency number, 999 in the UK) now if any of these start.",
+)
 
 
 @dataclass(frozen=True)
@@ -46,22 +68,23 @@ class Alternative:
     together: tuple[str, ...]
     any_of: tuple[str, ...]
     facts: tuple[str, ...]
+    within: int = TOGETHER_WITHIN
 
     def holds(self, found: dict[str, list[int]], facts: PatientFacts) -> bool:
         if not all(facts.holds(fact) for fact in self.facts):
             return False
         if self.any_of and not any(concept in found for concept in self.any_of):
             return False
-        return _together(self.together, found)
+        return _together(self.together, found, self.within)
 
 
-def _together(concepts: tuple[str, ...], found: dict[str, list[int]]) -> bool:
-    """Each of `concepts` counted, all within TOGETHER_WITHIN words of the first one's mention."""
+def _together(concepts: tuple[str, ...], found: dict[str, list[int]], within: int) -> bool:
+    """Each of `concepts` counted, all within `within` words of one mention of the first."""
     if not all(concept in found for concept in concepts):
         return False
     first, rest = concepts[0], concepts[1:]
     return any(
-        all(any(abs(position - anchor) <= TOGETHER_WITHIN for position in found[other]) for other in rest)
+        all(any(abs(position - anchor) <= within for position in found[other]) for other in rest)
         for anchor in found[first]
     )
 
@@ -74,9 +97,21 @@ class Rule:
     advice: str
     source: str
     alternatives: tuple[Alternative, ...]
+    safety_net: str | None = None  # the warning signs in lay words, when `meaning` is not enough
 
     def fires(self, found: dict[str, list[int]], facts: PatientFacts) -> bool:
         return any(alternative.holds(found, facts) for alternative in self.alternatives)
+
+    def nearness(self, mentioned: set[str], facts: PatientFacts) -> int:
+        """How much of the rule the message already names (its concepts in any context, facts
+        held): the complaints whose warning signs a routine answer lists."""
+        best = 0
+        for alternative in self.alternatives:
+            if not all(facts.holds(fact) for fact in alternative.facts):
+                continue
+            if alternative.together[0] in mentioned:  # its core (a site, the sign itself) is named
+                best = max(best, sum(concept in mentioned for concept in alternative.together))
+        return best
 
 
 @dataclass(frozen=True)
@@ -136,7 +171,32 @@ class RedFlagRules:
                 for r in fired
             ],
             advice=[self.advice_texts[key] for key in advice_keys],
+            safety_netting=[] if fired else self.safety_netting(reading),
         )
+
+    def safety_netting(self, reading: Reading) -> list[SafetyNet]:
+        """The warning signs of the conditions nearest the complaint (its concepts named, even
+        negated or hypothetical: "no chest pain" still earns the chest-pain warning signs)."""
+        mentioned = {m.concept for m in reading.mentions}
+        near = sorted(
+            ((rule.nearness(mentioned, reading.facts), index, rule) for index, rule in enumerate(self.rules)),
+            key=lambda item: (-item[0], item[1]),
+        )
+        nets: list[SafetyNet] = []
+        seen: set[str] = set()
+        for score, _, rule in near:
+            if score == 0 or len(nets) == SAFETY_NETS:
+                break
+            if rule.condition not in seen:
+                seen.add(rule.condition)
+                nets.append(
+                    SafetyNet(
+                        condition=rule.condition,
+                        warning_signs=rule.safety_net or rule.meaning,
+                        advice=self.advice_texts[rule.advice],
+                    )
+                )
+        return nets or [GENERAL_NET]
 
 
 def _rule(entry: dict[str, Any]) -> Rule:
@@ -145,6 +205,7 @@ def _rule(entry: dict[str, Any]) -> Rule:
             together=tuple(alt.get("all", ())),
             any_of=tuple(alt.get("any", ())),
             facts=tuple(alt.get("facts", ())),
+            within=int(alt.get("within", TOGETHER_WITHIN)),
         )
         for alt in entry["when"]
     )
@@ -157,6 +218,7 @@ def _rule(entry: dict[str, Any]) -> Rule:
         advice=entry["advice"],
         source=entry["source"],
         alternatives=alternatives,
+        safety_net=entry.get("safety_net"),
     )
 
 

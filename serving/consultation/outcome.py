@@ -21,7 +21,7 @@ class ConsultationOutcome:
         self.errors: dict[str, Any] = {}
         self.usage: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
-        self.safety: dict[str, Any] = {"emergency": False, "red_flags": [], "advice": []}
+        self.safety: dict[str, Any] = {"emergency": False, "red_flags": [], "advice": [], "safety_netting": []}
 
     def add(self, event: dict[str, Any]) -> None:
         stage = event["stage"]  # "consultation" when the graph itself failed
@@ -59,6 +59,8 @@ class ConsultationOutcome:
             "emergency": self.safety["emergency"],
             "emergency_advice": self.safety["advice"],
             "red_flags": self.safety["red_flags"],
+            # A routine answer: what would make it an emergency, apart from any escalation.
+            "safety_netting": self.safety.get("safety_netting", []),
             "disclaimers": DISCLAIMERS,
         }
 
@@ -94,5 +96,9 @@ class ConsultationOutcome:
         failed = sorted(stage for stage, error in self.errors.items() if error.get("code") != "skipped")
         if failed:
             lines += ["", "Stages that failed: " + ", ".join(failed)]
+        nets = [] if self.safety["emergency"] else self.safety.get("safety_netting", [])
+        if nets:
+            lines += ["", "Get help now if this changes:"]
+            lines += [f"- {net['warning_signs']}: {net['advice']}" for net in nets]
         lines += ["", *DISCLAIMERS]
         return (self.urgent_text() if urgent else "") + "\n".join(lines)

@@ -131,6 +131,7 @@ class ConsultationService:
                 "emergency": final.emergency,
                 "emergency_advice": final.advice,
                 "red_flags": [flag.model_dump() for flag in final.red_flags],
+                "safety_netting": [net.model_dump() for net in final.safety_netting],
                 "disclaimers": DISCLAIMERS,
             },
         }

@@ -95,7 +95,7 @@ def test_the_chest_pain_a_small_model_misses_is_escalated_by_the_rules(consultin
     document = response.json()
     assert response.status_code == 200
     assert document["emergency"] is True and document["emergency_advice"][0].startswith("Call 911")
-    assert document["red_flags"][0]["rule"] == "cardiac_chest_pain"
+    assert document["red_flags"][0]["rule"] == "heart_attack"
     if document["stages"]["providers"]:
         assert document["stages"]["providers"]["specialties"][0] == "Emergency Medicine"
     assert document["disclaimers"]

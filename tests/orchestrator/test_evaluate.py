@@ -11,7 +11,7 @@ def test_sensitivity_and_specificity() -> None:
     tally = Tally()
     for expected, escalated in [(True, True), (True, False), (False, False), (False, False), (False, True)]:
         tally.add(expected, escalated)
-    assert tally.line("model") == "model     sensitivity 50% (1/2), specificity 67% (2/3)"
+    assert tally.line("model") == "model          sensitivity 50% (1/2), specificity 67% (2/3)"
 
 
 def test_a_consultation_is_scored_for_each_layer() -> None:
@@ -34,4 +34,11 @@ def test_a_consultation_is_scored_for_each_layer() -> None:
 
 def test_the_rule_layer_alone_offline(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--rules-only"]) == 0
-    assert capsys.readouterr().out.strip() == "rules     sensitivity 100% (23/23), specificity 100% (20/20)"
+    assert capsys.readouterr().out.strip() == "rules          sensitivity 100% (23/23), specificity 100% (20/20)"
+
+
+def test_every_set_is_scored_by_group(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--rule-sets"]) == 0
+    out = capsys.readouterr().out
+    assert "development redflags_dev.yaml: sensitivity 100% (236/236), specificity 100% (150/150)" in out
+    assert "  pregnancy      sensitivity 100%" in out and "missed:" not in out

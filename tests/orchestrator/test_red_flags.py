@@ -1,72 +1,139 @@
-"""The red-flag rules on their own: no model. Sensitivity and specificity on the vignettes,
-negation and other people's history, age and pregnancy, and a reviewable rule file."""
+"""The red-flag rules on their own: no model. The development sets (every emergency escalates,
+no routine case does), which rule fires, the context cases the concept layer exists for
+(absences, hypotheticals, someone else's history beside their present emergency, a past date
+beside a present finding, word order, typos, inferred pregnancy), facts, and the rule files."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from orchestrator.evaluate import DEVELOPMENT_SETS
+from orchestrator.safety.concepts import ConceptIndex
 from orchestrator.safety.red_flags import RULES_FILE, RedFlagRules, default_rules
 
-VIGNETTES: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "vignettes.yaml").read_text())
+HERE = Path(__file__).parent
+DEVELOPMENT: list[dict[str, Any]] = [case for path in DEVELOPMENT_SETS for case in yaml.safe_load(path.read_text())]
+PHRASINGS: dict[str, Any] = yaml.safe_load((HERE / "red_flag_phrasings.yaml").read_text())
 
 
-def assess(case: dict[str, Any]) -> bool:
-    patient = case["patient_data"]
-    verdict = default_rules().assess(
-        case["symptoms"],
-        age_years=patient.get("age"),
-        age_months=patient.get("age_months"),
-        pregnant=patient.get("pregnant"),
+def fired(text: str, **patient: Any) -> list[str]:
+    return [flag.rule for flag in default_rules().assess(text, **patient).red_flags]
+
+
+def escalates(case: dict[str, Any]) -> bool:
+    patient = case.get("patient_data") or {}
+    return (
+        default_rules()
+        .assess(
+            case["symptoms"],
+            age_years=patient.get("age"),
+            age_months=patient.get("age_months"),
+            pregnant=patient.get("pregnant"),
+        )
+        .emergency
     )
-    return verdict.emergency
 
 
-def test_the_vignettes_cover_what_the_evaluation_needs() -> None:
-    emergencies = [case for case in VIGNETTES if case["red_flags"]]
-    routine = [case for case in VIGNETTES if not case["red_flags"]]
-    assert len(VIGNETTES) >= 40 and len(emergencies) >= 20 and len(routine) >= 15
-    assert all(case["expected_icd_categories"] for case in VIGNETTES)
+def test_the_development_sets_cover_every_condition_three_times_and_traps() -> None:
+    rules = yaml.safe_load(RULES_FILE.read_text())["rules"]
+    conditions = {rule["condition"] for rule in rules}
+    phrasings: dict[str, int] = {}
+    for case in DEVELOPMENT:
+        if case["red_flags"] and "condition" in case:
+            phrasings[case["condition"]] = phrasings.get(case["condition"], 0) + 1
+    assert len(conditions) >= 60
+    assert {c for c in conditions if phrasings.get(c, 0) < 3} == set()
+    routine = [case for case in DEVELOPMENT if not case["red_flags"]]
+    traps = [case for case in routine if case.get("trap", "none") != "none"]
+    assert len(DEVELOPMENT) >= 300 and len(routine) >= 100 and len(traps) * 2 >= len(routine)
 
 
-def test_every_emergency_vignette_escalates_and_no_routine_one_does() -> None:
-    missed = [case["id"] for case in VIGNETTES if case["red_flags"] and not assess(case)]
-    false_alarms = [case["id"] for case in VIGNETTES if not case["red_flags"] and assess(case)]
-    assert (missed, false_alarms) == ([], [])  # sensitivity 100%, no false escalation
+def test_every_development_emergency_escalates_and_no_routine_case_does() -> None:
+    missed = [case["id"] for case in DEVELOPMENT if case["red_flags"] and not escalates(case)]
+    false_alarms = [case["id"] for case in DEVELOPMENT if not case["red_flags"] and escalates(case)]
+    assert (missed, false_alarms) == ([], [])
+
+
+def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_one() -> None:
+    """Escalating for the wrong reason is luck: the condition's own rule must be among those
+    that fire for most of its cases (a stroke's case may also fire `unconscious`)."""
+    rules = {rule.id: rule.condition for rule in default_rules().rules}
+    own = total = 0
+    for case in DEVELOPMENT:
+        if not case["red_flags"] or "condition" not in case:
+            continue
+        patient = case.get("patient_data") or {}
+        names = fired(case["symptoms"], age_years=patient.get("age"), age_months=patient.get("age_months"))
+        total += 1
+        own += case["condition"] in {rules[name] for name in names}
+    assert own / total >= 0.85, f"{own}/{total}"
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "patient"),
+    [
+        # the issue's own cases
+        ("my dad, who has a history of angina, has crushing chest pain now", "heart_attack", {}),
+        ("crushing chest pain and sweating; I had a stent 3 years ago", "heart_attack", {}),
+        ("he isn't responding", "unconscious", {}),
+        ("she has not opened her eyes since", "unconscious", {}),
+        # word order and lay words
+        ("pressure in the middle of my chest and I feel sick", "heart_attack", {}),
+        ("my chest, it's like a weight on it, been 30 minutes", "heart_attack", {}),
+        ("chest pain/pressure going down my left arm", "heart_attack", {}),
+        # typos
+        ("cheast pian and sweatin alot", "heart_attack", {}),
+        ("cant breth and my lips are going blue", "breathing_difficulty", {}),
+        # inferred facts
+        ("I'm 32 weeks and the baby hasn't moved since yesterday", "reduced_fetal_movement", {}),
+        ("my bump has been hard and I'm bleeding quite a lot", "pregnancy_bleeding", {}),
+        ("had my baby 5 days ago and I'm soaking a pad every hour with big clots", "postpartum_haemorrhage", {}),
+        ("my 5 week old feels hot, 38.2", "infant_fever", {}),
+        ("I'm on warfarin and fell and banged my head", "head_injury", {}),
+        ("ran out of insulin, vomiting all day and really drowsy", "dka_hyperglycaemia", {}),
+        # absences are danger signs, not negations
+        ("no wet nappy since this morning and she won't feed", "child_dehydration", {"age_months": 4}),
+        ("the rash doesn't fade when I press a glass on it", "non_blanching_rash", {}),
+        ("my inhaler isn't helping and I can only say a few words at a time", "severe_asthma", {}),
+        # a relative's present emergency counts
+        ("my mum just collapsed and isn't breathing", "cardiac_arrest", {}),
+        ("my husband's face has dropped on one side and his speech is slurred", "stroke", {}),
+    ],
+)
+def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
+    assert rule in fired(text, **patient)
 
 
 @pytest.mark.parametrize(
     "text",
     [
+        "how would I know if I was having a heart attack?",
+        "What are the signs of a stroke?",
         "No chest pain today, just a cough.",
         "I deny any shortness of breath or chest pain.",
-        "Denies shortness of breath.",
+        "no fever, cough or chest pain",
         "My aunt had a stroke last year.",
         "Family history of heart attacks; I feel fine.",
+        "my dad died of a heart attack at 52, should I get my cholesterol checked?",
+        "I had a seizure as a child, can I drive?",
         "No thoughts of self-harm.",
-        "I am not suicidal, just tired.",
         "She has no rash and no stiff neck.",
         "Never had a seizure.",
+        "I'm worried about a stroke but feel fine",
+        "Is it ok to take ibuprofen for hay fever?",
+        "heartburn after big meals",
+        "my blood pressure is a bit high, can I take my tablets in the evening?",
+        "dad's toenails are really thick and he can't cut them himself",
+        "stubbed my toe, bit bruised, I can walk on it ok",
     ],
 )
-def test_negated_or_someone_elses_findings_do_not_fire(text: str) -> None:
-    assert not default_rules().assess(text).emergency
-
-
-@pytest.mark.parametrize(
-    ("text", "rule"),
-    [
-        ("No fever, but I can't breathe and my lips are blue.", "breathing_difficulty"),
-        ("My aunt had a stroke. Now my own face is drooping and my speech is slurred.", "stroke"),
-        ("Chest pain with sweating for 20 minutes, no cough.", "cardiac_chest_pain"),
-        ("I want to kill myself.", "suicide_self_harm"),
-    ],
-)
-def test_a_finding_fires_beside_negated_or_other_ones(text: str, rule: str) -> None:
-    assert rule in [flag.rule for flag in default_rules().assess(text).red_flags]
+def test_a_trap_does_not_fire(text: str) -> None:
+    assert fired(text) == []
 
 
 def test_age_and_pregnancy_where_the_rule_needs_them() -> None:
@@ -74,67 +141,41 @@ def test_age_and_pregnancy_where_the_rule_needs_them() -> None:
     assert rules.assess("She has a fever of 38.1", age_years=0, age_months=1).emergency
     assert not rules.assess("She has a fever of 38.1", age_years=0, age_months=7).emergency
     assert rules.assess("My 3 week old has a temperature").emergency
-    assert not rules.assess("Some spotting after exercise").emergency
-    assert rules.assess("Some spotting after exercise", pregnant=True).emergency
+    assert not rules.assess("Some bleeding after a paper cut").emergency
+    assert rules.assess("Some bleeding this morning", pregnant=True).emergency
     assert rules.assess("I'm 12 weeks pregnant with some bleeding").emergency
-    assert not rules.assess("Not pregnant. Light bleeding from a paper cut.").emergency
+    assert not rules.assess("I'm not pregnant. Light bleeding from a paper cut.").emergency
 
 
 def test_several_rules_give_distinct_advice_most_urgent_first() -> None:
     verdict = default_rules().assess("I took too many pills and now I can't breathe")
-    assert {flag.rule for flag in verdict.red_flags} == {"poisoning_overdose", "breathing_difficulty"}
-    assert verdict.advice[0].startswith("Call 911") and "Poison Control" in verdict.advice[1]
+    assert {"overdose", "breathing_difficulty"} <= {flag.rule for flag in verdict.red_flags}
+    assert verdict.advice[0].startswith("Call 911") and "Poison Control" in verdict.advice[-1]
 
 
-def test_the_rule_file_is_complete_and_reviewable() -> None:
+def test_the_rule_files_are_complete_and_reviewable() -> None:
     raw = yaml.safe_load(RULES_FILE.read_text())
-    ids = {rule["id"] for rule in raw["rules"]}
-    assert {
-        "cardiac_chest_pain",
-        "stroke",
-        "thunderclap_headache",
-        "breathing_difficulty",
-        "anaphylaxis",
-        "suicide_self_harm",
-        "pregnancy_bleeding",
-        "gastrointestinal_bleeding",
-        "heavy_bleeding",
-        "meningitis_sepsis",
-        "infant_fever",
-        "poisoning_overdose",
-        "aortic_dissection",
-        "seizure",
-        "acute_abdomen",
-        "testicular_torsion",
-        "sudden_vision_loss",
-    } <= ids
+    concepts = ConceptIndex.load().concepts
+    assert len({rule["condition"] for rule in raw["rules"]}) >= 60
     for rule in raw["rules"]:
         assert rule["meaning"] and rule["source"] and rule["advice"] in raw["advice"], rule["id"]
-        assert rule.get("any") or rule.get("all"), rule["id"]
+        for alternative in rule["when"]:
+            assert set(alternative["all"]) | set(alternative.get("any", ())) <= concepts, rule["id"]
     assert "988" in raw["advice"]["crisis_988"] and "1-800-222-1222" in raw["advice"]["poison_control"]
 
 
-def test_a_rule_file_naming_unknown_advice_is_refused(tmp_path: Path) -> None:
+def test_a_rule_naming_an_unknown_concept_or_advice_is_refused(tmp_path: Path) -> None:
     broken = tmp_path / "rules.yaml"
-    broken.write_text("advice: {a: x}\nrules: [{id: r, meaning: m, advice: b, source: s, any: [x]}]")
+    broken.write_text(
+        "advice: {a: x}\nrules: [{id: r, condition: c, meaning: m, advice: a, source: s, when: [{all: [nope]}]}]"
+    )
+    with pytest.raises(ValueError, match="unknown concepts"):
+        RedFlagRules.load(broken)
+    broken.write_text(
+        "advice: {a: x}\nrules: [{id: r, condition: c, meaning: m, advice: b, source: s, when: [{all: [chest]}]}]"
+    )
     with pytest.raises(ValueError, match="unknown advice"):
         RedFlagRules.load(broken)
-
-
-def test_the_context_comparison_runs_with_our_engine_alone(capsys: pytest.CaptureFixture[str]) -> None:
-    from orchestrator.safety import compare_context
-
-    assert compare_context.main() == 0
-    out = capsys.readouterr().out
-    assert out.startswith("negex-style (ours)   sensitivity 23/23, specificity 20/20")
-
-
-def test_another_context_engine_can_be_plugged_in() -> None:
-    never_counts = RedFlagRules.load(counts=lambda text, start: False)
-    assert not never_counts.assess("I can't breathe and my lips are blue").emergency
-
-
-PHRASINGS: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "red_flag_phrasings.yaml").read_text())
 
 
 @pytest.mark.parametrize("case", PHRASINGS["emergencies"], ids=[c["text"][:40] for c in PHRASINGS["emergencies"]])
@@ -145,12 +186,22 @@ def test_reviewed_emergency_phrasings_escalate(case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("text", PHRASINGS["routine"], ids=[t[:40] for t in PHRASINGS["routine"]])
 def test_reviewed_routine_phrasings_do_not(text: str) -> None:
-    verdict = default_rules().assess(text)
-    assert not verdict.emergency, [flag.rule for flag in verdict.red_flags]
+    assert fired(text) == []
+
+
+def best_of_three(text: str) -> float:
+    rules = default_rules()
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        rules.assess(text)
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 def test_a_long_adversarial_text_is_assessed_in_linear_time() -> None:
-    # Thousands of negated findings in one phrase: each check reads a bounded window.
-    rules = default_rules()
-    for text, needs in (("no hot " * 1150, {"age_months": 1}), ("no blood " * 880, {"pregnant": True})):
-        assert not rules.assess(text[:8000], **needs).emergency
+    """Four times the text, about four times the work (quadratic would be sixteen): a bound on
+    growth, not on speed. Thousands of negated findings, cue words and mentions in one text."""
+    unit = "no chest pain, not breathless, how would I know, my dad had a stroke in 2019, "
+    small, large = unit * 40, unit * 160
+    assert best_of_three(large) / best_of_three(small) < 8

@@ -86,6 +86,9 @@ async def test_every_vignette_escalates_as_the_rules_say_with_a_model_that_sees_
         if case["red_flags"]:
             assert document["stages"]["providers"]["specialties"][0] == "Emergency Medicine"  # emergency care first
             assert document["stages"]["summary"]["emergency_advice"]
+            assert document["safety_netting"] == []  # an escalation is never mixed with safety-netting
+        else:
+            assert document["safety_netting"], case["id"]  # every routine answer says when to get help
     assert wrong == []
 
 
@@ -100,11 +103,18 @@ async def test_the_stream_sends_the_escalation_before_any_model_stage(blind_mode
     quiet = events_of(
         (await blind_model.client.post("/v1/consultations", headers=AUTH, json=body(routine, stream=True))).text
     )
-    assert quiet[0] == {
-        "stage": "safety",
-        "status": "completed",
-        "result": {"emergency": False, "red_flags": [], "advice": []},
-    }
+    assert quiet[0]["stage"] == "safety" and quiet[0]["status"] == "completed"
+    verdict = quiet[0]["result"]
+    assert (verdict["emergency"], verdict["red_flags"], verdict["advice"]) == (False, [], [])
+    # A routine answer: the warning signs nearest its complaint, in a field of their own.
+    assert verdict["safety_netting"] and all(
+        net["warning_signs"] and net["advice"] for net in verdict["safety_netting"]
+    )
+    assert "thunderclap_headache" in {net["condition"] for net in verdict["safety_netting"]}
+    final = quiet[-1]["result"]
+    assert final["emergency"] is False and final["safety_netting"] == verdict["safety_netting"]
+    urgent = events[-1]["result"]
+    assert urgent["emergency"] is True and urgent["safety_netting"] == []
 
 
 async def test_the_chat_model_answers_with_the_escalation_first(blind_model: RunningApp) -> None:
@@ -121,6 +131,10 @@ async def test_the_chat_model_answers_with_the_escalation_first(blind_model: Run
     first_words = next(c for c in contents if c)
     assert first_words.startswith("URGENT") and "988" in first_words  # before the stages' text
     assert "".join(contents).count("URGENT") == 1
+    routine = chat_request(next(c for c in VIGNETTES if c["id"] == "migraine"))
+    answer = (await blind_model.client.post("/v1/chat/completions", headers=AUTH, json=routine)).json()
+    text = answer["choices"][0]["message"]["content"]
+    assert not text.startswith("URGENT") and "Get help now if this changes:" in text
 
 
 @pytest.mark.parametrize("path", ["/v1/consultations", "/v1/langchain/consultation", "/v1/langchain/stream"])
