@@ -52,11 +52,22 @@ NEGATION_CUES = frozenset(
         "aint",
         "nothing",
         "nope",
+        "nobody",
     }
 )
 # Phrases that only look negative: they negate nothing after them.
 PSEUDO_NEGATIONS = (
-    ("no", "one"),
+    ("no", "one", "is"),
+    ("no", "one", "here"),
+    ("no", "one", "around"),
+    ("no", "one", "else"),
+    ("no", "one", "to"),
+    ("no", "one", "home"),
+    ("no", "one", "answers"),
+    ("nobody", "is"),
+    ("nobody", "here"),
+    ("nobody", "home"),
+    ("nobody", "else"),
     ("not", "sure"),
     ("no", "idea"),
     ("not", "only"),
@@ -173,6 +184,15 @@ HYPOTHETICAL_CUES = (
     ("what", "is", "the", "difference"),
     ("difference", "between"),
     ("explain",),
+    ("can", "you", "overdose"),
+    ("can", "you", "od"),
+    ("is", "that", "too", "much"),
+    ("can", "cause"),
+    ("may", "cause"),
+    ("could", "cause"),
+    ("leaflet",),
+    ("saw", "it", "on"),
+    ("if", "i", "ever", "need"),
     ("more", "likely"),
     ("likely", "to", "get"),
     ("school", "project"),
@@ -448,9 +468,8 @@ class Context:
         words = self.words[span[0] : span[1]]
         if not (_contains_any(words, HYPOTHETICAL_CUES) or _conditional_question(words)):
             return False
-        return not any(word in NOW_CUES for word in words) and not _contains_any(
-            words, (("right", "now"), ("at", "the", "moment"), ("having", "one"))
-        )
+        now = [w for i, w in enumerate(words) if w in NOW_CUES and not _idle_just(words, i)]
+        return not now and not _contains_any(words, (("right", "now"), ("at", "the", "moment"), ("having", "one")))
 
     def _is_past(self, span: tuple[int, int]) -> bool:
         words = self.words[span[0] : span[1]]
@@ -468,9 +487,19 @@ class Context:
 _WHAT_QUESTION = frozenset({"should", "would", "do", "does", "can", "could", "happens", "to"})
 
 
+def _idle_just(words: list[str], index: int) -> bool:
+    """ "just curious", "just wondering": a "just" that says nothing about now."""
+    return words[index] == "just" and index + 1 < len(words) and words[index + 1] in _IDLE_AFTER_JUST
+
+
+_IDLE_AFTER_JUST = frozenset({"curious", "wondering", "asking", "checking", "want", "wanted", "a", "in", "general"})
+
+
 def _conditional_question(words: list[str]) -> bool:
-    """ "what should she do if she has a fall", "if my toddler ever swallowed a battery": a
-    what-question with an if, or an if with ever."""
+    """ "what should she do if she has a fall", "if my toddler ever swallowed a battery", "how
+    many ... would count as": a what-question with an if, an if with ever, a how-many question."""
+    if len(words) > 1 and words[0] == "how" and words[1] in ("many", "much", "long", "often"):
+        return True  # "How many paracetamol would count as an overdose?"
     if "if" not in words:
         return False
     at = words.index("if")

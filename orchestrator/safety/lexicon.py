@@ -3,7 +3,7 @@ dropped ("can't" is "cant"), hyphens as spaces, sentence and clause marks kept a
 typos corrected toward the concepts' own vocabulary.
 
 A word is corrected only when it is not in that vocabulary and not common English (wordfreq's
-Zipf frequency under 3: "chess" and "breast" stay, "cheast" and "breth" do not), to the closest
+Zipf frequency under 2.5: "chess" and "breast" stay, "cheast" and "breth" do not), to the closest
 vocabulary word within one edit (two for words of nine letters or more; rapidfuzz's
 Damerau-Levenshtein, so a swapped pair is one edit). Corrections are cached per word, so a
 message costs one dictionary look-up a word after the first time a word is seen."""
@@ -24,7 +24,7 @@ CLAUSE_MARK = frozenset({",", ":", "(", ")", "-"})
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?|[.!?;\n,:()]|(?<= )-(?= )")
 _APOSTROPHE = re.compile(r"['’‘`´]")
 _JOINED = re.compile(r"(?<=[a-z])[-/](?=[a-z])")  # light-headed, chest/arm: two words
-COMMON_ZIPF = 3.0
+COMMON_ZIPF = 2.5
 _MIN_CORRECTED = 4
 
 
