@@ -509,11 +509,12 @@ def _conditional_question(words: list[str]) -> bool:
 
 
 def _cue_positions(words: list[str]) -> set[int]:
-    cues = {i for i, word in enumerate(words) if word in NEGATION_CUES}
-    for start in list(cues):
-        if any(tuple(words[start : start + len(p)]) == p for p in PSEUDO_NEGATIONS):
-            cues.discard(start)
-    return cues
+    pseudo = _by_first_word(PSEUDO_NEGATIONS)
+    return {
+        i
+        for i, word in enumerate(words)
+        if word in NEGATION_CUES and not any(tuple(words[i : i + len(p)]) == p for p in pseudo.get(word, ()))
+    }
 
 
 def _contains_any(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:

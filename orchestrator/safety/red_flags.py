@@ -9,6 +9,7 @@ facts true. Linear in the message's length."""
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -83,10 +84,13 @@ def _together(concepts: tuple[str, ...], found: dict[str, list[int]], within: in
     if not all(concept in found for concept in concepts):
         return False
     first, rest = concepts[0], concepts[1:]
-    return any(
-        all(any(abs(position - anchor) <= within for position in found[other]) for other in rest)
-        for anchor in found[first]
-    )
+    return any(all(_near(found[other], anchor, within) for other in rest) for anchor in found[first])
+
+
+def _near(positions: list[int], anchor: int, within: int) -> bool:
+    """A position within `within` of `anchor` (positions ascend: a binary search, not a scan)."""
+    at = bisect.bisect_left(positions, anchor - within)
+    return at < len(positions) and positions[at] <= anchor + within
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ class RedFlagRules:
             if context.counts(mention):
                 counted[mention.concept].append(mention.start)
         facts = PatientFacts(words, mentions, context, age_years=age_years, age_months=age_months, pregnant=pregnant)
-        return Reading(words, mentions, dict(counted), facts)
+        return Reading(words, mentions, {concept: sorted(at) for concept, at in counted.items()}, facts)
 
     def assess(
         self, text: str, *, age_years: int | None = None, age_months: int | None = None, pregnant: bool | None = None

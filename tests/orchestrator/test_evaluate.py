@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from orchestrator.evaluate import Tally, main, score
@@ -42,3 +44,13 @@ def test_every_set_is_scored_by_group(capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert "development redflags_dev.yaml: sensitivity 100% (236/236), specificity 100% (150/150)" in out
     assert "  pregnancy      sensitivity 100%" in out and "missed:" not in out
+
+
+def test_the_committed_coverage_table_is_up_to_date() -> None:
+    from orchestrator.evaluate import BLIND_SETS, DEVELOPMENT_SETS, coverage_table
+
+    committed = (Path(__file__).parents[2] / "orchestrator" / "safety" / "coverage.md").read_text()
+    assert committed == coverage_table(DEVELOPMENT_SETS, BLIND_SETS)
+    rows = [line for line in committed.splitlines() if line.startswith("| ") and not line.startswith("| condition")]
+    assert len(rows) >= 60
+    assert all(int(row.split("|")[5]) >= 3 for row in rows)  # every condition: 3+ development cases
