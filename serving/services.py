@@ -68,8 +68,12 @@ class Services:
             on_store_recovered=settlements.store_recovered,
         )
         consultations = ConsultationService.from_config(config.consultation, metrics)
+        secret = config.server.request_id_secret
         guard = DataGuard(
-            detector=shared_detector, metrics=metrics, timeout_seconds=config.server.screening_timeout_seconds
+            detector=shared_detector,
+            metrics=metrics,
+            timeout_seconds=config.server.screening_timeout_seconds,
+            pseudonym_key=secret.encode() if secret else None,
         )
         catalog = ModelCatalog(
             registry.aliases, consultation_alias=CONSULTATION_ALIAS if consultations is not None else None

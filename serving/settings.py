@@ -320,6 +320,11 @@ class ServerConfig(BaseModel):
     graceful_shutdown_seconds: float = Field(30.0, ge=0, description="how long running streams may finish")
     workers: int = Field(1, ge=1, le=64, description="worker processes; >1 uses Prometheus multiprocess mode")
     probe_interval_seconds: float = Field(5.0, gt=0, description="how often readiness probes backends and store")
+    request_id_secret: str | None = Field(
+        None,
+        min_length=16,
+        description="keys the request-id pseudonyms sent to redact/block backends (HMAC); default: per process",
+    )
     screening_timeout_seconds: float = Field(
         10.0, gt=0, le=120, description="the longest a request waits to be screened for identifiers (then 503)"
     )

@@ -25,6 +25,7 @@ from serving.privacy.detector import PhiDetector
 @dataclass
 class Score:
     found: Counter[str] = field(default_factory=Counter)  # labelled spans found, per type
+    hidden: Counter[str] = field(default_factory=Counter)  # labelled spans hidden by a finding of any type
     labelled: Counter[str] = field(default_factory=Counter)
     correct: Counter[str] = field(default_factory=Counter)  # findings that match a label
     reported: Counter[str] = field(default_factory=Counter)
@@ -33,6 +34,13 @@ class Score:
 
     def recall(self, kind: str) -> float:
         return self.found[kind] / self.labelled[kind] if self.labelled[kind] else 1.0
+
+    def hidden_share(self, kind: str | None = None) -> float:
+        """What a backend behind `redact` would not see: spans covered by any finding."""
+        if kind is None:
+            total = sum(self.labelled.values())
+            return sum(self.hidden.values()) / total if total else 1.0
+        return self.hidden[kind] / self.labelled[kind] if self.labelled[kind] else 1.0
 
     def precision(self, kind: str) -> float:
         return self.correct[kind] / self.reported[kind] if self.reported[kind] else 1.0
@@ -44,6 +52,7 @@ class Score:
                 "type": kind,
                 "labelled": self.labelled[kind],
                 "recall": round(self.recall(kind), 3),
+                "hidden": round(self.hidden_share(kind), 3),
                 "precision": round(self.precision(kind), 3),
             }
             for kind in kinds
@@ -65,6 +74,8 @@ def score(detector: PhiDetector, notes: list[dict[str, Any]]) -> Score:
             covered = sum(_overlap(span, (f.start, f.end)) for f in findings if f.type == label["type"])
             if covered * 2 >= span[1] - span[0]:
                 result.found[label["type"]] += 1
+            if sum(_overlap(span, (f.start, f.end)) for f in findings) * 2 >= span[1] - span[0]:
+                result.hidden[label["type"]] += 1
             else:
                 result.missed.append(f"{label['type']}: {text[max(0, span[0] - 30) : span[1] + 10]!r}")
         for finding in findings:
@@ -111,9 +122,11 @@ def main() -> None:
     detector = PhiDetector()
     notes = load(args.corpus)
     result = score(detector, notes)
-    print(f"{'type':<12} {'labelled':>8} {'recall':>7} {'precision':>9}")
+    print(f"{'type':<12} {'labelled':>8} {'recall':>7} {'hidden':>7} {'precision':>9}")
     for row in result.table():
-        print(f"{row['type']:<12} {row['labelled']:>8} {row['recall']:>7.3f} {row['precision']:>9.3f}")
+        shares = f"{row['recall']:>7.3f} {row['hidden']:>7.3f} {row['precision']:>9.3f}"
+        print(f"{row['type']:<12} {row['labelled']:>8} {shares}")
+    print(f"overall: {result.hidden_share():.3f} of {sum(result.labelled.values())} labelled spans hidden")
     for size in (1024, 8192, 32768):
         figures = latency(detector, notes, size)
         print(f"detection {size // 1024:>2} KB: p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms")

@@ -24,8 +24,10 @@ TYPES = (
     "VEHICLE",
     "ZIP",
 )
-PLACEHOLDER = re.compile(r"\[(" + "|".join(TYPES) + r")_(\d{1,4})\]")
-LONGEST_PLACEHOLDER = max(len(kind) for kind in TYPES) + len("[_9999]")
+# Up to nine digits: a request holds at most 256 K characters to screen, far fewer identifiers.
+MAX_DIGITS = 9
+PLACEHOLDER = re.compile(r"\[(" + "|".join(TYPES) + r")_(\d{1," + str(MAX_DIGITS) + r"})\]")
+LONGEST_PLACEHOLDER = max(len(kind) for kind in TYPES) + len("[_]") + MAX_DIGITS
 
 
 def could_begin_placeholder(tail: str) -> bool:
@@ -38,6 +40,6 @@ def could_begin_placeholder(tail: str) -> bool:
         prefix = kind + "_"
         if prefix.startswith(body):
             return True
-        if body.startswith(prefix) and body[len(prefix) :].isdigit() and len(body) - len(prefix) < 4:
+        if body.startswith(prefix) and body[len(prefix) :].isdigit() and len(body) - len(prefix) < MAX_DIGITS:
             return True
     return False

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -50,7 +52,8 @@ class Screened:
 
     redacted: dict[str, Any]
     redaction: Redaction
-    unscreenable: str | None  # images, audio, files, token ids: what can't be screened
+    unscreenable: str | None  # images, audio, files in content parts: an image grant may allow them
+    token_ids: bool = False  # a prompt as token ids: never screenable, refused for every non-allow backend
 
 
 @dataclass(slots=True)
@@ -59,20 +62,33 @@ class Outgoing:
     redaction: Redaction | None  # set when placeholders went out: the response is restored
     json_content: bool  # the content is a JSON document (response_format): restore escaped
     policy: DataPolicy = "allow"
+    pseudonym_key: bytes = b""
 
     def request_id(self, request_id: str) -> str:
         """The id sent along: a client's own may carry an encounter number or an MRN, so a
-        non-allow backend gets a pseudonym (the same one each time: still correlatable by us)."""
+        non-allow backend gets a pseudonym: keyed (HMAC-SHA256 with the deployment's secret),
+        so an id cannot be recovered by hashing guesses; the same one each time, so we can
+        still correlate it."""
         if self.policy == "allow":
             return request_id
-        return hashlib.sha256(b"pearcare:" + request_id.encode()).hexdigest()[:32]
+        return hmac.new(self.pseudonym_key, request_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class DataGuard:
-    def __init__(self, *, detector: Callable[[], PhiDetector], metrics: Metrics, timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        detector: Callable[[], PhiDetector],
+        metrics: Metrics,
+        timeout_seconds: float = 10.0,
+        pseudonym_key: bytes | None = None,
+    ) -> None:
         self._detector = detector  # built on first use: Presidio takes ~2 s to import
         self._metrics = metrics
         self._timeout = timeout_seconds
+        # server.request_id_secret keys the pseudonyms (the same across replicas and restarts);
+        # without it, a key of this process's own (pseudonyms then differ between processes).
+        self._pseudonym_key = pseudonym_key or secrets.token_bytes(32)
         # Its own threads, never the default executor (where aiohttp resolves backend host
         # names for every request), in two lanes: long bodies queue behind each other, never
         # in front of the ordinary ones.
@@ -101,6 +117,10 @@ class DataGuard:
                 self._metrics.data_policy.labels(backend, "refused_unscreenable").inc()
                 raise PhiNotAllowed(backend, [], unscreenable=str(exc)) from None
             ctx.phi_counts = dict(screened.redaction.counts)
+        if screened.token_ids:  # no grant makes token ids screenable
+            ctx.data_policy = "block"
+            self._metrics.data_policy.labels(backend, "refused_unscreenable").inc()
+            raise PhiNotAllowed(backend, [], unscreenable="a prompt given as token ids")
         if screened.unscreenable and (ctx.grant is None or backend not in ctx.grant.allow_images):
             ctx.data_policy = "block"
             self._metrics.data_policy.labels(backend, "refused_binary").inc()
@@ -108,14 +128,14 @@ class DataGuard:
         if not screened.redaction:
             ctx.data_policy = applied
             self._metrics.data_policy.labels(backend, "clean").inc()
-            return Outgoing(body, None, json_content, applied)
+            return Outgoing(body, None, json_content, applied, self._pseudonym_key)
         if applied == "block":
             ctx.data_policy = "block"
             self._metrics.data_policy.labels(backend, "blocked").inc()
             raise PhiNotAllowed(backend, sorted(screened.redaction.counts))
         ctx.data_policy = "redact"
         self._metrics.data_policy.labels(backend, "redacted").inc()
-        return Outgoing(screened.redacted, screened.redaction, json_content, "redact")
+        return Outgoing(screened.redacted, screened.redaction, json_content, "redact", self._pseudonym_key)
 
     async def _screen(self, body: dict[str, Any]) -> Screened:
         """Bounded: a request waits at most the timeout, queued or screening, and its work stops
@@ -142,9 +162,17 @@ class DataGuard:
         return screened
 
 
-# Values never screened: protocol words, ids, enumerations, and binary payloads (refused
-# instead, see _UNSCREENABLE). Every other string in the body is, wherever it is: message
-# contents and history, tool-call arguments, tool descriptions, schemas, stop words, suffixes.
+# Screening by protocol position: one walk over a request body that knows where its text, its
+# binary parts and its structure are.
+# - Values never screened: protocol words, ids and enumerations.
+# - Content parts (a message's `content` list, a Responses message's parts): text parts are
+#   screened; any other part (image, audio, file) is binary, whatever its fields are called.
+#   Only there do `url`, `data` or `image_url` mean binary: a tool's `url` parameter or a
+#   schema's `data` property is structure, screened like any other.
+# - Token ids (`prompt` or `input` given as integers): never screenable.
+# - Object keys a person could have written (a schema's property names, metadata keys, anything
+#   that is not a protocol field name) are screened like text, and renamed when they hold an
+#   identifier: the same identifier gets the same placeholder in `required` and in answers.
 _STRUCTURAL = frozenset(
     {
         "model",
@@ -152,6 +180,7 @@ _STRUCTURAL = frozenset(
         "type",
         "id",
         "tool_call_id",
+        "call_id",
         "tool_choice",
         "reasoning_effort",
         "verbosity",
@@ -163,8 +192,101 @@ _STRUCTURAL = frozenset(
         "object",
     }
 )
-_BINARY_VALUES = frozenset({"url", "data", "file_data", "image_url", "audio_url", "video_url", "image_embeds"})
-_TEXT_PARTS = frozenset({"text", "input_text", "output_text", "refusal"})
+_TEXT_PARTS = frozenset({"text", "input_text", "output_text", "refusal", "summary_text", "reasoning_text"})
+_PART_LISTS = frozenset({"content"})
+_TOKEN_FIELDS = frozenset({"prompt", "input"})
+# Field names of OpenAI's requests: not screened as keys (they are the protocol's own words).
+_PROTOCOL_KEYS = frozenset(
+    {
+        *_STRUCTURAL,
+        "messages",
+        "content",
+        "text",
+        "name",
+        "tools",
+        "function",
+        "functions",
+        "function_call",
+        "parameters",
+        "properties",
+        "required",
+        "description",
+        "response_format",
+        "json_schema",
+        "schema",
+        "strict",
+        "stream",
+        "stream_options",
+        "include_usage",
+        "max_tokens",
+        "max_completion_tokens",
+        "max_output_tokens",
+        "temperature",
+        "top_p",
+        "n",
+        "stop",
+        "seed",
+        "user",
+        "metadata",
+        "input",
+        "instructions",
+        "prompt",
+        "suffix",
+        "items",
+        "enum",
+        "additionalProperties",
+        "title",
+        "default",
+        "minimum",
+        "maximum",
+        "anyOf",
+        "allOf",
+        "oneOf",
+        "$ref",
+        "$defs",
+        "definitions",
+        "arguments",
+        "tool_calls",
+        "output",
+        "reasoning",
+        "effort",
+        "summary",
+        "image_url",
+        "url",
+        "input_audio",
+        "file",
+        "file_data",
+        "file_id",
+        "filename",
+        "logprobs",
+        "top_logprobs",
+        "logit_bias",
+        "presence_penalty",
+        "frequency_penalty",
+        "best_of",
+        "echo",
+        "dimensions",
+        "store",
+        "previous_response_id",
+        "truncation",
+        "parallel_tool_calls",
+        "modalities",
+        "audio",
+        "prediction",
+        "refusal",
+        "annotations",
+        "status",
+        "include",
+        "background",
+        "prompt_cache_key",
+        "safety_identifier",
+        "top_k",
+        "min_p",
+        "repetition_penalty",
+        "ignore_eos",
+        "chat_template_kwargs",
+    }
+)
 _ROUTING = re.compile(r"^[A-Za-z0-9_-]+$")  # what OpenAI accepts as a message's `name`
 MAX_SCREENED_CHARS = 262_144  # more than this isn't screened: refused for a non-allow backend
 LONG_BODY_BYTES = 32_768  # bodies above this are screened in the long lane
@@ -176,12 +298,32 @@ def _structural(key: str, value: Any) -> bool:
     return key in _STRUCTURAL and not (key == "format" and isinstance(value, dict))
 
 
+def _screened_key(key: str) -> bool:
+    return key not in _PROTOCOL_KEYS
+
+
+def _token_ids(value: Any) -> bool:
+    """A prompt as token ids: [1, 2, 3] or [[1, 2], [3]]."""
+    if not isinstance(value, list) or not value:
+        return False
+    return all(isinstance(item, int) for item in value) or all(
+        isinstance(item, list) and item and all(isinstance(t, int) for t in item) for item in value
+    )
+
+
 class Unscreenable(ValueError):
-    """Content detection can't vouch for: images, audio, files, token ids, too much text."""
+    """Content detection can't vouch for: too much text."""
 
 
 class ScreeningAbandoned(RuntimeError):
     """Screening stopped before the end: its requester stopped waiting, or its deadline passed."""
+
+
+@dataclass
+class _Walk:
+    texts: list[str]
+    binary: str | None = None
+    token_ids: bool = False
 
 
 def screen(
@@ -191,71 +333,81 @@ def screen(
     stop: threading.Event | None = None,
     deadline: float | None = None,
 ) -> Screened:
-    """The body with every string a person could have written redacted. Binary content and
-    token ids are marked (they can't be screened); too much text raises Unscreenable. Between
-    texts, a set `stop` or a passed `deadline` (time.monotonic) ends it: ScreeningAbandoned."""
+    """The body with every string and key a person could have written redacted. Binary content
+    parts and token ids are marked (they can't be screened); too much text raises
+    Unscreenable. Between texts, a set `stop` or a passed `deadline` (time.monotonic) ends it:
+    ScreeningAbandoned."""
     from serving.privacy.redaction import Redaction  # Presidio's anonymizer: imported on first use
 
     if stop is not None and stop.is_set():  # its requester left while it waited in the queue
         raise ScreeningAbandoned("not started: nobody waits for it")
     redaction = Redaction()
-    texts: list[str] = []
-    binary = _collect(body, texts, key=None)
-    if sum(len(text) for text in texts) > MAX_SCREENED_CHARS:
+    walk = _Walk(texts=[])
+    _collect(body, walk, key=None, top=True)
+    if sum(len(text) for text in walk.texts) > MAX_SCREENED_CHARS:
         raise Unscreenable(f"more than {MAX_SCREENED_CHARS} characters of text")
-    redaction.reserve(texts)  # placeholders the client wrote itself are never issued
+    redaction.reserve(walk.texts)  # placeholders the client wrote itself are never issued
 
     def redact(text: str) -> str:
         if (stop is not None and stop.is_set()) or (deadline is not None and time.monotonic() > deadline):
             raise ScreeningAbandoned("stopped: its requester no longer waits")
         return redaction.replace(text, detector.find(text))
 
-    redacted = _rewrite(body, redact, key=None)
-    return Screened(redacted, redaction, binary)
+    redacted = _rewrite(body, redact, key=None, top=True)
+    return Screened(redacted, redaction, walk.binary, walk.token_ids)
 
 
-def _collect(node: Any, texts: list[str], *, key: str | None) -> str | None:
-    """Gather the strings to screen; return what can't be screened, if anything."""
-    found: str | None = None
+def _collect(node: Any, walk: _Walk, *, key: str | None, top: bool = False) -> None:
+    """Gather the strings and keys to screen; mark binary parts and token ids."""
     if isinstance(node, dict):
         for child_key, child in node.items():
+            if _screened_key(child_key):
+                walk.texts.append(child_key)
             if _structural(child_key, child):
                 continue
-            if child_key in _BINARY_VALUES and child:
-                found = found or f"`{child_key}` content"
+            if top and child_key in _TOKEN_FIELDS and _token_ids(child):
+                walk.token_ids = True
                 continue
-            found = _collect(child, texts, key=child_key) or found
+            _collect(child, walk, key=child_key)
     elif isinstance(node, list):
-        if key in ("prompt", "input") and node and all(isinstance(item, int) for item in node):
-            return "token ids"
-        if key == "content":  # a message's parts: anything but text is binary
+        if key in _PART_LISTS:
             for part in node:
                 kind = part.get("type") if isinstance(part, dict) else None
-                if not isinstance(kind, str) or kind not in _TEXT_PARTS:
-                    found = found or f"`{kind if isinstance(kind, str) else 'unknown'}` content"
+                if isinstance(part, dict) and not (isinstance(kind, str) and kind in _TEXT_PARTS):
+                    walk.binary = walk.binary or f"`{kind if isinstance(kind, str) else 'unknown'}` content"
+                    continue
+                _collect(part, walk, key=key)
+            return
         for child in node:
-            found = _collect(child, texts, key=key) or found
+            _collect(child, walk, key=key)
     elif isinstance(node, str):
-        texts.append(node)
-    return found
+        walk.texts.append(node)
 
 
-def _rewrite(node: Any, redact: Callable[[str], str], *, key: str | None) -> Any:
+def _rewrite(node: Any, redact: Callable[[str], str], *, key: str | None, top: bool = False) -> Any:
     if isinstance(node, dict):
         out = {}
         for child_key, child in node.items():
-            if _structural(child_key, child) or child_key in _BINARY_VALUES:
-                out[child_key] = child
+            name = redact(child_key) if _screened_key(child_key) else child_key
+            if _structural(child_key, child) or (top and child_key in _TOKEN_FIELDS and _token_ids(child)):
+                out[name] = child
             elif child_key == "name" and isinstance(child, str) and "role" in node:
                 # A participant's name: screened with its _ and - as spaces; one that names
                 # someone is left out (a placeholder would break OpenAI's pattern for it).
                 spaced = child.replace("_", " ").replace("-", " ")
                 if redact(spaced) == spaced:
-                    out[child_key] = child
+                    out[name] = child
             else:
-                out[child_key] = _rewrite(child, redact, key=child_key)
+                out[name] = _rewrite(child, redact, key=child_key)
         return out
     if isinstance(node, list):
+        if key in _PART_LISTS:
+            return [
+                part
+                if isinstance(part, dict) and not (isinstance(part.get("type"), str) and part["type"] in _TEXT_PARTS)
+                else _rewrite(part, redact, key=key)
+                for part in node
+            ]
         return [_rewrite(child, redact, key=key) for child in node]
     if isinstance(node, str):
         return redact(node)

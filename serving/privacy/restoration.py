@@ -267,9 +267,10 @@ class ResponseStreamRestorer:
             key = self._key(payload, self._DONES[kind])
             if key in self._held:
                 before.append(self._release(key))
+            field = self._DONES[kind]  # reasoning's done text is prose, never the JSON answer
             for name in ("text", "refusal", "arguments"):
                 if isinstance(payload.get(name), str):
-                    payload[name] = self._redaction.restore(payload[name], json_string=self._json_string(name))
+                    payload[name] = self._redaction.restore(payload[name], json_string=self._json_string(field))
         for name in ("response", "item", "part"):
             document = payload.get(name)
             if isinstance(document, dict):

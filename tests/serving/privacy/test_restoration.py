@@ -72,7 +72,8 @@ def test_brackets_that_cannot_be_placeholders_are_not_held() -> None:
     )
     assert "a [link](x) [1] " in first.decode() and "[NAME_" not in first.decode()
     assert not could_begin_placeholder("[link") and could_begin_placeholder("[HEALTH_P")
-    assert could_begin_placeholder("[NAME_12") and not could_begin_placeholder("[NAME_12345")
+    assert could_begin_placeholder("[NAME_12") and could_begin_placeholder("[NAME_12345")
+    assert not could_begin_placeholder("[NAME_1234567890")  # more digits than any placeholder has
 
 
 def test_tool_call_arguments_are_restored_as_json_strings() -> None:
