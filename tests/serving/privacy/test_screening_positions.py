@@ -16,7 +16,7 @@ from serving.privacy.detector import Finding
 from serving.privacy.policy import Outgoing
 from serving.privacy.redaction import Redaction
 from serving.privacy.restoration import ResponseStreamRestorer, StreamRestorer
-from tests.serving.privacy.test_data_policy import IMAGES_KEY, MRN, NAME, NOTE, chat, leaked, stack
+from tests.serving.privacy.test_data_policy import IMAGES_KEY, MRN, NAME, chat, leaked, stack
 from tests.support.inprocess import AUTH
 
 PERSON_KEY = f"Patient {NAME} MRN {MRN}"
@@ -144,5 +144,3 @@ def test_reasoning_done_text_is_not_json_escaped_when_the_answer_is_json() -> No
     event = b"event: x\ndata: " + orjson.dumps({**answer, "text": f'{{"who": "{placeholder}"}}'}) + b"\n\n"
     payload = json.loads(restorer.events(event).decode().split("data: ", 1)[1])
     assert json.loads(payload["text"]) == {"who": quoted}  # inside the JSON answer: escaped
-
-
