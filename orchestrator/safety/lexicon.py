@@ -45,9 +45,15 @@ def normalise(text: str) -> str:
     return _SET_PHRASES.sub(lambda m: "".join(g for g in m.groups() if g), joined)
 
 
+_LONGEST_NUMBER = 9  # digits; a longer run is no count or reading (and int() refuses 4,300+ digits)
+
+
 def tokens(text: str) -> list[str]:
     """Words and marks of `text`, in order (one regex pass: linear in the length)."""
-    return _TOKEN.findall(normalise(text))
+    return [
+        "longnumber" if len(token) > _LONGEST_NUMBER and token.isdigit() else token
+        for token in _TOKEN.findall(normalise(text))
+    ]
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,8 +15,11 @@ import hashlib
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Protocol
 
 from presidio_analyzer import PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     MedicalLicenseRecognizer,
     UsMbiRecognizer,
@@ -24,7 +27,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from serving.privacy import recognizers
+from serving.privacy import labelled, recognizers
 
 # Placeholder types, and the Presidio entities each covers.
 ENTITY_TYPES: dict[str, str] = {
@@ -48,6 +51,8 @@ ENTITY_TYPES: dict[str, str] = {
     "IP": "IP",
     "ADDRESS": "ADDRESS",
     "ZIP": "ZIP",
+    "ID": "ID",
+    "SSN": "SSN",
     "US_ITIN": "SSN",
 }
 SCORE_THRESHOLD = 0.4
@@ -61,6 +66,14 @@ class Finding:
     end: int
 
 
+class _Recognizer(Protocol):
+    """Ours: Presidio recognizers that need no NLP artifacts."""
+
+    supported_entities: list[str]
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]: ...
+
+
 class PhiDetector:
     """Runs every recognizer, boosts Presidio's own by their context words, keeps what scores
     SCORE_THRESHOLD or more. Not AnalyzerEngine.analyze: it deep-copies every result and
@@ -68,8 +81,9 @@ class PhiDetector:
     32 KB prompt, against ~30 ms here)."""
 
     def __init__(self) -> None:
-        self._ours: list[recognizers.RegexRecognizer | recognizers.NameRecognizer] = [
-            recognizers.NameRecognizer(),
+        self._names = recognizers.NameRecognizer()
+        self._ours: list[_Recognizer] = [
+            self._names,
             recognizers.DateRecognizer(),
             recognizers.AgeRecognizer(),
             recognizers.PhoneRecognizer(),
@@ -85,7 +99,25 @@ class PhiDetector:
             recognizers.ZipCodeRecognizer(),
             recognizers.UrlRecognizer(),
             recognizers.IpRecognizer(),
+            labelled.LabelledMrnRecognizer(),
+            labelled.LabelledSsnRecognizer(),
+            labelled.LabelledPlanRecognizer(),
+            labelled.LabelledAccountRecognizer(),
+            labelled.LabelledLicenseRecognizer(),
+            labelled.LabelledIdRecognizer(),
+            labelled.LabelledVehicleRecognizer(),
+            labelled.LabelledDeviceRecognizer(),
+            labelled.AgeInWordsRecognizer(),
+            labelled.MoreDatesRecognizer(),
+            labelled.PostcodeRecognizer(),
+            labelled.FacilityRecognizer(),
+            labelled.PlaceRecognizer(),
+            labelled.InternationalPhoneRecognizer(),
+            labelled.CuedNameRecognizer(
+                recognizers.common_words(), clinical_terms(), self._names.first, self._names.last
+            ),
         ]
+        self._clinical = clinical_terms()
         self._presidio: list[PatternRecognizer] = [
             UsSsnRecognizer(),
             UsMbiRecognizer(),
@@ -125,6 +157,9 @@ class PhiDetector:
             contextual.extend(theirs.analyze(text, theirs.supported_entities))
         # Ours first on a tie: a labelled "MRN: MR9412800" is an MRN even if it is also a
         # well-formed DEA number.
+        # Clinical words are never identifiers, whatever a recognizer thought ("TIA", "JAMA").
+        results = [r for r in results if text[r.start : r.end].strip(" .,'’").lower() not in self._clinical]
+        contextual = [r for r in contextual if text[r.start : r.end].strip(" .,'’").lower() not in self._clinical]
         kept = [(r, 0) for r in results if r.score >= SCORE_THRESHOLD]
         kept += [(r, 1) for r in contextual if r.score >= SCORE_THRESHOLD]
         ranked = [
@@ -142,6 +177,13 @@ class PhiDetector:
     @staticmethod
     def counts(findings: list[Finding]) -> dict[str, int]:
         return dict(Counter(f.type for f in findings))
+
+
+@functools.cache
+def clinical_terms() -> frozenset[str]:
+    """data/medical_terms.txt: abbreviations, eponyms and units detection never removes."""
+    text = resources.files("serving.privacy").joinpath("data", "medical_terms.txt").read_text()
+    return frozenset(word.lower() for line in text.splitlines() if not line.startswith("#") for word in line.split())
 
 
 @functools.cache

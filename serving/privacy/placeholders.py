@@ -13,6 +13,7 @@ TYPES = (
     "DEVICE",
     "EMAIL",
     "HEALTH_PLAN",
+    "ID",
     "IP",
     "LICENSE",
     "MRN",

@@ -358,7 +358,7 @@ def _names(resource: str) -> frozenset[str]:
 
 
 @functools.cache
-def _common_words() -> frozenset[str]:
+def common_words() -> frozenset[str]:
     text = resources.files("serving.privacy").joinpath("data", "not_names.txt").read_text()
     return frozenset(word.lower() for line in text.splitlines() if not line.startswith("#") for word in line.split())
 
@@ -373,14 +373,17 @@ _CUE = (
     r"nurse|doctor|therapist|pharmacist|colleague|roommate|boyfriend|girlfriend|baby|child|infant|toddler|"
     r"teen|kid|twin|stepson|stepdaughter|i\s+am|i'm|this\s+is|name\s+is)"
 )
-_PARTICLE = r"(?:van|von|de|del|della|da|di|la|le|du|bin|ibn|al|st\.?)"
+_PARTICLE = r"(?:van|von|de|del|della|da|di|la|le|du|bin|ibn|al|st\.?|Ní|Ó|Ó|Mac|Nic|Ua|dos|das)"
 # Possessive (++, *+): a run like "Aaa-Aaa-Aaa-…" must not backtrack (quadratic or worse).
-_CAP = r"(?:[A-Z][a-z]++(?:['’-][A-Z]?[a-z]++)*+|[A-Z]'[A-Z][a-z]++|Mc[A-Z][a-z]++|[A-Z]{2,}+)"
+# Any script's capitals and small letters (José, Ciarán, Wróblewski, Ōkubo, Nguyễn).
+_CAP = r"(?:\p{Lu}\p{Ll}++(?:['’-]\p{Lu}?\p{Ll}++)*+|\p{Lu}'\p{Lu}\p{Ll}++|Mc\p{Lu}\p{Ll}++|\p{Lu}{2,}+)"
 _NAME_RUN = regex.compile(
-    rf"(?<![\w'’-])(?P<run>{_CAP}(?:\s+(?:[A-Z]\.?|{_PARTICLE})(?=\s))?(?:\s+{_PARTICLE})?(?:\s+{_CAP}){{0,2}})"
+    rf"(?<![\w'’-])(?P<run>{_CAP}(?:\s+(?:[A-Z]\.?|{_PARTICLE})(?=\s))?(?:\s+{_PARTICLE})?(?:[ ]{_CAP}){{0,2}})"
     rf"(?![\w'’-])"
 )
 _CUE_WORD = regex.compile(_CUE.replace(r"\s+", " "))
+_LABEL_WORDS = frozenset({"id", "mrn", "dob", "ssn", "npi", "dea", "nhs", "sex", "age", "ward", "bed", "rm", "room"})
+_TITLE_WORD = regex.compile(r"(?:mr|mrs|ms|miss|mx|dr|prof|sr|sra|srta|rev|sister|nurse)")
 _TITLED = regex.compile(rf"(?i:\b{_TITLE})\s*$")
 _CUED = regex.compile(rf"(?i:\b{_CUE}\b)[\s:,-]*(?:(?i:my|our|his|her|their|the)\s+)?$")
 _LAST_FIRST = regex.compile(rf"(?<![\w'-])(?P<last>{_CAP}),\s*(?P<first>[A-Z][a-z]+)(?:\s+[A-Z]\.?)?(?![\w'-])")
@@ -414,7 +417,7 @@ class NameRecognizer(EntityRecognizer):
         super().__init__(supported_entities=[self.entity], name="NameRecognizer", supported_language="en")
         self.first = _names("first_names.txt")
         self.last = _names("surnames.txt")
-        self.common = _common_words()
+        self.common = common_words()
 
     def load(self) -> None:
         return None
@@ -452,7 +455,7 @@ class NameRecognizer(EntityRecognizer):
 
     def _not_a_name(self, word: str) -> bool:
         lowered = word.lower().rstrip(".:,")
-        if _CUE_WORD.fullmatch(lowered):  # "Dear", "Patient", "Daughter": context, not the name
+        if _CUE_WORD.fullmatch(lowered) or _TITLE_WORD.fullmatch(lowered) or lowered in _LABEL_WORDS:
             return True
         return lowered in self.common and lowered not in self.first and lowered not in self.last
 

@@ -205,3 +205,8 @@ def test_a_long_adversarial_text_is_assessed_in_linear_time() -> None:
     unit = "no chest pain, not breathless, how would I know, my dad had a stroke in 2019, "
     small, large = unit * 40, unit * 160
     assert best_of_three(large) / best_of_three(small) < 8
+
+
+def test_a_number_too_long_for_int_is_read_as_a_word() -> None:
+    """Python refuses int() of 4,300+ digits: the fuzz run found a consultation of zeros a 500."""
+    assert fired("0" * 5000 + " weeks pregnant, 40" + "1" * 5000 + " minutes") == []

