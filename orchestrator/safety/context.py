@@ -86,6 +86,18 @@ PSEUDO_NEGATIONS = (
     ("never", "had", "pain"),
     ("not", "well"),
     ("not", "feeling"),
+    ("nothing", "is"),
+    ("nothing", "helps"),
+    ("nothing", "works"),
+    ("nothing", "for"),
+    ("does", "nothing"),
+    ("doing", "nothing"),
+    ("dont", "feel"),
+    ("doesnt", "feel"),
+    ("doesnt", "help"),
+    ("didnt", "help"),
+    ("isnt", "helping"),
+    ("not", "helping"),
     ("not", "doing", "anything"),
     ("wasnt", "doing", "anything"),
     ("not", "right"),
@@ -428,27 +440,40 @@ class Context:
         return False
 
     def hypothetical(self, mention: Mention) -> bool:
+        """A question's cue covers its sentence ("how would I know if I was having a heart
+        attack?"); a statement's cue covers its own clause only ("signs of a stroke, her face is
+        drooping" still counts the drooping face)."""
         sentence, clause = self.layout.sentence_of[mention.start], self.layout.clause_of[mention.start]
-        if sentence not in self._hypothetical:
-            self._hypothetical[sentence] = self._is_hypothetical(self.layout.sentences[sentence])
+        start, end = self.layout.sentences[sentence]
+        scope = (start, end) if "?" in self.words[start:end] else self.layout.clauses[clause]
+        key = scope[0] * 1_000_003 + scope[1]
+        if key not in self._hypothetical:
+            self._hypothetical[key] = self._is_hypothetical(scope)
         if clause not in self._worry:
             start, end = self.layout.clauses[clause]
             self._worry[clause] = _contains_any(self.words[start:end], WORRY_CUES)
-        return self._hypothetical[sentence] or self._worry[clause]
+        return self._hypothetical[key] or self._worry[clause]
 
     def past(self, mention: Mention) -> bool:
         return self._clause_past(self.layout.clause_of[mention.start])
 
     def _clause_past(self, clause: int) -> bool:
-        known = self._past.get(clause)
-        if known is None:
-            span = self.layout.clauses[clause]
-            known = self._is_past(span)
-            # "fell last winter and broke his hip": one event, one time.
-            if not known and clause > 0 and self._continues(*span):
-                known = self._clause_past(clause - 1)
-            self._past[clause] = known
-        return known
+        """ "fell last winter and broke his hip": one event, one time. Walks back over the
+        clauses that continue one another (a loop: a run-on message has thousands)."""
+        chain = []
+        current = clause
+        while current not in self._past:
+            span = self.layout.clauses[current]
+            own = self._is_past(span)
+            if own or current == 0 or not self._continues(*span):
+                self._past[current] = own
+                break
+            chain.append(current)
+            current -= 1
+        known = self._past[current]
+        for index in chain:
+            self._past[index] = known
+        return self._past[clause]
 
     def counts(self, mention: Mention) -> bool:
         """The patient's (or the person written about), present, and now."""
@@ -461,6 +486,7 @@ class Context:
             len(words) > 1
             and words[0] in ("and", "then")
             and words[1] not in _SUBJECTS
+            and _past_verb(words[1])
             and not any(word in NOW_CUES for word in words)
         )
 
@@ -485,6 +511,15 @@ class Context:
 
 
 _WHAT_QUESTION = frozenset({"should", "would", "do", "does", "can", "could", "happens", "to"})
+
+
+_IRREGULAR_PAST = frozenset(
+    {"broke", "fell", "had", "was", "were", "went", "got", "took", "came", "hit", "cut", "bled", "ran", "lost", "found"}
+)
+
+
+def _past_verb(word: str) -> bool:
+    return word in _IRREGULAR_PAST or (word.endswith("ed") and len(word) > 3)
 
 
 def _idle_just(words: list[str], index: int) -> bool:

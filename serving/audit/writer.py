@@ -74,7 +74,9 @@ class AuditWriter:
             async with asyncio.timeout(FLUSH_GRACE_SECONDS):
                 await self.flush()
         except TimeoutError:
-            log.error("audit: the final flush did not finish; its records are lost", extra={"queued": len(self._queue)})
+            log.error(
+                "audit: the final flush did not finish in time; records may be lost", extra={"queued": len(self._queue)}
+            )
         if self._spool is not None:
             self._spool.close()
 
@@ -104,6 +106,9 @@ class AuditWriter:
                 return
             try:
                 await self._trail.append(batch)
+            except asyncio.CancelledError:
+                self._queue[:0] = batch  # cut short (a stop past its grace): the final flush takes it
+                raise
             except (RedisError, OSError, ChainContended) as exc:
                 self._store_failed(exc)
                 await self._to_spool(batch)

@@ -33,7 +33,7 @@ _MON = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
 _SEP = r"[\s:#.|=-]{0,4}+"
 # An identifier's value after its label: letters and digits with at most three inner dashes,
 # dots, slashes or spaces between digit groups; at least one digit.
-_VALUE = r"(?P<id>(?=[A-Z0-9\s-]*\d)[A-Z0-9](?:[A-Z0-9]|[-/.](?=[A-Z0-9])|\s(?=\d{2,})){1,24}+)"
+_VALUE = r"(?P<id>(?=[A-Z0-9\s-]{0,24}\d)[A-Z0-9](?:[A-Z0-9]|[-/.](?=[A-Z0-9])|\s(?=\d{2,})){1,24}+)"
 
 
 def labelled(label: str, score: float = 0.9) -> Rule:
@@ -52,6 +52,8 @@ class LabelledRecognizer(RegexRecognizer):
         value = text[start:end]
         if sum(ch.isdigit() for ch in value) < 2 or len(value) < 3 or _DATE_LIKE.fullmatch(value):
             return False
+        if value in _SERVICE_NUMBERS:  # "NHS 111", "call 999": services, not anyone's number
+            return False
         sentence_end = text[max(0, start - 2) : start] == ". " and not text[
             max(0, start - 6) : start - 2
         ].lower().endswith(("no", "nr", "num", "ref", "acc", "id"))
@@ -62,6 +64,7 @@ class LabelledRecognizer(RegexRecognizer):
         return not _UNIT_AFTER.match(text[end : end + 8])
 
 
+_SERVICE_NUMBERS = frozenset({"111", "999", "911", "112", "988", "000", "101"})
 _DATE_LIKE = regex.compile(rf"\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{1,4}}|(?i:{_MON})\w*\.?\s.*")
 
 
@@ -215,8 +218,25 @@ class FacilityRecognizer(RegexRecognizer):
     rules = (rule(rf"(?P<id>(?:{_CAPWORD}\s+){{1,4}}(?i:{_FACILITY_WORD})\b)", 0.75, 0),)
 
     def accept(self, text: str, start: int, end: int) -> bool:
-        first = text[start:end].split()[0].lower().strip(".")
-        return first not in _GENERIC_FACILITY_START
+        words = text[start:end].split()
+        first = words[0].lower().strip(".")
+        if first in _GENERIC_FACILITY_START:
+            return False
+        # A name of its own (a saint, a possessive, a rare word), not a department ("Diabetes
+        # Clinic", "Fracture Clinic", "NHS Health Check").
+        naming = words[:-1]
+        return any(
+            w.lower().strip(".") in ("st", "saint")
+            or w.endswith(("'s", "’s"))
+            or zipf_frequency(w.lower(), "en") < _COMMON_ENGLISH
+            for w in naming
+        )
+
+
+def _names_a_place(word: str) -> bool:
+    lowered = word.lower().strip(".")
+    rare = zipf_frequency(lowered, "en") < _COMMON_ENGLISH
+    return lowered in ("st", "saint") or word.endswith(("'s", "’s")) or rare
 
 
 _GENERIC_FACILITY_START = frozenset(
@@ -305,6 +325,7 @@ class PlaceRecognizer(EntityRecognizer):
 
 
 _RARE_ZIPF = 3.0
+_COMMON_ENGLISH = 3.5  # wordfreq's Zipf scale: at or above, a word most readers would know
 _LOWER_PLACE = regex.compile(r"\b(?:in|from|near|to)\s+(?P<word>[a-z]{5,})\b")
 _ZIP_AFTER = regex.compile(r"^,?\s+(?P<zip>\d{5}(?:-\d{4})?)\b")
 
@@ -439,7 +460,7 @@ _LABEL_CUE = (
     r"dentist|therapist|coordinator|chaplain|interpreter|translator|mr|mrs|ms|miss|mx|prof|rev|sr)"
 )
 _CUED_NAME = regex.compile(
-    rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?\s*[:|,(-]?\s*(?P<id>{_NAME_WORD}(?:,?\s+{_NAME_WORD}){{0,3}})"
+    rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?+\s{{0,3}}+[:|,(-]?+\s{{0,3}}+(?P<id>{_NAME_WORD}(?:,?\s+{_NAME_WORD}){{0,3}})"
 )
 _AND_NAME = regex.compile(r"\s+(?:and|&)\s+(?P<name>\p{Lu}\p{Ll}[\p{L}'’-]*+)")
 _NAME_LABEL_BEFORE = regex.compile(r"(?i:patient|pt|name|re|for|client|resident|member)\W{0,3}$|[—:|]\s*$")
@@ -496,9 +517,7 @@ class CuedNameRecognizer(EntityRecognizer):
         for piece in regex.finditer(r"\S+", run):
             word = piece.group().strip(",;:.()").lower()
             bare = word.replace("'", "").replace("’", "")
-            # Right after its cue, a capitalised common word is a name ("Mum Crystal", "wife Joy").
-            first_capitalised = kept == 0 and piece.group()[:1].isupper() and bare not in self._clinical
-            if not bare or (bare in self._stop and not first_capitalised) or any(ch.isdigit() for ch in bare):
+            if not bare or any(ch.isdigit() for ch in bare) or not self._could_be_a_name(piece.group(), bare):
                 break
             kept += 1
             position = start + piece.start()
@@ -506,6 +525,18 @@ class CuedNameRecognizer(EntityRecognizer):
             if piece.group().endswith((",", ";", ".")) and kept >= 2:
                 break
         return (start, end) if kept and end > start else None
+
+    def _could_be_a_name(self, raw: str, word: str) -> bool:
+        """A word after a cue is a name when the name lists know it ("Mum Crystal", "wife Joy"),
+        or when it is capitalised and not English in common use, a verb form or a clinical word
+        ("husband Vikram", but not "Patient came", "I am Diabetic", "Its Bleeding")."""
+        if word in self._clinical:
+            return False
+        if word in self._first_names or word in self._surnames:
+            return word not in self._stop or raw[:1].isupper()
+        if word in self._stop or not raw[:1].isupper() or word.endswith(("ed", "ing")):
+            return False
+        return zipf_frequency(word, "en") < _COMMON_ENGLISH
 
 
 # Words a cue is often followed by that are not a name.

@@ -193,7 +193,8 @@ _STRUCTURAL = frozenset(
     }
 )
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text", "refusal", "summary_text", "reasoning_text"})
-_PART_LISTS = frozenset({"content"})
+# Content parts: a message's `content`, and a Responses tool result's `output` (images too).
+_PART_LISTS = frozenset({"content", "output"})
 _TOKEN_FIELDS = frozenset({"prompt", "input"})
 # Field names of OpenAI's requests: not screened as keys (they are the protocol's own words).
 _PROTOCOL_KEYS = frozenset(
@@ -306,9 +307,10 @@ def _token_ids(value: Any) -> bool:
     """A prompt as token ids: [1, 2, 3] or [[1, 2], [3]]."""
     if not isinstance(value, list) or not value:
         return False
-    return all(isinstance(item, int) for item in value) or all(
-        isinstance(item, list) and item and all(isinstance(t, int) for t in item) for item in value
-    )
+    if all(isinstance(item, int) for item in value):
+        return True
+    lists = all(isinstance(item, list) and all(isinstance(t, int) for t in item) for item in value)
+    return lists and any(value)  # [[1, 2], []] too: a ragged batch is still token ids
 
 
 class Unscreenable(ValueError):

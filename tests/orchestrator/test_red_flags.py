@@ -103,6 +103,14 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         # a relative's present emergency counts
         ("my mum just collapsed and isn't breathing", "cardiac_arrest", {}),
         ("my husband's face has dropped on one side and his speech is slurred", "stroke", {}),
+        # a cue of a question or a past elsewhere in the message cancels nothing here (review)
+        ("it's a side effect of the new tablets, my lips are swelling and I can't breathe", "breathing_difficulty", {}),
+        ("She's showing signs of a stroke, her face is drooping and her speech is slurred", "stroke", {}),
+        ("The leaflet said to watch for this - my throat is swelling and I can't breathe", "breathing_difficulty", {}),
+        ("Nothing is helping this crushing chest pain spreading to my left arm and sweating", "heart_attack", {}),
+        ("Don't feel great, crushing chest pain spreading to my left arm and sweating", "heart_attack", {}),
+        ("Had a stent last year and crushing chest pain and sweating", "heart_attack", {}),
+        ("I'm high risk, 34 weeks pregnant and bleeding heavily", "pregnancy_bleeding", {}),
     ],
 )
 def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
@@ -210,3 +218,9 @@ def test_a_long_adversarial_text_is_assessed_in_linear_time() -> None:
 def test_a_number_too_long_for_int_is_read_as_a_word() -> None:
     """Python refuses int() of 4,300+ digits: the fuzz run found a consultation of zeros a 500."""
     assert fired("0" * 5000 + " weeks pregnant, 40" + "1" * 5000 + " minutes") == []
+
+
+def test_a_run_on_message_of_thousands_of_clauses_is_assessed() -> None:
+    """The past of a clause that goes on from the one before was found recursively: 1,300
+    "and" clauses raised RecursionError (a 500 for a consultation)."""
+    assert "heart_attack" in fired("chest pain" + " and a" * 1300 + " and crushing chest pain sweating")

@@ -108,3 +108,20 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
     assert answer.status_code == 503
     assert answer.json()["error"]["code"] == "screening_unavailable"
     assert answer.headers["retry-after"] == "1"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: "lab " * (n // 4),  # a label with no value, again and again
+        lambda n: "MRN " * (n // 4),
+        lambda n: "son" + " " * n + "1",  # a cue, then nothing but spaces
+        lambda n: "patient mum son lab mrn member 12 " * (n // 34),
+    ],
+)
+def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
+    """A lookahead with no bound (and a separator that could backtrack) made these quadratic:
+    318 s for 256 KB of "lab lab lab ...", holding a screening thread (review)."""
+    detector = PhiDetector()
+    small, large = seconds_to_find(detector, make(16_384)), seconds_to_find(detector, make(65_536))
+    assert large / small < 8, (small, large)

@@ -144,3 +144,13 @@ def test_reasoning_done_text_is_not_json_escaped_when_the_answer_is_json() -> No
     event = b"event: x\ndata: " + orjson.dumps({**answer, "text": f'{{"who": "{placeholder}"}}'}) + b"\n\n"
     payload = json.loads(restorer.events(event).decode().split("data: ", 1)[1])
     assert json.loads(payload["text"]) == {"who": quoted}  # inside the JSON answer: escaped
+
+
+def test_an_image_in_a_responses_tool_result_is_binary_and_ragged_token_ids_are_token_ids() -> None:
+    from serving.privacy.detector import shared_detector
+    from serving.privacy.policy import screen
+
+    image = {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}
+    body = {"model": "m", "input": [{"type": "function_call_output", "call_id": "c1", "output": [image]}]}
+    assert screen(shared_detector(), body).unscreenable == "`input_image` content"
+    assert screen(shared_detector(), {"model": "m", "prompt": [[1, 2], []]}).token_ids
