@@ -18,9 +18,9 @@ run: install model
 	.venv/bin/python -m serving.devstack --model-dir $(MODEL_DIR)
 
 # Branch coverage of serving/ and orchestrator/ (subprocesses included), printed per module and
-# enforced: each floor is the figure measured on 2026-12-06 less one point.
-COVERAGE_FLOOR_SERVING := 89
-COVERAGE_FLOOR_ORCHESTRATOR := 93
+# enforced: each floor is the figure measured on 2026-12-06 (93.8%, 95.0%) less about a point.
+COVERAGE_FLOOR_SERVING := 92
+COVERAGE_FLOOR_ORCHESTRATOR := 94
 test: install model system
 	.venv/bin/python -m pytest --cov --cov-report=term --durations=30 $(PYTEST_ARGS)
 	@echo "branch coverage: serving/ $$(.venv/bin/coverage report --include='serving/*' --format=total)%," \
