@@ -32,6 +32,13 @@ def digest(prev: str, record: dict[str, Any], key: bytes | None = None) -> str:
     return hashlib.sha256(message).hexdigest()
 
 
+def anchor_mac(seq: int, hash_: str, removed_at: str, key: bytes | None) -> str:
+    """The retention anchor's signature: without the chain key, nobody can move it."""
+    if not key:
+        return ""
+    return hmac.new(key, f"anchor\n{seq}\n{hash_}\n{removed_at}".encode(), hashlib.sha256).hexdigest()
+
+
 def link(
     records: list[dict[str, Any]], *, seq: int, prev: str, key: bytes | None = None
 ) -> tuple[list[dict[str, Any]], int, str]:
@@ -79,7 +86,11 @@ class ChainWalk:
         if self.broken is not None:
             return False
         if record is not None and isinstance(record.get("seq"), int) and record["seq"] <= self.seq and self.count == 0:
-            return True  # before the anchor: retention left it (a trim is exact, but a race may not be)
+            # Retention removes every record up to the anchor in the same step that moves it:
+            # one still here means the anchor was moved over it.
+            moved = f"seq {record['seq']} is still present at or before the retention anchor (seq {self.seq})"
+            self.broken = _broken(self.count, self.first, self.seq, self.prev, where, moved + ": the anchor was moved")
+            return False
         problem = self._problem(record)
         if problem is not None:
             self.broken = _broken(self.count, self.first, self.seq, self.prev, where, problem)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from serving.audit.chain import ChainWalk, Verdict, verify
+from serving.audit.chain import ChainWalk, Verdict, anchor_mac, verify
 from serving.audit.reader import AuditQuery, export
 from serving.audit.trail import AuditTrail
 from serving.settings import load_for_command
@@ -59,13 +60,41 @@ def verify_file(path: Path, key: bytes | None = None) -> Verdict:
     return verify(entries, anchor=(first["seq"] - 1, str(first.get("prev"))), key=key)
 
 
-async def verify_store(trail: AuditTrail) -> Verdict:
+async def verify_store(trail: AuditTrail, retention_days: float | None = None) -> Verdict:
     head, anchor = await trail.head(), await trail.anchor()  # the head first: records written meanwhile pass
+    problem = anchor_problem(await trail.anchor_details(), trail.key, retention_days)
+    if problem is not None:
+        return Verdict(False, 0, None, None, anchor[1], problem, "the retention anchor")
     walk = ChainWalk(anchor, trail.key)
     async for where, record in trail.entries():
         if not walk.feed(f"stream id {where}", record) or (record is not None and record.get("seq") == head[0]):
             break
     return walk.verdict(head)
+
+
+ANCHOR_CLOCK_SLACK_SECONDS = 300
+
+
+def anchor_problem(details: dict[str, str], key: bytes | None, retention_days: float | None) -> str | None:
+    """Why the retention anchor can't be trusted, if it can't: with the chain key, its
+    signature must match; with a retention, the record it stands for must be older than the
+    retention (a trim never removes newer records)."""
+    if not details or int(details.get("seq", "0")) == 0:
+        return None
+    seq, hash_, removed_at = int(details["seq"]), details.get("hash", ""), details.get("ts", "")
+    if key and not hmac.compare_digest(details.get("mac", ""), anchor_mac(seq, hash_, removed_at, key)):
+        return f"the anchor (seq {seq}) is not signed by the chain key: moved or edited"
+    if retention_days and removed_at:
+        try:
+            age = (datetime.now(UTC) - datetime.fromisoformat(removed_at)).total_seconds()
+        except ValueError:
+            return f"the anchor's time {removed_at!r} is not a time: edited"
+        if age < retention_days * 86400 - ANCHOR_CLOCK_SLACK_SECONDS:
+            return (
+                f"the anchor stands for a record from {removed_at}, newer than the {retention_days:g}-day "
+                "retention: records removed early"
+            )
+    return None
 
 
 async def write_export(trail: AuditTrail, query: AuditQuery, output: Path | None) -> int:
@@ -103,7 +132,7 @@ def main(argv: list[str]) -> int:
         trail = AuditTrail(redis, key=config.audit.chain_key)
         try:
             if args.command == "verify":
-                verdict = await verify_store(trail)
+                verdict = await verify_store(trail, config.audit.retention_days)
                 print(verdict.describe())
                 return 0 if verdict.ok else 1
             count = await write_export(trail, AuditQuery(since=args.since, until=args.until), args.output)

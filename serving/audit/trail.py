@@ -22,11 +22,11 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from serving.access.store import LuaScript, decode
-from serving.audit.chain import GENESIS, link
+from serving.audit.chain import GENESIS, anchor_mac, link
 
 STREAM = "pc:{audit}:log"
 HEAD = "pc:{audit}:head"  # seq and hash of the newest record
-ANCHOR = "pc:{audit}:anchor"  # seq and hash of the newest record removed by retention
+ANCHOR = "pc:{audit}:anchor"  # seq, hash and time of the newest record removed by retention, signed
 
 
 class ChainContended(Exception):
@@ -39,7 +39,7 @@ _TRIM = LuaScript(
     """
 local current = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if tonumber(ARGV[1]) > current then
-  redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'hash', ARGV[2])
+  redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'hash', ARGV[2], 'ts', ARGV[4], 'mac', ARGV[5])
 end
 return redis.call('XTRIM', KEYS[2], 'MINID', '=', ARGV[3])
 """
@@ -77,6 +77,10 @@ class AuditTrail:
     async def anchor(self) -> tuple[int, str]:
         return _pair(await self._redis.hgetall(ANCHOR))
 
+    async def anchor_details(self) -> dict[str, str]:
+        """The anchor as stored: seq, hash, ts (the removed record's time) and mac."""
+        return decode(await self._redis.hgetall(ANCHOR))
+
     async def entries(
         self, start: str = "-", end: str = "+", *, page: int = 1000
     ) -> AsyncIterator[tuple[str, dict[str, Any] | None]]:
@@ -99,7 +103,11 @@ class AuditTrail:
                 last = record
         if last is None:
             return 0
-        removed = await _TRIM.run(self._redis, [ANCHOR, STREAM], [last["seq"], last["hash"], f"{cutoff_ms}-0"])
+        removed_at = str(last.get("ts", ""))
+        mac = anchor_mac(last["seq"], last["hash"], removed_at, self.key)
+        removed = await _TRIM.run(
+            self._redis, [ANCHOR, STREAM], [last["seq"], last["hash"], f"{cutoff_ms}-0", removed_at, mac]
+        )
         return int(removed)
 
 

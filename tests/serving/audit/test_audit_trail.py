@@ -333,3 +333,50 @@ async def test_audit_queries_with_odd_bounds_are_answered_not_500(redis_server: 
     assert early.status_code == 200 and len(early.json()["data"]) == 1
     assert huge.status_code == 400
     assert down.status_code == 503
+
+
+async def _keyed_trail_of_five(redis_server: RedisServer) -> tuple[redis.asyncio.Redis, AuditTrail]:
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    trail = AuditTrail(client, key="a-chain-key-kept-outside-redis")
+    for index in range(5):
+        await trail.append([{"n": index, "ts": f"2026-01-0{index + 1}T00:00:00.000+00:00"}])
+    return client, trail
+
+
+async def test_a_moved_anchor_is_caught_even_over_edited_records(redis_server: RedisServer) -> None:
+    """#26 item 1: someone with Redis but not the chain key edits records 2-4 and moves the
+    anchor to 4; verify used to skip every record at or below the anchor and report the trail
+    intact (and an empty trail with the anchor at the head)."""
+    from serving.audit.cli import verify_store
+    from serving.audit.trail import ANCHOR
+
+    client, trail = await _keyed_trail_of_five(redis_server)
+    assert (await verify_store(trail)).ok
+    records = [record async for _, record in trail.entries()]
+    await client.delete(STREAM)
+    for record in records:  # rewritten in place: 2-4 edited, their hashes now wrong
+        edited = {**record, "n": 99} if record["seq"] in (2, 3, 4) else record
+        await client.xadd(STREAM, {"r": orjson.dumps(edited)})
+    for seq in (4, 5):  # the anchor moved over them, then to the head
+        await client.hset(ANCHOR, mapping={"seq": seq, "hash": records[seq - 1]["hash"]})
+        verdict = await verify_store(trail)
+        assert not verdict.ok, verdict.describe()
+        assert "not signed by the chain key" in (verdict.problem or "")
+    unkeyed = AuditTrail(client)  # no key to check a signature: records still present are a break
+    verdict = await verify_store(unkeyed)
+    assert not verdict.ok and "still present at or before the retention anchor" in (verdict.problem or "")
+    await client.aclose()
+
+
+async def test_a_signed_anchor_verifies_and_an_early_trim_does_not(redis_server: RedisServer) -> None:
+    from serving.audit.cli import verify_store
+
+    client, trail = await _keyed_trail_of_five(redis_server)
+    ids = [entry_id async for entry_id, _ in trail.entries()]
+    await trail.trim_before(int(ids[3].split("-")[0]))  # records 1-3 (their ts in January) go
+    details = await trail.anchor_details()
+    assert details["mac"] and details["ts"].startswith("2026-01-0")
+    assert (await verify_store(trail, retention_days=30)).ok  # January is more than 30 days ago
+    early = await verify_store(trail, retention_days=100_000)  # a retention those records are inside
+    assert not early.ok and "records removed early" in (early.problem or "")
+    await client.aclose()
