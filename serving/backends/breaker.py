@@ -34,22 +34,32 @@ class CircuitBreaker:
         self.last_error: str | None = None
         self._outcomes: deque[tuple[float, bool]] = deque()
         self._probes = 0
+        self._outstanding = 0  # requests sent and not yet released, whatever the state then
+        self._older = 0  # of those, sent before the breaker went half-open: never probes
 
     def available(self, now: float) -> bool:
         """May a request be sent now? (A half-open breaker lets a few probes through.)"""
         if self.state == "closed":
             return True
         if self.state == "open" and now - self.opened_at >= self.policy.open_seconds:
-            self.state, self._probes = "half_open", 0
+            self.state, self._probes, self._older = "half_open", 0, self._outstanding
         return self.state == "half_open" and self._probes < self.policy.half_open_probes
 
     def sent(self) -> None:
+        self._outstanding += 1
         if self.state == "half_open":
             self._probes += 1
 
     def released(self) -> None:
-        """A request ended with no verdict (the client hung up first): its probe slot is free again."""
-        if self.state == "half_open" and self._probes:
+        """A request ended. In half-open, a request sent before it (a long stream) frees no probe
+        slot: the ended one is counted against those first, so no more than `half_open_probes`
+        probes are ever out at once (when unsure, one fewer)."""
+        self._outstanding = max(0, self._outstanding - 1)
+        if self.state != "half_open":
+            return
+        if self._older:
+            self._older -= 1
+        elif self._probes:
             self._probes -= 1
 
     def succeeded(self, now: float) -> None:

@@ -39,3 +39,25 @@ def test_opens_on_an_error_rate_over_the_window() -> None:
         else:
             fresh.succeeded(t)
     assert fresh.state == "closed"  # old outcomes leave the window: never 10 in it
+
+
+def test_a_stream_sent_before_the_breaker_opened_frees_no_probe_slot() -> None:
+    """#26 item 4: `released()` freed a probe slot for any request that ended, so long streams
+    sent while the breaker was closed let extra probes through to a suspect replica."""
+    breaker = CircuitBreaker(BreakerPolicy(consecutive_failures=1, open_seconds=5, half_open_probes=1))
+    for _ in range(3):  # three long streams out while all is well
+        breaker.sent()
+    breaker.sent()
+    assert breaker.failed(1, "e") and breaker.state == "open"  # a fourth request fails: open
+    breaker.released()
+    assert breaker.available(7) and breaker.state == "half_open"
+    breaker.sent()  # the one probe
+    probes_let_through = 1
+    for _ in range(3):  # the old streams end now, one by one, with no verdict
+        breaker.released()
+        if breaker.available(7.5):
+            breaker.sent()
+            probes_let_through += 1
+    assert probes_let_through == 1
+    breaker.released()  # the probe itself ends with no verdict: its slot is free again
+    assert breaker.available(8)
