@@ -406,7 +406,7 @@ class Context:
         self._asks_for_self = _contains_any(words, _OWN_QUESTION)
         self._negated: dict[tuple[int, int], bool] = {}
         # Per sentence and clause, found on first need: most have no mention at all.
-        self._hypothetical: dict[int, bool] = {}
+        self._hypothetical: dict[tuple[int, int], bool] = {}  # by the scope it covers
         self._past: dict[int, bool] = {}
         self._worry: dict[int, bool] = {}
 
@@ -446,13 +446,12 @@ class Context:
         sentence, clause = self.layout.sentence_of[mention.start], self.layout.clause_of[mention.start]
         start, end = self.layout.sentences[sentence]
         scope = (start, end) if "?" in self.words[start:end] else self.layout.clauses[clause]
-        key = scope[0] * 1_000_003 + scope[1]
-        if key not in self._hypothetical:
-            self._hypothetical[key] = self._is_hypothetical(scope)
+        if scope not in self._hypothetical:
+            self._hypothetical[scope] = self._is_hypothetical(scope)
         if clause not in self._worry:
             start, end = self.layout.clauses[clause]
             self._worry[clause] = _contains_any(self.words[start:end], WORRY_CUES)
-        return self._hypothetical[key] or self._worry[clause]
+        return self._hypothetical[scope] or self._worry[clause]
 
     def past(self, mention: Mention) -> bool:
         return self._clause_past(self.layout.clause_of[mention.start])

@@ -5,16 +5,16 @@ beside a present finding, word order, typos, inferred pregnancy), facts, and the
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from orchestrator.evaluate import DEVELOPMENT_SETS
+from orchestrator.evaluate import DEVELOPMENT_SETS, rules_escalate
 from orchestrator.safety.concepts import ConceptIndex
 from orchestrator.safety.red_flags import RULES_FILE, RedFlagRules, default_rules
+from tests.support.growth import LINEAR_BOUND, growth
 
 HERE = Path(__file__).parent
 DEVELOPMENT: list[dict[str, Any]] = [case for path in DEVELOPMENT_SETS for case in yaml.safe_load(path.read_text())]
@@ -25,18 +25,7 @@ def fired(text: str, **patient: Any) -> list[str]:
     return [flag.rule for flag in default_rules().assess(text, **patient).red_flags]
 
 
-def escalates(case: dict[str, Any]) -> bool:
-    patient = case.get("patient_data") or {}
-    return (
-        default_rules()
-        .assess(
-            case["symptoms"],
-            age_years=patient.get("age"),
-            age_months=patient.get("age_months"),
-            pregnant=patient.get("pregnant"),
-        )
-        .emergency
-    )
+escalates = rules_escalate  # a case as the evaluation reads it: rules alone
 
 
 def test_the_development_sets_cover_every_condition_three_times_and_traps() -> None:
@@ -197,22 +186,12 @@ def test_reviewed_routine_phrasings_do_not(text: str) -> None:
     assert fired(text) == []
 
 
-def best_of_three(text: str) -> float:
-    rules = default_rules()
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        rules.assess(text)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def test_a_long_adversarial_text_is_assessed_in_linear_time() -> None:
     """Four times the text, about four times the work (quadratic would be sixteen): a bound on
     growth, not on speed. Thousands of negated findings, cue words and mentions in one text."""
     unit = "no chest pain, not breathless, how would I know, my dad had a stroke in 2019, "
     small, large = unit * 40, unit * 160
-    assert best_of_three(large) / best_of_three(small) < 8
+    assert growth(default_rules().assess, small, large) < LINEAR_BOUND
 
 
 def test_a_number_too_long_for_int_is_read_as_a_word() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from serving.privacy.detector import PhiDetector
 from serving.privacy.policy import ScreeningAbandoned, screen
+from tests.support.growth import LINEAR_BOUND, growth
 from tests.support.inprocess import AUTH, RunningApp, running_app, simulator_server
 from tests.support.stack import facade_config
 
@@ -24,20 +25,10 @@ def hostile(chars: int) -> str:
     return HOSTILE_UNIT * (chars // len(HOSTILE_UNIT))
 
 
-def seconds_to_find(detector: PhiDetector, text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        detector.find_uncached(text)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def test_a_text_full_of_id_like_numbers_is_screened_in_linear_time() -> None:
     detector = PhiDetector()
-    small, large = seconds_to_find(detector, hostile(16_384)), seconds_to_find(detector, hostile(65_536))
     # Four times the text: about four times the work. Quadratic was about sixteen (0.9 s at 16 KB).
-    assert large / small < 8, (small, large)
+    assert growth(detector.find_uncached, hostile(16_384), hostile(65_536)) < LINEAR_BOUND
 
 
 def test_screening_stops_between_texts_when_its_requester_left() -> None:
@@ -122,6 +113,4 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
     """A lookahead with no bound (and a separator that could backtrack) made these quadratic:
     318 s for 256 KB of "lab lab lab ...", holding a screening thread (review)."""
-    detector = PhiDetector()
-    small, large = seconds_to_find(detector, make(16_384)), seconds_to_find(detector, make(65_536))
-    assert large / small < 8, (small, large)
+    assert growth(PhiDetector().find_uncached, make(16_384), make(65_536)) < LINEAR_BOUND
