@@ -118,6 +118,7 @@ class PhiDetector:
             ),
         ]
         self._clinical = clinical_terms()
+        labelled.places()  # GeoNames' table (~0.5 s): loaded with the detector, not by a request
         self._presidio: list[PatternRecognizer] = [
             UsSsnRecognizer(),
             UsMbiRecognizer(),

