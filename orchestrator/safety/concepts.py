@@ -133,11 +133,13 @@ class ConceptIndex:
         """Every concept mention in `words` (as Lexicon.read returns them): one per concept and
         start, ending at the term's furthest word."""
         found: dict[tuple[str, int], tuple[int, bool]] = {}
-        for gap, root in self.roots.items():
-            for start, word in enumerate(words):
-                if not word[0].isalnum():
-                    continue
-                for node in root.next(word):
+        roots = list(self.roots.items())
+        for start, word in enumerate(words):
+            if word in SENTENCE_END:
+                continue
+            for gap, root in roots:
+                nodes = root._seen.get(word)
+                for node in root.next(word) if nodes is None else nodes:
                     _walk(node, words, start, start, gap, found)
         mentions = [Mention(concept, start, end, absence) for (concept, start), (end, absence) in found.items()]
         return mentions + derived(words)
@@ -153,11 +155,13 @@ def _walk(
             found[key] = (position, absence)
     if not (node.exact or node.prefixed):
         return
+    seen = node._seen
     for candidate in range(position + 1, min(len(words), position + 2 + gap)):
         token = words[candidate]
         if token in SENTENCE_END:
             return
-        for child in node.next(token):
+        children = seen.get(token)
+        for child in node.next(token) if children is None else children:
             _walk(child, words, start, candidate, gap, found)
 
 

@@ -19,9 +19,9 @@ Ambiguity resolves toward counting: a cue must be there for a mention to be canc
 
 from __future__ import annotations
 
-import itertools
+import bisect
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from orchestrator.safety.concepts import Mention
 from orchestrator.safety.lexicon import CLAUSE_MARK, SENTENCE_END
@@ -366,6 +366,9 @@ _OWN_QUESTION = (
 )
 
 
+_CLAUSE_STARTERS = _CONJUNCTIONS | _CONTRAST
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where each word's sentence and clause begin and end (found once per message)."""
@@ -374,6 +377,7 @@ class Layout:
     clause_of: list[int]
     sentences: list[tuple[int, int]]  # [start, end) token ranges
     clauses: list[tuple[int, int]]
+    questions: frozenset[int]  # the sentences with a question mark
 
     @classmethod
     def of(cls, words: list[str]) -> Layout:
@@ -381,19 +385,22 @@ class Layout:
         sentences: list[tuple[int, int]] = []
         clauses: list[tuple[int, int]] = []
         sentence_start = clause_start = 0
+        questions: set[int] = set()
         for index, word in enumerate(words):
             if word in SENTENCE_END:
+                if word == "?":
+                    questions.add(len(sentences))
                 sentences.append((sentence_start, index + 1))
                 clauses.append((clause_start, index + 1))
                 sentence_start = clause_start = index + 1
-            elif word in CLAUSE_MARK or (word in _CONJUNCTIONS | _CONTRAST and index > clause_start):
+            elif word in CLAUSE_MARK or (word in _CLAUSE_STARTERS and index > clause_start):
                 clauses.append((clause_start, index))
                 clause_start = index
             sentence_of[index] = len(sentences)
             clause_of[index] = len(clauses)
         sentences.append((sentence_start, len(words)))
         clauses.append((clause_start, len(words)))
-        return cls(sentence_of, clause_of, sentences, clauses)
+        return cls(sentence_of, clause_of, sentences, clauses, frozenset(questions))
 
 
 class Context:
@@ -402,13 +409,14 @@ class Context:
     def __init__(self, words: list[str]) -> None:
         self.words = words
         self.layout = Layout.of(words)
-        self._negation_cues = _cue_positions(words)
-        self._asks_for_self = _contains_any(words, _OWN_QUESTION)
+        self.marks = Marks(words)
+        self._negation_cues = self.marks.negations
+        self._asks_for_self = self.marks.has("own_question", 0, len(words))
         self._negated: dict[tuple[int, int], bool] = {}
         # Per sentence and clause, found on first need: most have no mention at all.
         self._hypothetical: dict[tuple[int, int], bool] = {}  # by the scope it covers
         self._past: dict[int, bool] = {}
-        self._worry: dict[int, bool] = {}
+        self._set_aside: dict[int, bool] = {}  # by clause: hypothetical, a worry, or the past
 
     def negated(self, mention: Mention) -> bool:
         key = (mention.start, mention.end)
@@ -443,15 +451,16 @@ class Context:
         """A question's cue covers its sentence ("how would I know if I was having a heart
         attack?"); a statement's cue covers its own clause only ("signs of a stroke, her face is
         drooping" still counts the drooping face)."""
-        sentence, clause = self.layout.sentence_of[mention.start], self.layout.clause_of[mention.start]
-        start, end = self.layout.sentences[sentence]
-        scope = (start, end) if "?" in self.words[start:end] else self.layout.clauses[clause]
-        if scope not in self._hypothetical:
-            self._hypothetical[scope] = self._is_hypothetical(scope)
-        if clause not in self._worry:
-            start, end = self.layout.clauses[clause]
-            self._worry[clause] = _contains_any(self.words[start:end], WORRY_CUES)
-        return self._hypothetical[scope] or self._worry[clause]
+        return self._clause_hypothetical(self.layout.clause_of[mention.start])
+
+    def _clause_hypothetical(self, clause: int) -> bool:
+        layout = self.layout
+        sentence = layout.sentence_of[layout.clauses[clause][0]]
+        scope = layout.sentences[sentence] if sentence in layout.questions else layout.clauses[clause]
+        known = self._hypothetical.get(scope)
+        if known is None:
+            known = self._hypothetical[scope] = self._is_hypothetical(*scope)
+        return known or self.marks.has("worry", *layout.clauses[clause])
 
     def past(self, mention: Mention) -> bool:
         return self._clause_past(self.layout.clause_of[mention.start])
@@ -463,7 +472,7 @@ class Context:
         current = clause
         while current not in self._past:
             span = self.layout.clauses[current]
-            own = self._is_past(span)
+            own = self._is_past(*span)
             if own or current == 0 or not self._continues(*span):
                 self._past[current] = own
                 break
@@ -476,37 +485,52 @@ class Context:
 
     def counts(self, mention: Mention) -> bool:
         """The patient's (or the person written about), present, and now."""
-        return not (self.negated(mention) or self.hypothetical(mention) or self.past(mention))
+        clause = self.layout.clause_of[mention.start]
+        set_aside = self._set_aside.get(clause)
+        if set_aside is None:
+            set_aside = self._set_aside[clause] = self._clause_hypothetical(clause) or self._clause_past(clause)
+        return not (set_aside or self.negated(mention))
 
     def _continues(self, start: int, end: int) -> bool:
         """A clause that goes on with the one before: "and ..." with no subject of its own."""
-        words = self.words[start:end]
+        words = self.words
         return (
-            len(words) > 1
-            and words[0] in ("and", "then")
-            and words[1] not in _SUBJECTS
-            and _past_verb(words[1])
-            and not any(word in NOW_CUES for word in words)
+            end - start > 1
+            and words[start] in ("and", "then")
+            and words[start + 1] not in _SUBJECTS
+            and _past_verb(words[start + 1])
+            and not self.marks.has("now", start, end)
         )
 
-    def _is_hypothetical(self, span: tuple[int, int]) -> bool:
-        words = self.words[span[0] : span[1]]
-        if not (_contains_any(words, HYPOTHETICAL_CUES) or _conditional_question(words)):
+    def _is_hypothetical(self, start: int, end: int) -> bool:
+        marks = self.marks
+        if not (marks.has("hypothetical", start, end) or self._conditional_question(start, end)):
             return False
-        now = [w for i, w in enumerate(words) if w in NOW_CUES and not _idle_just(words, i)]
-        return not now and not _contains_any(words, (("right", "now"), ("at", "the", "moment"), ("having", "one")))
+        return not (marks.has("now_meant", start, end) or marks.has("now_phrase", start, end))
 
-    def _is_past(self, span: tuple[int, int]) -> bool:
-        words = self.words[span[0] : span[1]]
-        if any(word in NOW_CUES for word in words) or _contains_any(words, _RECENT):
+    def _conditional_question(self, start: int, end: int) -> bool:
+        """ "what should she do if she has a fall", "if my toddler ever swallowed a battery", "how
+        many ... would count as": a what-question with an if, an if with ever, a how-many question."""
+        words = self.words
+        if end - start > 1 and words[start] == "how" and words[start + 1] in ("many", "much", "long", "often"):
+            return True  # "How many paracetamol would count as an overdose?"
+        at = self.marks.first("if", start, end)
+        if at is None:
             return False
-        if _contains_any(words, PAST_CUES) or any(w.isdigit() and int(w) in _YEAR_RANGE for w in words):
+        if "ever" in words[at : min(at + 5, end)]:
+            return True
+        return self.marks.has("what_question", start, end)
+
+    def _is_past(self, start: int, end: int) -> bool:
+        marks = self.marks
+        if marks.has("now", start, end) or marks.has("recent", start, end):
+            return False
+        if marks.has("past", start, end) or marks.has("year", start, end):
             return True
         # Someone else's event, with an age or a past verb: "my mum had a stroke at 60".
-        if not any(word in RELATIVES for word in words) or not any(w in _PAST_VERBS for w in words):
+        if not marks.has("relative", start, end) or not marks.has("past_verb", start, end):
             return False
-        aged = any(w in ("at", "aged") and n.isdigit() for w, n in itertools.pairwise(words))
-        return aged or self._asks_for_self
+        return marks.has("aged", start, end) or self._asks_for_self
 
 
 _WHAT_QUESTION = frozenset({"should", "would", "do", "does", "can", "could", "happens", "to"})
@@ -529,40 +553,84 @@ def _idle_just(words: list[str], index: int) -> bool:
 _IDLE_AFTER_JUST = frozenset({"curious", "wondering", "asking", "checking", "want", "wanted", "a", "in", "general"})
 
 
-def _conditional_question(words: list[str]) -> bool:
-    """ "what should she do if she has a fall", "if my toddler ever swallowed a battery", "how
-    many ... would count as": a what-question with an if, an if with ever, a how-many question."""
-    if len(words) > 1 and words[0] == "how" and words[1] in ("many", "much", "long", "often"):
-        return True  # "How many paracetamol would count as an overdose?"
-    if "if" not in words:
-        return False
-    at = words.index("if")
-    if "ever" in words[at : at + 5]:
-        return True
-    return any(w == "what" and n in _WHAT_QUESTION for w, n in itertools.pairwise(words))
+# Cue phrases, each family looked for once per message (Marks), by their first word.
+_PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "hypothetical": HYPOTHETICAL_CUES,
+    "worry": WORRY_CUES,
+    "past": PAST_CUES,
+    "recent": _RECENT,
+    "now_phrase": (("right", "now"), ("at", "the", "moment"), ("having", "one")),
+    "own_question": _OWN_QUESTION,
+    "what_question": tuple(("what", word) for word in _WHAT_QUESTION),
+    "pseudo_negation": PSEUDO_NEGATIONS,
+}
+_BY_FIRST_WORD: dict[str, list[tuple[str, list[str]]]] = {}
+for _family, _phrases in _PHRASE_FAMILIES.items():
+    for _phrase in _phrases:
+        _BY_FIRST_WORD.setdefault(_phrase[0], []).append((_family, list(_phrase)))
 
 
-def _cue_positions(words: list[str]) -> set[int]:
-    pseudo = _by_first_word(PSEUDO_NEGATIONS)
-    return {
-        i
-        for i, word in enumerate(words)
-        if word in NEGATION_CUES and not any(tuple(words[i : i + len(p)]) == p for p in pseudo.get(word, ()))
-    }
+class Marks:
+    """Where each cue of one message is: its phrases (by family) and its cue words (now, a
+    year, a relative, a past verb, an "if"), found in one pass. A clause or sentence then asks
+    "is there a cue between `start` and `end`" with a binary search, not a scan of its words
+    (which, asked per clause of every mention, was most of the rules' cost)."""
+
+    def __init__(self, words: list[str]) -> None:
+        found: dict[str, list[tuple[int, int]]] = {}
+        negations: set[int] = set()
+        for index, word in enumerate(words):
+            for family, phrase in _BY_FIRST_WORD.get(word, ()):
+                if words[index : index + len(phrase)] == phrase:
+                    found.setdefault(family, []).append((index, index + len(phrase)))
+            kinds = _word_kinds(words, index)
+            for kind in kinds:
+                found.setdefault(kind, []).append((index, index + 1 + (kind == "aged")))
+            if word in NEGATION_CUES:
+                negations.add(index)
+        pseudo = {start for start, _ in found.get("pseudo_negation", ())}
+        self.negations = negations - pseudo
+        self._found = found
+
+    def has(self, kind: str, start: int, end: int) -> bool:
+        """A `kind` mark wholly inside [start, end)."""
+        return self.first(kind, start, end) is not None
+
+    def first(self, kind: str, start: int, end: int) -> int | None:
+        marks = self._found.get(kind)
+        if not marks:
+            return None
+        at = bisect.bisect_left(marks, (start, start))
+        while at < len(marks) and marks[at][0] < end:
+            if marks[at][1] <= end:
+                return marks[at][0]
+            at += 1
+        return None
 
 
-def _contains_any(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
-    by_first = _by_first_word(phrases)
-    for index, word in enumerate(words):
-        for phrase in by_first.get(word, ()):
-            if tuple(words[index : index + len(phrase)]) == phrase:
-                return True
-    return False
+def _word_kinds(words: list[str], index: int) -> tuple[str, ...]:
+    word = words[index]
+    kinds = _static_kinds(word)
+    if word == "just" and _idle_just(words, index):
+        return ("now",)
+    if word in ("at", "aged") and index + 1 < len(words) and words[index + 1].isdigit():
+        return (*kinds, "aged")
+    return kinds
 
 
-@cache
-def _by_first_word(phrases: tuple[tuple[str, ...], ...]) -> dict[str, list[tuple[str, ...]]]:
-    grouped: dict[str, list[tuple[str, ...]]] = {}
-    for phrase in phrases:
-        grouped.setdefault(phrase[0], []).append(phrase)
-    return grouped
+@lru_cache(maxsize=65_536)
+def _static_kinds(word: str) -> tuple[str, ...]:
+    """The kinds a word has whatever its neighbours (cached: a message costs a look-up a word)."""
+    kinds = []
+    if word in NOW_CUES:
+        kinds += ["now", "now_meant"]
+    if word.isdigit():
+        if int(word) in _YEAR_RANGE:
+            kinds.append("year")
+    elif word in RELATIVES:
+        kinds.append("relative")
+    elif word == "if":
+        kinds.append("if")
+    if word in _PAST_VERBS:
+        kinds.append("past_verb")
+    return tuple(kinds)

@@ -34,6 +34,12 @@ _UNIT_MONTHS.update({"year": 12.0, "years": 12.0, "yr": 12.0, "yrs": 12.0, "yo":
 _AGE_AFTER = re.compile(r"^(?:im|i am|aged?|age|hes|shes|he is|she is)$")
 PREGNANCY_WEEKS = range(4, 43)
 
+# The concepts a fact is read from (a mention of any other concept is not looked at here).
+FACT_CONCEPTS = frozenset(
+    {"infant_words", "child_words", "pregnancy", "postpartum", "older", "diabetes", "bleeding_thinner"}
+    | {"cancer", "chemotherapy", "sickle"}
+)
+
 ADULT_FROM_YEARS = 16
 OLDER_FROM_YEARS = 65
 
@@ -86,7 +92,7 @@ class PatientFacts:
         age_months: int | None = None,
         pregnant: bool | None = None,
     ) -> None:
-        stated = {m.concept for m in mentions if not context.negated(m)}
+        stated = {m.concept for m in mentions if m.concept in FACT_CONCEPTS and not context.negated(m)}
         months = float(age_months) if age_months is not None else None
         if months is None and age_years is not None:
             months = age_years * 12.0

@@ -77,7 +77,8 @@ class Lexicon:
         return _corrected(word, self)
 
     def read(self, text: str) -> list[str]:
-        return [self.correct(token) for token in tokens(text)]
+        known = self.words  # inline of correct()'s first test: most words are known or short
+        return [t if t in known or len(t) < _MIN_CORRECTED else self.correct(t) for t in tokens(text)]
 
 
 @lru_cache(maxsize=65_536)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,10 @@ class Rule:
     alternatives: tuple[Alternative, ...]
     safety_net: str | None = None  # the warning signs in lay words, when `meaning` is not enough
 
+    @cached_property
+    def concepts(self) -> frozenset[str]:
+        return frozenset(c for a in self.alternatives for c in (*a.together, *a.any_of))
+
     def fires(self, found: dict[str, list[int]], facts: PatientFacts) -> bool:
         return any(alternative.holds(found, facts) for alternative in self.alternatives)
 
@@ -154,18 +159,27 @@ class RedFlagRules:
         words = self.concepts.lexicon.read(text)
         mentions = self.concepts.find(words)
         context = Context(words)
-        counted: dict[str, list[int]] = defaultdict(list)
-        for mention in mentions:
-            if context.counts(mention):
-                counted[mention.concept].append(mention.start)
+        counted = _positions(m for m in mentions if context.counts(m))
         facts = PatientFacts(words, mentions, context, age_years=age_years, age_months=age_months, pregnant=pregnant)
-        return Reading(words, mentions, {concept: sorted(at) for concept, at in counted.items()}, facts)
+        return Reading(words, mentions, counted, facts)
 
     def assess(
         self, text: str, *, age_years: int | None = None, age_months: int | None = None, pregnant: bool | None = None
     ) -> SafetyAssessment:
-        reading = self.read(text, age_years=age_years, age_months=age_months, pregnant=pregnant)
-        fired = [rule for rule in self.rules if rule.fires(reading.counted, reading.facts)]
+        words = self.concepts.lexicon.read(text)
+        mentions = self.concepts.find(words)
+        context = Context(words)
+        facts = PatientFacts(words, mentions, context, age_years=age_years, age_months=age_months, pregnant=pregnant)
+        # Counting only removes mentions and a rule only needs more of them to fire, so a rule
+        # that does not fire on every mention cannot fire on those that count: context (most of
+        # the cost) is read only for the concepts of the rules that would.
+        every = _positions(mentions)
+        candidates = [rule for rule in self.rules if rule.fires(every, facts)]
+        fired: list[Rule] = []
+        if candidates:
+            needed = {concept for rule in candidates for concept in rule.concepts}
+            counted = _positions(m for m in mentions if m.concept in needed and context.counts(m))
+            fired = [rule for rule in candidates if rule.fires(counted, facts)]
         order = list(self.advice_texts)  # as red_flags.yaml lists them: the most urgent first
         advice_keys = sorted({r.advice for r in fired}, key=order.index)
         return SafetyAssessment(
@@ -175,15 +189,15 @@ class RedFlagRules:
                 for r in fired
             ],
             advice=[self.advice_texts[key] for key in advice_keys],
-            safety_netting=[] if fired else self.safety_netting(reading),
+            safety_netting=[] if fired else self.safety_netting(mentions, facts),
         )
 
-    def safety_netting(self, reading: Reading) -> list[SafetyNet]:
+    def safety_netting(self, mentions: Iterable[Mention], facts: PatientFacts) -> list[SafetyNet]:
         """The warning signs of the conditions nearest the complaint (its concepts named, even
         negated or hypothetical: "no chest pain" still earns the chest-pain warning signs)."""
-        mentioned = {m.concept for m in reading.mentions}
+        mentioned = {m.concept for m in mentions}
         near = sorted(
-            ((rule.nearness(mentioned, reading.facts), index, rule) for index, rule in enumerate(self.rules)),
+            ((rule.nearness(mentioned, facts), index, rule) for index, rule in enumerate(self.rules)),
             key=lambda item: (-item[0], item[1]),
         )
         nets: list[SafetyNet] = []
@@ -201,6 +215,16 @@ class RedFlagRules:
                     )
                 )
         return nets or [GENERAL_NET]
+
+
+def _positions(mentions: Iterable[Mention]) -> dict[str, list[int]]:
+    """concept -> the word positions of its mentions, ascending."""
+    found: dict[str, list[int]] = defaultdict(list)
+    for mention in mentions:
+        found[mention.concept].append(mention.start)
+    for at in found.values():
+        at.sort()
+    return dict(found)
 
 
 def _rule(entry: dict[str, Any]) -> Rule:
