@@ -81,6 +81,9 @@ PSEUDO_NEGATIONS = (
     ("not", "improving"),
     ("no", "better"),
     ("never", "had", "this"),
+    ("never", "heard"),
+    ("never", "seen"),
+    ("never", "before"),
     ("never", "felt"),
     ("never", "been"),
     ("never", "had", "pain"),
@@ -113,7 +116,18 @@ PSEUDO_NEGATIONS = (
 _CONTRAST = frozenset(
     {"but", "however", "although", "though", "except", "yet", "whereas", "now", "then", "suddenly", "when", "while"}
 )
-_SUBJECTS = frozenset({"i", "im", "ive", "he", "hes", "she", "shes", "it", "its", "they", "my", "his", "her", "we"})
+_SUBJECTS = frozenset(
+    {"i", "im", "ive", "he", "hes", "she", "shes", "it", "its", "they", "my", "his", "her", "we", "you"}
+    | {"the", "this", "that", "people", "someone", "somebody", "everyone", "everybody"}
+)
+# After "and", "but"...: a verb that starts a predicate of its own ("no fever and is vomiting").
+_NEW_PREDICATE = frozenset(
+    {"is", "was", "are", "were", "has", "had", "keeps", "kept", "seems", "looks", "looked", "feels", "felt"}
+    | {"cant", "wont", "started", "starts", "became", "went", "now", "suddenly"}
+)
+# A quantifier that says something is there ends a negation's reach ("not like contractions,
+# and some dark bleeding"; "no rash but lots of vomiting").
+_PRESENT = frozenset({"some", "lots", "loads", "plenty", "bit"})
 _CONJUNCTIONS = frozenset({"and", "or", "so", "plus", "also", "because", "cos", "which", "who"})
 
 # Hypothetical and educational questions: cue word sequences found anywhere in a sentence.
@@ -434,11 +448,12 @@ class Context:
         seen = 0
         for index in range(mention.start - 1, -1, -1):
             word = words[index]
-            if word in SENTENCE_END or word in _CONTRAST:
+            if word in SENTENCE_END or word in _CONTRAST or word in _PRESENT:
                 return False
             if word in CLAUSE_MARK or word in _CONJUNCTIONS:
-                if index + 1 < len(words) and words[index + 1] in _SUBJECTS:
-                    return False  # a new clause with its own subject
+                after = words[index + 1] if index + 1 < len(words) else ""
+                if after in _SUBJECTS or after in _NEW_PREDICATE:
+                    return False  # a new clause with its own subject, or a predicate of its own
                 continue
             if index in self._negation_cues:
                 return True
@@ -561,7 +576,7 @@ _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "recent": _RECENT,
     "now_phrase": (("right", "now"), ("at", "the", "moment"), ("having", "one")),
     "own_question": _OWN_QUESTION,
-    "what_question": tuple(("what", word) for word in _WHAT_QUESTION),
+    "what_question": tuple((wh, word) for wh in ("what", "who", "where") for word in _WHAT_QUESTION),
     "pseudo_negation": PSEUDO_NEGATIONS,
 }
 _BY_FIRST_WORD: dict[str, list[tuple[str, list[str]]]] = {}

@@ -31,6 +31,7 @@ _WORD_NUMBERS = {
 _UNIT_MONTHS = {"day": 1 / 30, "days": 1 / 30, "week": 0.25, "weeks": 0.25, "wk": 0.25, "wks": 0.25}
 _UNIT_MONTHS.update({"month": 1.0, "months": 1.0, "mth": 1.0, "mths": 1.0, "mo": 1.0, "mos": 1.0})
 _UNIT_MONTHS.update({"year": 12.0, "years": 12.0, "yr": 12.0, "yrs": 12.0, "yo": 12.0})
+_AGE_OF = frozenset({"is", "baby", "babys", "son", "daughter", "boy", "girl", "infant", "newborn", "aged", "age"})
 _AGE_AFTER = re.compile(r"^(?:im|i am|aged?|age|hes|shes|he is|she is)$")
 PREGNANCY_WEEKS = range(4, 43)
 
@@ -54,7 +55,8 @@ def age_in_months(words: list[str]) -> float | None:
             continue
         unit, after = words[index + 1], words[index + 2] if index + 2 < len(words) else ""
         before = words[index - 1] if index else ""
-        if unit in _UNIT_MONTHS and (after == "old" or unit == "yo" or (before == "is" and unit != "years")):
+        said_of = before in _AGE_OF and unit != "years"  # "is 5 months", "baby 5 months", "son 3 weeks"
+        if unit in _UNIT_MONTHS and (after == "old" or unit == "yo" or said_of):
             ages.append(number * _UNIT_MONTHS[unit])
         elif index > 0 and _AGE_AFTER.match(words[index - 1]) and 16 <= number <= 110 and unit not in _UNIT_MONTHS:
             ages.append(number * 12.0)
@@ -96,8 +98,9 @@ class PatientFacts:
         months = float(age_months) if age_months is not None else None
         if months is None and age_years is not None:
             months = age_years * 12.0
-        if months is None:
-            months = age_in_months(words)
+        stated_months = age_in_months(words)
+        if months is None or (months == 0 and stated_months is not None and stated_months < 12):
+            months = stated_months  # a form's "age 0" says under one; "4 months old" says how far
         infant_words = "infant_words" in stated
         child_words = "child_words" in stated or infant_words
         self.pregnant = bool(pregnant) or "pregnancy" in stated or pregnancy_weeks(words)

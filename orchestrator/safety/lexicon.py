@@ -25,6 +25,9 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?|[.!?;\n,:()]|(?<= )-(?= )")
 _APOSTROPHE = re.compile(r"['’‘`´]")
 _JOINED = re.compile(r"(?<=[a-z])[-/](?=[a-z])")  # light-headed, chest/arm: two words
 COMMON_ZIPF = 2.5
+# Between this and COMMON_ZIPF a word is read as itself unless it is a form of a vocabulary word:
+# rarer than this, a typo ("breth", "sentance") is likelier than a word.
+KNOWN_ZIPF = 2.0
 _MIN_CORRECTED = 4
 
 
@@ -35,13 +38,22 @@ _SET_PHRASES = re.compile(
 )
 
 
-# "temp normal", "temperature is fine": a reading that says there is no fever.
-_NORMAL_READING = re.compile(r"\b(?:temp|temperature)(?: is| was| has been)? (?:normal|fine|ok|okay|down)\b")
+# "temp normal", "temperature is fine", "temp 37.6", "temp of 98.9F": a reading that says there
+# is no fever (36-37.9 °C, 97-99.9 °F; a low one, "temp 35.4", is no normal reading).
+_NORMAL_READING = re.compile(
+    r"\b(?:temp|temperature)(?: is| was| has been| of| at)? "
+    r"(?:normal|fine|ok|okay|down|(?:3[67]|9[7-9])(?:\.\d+)?(?: ?°? ?[cf]\b| degrees)?)(?!\.?\d)"
+)
+# "can not", "cannot": the concepts spell it "cant".
+_CANNOT = re.compile(r"\bcan ?not\b")
+# "36+2", "31 + 5": weeks and days of a pregnancy, as midwives write them.
+_GESTATION = re.compile(r"\b([1-4]?\d) ?\+ ?[0-6]\b")
 
 
 def normalise(text: str) -> str:
     joined = _JOINED.sub(" ", _APOSTROPHE.sub("", text.lower()))
     joined = _NORMAL_READING.sub("normaltemperature", joined)
+    joined = _GESTATION.sub(r"\1 weeks", _CANNOT.sub("cant", joined))
     return _SET_PHRASES.sub(lambda m: "".join(g for g in m.groups() if g), joined)
 
 
@@ -88,4 +100,18 @@ def _corrected(word: str, lexicon: Lexicon) -> str:
     limit = 2 if len(word) >= 9 else 1
     candidates = [w for w in lexicon.by_initial.get(word[0], ()) if abs(len(w) - len(word)) <= limit]
     found = process.extractOne(word, candidates, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
-    return word if found is None else str(found[0])
+    if found is None:
+        return word
+    correction = str(found[0])
+    if zipf_frequency(word, "en") >= KNOWN_ZIPF and not _form_of(word, correction):
+        return word  # a word of its own ("stubbed" is no "stabbed", "gunk" no "gun")
+    return correction
+
+
+_SUFFIXES = ("s", "es", "y", "ey", "ed", "d", "ing", "er", "ly", "ie")
+
+
+def _form_of(word: str, stem: str) -> bool:
+    """ "inhalers", "bluey", "blistered", "headachy": a form of the vocabulary's word."""
+    bare = stem[:-1] if stem.endswith("e") else stem
+    return any(word in (stem + suffix, bare + suffix) for suffix in _SUFFIXES)
