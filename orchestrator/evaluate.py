@@ -6,6 +6,9 @@ intake model alone, and both as the façade combines them) and ICD-10-CM categor
     python -m orchestrator.evaluate --rule-sets             # the rules on every development and blind
                                                             # set, by condition group (a model that
                                                             # reports nothing: only the rules escalate)
+    python -m orchestrator.evaluate --leave-one-out         # each condition without its own rule
+    ... --rule-sets --context medspacy                      # medspaCy's ConText as the context engine
+                                                            # (run with `make -s medspacy-python`)
     python -m orchestrator.evaluate --base-url http://127.0.0.1:8000/v1 --api-key sk-... \\
         [--intake-only] [--vignettes tests/orchestrator/vignettes.yaml] [--limit N]
 
@@ -19,14 +22,13 @@ import argparse
 import asyncio
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
-from orchestrator.safety.red_flags import default_rules
+from orchestrator.safety.red_flags import RedFlagRules, default_rules
 
 TESTS = Path(__file__).resolve().parent.parent / "tests" / "orchestrator"
 DEFAULT_VIGNETTES = TESTS / "vignettes.yaml"
@@ -73,10 +75,10 @@ class Tally:
         )
 
 
-def rules_escalate(case: dict[str, Any]) -> bool:
+def rules_escalate(case: dict[str, Any], rules: RedFlagRules | None = None) -> bool:
     patient = case.get("patient_data") or {}
     return (
-        default_rules()
+        (rules or default_rules())
         .assess(
             case["symptoms"],
             age_years=patient.get("age"),
@@ -87,7 +89,9 @@ def rules_escalate(case: dict[str, Any]) -> bool:
     )
 
 
-def rule_sets_report(development: tuple[Path, ...], blind: tuple[Path, ...]) -> list[str]:
+def rule_sets_report(
+    development: tuple[Path, ...], blind: tuple[Path, ...], rules: RedFlagRules | None = None
+) -> list[str]:
     """Sensitivity and specificity of the rules alone on each set, overall and by condition group."""
     lines = []
     for kind, paths in (("development", development), ("blind", blind)):
@@ -96,7 +100,7 @@ def rule_sets_report(development: tuple[Path, ...], blind: tuple[Path, ...]) -> 
             overall, groups = Tally(), dict[str, Tally]()
             missed = []
             for case in cases:
-                escalated = rules_escalate(case)
+                escalated = rules_escalate(case, rules)
                 overall.add(case["red_flags"], escalated)
                 groups.setdefault(case.get("group", "adult"), Tally()).add(case["red_flags"], escalated)
                 if case["red_flags"] and not escalated:
@@ -106,6 +110,46 @@ def rule_sets_report(development: tuple[Path, ...], blind: tuple[Path, ...]) -> 
             if missed:
                 lines.append(f"  missed: {', '.join(sorted(missed))}")
     return lines
+
+
+def leave_one_condition_out(paths: tuple[Path, ...], rules: RedFlagRules | None = None) -> list[str]:
+    """For each condition, its emergencies escalated by all the rules and by the rules less its
+    own: what the concept layer and the other conditions' rules catch of a condition no rule was
+    written or tuned for."""
+    rules = rules or default_rules()
+    cases: dict[str, list[dict[str, Any]]] = {}
+    for path in paths:
+        for case in yaml.safe_load(path.read_text()):
+            if case["red_flags"] and "condition" in case:
+                cases.setdefault(case["condition"], []).append(case)
+    lines, with_own, without_own, total = [], 0, 0, 0
+    for condition in sorted(cases):
+        held_out = rules.without(condition)
+        own = sum(rules_escalate(case, rules) for case in cases[condition])
+        other = sum(rules_escalate(case, held_out) for case in cases[condition])
+        count = len(cases[condition])
+        with_own, without_own, total = with_own + own, without_own + other, total + count
+        share = f"{own / count:4.0%} with its rule, {other / count:4.0%} without"
+        lines.append(f"  {condition:<28} {count:>3} cases: {share}")
+    lines.insert(
+        0,
+        f"leave one condition out ({', '.join(p.name for p in paths)}): {with_own}/{total} "
+        f"({with_own / total:.1%}) with each condition's own rule, {without_own}/{total} "
+        f"({without_own / total:.1%}) with it left out",
+    )
+    return lines
+
+
+def context_engine(name: str) -> RedFlagRules:
+    """The rules with the named context engine: ours, or medspaCy's ConText (its own virtualenv:
+    `make medspacy`), with another person's mentions set aside (ConText's default) or counted
+    (as ours counts the person a caregiver writes about)."""
+    rules = default_rules()
+    if name == "ours":
+        return rules
+    from orchestrator.safety.context_medspacy import medspacy_engine
+
+    return replace(rules, context=medspacy_engine(family_cancels=name == "medspacy"))
 
 
 def coverage_table(development: tuple[Path, ...], blind: tuple[Path, ...]) -> str:
@@ -194,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules-only", action="store_true")
     parser.add_argument("--rule-sets", action="store_true")
     parser.add_argument("--coverage", action="store_true")
+    parser.add_argument("--leave-one-out", action="store_true")
+    parser.add_argument("--context", choices=("ours", "medspacy", "medspacy-persons"), default="ours")
     parser.add_argument("--intake-only", action="store_true")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--vignettes", type=Path, default=DEFAULT_VIGNETTES)
@@ -202,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         print(coverage_table(DEVELOPMENT_SETS, BLIND_SETS), end="")
         return 0
     if args.rule_sets:
-        print(*rule_sets_report(DEVELOPMENT_SETS, BLIND_SETS), sep="\n")
+        print(*rule_sets_report(DEVELOPMENT_SETS, BLIND_SETS, context_engine(args.context)), sep="\n")
+        return 0
+    if args.leave_one_out:
+        print(*leave_one_condition_out(DEVELOPMENT_SETS, context_engine(args.context)), sep="\n")
         return 0
     cases = yaml.safe_load(args.vignettes.read_text())[: args.limit]
     tallies = {name: Tally() for name in ("rules", "model", "combined")}
@@ -213,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not (args.base_url and args.api_key):
         parser.error("--base-url and --api-key are needed unless --rules-only")
+    import httpx  # the online evaluation only (the rule reports run where only the rules are installed)
+
     hits = 0
     findings = asyncio.run(intake_findings(cases, args.base_url, args.api_key)) if args.intake_only else []
     with httpx.Client(base_url=args.base_url, headers={"authorization": f"Bearer {args.api_key}"}, timeout=600) as http:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 from orchestrator.safety.concepts import Mention
 from orchestrator.safety.lexicon import CLAUSE_MARK, SENTENCE_END
@@ -415,6 +416,15 @@ class Layout:
         sentences.append((sentence_start, len(words)))
         clauses.append((clause_start, len(words)))
         return cls(sentence_of, clause_of, sentences, clauses, frozenset(questions))
+
+
+class ContextEngine(Protocol):
+    """What the rules ask of a context engine about one message's mentions (ours below;
+    context_medspacy.py wraps medspaCy's ConText as the alternative the evaluation measures)."""
+
+    def negated(self, mention: Mention) -> bool: ...
+
+    def counts(self, mention: Mention) -> bool: ...
 
 
 class Context:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 from orchestrator.safety.concepts import Mention
-from orchestrator.safety.context import Context
+from orchestrator.safety.context import ContextEngine
 
 _WORD_NUMBERS = {
     "one": 1,
@@ -88,7 +88,7 @@ class PatientFacts:
         self,
         words: list[str],
         mentions: Iterable[Mention],
-        context: Context,
+        context: ContextEngine,
         *,
         age_years: int | None = None,
         age_months: int | None = None,

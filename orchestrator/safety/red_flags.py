@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel
 
 from orchestrator.safety.concepts import CONCEPTS_FILE, ConceptIndex, Mention
-from orchestrator.safety.context import Context
+from orchestrator.safety.context import Context, ContextEngine
 from orchestrator.safety.facts import PatientFacts
 
 RULES_FILE = Path(__file__).with_name("red_flags.yaml")
@@ -138,6 +138,13 @@ class RedFlagRules:
     advice_texts: dict[str, str]
     rules: tuple[Rule, ...]
     concepts: ConceptIndex
+    # Reads one message's words and answers, per mention, whether it counts (a parameter so that
+    # another engine can be measured on the same rules: python -m orchestrator.evaluate --context).
+    context: Callable[[list[str]], ContextEngine] = Context
+
+    def without(self, condition: str) -> RedFlagRules:
+        """These rules less the named condition's (leave-one-condition-out)."""
+        return replace(self, rules=tuple(rule for rule in self.rules if rule.condition != condition))
 
     @classmethod
     def load(cls, path: Path = RULES_FILE, concepts_path: Path = CONCEPTS_FILE) -> RedFlagRules:
@@ -158,7 +165,7 @@ class RedFlagRules:
     ) -> Reading:
         words = self.concepts.lexicon.read(text)
         mentions = self.concepts.find(words)
-        context = Context(words)
+        context = self.context(words)
         counted = _positions(m for m in mentions if context.counts(m))
         facts = PatientFacts(words, mentions, context, age_years=age_years, age_months=age_months, pregnant=pregnant)
         return Reading(words, mentions, counted, facts)
@@ -168,7 +175,7 @@ class RedFlagRules:
     ) -> SafetyAssessment:
         words = self.concepts.lexicon.read(text)
         mentions = self.concepts.find(words)
-        context = Context(words)
+        context = self.context(words)
         facts = PatientFacts(words, mentions, context, age_years=age_years, age_months=age_months, pregnant=pregnant)
         # Counting only removes mentions and a rule only needs more of them to fire, so a rule
         # that does not fire on every mention cannot fire on those that count: context (most of
