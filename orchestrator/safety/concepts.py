@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.safety.lexicon import SENTENCE_END, Lexicon, normalise, tokens
+from orchestrator.safety.lexicon import CLAUSE_MARK, SENTENCE_END, Lexicon, normalise, tokens
 
 CONCEPTS_FILE = Path(__file__).with_name("concepts.yaml")
 # Concepts read from numbers rather than listed words: a duration of 5 minutes or more ("fitting
@@ -52,6 +52,7 @@ class Mention:
     start: int  # token indices, inclusive
     end: int
     absence: bool = False  # its term's own words negate ("not breathing"): a danger sign, never negated
+    inverted: bool = False  # a term that names the concept when negated ("hasn't passed wind")
 
 
 def _term(concept: str, text: str, gap: int) -> Term:
@@ -71,7 +72,7 @@ class Node:
 
     exact: dict[str, Node] = field(default_factory=dict)
     prefixed: dict[str, Node] = field(default_factory=dict)
-    ends: list[tuple[str, bool]] = field(default_factory=list)  # (concept, the term's words negate)
+    ends: list[tuple[str, bool, bool]] = field(default_factory=list)  # (concept, words negate, inverted)
     _seen: dict[str, list[Node]] = field(default_factory=dict, repr=False)  # word -> next nodes
 
     def child(self, pattern: Pattern) -> Node:
@@ -99,6 +100,7 @@ class Node:
 class ConceptIndex:
     roots: dict[int, Node] = field(default_factory=dict)  # one trie per gap a concept allows
     absences: frozenset[str] = frozenset()
+    asked: frozenset[str] = frozenset()  # concepts a question still counts ("how many would it take")
     lexicon: Lexicon = field(default_factory=lambda: Lexicon.of(()))
     listed: frozenset[str] = frozenset()
 
@@ -109,18 +111,21 @@ class ConceptIndex:
         vocabulary: set[str] = set()
         for concept, entry in raw.items():
             gap = int(entry.get("gap", _GAP))
-            for text in entry["terms"]:
+            terms = [(text, False) for text in entry["terms"]]
+            terms += [(text, True) for text in entry.get("when_negated", ())]
+            for text, inverted in terms:
                 term = _term(concept, str(text), gap)
                 if not term.patterns:
                     raise ValueError(f"{path}: concept {concept} has an empty term {text!r}")
                 node = index.roots.setdefault(gap, Node())
                 for pattern in term.patterns:
                     node = node.child(pattern)
-                absence = any(p.word in NEGATION_WORDS for p in term.patterns)
-                if (concept, absence) not in node.ends:
-                    node.ends.append((concept, absence))
+                absence = not inverted and any(p.word in NEGATION_WORDS for p in term.patterns)
+                if (concept, absence, inverted) not in node.ends:
+                    node.ends.append((concept, absence, inverted))
                 vocabulary.update(p.word for p in term.patterns)  # a prefix's stem too: "preg" stays
         index.absences = frozenset(c for c, entry in raw.items() if entry.get("absence"))
+        index.asked = frozenset(c for c, entry in raw.items() if entry.get("counts_in_questions"))
         index.lexicon = Lexicon.of(vocabulary)
         index.listed = frozenset(raw)
         return index
@@ -132,7 +137,7 @@ class ConceptIndex:
     def find(self, words: list[str]) -> list[Mention]:
         """Every concept mention in `words` (as Lexicon.read returns them): one per concept and
         start, ending at the term's furthest word."""
-        found: dict[tuple[str, int], tuple[int, bool]] = {}
+        found: dict[tuple[str, int, bool], tuple[int, bool]] = {}
         roots = list(self.roots.items())
         for start, word in enumerate(words):
             if word in SENTENCE_END:
@@ -141,15 +146,20 @@ class ConceptIndex:
                 nodes = root._seen.get(word)
                 for node in root.next(word) if nodes is None else nodes:
                     _walk(node, words, start, start, gap, found)
-        mentions = [Mention(concept, start, end, absence) for (concept, start), (end, absence) in found.items()]
+        mentions = [Mention(c, start, end, absence, inverted) for (c, start, inverted), (end, absence) in found.items()]
         return mentions + derived(words)
 
 
 def _walk(
-    node: Node, words: list[str], start: int, position: int, gap: int, found: dict[tuple[str, int], tuple[int, bool]]
+    node: Node,
+    words: list[str],
+    start: int,
+    position: int,
+    gap: int,
+    found: dict[tuple[str, int, bool], tuple[int, bool]],
 ) -> None:
-    for concept, absence in node.ends:
-        key = (concept, start)
+    for concept, absence, inverted in node.ends:
+        key = (concept, start, inverted)
         known = found.get(key)
         if known is None or known[0] < position or (known[0] == position and absence and not known[1]):
             found[key] = (position, absence)
@@ -158,8 +168,8 @@ def _walk(
     seen = node._seen
     for candidate in range(position + 1, min(len(words), position + 2 + gap)):
         token = words[candidate]
-        if token in SENTENCE_END:
-            return
+        if token in SENTENCE_END or token in CLAUSE_MARK:
+            return  # a term's words stay in one clause ("not drooling, breathing's normal")
         children = seen.get(token)
         for child in node.next(token) if children is None else children:
             _walk(child, words, start, candidate, gap, found)

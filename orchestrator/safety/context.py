@@ -408,7 +408,7 @@ class Layout:
                 sentences.append((sentence_start, index + 1))
                 clauses.append((clause_start, index + 1))
                 sentence_start = clause_start = index + 1
-            elif word in CLAUSE_MARK or (word in _CLAUSE_STARTERS and index > clause_start):
+            elif (word in CLAUSE_MARK and word not in "()") or (word in _CLAUSE_STARTERS and index > clause_start):
                 clauses.append((clause_start, index))
                 clause_start = index
             sentence_of[index] = len(sentences)
@@ -423,6 +423,8 @@ class ContextEngine(Protocol):
     context_medspacy.py wraps medspaCy's ConText as the alternative the evaluation measures)."""
 
     def negated(self, mention: Mention) -> bool: ...
+
+    def past(self, mention: Mention) -> bool: ...
 
     def counts(self, mention: Mention) -> bool: ...
 
@@ -514,7 +516,7 @@ class Context:
         set_aside = self._set_aside.get(clause)
         if set_aside is None:
             set_aside = self._set_aside[clause] = self._clause_hypothetical(clause) or self._clause_past(clause)
-        return not (set_aside or self.negated(mention))
+        return not set_aside and self.negated(mention) == mention.inverted
 
     def _continues(self, start: int, end: int) -> bool:
         """A clause that goes on with the one before: "and ..." with no subject of its own."""
@@ -542,8 +544,11 @@ class Context:
         at = self.marks.first("if", start, end)
         if at is None:
             return False
-        if "ever" in words[at : min(at + 5, end)]:
+        after_if = words[at + 1 : min(at + 6, end)]
+        if "ever" in after_if:
             return True
+        if any(_past_verb(word) for word in after_if) and self.marks.has("asks", start, end):
+            return True  # "if my waters broke at 35 weeks, should I go straight in?": a supposition
         return self.marks.has("what_question", start, end)
 
     def _is_past(self, start: int, end: int) -> bool:
@@ -552,6 +557,9 @@ class Context:
             return False
         if marks.has("past", start, end) or marks.has("year", start, end):
             return True
+        sentence = self.layout.sentences[self.layout.sentence_of[start]]
+        if marks.has("time_of_life", *sentence) and not marks.has("now", *sentence):
+            return True  # "I took an overdose when I was 17": the whole sentence is then
         # Someone else's event, with an age or a past verb: "my mum had a stroke at 60".
         if not marks.has("relative", start, end) or not marks.has("past_verb", start, end):
             return False
@@ -578,15 +586,23 @@ def _idle_just(words: list[str], index: int) -> bool:
 _IDLE_AFTER_JUST = frozenset({"curious", "wondering", "asking", "checking", "want", "wanted", "a", "in", "general"})
 
 
+# "when I was little", "when she was a teenager": a time of life that is over ("when I was 17": Marks).
+_TIME_OF_LIFE = tuple(
+    ("when", person, "was", what)
+    for person in ("i", "he", "she")
+    for what in ("younger", "little", "small", "a", "at", "in", "pregnant", "born", "young")
+)
 # Cue phrases, each family looked for once per message (Marks), by their first word.
 _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "hypothetical": HYPOTHETICAL_CUES,
     "worry": WORRY_CUES,
     "past": PAST_CUES,
+    "time_of_life": _TIME_OF_LIFE,
     "recent": _RECENT,
     "now_phrase": (("right", "now"), ("at", "the", "moment"), ("having", "one")),
     "own_question": _OWN_QUESTION,
     "what_question": tuple((wh, word) for wh in ("what", "who", "where") for word in _WHAT_QUESTION),
+    "asks": (("should", "i"), ("should", "we"), ("would", "i"), ("would", "you"), ("do", "i"), ("?",)),
     "pseudo_negation": PSEUDO_NEGATIONS,
 }
 _BY_FIRST_WORD: dict[str, list[tuple[str, list[str]]]] = {}
@@ -633,9 +649,14 @@ class Marks:
         return None
 
 
+_WHEN_WAS = (["i", "was"], ["he", "was"], ["she", "was"])
+
+
 def _word_kinds(words: list[str], index: int) -> tuple[str, ...]:
     word = words[index]
     kinds = _static_kinds(word)
+    if word == "when" and words[index + 1 : index + 3] in _WHEN_WAS and words[index + 3 : index + 4] != []:
+        return (*kinds, "time_of_life") if words[index + 3].isdigit() else kinds  # "when I was 17"
     if word == "just" and _idle_just(words, index):
         return ("now",)
     if word in ("at", "aged") and index + 1 < len(words) and words[index + 1].isdigit():

@@ -45,9 +45,9 @@ class MedspacyContext:
         self._doc = Doc(nlp.vocab, words=tokens, sent_starts=starts)
         self._context = context
         self._family_cancels = family_cancels
-        self._read: dict[tuple[int, int], tuple[bool, bool]] = {}  # (negated, set aside)
+        self._read: dict[tuple[int, int], tuple[bool, bool, bool]] = {}  # negated, set aside, past
 
-    def _reading(self, mention: Mention) -> tuple[bool, bool]:
+    def _reading(self, mention: Mention) -> tuple[bool, bool, bool]:
         key = (mention.start, mention.end)
         known = self._read.get(key)
         if known is None:
@@ -57,15 +57,19 @@ class MedspacyContext:
             self._doc.spans["medspacy_spans"] = [span]
             self._context(self._doc)
             found = self._doc.spans["medspacy_spans"][0]
-            aside = found._.is_hypothetical or found._.is_historical or (self._family_cancels and found._.is_family)
-            known = self._read[key] = (bool(found._.is_negated), bool(aside))
+            aside = found._.is_hypothetical or (self._family_cancels and found._.is_family)
+            known = self._read[key] = (bool(found._.is_negated), bool(aside), bool(found._.is_historical))
         return known
+
+    def past(self, mention: Mention) -> bool:
+        return self._reading(mention)[2]
 
     def negated(self, mention: Mention) -> bool:
         return not mention.absence and self._reading(mention)[0]
 
     def counts(self, mention: Mention) -> bool:
-        return not (self.negated(mention) or self._reading(mention)[1])
+        _, aside, past = self._reading(mention)
+        return not (aside or past) and self.negated(mention) == mention.inverted
 
 
 def medspacy_engine(*, family_cancels: bool = True) -> Callable[[list[str]], MedspacyContext]:

@@ -94,7 +94,7 @@ class PatientFacts:
         age_months: int | None = None,
         pregnant: bool | None = None,
     ) -> None:
-        stated = {m.concept for m in mentions if m.concept in FACT_CONCEPTS and not context.negated(m)}
+        stated = {m.concept for m in mentions if m.concept in FACT_CONCEPTS and context.negated(m) == m.inverted}
         months = float(age_months) if age_months is not None else None
         if months is None and age_years is not None:
             months = age_years * 12.0

@@ -142,6 +142,11 @@ class RedFlagRules:
     # another engine can be measured on the same rules: python -m orchestrator.evaluate --context).
     context: Callable[[list[str]], ContextEngine] = Context
 
+    def _counts(self, context: ContextEngine, mention: Mention) -> bool:
+        if mention.concept in self.concepts.asked:  # "how many would it take so I don't wake up"
+            return context.negated(mention) == mention.inverted and not context.past(mention)
+        return context.counts(mention)
+
     def without(self, condition: str) -> RedFlagRules:
         """These rules less the named condition's (leave-one-condition-out)."""
         return replace(self, rules=tuple(rule for rule in self.rules if rule.condition != condition))
@@ -166,7 +171,7 @@ class RedFlagRules:
         words = self.concepts.lexicon.read(text)
         mentions = self.concepts.find(words)
         context = self.context(words)
-        counted = _positions(m for m in mentions if context.counts(m))
+        counted = _positions(m for m in mentions if self._counts(context, m))
         facts = PatientFacts(words, mentions, context, age_years=age_years, age_months=age_months, pregnant=pregnant)
         return Reading(words, mentions, counted, facts)
 
@@ -185,7 +190,7 @@ class RedFlagRules:
         fired: list[Rule] = []
         if candidates:
             needed = {concept for rule in candidates for concept in rule.concepts}
-            counted = _positions(m for m in mentions if m.concept in needed and context.counts(m))
+            counted = _positions(m for m in mentions if m.concept in needed and self._counts(context, m))
             fired = [rule for rule in candidates if rule.fires(counted, facts)]
         order = list(self.advice_texts)  # as red_flags.yaml lists them: the most urgent first
         advice_keys = sorted({r.advice for r in fired}, key=order.index)

@@ -120,6 +120,11 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ("sudden loss of balance, I can't walk in a straight line and I'm seeing double", "stroke", {}),
         ("him mouth twist up to one side", "stroke", {}),
         ("husband 61 cp 30 mins crushing, grey n sweaty", "heart_attack", {}),
+        # after blind set H: a term that names its concept when negated ("haven't passed wind")
+        ("haven't done a poo or even passed wind in 3 days and I keep being sick", "bowel_obstruction", {}),
+        # intent is never an educational question
+        ("hi quick question, how many of my amitriptyline would it take so I don't wake up", "suicide_risk", {}),
+        ("mixed bleach and toilet cleaner, now I'm coughing, chest burning and wheezy", "poisoning", {}),
     ],
 )
 def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
@@ -155,6 +160,15 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         "a verruca with little black dots in it, I tried salicylic acid gel, just started running",
         "I accidentally took my levothyroxine twice this morning, feel totally fine",
         "cut my finger chopping onions, stopped bleeding, not deep. need stitches?",
+        # after blind set H: a term's words stay in one clause; a parenthesis splits none; a
+        # time of life ("when I was 17") dates its sentence; "if" with a past verb supposes
+        "sore throat, I can swallow fine, not drooling, breathing's normal, no temp",
+        "had a mini stroke (TIA) in 2019, fully recovered, can I fly to see family next month?",
+        "I took an overdose when I was 17. I'm 30 now and in a good place.",
+        "if my waters broke at 35 weeks should I go straight in or phone first? I'm only 24 weeks now",
+        "passed wind this morning and feeling better, was sick once yesterday",
+        "Can you overdose on vitamin D? I take 1000 IU a day",
+        "my epipen expired last month. I'm fine, no reaction, how do I get a new one?",
     ],
 )
 def test_a_trap_does_not_fire(text: str) -> None:
