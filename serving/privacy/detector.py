@@ -27,7 +27,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from serving.privacy import labelled, recognizers
+from serving.privacy import forms, labelled, recognizers
 
 # Placeholder types, and the Presidio entities each covers.
 ENTITY_TYPES: dict[str, str] = {
@@ -116,6 +116,15 @@ class PhiDetector:
             labelled.CuedNameRecognizer(
                 recognizers.common_words(), clinical_terms(), self._names.first, self._names.last
             ),
+            forms.WrittenDateRecognizer(),
+            forms.DayMonthRecognizer(),
+            forms.AgeBesideNameRecognizer(),
+            forms.LabelDecidesRecognizer(clinical_terms()),
+            forms.PostcodeAbroadRecognizer(),
+            forms.InitialsRecognizer(clinical_terms(), recognizers.common_words(), self._names.last),
+            forms.StreetNameRecognizer(),
+            forms.PlaceAfterCueRecognizer(clinical_terms(), self._names.first),
+            forms.NameBeforeAgeRecognizer(clinical_terms(), recognizers.common_words(), self._names.first),
         ]
         self._clinical = clinical_terms()
         labelled.places()  # GeoNames' table (~0.5 s): loaded with the detector, not by a request

@@ -27,7 +27,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from wordfreq import zipf_frequency
 
-from serving.privacy.recognizers import RegexRecognizer, Rule, rule
+from serving.privacy.recognizers import PLACE_TAIL, RegexRecognizer, Rule, rule
 
 _MON = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
 _SEP = r"[\s:#.|=-]{0,4}+"
@@ -205,9 +205,20 @@ _FACILITY_WORD = (
     r"cardiology|dialysis|laboratory|laboratories|children'?s\s+(?:center|centre|hospital)|rehab(?:ilitation)?|"
     r"practice|pharmacy|chemist|medical|health|women'?s\s+clinic|fetal\s+medicine\s+unit|memory\s+clinic|"
     r"urgent\s+care|walk-in\s+centre|lodge|house|manor|court|gardens|village|general|center|centre|"
-    r"endoscopy\s+(?:center|centre|unit))"
+    r"endoscopy\s+(?:center|centre|unit)|aged\s+care|assisted\s+living|senior\s+living|diagnostics|"
+    r"medicals|dental|fertility|regional|ltc|pcc|imaging|radiology|physiotherapy|physio|optometry|"
+    r"opticians?|clínica|clinica|hôpital|hopital|krankenhaus|ziekenhuis|klinik|rehab)"
 )
 _CAPWORD = r"(?:St\.?|Saint|\p{Lu}[\p{Ll}'’]++(?:-\p{Lu}[\p{Ll}]++)?|\p{Lu}{2,}+)"
+
+
+# Words that name a department or service, not a place ("Diabetes Clinic", "Eye Casualty").
+_DEPARTMENT_WORDS = frozenset(
+    {"diabetes", "diabetic", "fracture", "memory", "eye", "chest", "pain", "sleep", "heart", "breast", "renal"}
+    | {"kidney", "liver", "stroke", "cancer", "mental", "sexual", "antenatal", "maternity", "children", "child"}
+    | {"minor", "injuries", "injury", "urgent", "emergency", "outpatient", "outpatients", "day", "walk", "in"}
+    | {"nhs", "community", "primary", "care", "the", "a", "your", "our", "general", "family", "local", "and"}
+)
 
 
 class FacilityRecognizer(RegexRecognizer):
@@ -215,7 +226,8 @@ class FacilityRecognizer(RegexRecognizer):
     Hospital", "Pecan Grove Pediatrics", "NORTHFIELD REGIONAL LABORATORY"."""
 
     entity = "ADDRESS"
-    rules = (rule(rf"(?P<id>(?:{_CAPWORD}\s+){{1,4}}(?i:{_FACILITY_WORD})\b)", 0.75, 0),)
+    rules = (rule(rf"(?P<id>(?:{_CAPWORD}\s+){{1,4}}(?i:{_FACILITY_WORD})\b{PLACE_TAIL})", 0.75, 0),)
+    _departments = _DEPARTMENT_WORDS
 
     def accept(self, text: str, start: int, end: int) -> bool:
         words = text[start:end].split()
@@ -224,11 +236,15 @@ class FacilityRecognizer(RegexRecognizer):
             return False
         # A name of its own (a saint, a possessive, a rare word), not a department ("Diabetes
         # Clinic", "Fracture Clinic", "NHS Health Check").
-        naming = words[:-1]
+        naming = [w.strip(",") for w in words[:-1]]
+        known = places()
+        if len(naming) >= 2 and any(w.lower() not in self._departments for w in naming):
+            return True  # "Desert Sun Pharmacy", "Pine Ridge Assisted Living": a name of its own
         return any(
             w.lower().strip(".") in ("st", "saint")
             or w.endswith(("'s", "’s"))
             or zipf_frequency(w.lower(), "en") < _COMMON_ENGLISH
+            or w in known  # "Cork University Hospital", "Royal Melbourne Hospital"
             for w in naming
         )
 
@@ -319,12 +335,13 @@ class PlaceRecognizer(EntityRecognizer):
         for match in _LOWER_PLACE.finditer(text):  # "in lowell", "the pharmacy in kissimmee"
             word = match.group("word")
             titled = word.title()
-            if titled in known and word not in _NOT_PLACES and zipf_frequency(word, "en") < _RARE_ZIPF:
+            if titled in known and word not in _NOT_PLACES and zipf_frequency(word, "en") < _COMMON_ENGLISH:
                 results.append(RecognizerResult(self.entity, match.start("word"), match.end("word"), 0.6))
         return results
 
 
 _RARE_ZIPF = 3.0
+_LOWER_NAME_ZIPF = 2.5  # a lower-case word after a person cue rarer than this is a name ("ngozi")
 _COMMON_ENGLISH = 3.5  # wordfreq's Zipf scale: at or above, a word most readers would know
 _LOWER_PLACE = regex.compile(r"\b(?:in|from|near|to)\s+(?P<word>[a-z]{5,})\b")
 _ZIP_AFTER = regex.compile(r"^,?\s+(?P<zip>\d{5}(?:-\d{4})?)\b")
@@ -457,13 +474,32 @@ _LABEL_CUE = (
     r"parents?|guardian|friend|neighbou?r|fianc[eé]e?|boyfriend|girlfriend|carer|cc|attn|mama|papa|baby|"
     r"child|kid|toddler|its|it['’]s|i['’]m|im|i\s+am|this\s+is|thanks|thx|regards|cheers|caller|manager|"
     r"adjuster|approved\s+by|seen\s+by|spoke\s+(?:w/|with|to)|pediatrician|paediatrician|optometrist|"
-    r"dentist|therapist|coordinator|chaplain|interpreter|translator|mr|mrs|ms|miss|mx|prof|rev|sr)"
+    r"dentist|therapist|coordinator|chaplain|interpreter|translator|mr|mrs|ms|miss|mx|prof|rev|sr|"
+    r"hi|hello|hey|hiya|hola|bonjour|dear|morning|evening|call\s+me|known\s+as|naam|name['’]s|"
+    r"handed\s+over\s+(?:to|by)|grandpa|grandad|granny|lola|lolo|ouma|oupa|moko|mokopuna|tita|tito|"
+    r"flatmate|housemate|roommate|stepmum|stepmom|stepdad|bestie|mate|fiance)"
+)
+# Cues that say a person comes next (family, greetings): there a capitalised word is a name even
+# when it is also an English word ("Daughter Mere", "partner Sky", "Hi Autumn"), and a lower-case
+# one is when the name lists know it or English does not ("my sister grace", "daughter ngozi").
+_PERSON_CUE = regex.compile(
+    r"(?i:daughter|son|wife|husband|mum|mam|mom|mother|dad|father|brother|sister|niece|nephew|grandson|"
+    r"granddaughter|grandma|grandmother|grandad|grandfather|grandpa|gran|granny|nan|nana|aunt|auntie|uncle|"
+    r"cousin|partner|friend|neighbou?r|fianc[eé]e?|boyfriend|girlfriend|mama|papa|lola|lolo|ouma|oupa|moko|"
+    r"mokopuna|flatmate|housemate|roommate|stepmum|stepmom|stepdad|hi|hello|hey|hiya|hola|bonjour|dear|"
+    r"call\s+me|known\s+as|naam|name\s+is|name['’]s|this\s+is|its|it['’]s|i['’]m|im|i\s+am)\W{0,3}$"
 )
 _CUED_NAME = regex.compile(
-    rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?+\s{{0,3}}+[:|,(-]?+\s{{0,3}}+(?P<id>{_NAME_WORD}(?:,?\s+{_NAME_WORD}){{0,3}})"
+    rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?+\s{{0,3}}+[:|,(!-]?+\s{{0,3}}+"
+    rf"(?P<id>{_NAME_WORD}(?:(?:,\s?|[ ]){_NAME_WORD}){{0,3}})"  # one space: two or more end a column
 )
 _AND_NAME = regex.compile(r"\s+(?:and|&)\s+(?P<name>\p{Lu}\p{Ll}[\p{L}'’-]*+)")
-_NAME_LABEL_BEFORE = regex.compile(r"(?i:patient|pt|name|re|for|client|resident|member)\W{0,3}$|[—:|]\s*$")
+_NAME_LABEL_BEFORE = regex.compile(
+    r"(?i:patient|pt|name|re|for|client|resident|member|patiente|paciente)\W{0,3}$|[—:|(]\s*$|"
+    r"(?i:bed|room|rm|bay|cubicle|cot)\s*\d+\w?\s*[-:]?\s*$|(?:^|\n)\s*(?:\d+[.):]\s*)?$"
+)
+# What follows a patient's name in a list: an age and sex, an age in brackets, a date of birth.
+_AGE_SEX_AFTER = regex.compile(r"^\s*(?:\(\d{1,3}\)|,?\s*\d{1,3}\s?(?:[MF]|yo|y/o|yrs?)\b|,?\s*(?i:dob|d\.o\.b))")
 _CAPS_LAST_FIRST = regex.compile(
     r"(?<![\w'’-])(?P<id>\p{Lu}[\p{Lu}'’-]++(?:\s\p{Lu}[\p{Lu}'’-]++)?,\s*\p{Lu}[\p{L}'’-]++(?:\s\p{Lu}[\p{L}'’-]*+)?)"
     r"(?![\w'’-])"
@@ -491,7 +527,8 @@ class CuedNameRecognizer(EntityRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
         results = []
         for match in _CUED_NAME.finditer(text, overlapped=True):  # "Pt states husband Vikram"
-            span = self._name_span(text, match.start("id"), match.group("id"))
+            person = bool(_PERSON_CUE.search(text[match.start() : match.start("id")]))
+            span = self._name_span(text, match.start("id"), match.group("id"), person=person)
             if span is not None:
                 results.append(RecognizerResult(self.entity, span[0], span[1], 0.8))
             after = _AND_NAME.match(text, span[1]) if span is not None else None  # "Parents Lucía and Andrés"
@@ -503,13 +540,15 @@ class CuedNameRecognizer(EntityRecognizer):
             if len(words) < 2 or any(w in self._clinical for w in words):
                 continue
             listed = words[0] in self._surnames or words[1] in self._first_names
-            labelled = bool(_NAME_LABEL_BEFORE.search(text[max(0, match.start() - 24) : match.start()]))
+            labelled = bool(_NAME_LABEL_BEFORE.search(text[max(0, match.start() - 24) : match.start()])) or bool(
+                _AGE_SEX_AFTER.match(text[match.end() : match.end() + 16])
+            )
             if listed or labelled:
                 end = match.start("id") + len(" ".join(match.group("id").split()[: len(words)]))
                 results.append(RecognizerResult(self.entity, match.start("id"), end, 0.75))
         return results
 
-    def _name_span(self, text: str, start: int, run: str) -> tuple[int, int] | None:
+    def _name_span(self, text: str, start: int, run: str, *, person: bool = False) -> tuple[int, int] | None:
         """The run's leading words that can be a name: stop at the first common or clinical word."""
         end = start
         position = start
@@ -517,7 +556,13 @@ class CuedNameRecognizer(EntityRecognizer):
         for piece in regex.finditer(r"\S+", run):
             word = piece.group().strip(",;:.()").lower()
             bare = word.replace("'", "").replace("’", "")
-            if not bare or any(ch.isdigit() for ch in bare) or not self._could_be_a_name(piece.group(), bare):
+            glued = text[start + piece.end() : start + piece.end() + 1].isdigit()  # "PRS8871": an id, not a name
+            if (
+                not bare
+                or glued
+                or any(ch.isdigit() for ch in bare)
+                or not self._could_be_a_name(piece.group(), bare, person)
+            ):
                 break
             kept += 1
             position = start + piece.start()
@@ -526,12 +571,18 @@ class CuedNameRecognizer(EntityRecognizer):
                 break
         return (start, end) if kept and end > start else None
 
-    def _could_be_a_name(self, raw: str, word: str) -> bool:
+    def _could_be_a_name(self, raw: str, word: str, person: bool = False) -> bool:
         """A word after a cue is a name when the name lists know it ("Mum Crystal", "wife Joy"),
         or when it is capitalised and not English in common use, a verb form or a clinical word
-        ("husband Vikram", but not "Patient came", "I am Diabetic", "Its Bleeding")."""
+        ("husband Vikram", but not "Patient came", "I am Diabetic", "Its Bleeding"). After a
+        cue that says a person comes next, more is a name (_PERSON_CUE)."""
         if word in self._clinical:
             return False
+        if person and word not in _STOP_AFTER_CUE and not word.endswith(("ed", "ing")) and len(word) > 1:
+            if raw[:1].isupper() and raw[1:2].islower():
+                return True  # "Daughter Mere", "partner Sky", "Hi Autumn"
+            if word in self._first_names or zipf_frequency(word, "en") < _LOWER_NAME_ZIPF:
+                return raw.islower() or raw[:1].isupper()  # "my sister grace", "daughter ngozi"
         if word in self._first_names or word in self._surnames:
             return word not in self._stop or raw[:1].isupper()
         if word in self._stop or not raw[:1].isupper() or word.endswith(("ed", "ing")):

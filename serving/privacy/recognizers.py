@@ -18,6 +18,7 @@ from typing import Any
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from wordfreq import zipf_frequency
 
 _I = regex.IGNORECASE
 
@@ -310,12 +311,17 @@ _STREET_SUFFIX = (
     r"plains?|point|points|pt|ports?|prairie|radial|ramp|ranch|rapids?|rest|ridges?|river|route|rte|rue|run|"
     r"shoals?|shores?|skyway|springs?|spurs?|station|sta|stravenue|stream|summit|throughway|trace|track|"
     r"trafficway|trailer|tunnel|turnpike|tpke|underpass|unions?|valleys?|viaduct|views?|villages?|ville|vista|"
-    r"walks?|wall|wells?)\.?"
+    r"walks?|wall|wells?|close|rise|chase|parade|gate|wynd|grove|lines|nagar|marg)\.?"
 )
 _STATES = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|"
     "OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR"
 )
+
+
+# The town, suburb and county that follow a street or a facility: ", Headington, Oxford",
+# ", Old Airport Road, Bengaluru", ", Co. Galway" (capitalised, up to three parts).
+PLACE_TAIL = r"(?:,[ ](?-i:(?:Co\.[ ])?\p{Lu}[\p{L}'’-]+(?:[ ]\p{Lu}[\p{L}'’.-]+){0,2})){0,3}"
 
 
 class AddressRecognizer(RegexRecognizer):
@@ -326,7 +332,7 @@ class AddressRecognizer(RegexRecognizer):
     rules = (
         rule(
             rf"\b(?P<id>\d{{1,6}}[A-Z]?\s+(?:[NSEW]\.?\s+)?(?-i:(?:(?:[A-Z][\w'-]*|\d+(?:st|nd|rd|th))\s+){{1,4}}){_STREET_SUFFIX}"
-            rf"(?:\s+(?:[NSEW]|NE|NW|SE|SW)\b\.?)?(?:,?\s+(?:apt|apartment|unit|suite|ste|\#)\.?\s*[\w-]+)?)(?!\w)",
+            rf"(?:\s+(?:[NSEW]|NE|NW|SE|SW)\b\.?)?(?:,?\s+(?:apt|apartment|unit|suite|ste|\#)\.?\s*[\w-]+)?{PLACE_TAIL})(?!\w)",
             0.85,
         ),
         rule(r"\b(?P<id>p\.?\s?o\.?\s+box\s+\d{1,6})\b", 0.85),
@@ -364,6 +370,7 @@ def common_words() -> frozenset[str]:
 
 
 _TITLE = r"(?:mr|mrs|ms|miss|mx|dr|prof|sr|sra|srta|nurse|rn|np|pa)\.?"
+_RARE_NAME_ZIPF = 2.5  # wordfreq's Zipf: two capitalised words both rarer than this are a name
 # Words after which a capitalised word is a person: roles, relations, sign-offs.
 _CUE = (
     r"(?:patient|pt|name|named|called|son|daughter|wife|husband|mother|mom|father|dad|brother|sister|spouse|"
@@ -384,7 +391,7 @@ _NAME_RUN = regex.compile(
 _CUE_WORD = regex.compile(_CUE.replace(r"\s+", " "))
 _LABEL_WORDS = frozenset({"id", "mrn", "dob", "ssn", "npi", "dea", "nhs", "sex", "age", "ward", "bed", "rm", "room"})
 _TITLE_WORD = regex.compile(r"(?:mr|mrs|ms|miss|mx|dr|prof|sr|sra|srta|rev|sister|nurse)")
-_TITLED = regex.compile(rf"(?i:\b{_TITLE})\s*$")
+_TITLED = regex.compile(rf"(?i:\b{_TITLE})\s*(?:\p{{Lu}}\.\s*){{0,2}}$")  # "Dr. R. Gupta": initials between
 _CUED = regex.compile(rf"(?i:\b{_CUE}\b)[\s:,-]*(?:(?i:my|our|his|her|their|the)\s+)?$")
 _LAST_FIRST = regex.compile(rf"(?<![\w'-])(?P<last>{_CAP}),\s*(?P<first>[A-Z][a-z]+)(?:\s+[A-Z]\.?)?(?![\w'-])")
 _LOWER_CUED = regex.compile(
@@ -478,6 +485,8 @@ class NameRecognizer(EntityRecognizer):
             return 0.7
         if len(names) > 1 and names[0] in self.first and names[-1] in self.last and not common[-1]:
             return 0.6
+        if len(names) > 1 and not any(common) and all(zipf_frequency(w, "en") < _RARE_NAME_ZIPF for w in names):
+            return 0.6  # "Grzegorz Brzęczyszczykiewicz", "Oluwadamilare Babatunde": no English reads so
         if known_first and len(names) == 1:
             return 0.5
         return 0.0

@@ -47,6 +47,32 @@ def found(detector: PhiDetector, text: str) -> list[tuple[str, str]]:
         ("admitted 12-Mar-21 with pneumonia", "DATE", "12-Mar-21"),
         ("Discharged 15/03/21, OK to drive", "DATE", "15/03/21"),
         ("can i come in friday the 9th instead", "DATE", "friday the 9th"),
+        # after blind set 4: the label decides whatever the shape; written and packed dates
+        ("ED triage\nUR: 0934412   Name: C. Ho", "ID", "0934412"),
+        ("Re: Aroha Ngata  NHI PRS8871  DOB 04/09/1979", "ID", "PRS8871"),
+        ("Session ID TH-5581930. Audio fine", "ID", "TH-5581930"),
+        ("randomised 21Mar24 arm A", "DATE", "21Mar24"),
+        ("he was discharged on the twenty-second of January", "DATE", "the twenty-second of January"),
+        ("seen 3/4, 10/4, 17/4; next change 17/5", "DATE", "17/4"),
+        ("su cita el 12 de junio a las 10:30", "DATE", "12 de junio"),
+        # ages over 89 beside a name; names in list positions, initials, after a greeting
+        ("Weights: Mabel (101) 48.2kg", "AGE", "101"),
+        ("Mrs Nguyễn Thị Hoa, 95, from Westminster", "AGE", "95"),
+        ("Bed 6 OGUNLEYE, Adebayo 64M - sepsis", "NAME", "OGUNLEYE, Adebayo"),
+        ("Psychiatry f/u: Małgorzata Nowak, 38, says she sleeps", "NAME", "Małgorzata Nowak"),
+        ("Ordering: Dr. R. Gupta", "NAME", "R. Gupta"),
+        ("Signed T.N. RN", "NAME", "T.N."),
+        ("failed logins on account of J. Sato (RN)", "NAME", "J. Sato"),
+        ("my sister grace says i should come in", "NAME", "grace"),
+        ("Hi Declan, quick one about the rota", "NAME", "Declan"),
+        # places: a street's town, a facility a gazetteer names, a suburb after "in", postcodes abroad
+        ("Address: 12 Larkspur Close, Headington, Oxford OX3 7LP", "ADDRESS", "12 Larkspur Close, Headington, Oxford"),
+        ("discharged from Cork University Hospital on Friday", "ADDRESS", "Cork University Hospital"),
+        ("lives with her grandson in Khayelitsha; brother visits", "ADDRESS", "Khayelitsha"),
+        ("please send to the CVS on Mission Street. Thanks", "ADDRESS", "Mission Street"),
+        ("The Surgery, Main Street, Ennis, Co. Clare V95 T2X4", "ZIP", "V95 T2X4"),
+        ("Level 2, 88 Oxford St, Bondi Junction NSW 2022", "ZIP", "2022"),
+        ("Mehta Clinic, Sector 15, Noida 201301", "ZIP", "201301"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -60,6 +86,10 @@ TRAPS = [
     "Babinski negative, Glasgow Coma Scale 15, Bell's palsy resolved, GCS 15.",
     "NSAIDs avoided; SSRI started; HbA1c 7.2; eGFR 48; INR 2.4.",
     "Graves disease on methimazole; Murphy sign negative; Foley removed.",
+    # after blind set 4: scores, portions, codes and readings that look like labelled values or dates
+    "Pain 6/10, half a tab (1/2 tablet) twice daily, BP 120/80, ICD-10 E11.9, CPT 99213.",
+    "Sex: F. Spoke to the ward; eGFR 30; HbA1c 48 mmol/mol; FEV1 2100 ml.",
+    "Admitted October, 3 days of fever; The 3 y/o sibling is well.",
 ]
 
 

@@ -1,0 +1,290 @@
+"""Identifiers in the forms notes write them that the other recognizers do not read: compact and
+spoken dates ("21Mar24", "the fourteenth of March", "12 de junio"), day/month without a year
+("seen 3/4, 10/4"), ages over 89 beside a name ("Mabel (101)", "Mrs Hoa, 95,"), any value after
+an identifier's label ("UR: 0934412", "NHI PRS8871", "Session ID TH-5581930": the label decides,
+whatever the value's shape), postcodes abroad (Eircodes, Australian and Indian ones) and
+initials ("J.M.K.", "J. Sato", "signed KB")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import regex
+from presidio_analyzer import RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from wordfreq import zipf_frequency
+
+from serving.privacy.labelled import _DATE_LIKE, _UNIT_AFTER, LabelledRecognizer
+from serving.privacy.recognizers import RegexRecognizer, rule
+
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_ORDINAL_WORD = (
+    r"(?:(?:twenty|thirty)[\s-])?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|"
+    r"tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|"
+    r"twentieth|thirtieth"
+)
+_SPANISH_MONTHS = (
+    r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre)"
+)
+_YEAR_WORDS = r"(?:nineteen|twenty)[\s-]\w+(?:[\s-]\w+)?"
+
+
+class WrittenDateRecognizer(RegexRecognizer):
+    """Dates written out or packed: "21Mar24", "April third, nineteen thirty-one", "the
+    twenty-second of January", "sixth July", "12 de junio"."""
+
+    entity = "DATE"
+    rules = (
+        rule(rf"\b(?P<id>\d{{1,2}}{_MONTHS}\d{{2}}(?:\d\d)?)\b", 0.85),
+        rule(rf"\b(?P<id>(?:the\s+)?(?:{_ORDINAL_WORD})\s+of\s+{_MONTHS})\b", 0.8),
+        rule(rf"\b(?P<id>(?:{_ORDINAL_WORD})\s+{_MONTHS})\b", 0.8),
+        rule(rf"\b(?P<id>{_MONTHS}\s+(?:the\s+)?(?:{_ORDINAL_WORD})(?:,?\s+{_YEAR_WORDS})?)\b", 0.8),
+        rule(rf"\b(?P<id>{_MONTHS}\s+\w+(?:,|\s)\s*(?:forty|fifty|sixty|seventy|eighty|ninety)[\s-]\w+)\b", 0.6),
+        rule(rf"\b(?P<id>\d{{1,2}}\s+de\s+{_SPANISH_MONTHS}(?:\s+de\s+\d{{4}})?)\b", 0.8),
+    )
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        # "may" is a verb far more often than a month: only with a day in figures or words after it
+        value = text[start:end]
+        return not value.lower().startswith("may ") or bool(regex.search(r"\d|th\b|first|second|third", value))
+
+
+# What a d/m fraction is when it is no date: a dose, a portion, a score.
+_NOT_A_DATE_AFTER = regex.compile(
+    r"^\s?(?i:tab|tabs|tablet|tablets|of\b|dose|strength|cup|glass|full|power|mg|ml|units?|pill|pills|"
+    r"inch|in\b|mile|miles|score|scale|motor|strength)"
+)
+
+
+class DayMonthRecognizer(RegexRecognizer):
+    """A day and month in figures without a year ("seen 3/4, 10/4, 17/4", "next change 17/5",
+    "Mon 3/18"): the day at most 31 and the month at most 12 in one of the two orders, never a
+    reading (120/80), a half (1/2 tablet) or a fraction of something."""
+
+    entity = "DATE"
+    rules = (rule(r"(?<![\d/.,:-]|\d\s)(?P<id>(?:[1-9]|[12]\d|3[01])/(?:[1-9]|[12]\d|3[01]))(?![\d/.]|\s?%)", 0.7),)
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        first, second = (int(part) for part in text[start:end].split("/"))
+        if not (first <= 12 or second <= 12):
+            return False
+        if first == 1 and second in (2, 3, 4, 8):  # 1/2, 1/3, 1/4, 1/8: portions before dates
+            return False
+        if second == 10:  # "pain 6/10": a score out of ten, far more often than a day in October
+            return False
+        return not _NOT_A_DATE_AFTER.match(text[end : end + 10])
+
+
+_OVER_89 = r"(?:9\d|1[01]\d)"
+_OVER_89_WORD = (
+    r"(?:nin(?:e)?ty(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?|one\s+hundred(?:\s+and\s+\w+)?)"
+)
+
+
+class AgeBesideNameRecognizer(RegexRecognizer):
+    """An age over 89 where a note puts one beside a name: "Mabel (101)", "Mrs Hoa, 95, from",
+    "Gordon MacLeod, ninety", "(ninety-six)", "at ninety-nine", "hes ninty five"."""
+
+    entity = "AGE"
+    rules = (
+        rule(rf"(?<=\p{{L}}\s?)\(\s*(?P<id>{_OVER_89}|{_OVER_89_WORD})\s*\)", 0.75),
+        rule(rf"(?<=\p{{L}}),\s+(?P<id>{_OVER_89}|{_OVER_89_WORD})(?=\s*(?:[,;)\n]|$|[MF]\b|y|from|and))", 0.75),
+        rule(rf"\b(?:at|hes|shes|he\s+is|she\s+is|aged)\s+(?P<id>{_OVER_89_WORD})\b", 0.75),
+    )
+
+
+# A label of an identifier: an acronym ("UR", "NHI", "UHID", "PPSN", "IMC"), or any word before
+# "ID", "No." or "#" ("Session ID", "Provider No.", "Rx#", "card no."). The value after it is the
+# identifier whatever its shape ("labels decide"): a run of letters and digits with four digits.
+_ID_VALUE = r"(?P<id>(?-i:(?=[A-Z0-9/ -]{0,24}\d)[A-Z0-9](?:[A-Z0-9]|[-/.](?=[A-Z0-9])|[ ](?=[A-Z0-9]{2,}\b)){2,24}+))"
+_ACRONYM_LABEL = rf"(?<![\w/])(?P<label>(?-i:[A-Z]{{2,6}}))(?:\s?(?:No\.?|\#|ID))?(?:\s?[:\#]\s?|\s){_ID_VALUE}"
+_WORD_LABEL = rf"\b(?P<label>\w+)\s+(?:id|no\.?|number)\s?[:.\#]?\s?{_ID_VALUE}"
+_HASH_LABEL = rf"\b(?P<label>\w+)\s?\#\s?:?\s?{_ID_VALUE}"
+
+
+class LabelDecidesRecognizer(LabelledRecognizer):
+    """Any value of four digits or more after an identifier's label, whatever its shape; never
+    after a clinical abbreviation ("eGFR 30", "HbA1c 48", "BP 120/80"), a dose or a date."""
+
+    entity = "ID"
+    rules = (rule(_ACRONYM_LABEL, 0.7), rule(_WORD_LABEL, 0.7), rule(_HASH_LABEL, 0.7))
+
+    def __init__(self, clinical: frozenset[str]) -> None:
+        super().__init__()
+        self._clinical = clinical
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        results = []
+        for each in self.rules:
+            for match in each.pattern.finditer(text):
+                label = match.group("label").lower()
+                if label in self._clinical or label in _NOT_LABELS:
+                    continue
+                start, end = match.span("id")
+                value = text[start:end].rstrip()
+                end = start + len(value)
+                if sum(ch.isdigit() for ch in value) >= 4 and self.accept(text, start, end):
+                    results.append(RecognizerResult(self.entity, start, end, each.score))
+        return results
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        value = text[start:end]
+        if _DATE_LIKE.fullmatch(value) or _UNIT_AFTER.match(text[end : end + 8]):
+            return False
+        return not (end < len(text) and (text[end].isalpha() or text[end] == "-"))
+
+
+# Words before "No."/"#"/"ID" that are not an identifier's label ("page no. 2024", "room # ...").
+_NOT_LABELS = frozenset(
+    {"page", "pg", "step", "the", "a", "and", "or", "of", "in", "at", "to", "is", "was", "no", "dob", "dod", "doa"}
+    | {"date", "dated", "year", "since", "from", "until", "born", "tel", "ph", "phone", "fax", "mob", "cell"}
+    | {"icd", "cpt", "hcpcs", "code", "codes", "dx", "snomed", "loinc", "ndc", "rxnorm", "version", "v"}
+    | {"npi"}  # a provider's public number, not the patient's (the NPI recognizer reads valid ones)
+)
+
+
+class PostcodeAbroadRecognizer(RegexRecognizer):
+    """Eircodes (Ireland: "V95 T2X4"), Australian postcodes after a state ("NSW 2022") and
+    Indian PIN codes after a place ("Bengaluru 560017", "Noida 201301")."""
+
+    entity = "ZIP"
+    rules = (
+        rule(r"\b(?P<id>[AC-FHKNPRTV-Y]\d{2}\s?[AC-FHKNPRTV-Y0-9]{4})\b", 0.75, 0),
+        rule(r"\b(?:NSW|VIC|QLD|SA|WA|TAS|ACT|NT)\s+(?P<id>\d{4})\b", 0.8, 0),
+        rule(r"(?<=\p{Lu}\p{Ll}+,?\s)(?P<id>[1-9]\d{2}\s?\d{3})\b(?!\s?(?:mg|ml|%|kg|units?))", 0.7, 0),
+    )
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        value = text[start:end].replace(" ", "")
+        # An Eircode's last four mix letters and digits; a bare run of digits there is no postcode.
+        return not (value[0].isalpha() and (value[3:].isdigit() or value[3:].isalpha()))
+
+
+_NOT_INITIALS = frozenset({"u.s.", "u.k.", "a.m.", "p.m.", "e.r.", "n.b.", "p.s.", "i.e.", "e.g.", "d.o.b.", "b.d."})
+
+
+class InitialsRecognizer(RegexRecognizer):
+    """A person written as initials: "J.M.K.", "H.L., 72F", "J. Sato", "Dr. R. Gupta", and two or
+    three capitals where a note signs or hands over ("Signed T.N. RN / KB HCA", "handed over to
+    JD", "- RM (dentist)")."""
+
+    entity = "NAME"
+    rules = (
+        rule(r"(?<![\w.])(?P<id>(?:\p{Lu}\.\s?){2,3})(?![\w])", 0.7, 0),
+        rule(r"(?<![\w.])(?P<id>\p{Lu}\.\s?\p{Lu}[\p{Ll}'’-]+)(?![\w])", 0.65, 0),
+        rule(
+            r"(?i:\b(?:signed|by|to|handed\s+over\s+to|per|cc|from)|[/–-])\s+(?P<id>(?-i:[A-Z]{2,3}))"
+            r"(?=\s*(?:[:(),.]|\bat\b|\bRN\b|\bHCA\b|\bRM\b|$|\n))",
+            0.65,
+        ),
+    )
+
+    def __init__(self, clinical: frozenset[str], common: frozenset[str], surnames: frozenset[str]) -> None:
+        super().__init__()
+        self._not_names = clinical | common
+        self._surnames = surnames
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        value = text[start:end].strip()
+        if value.lower() in _NOT_INITIALS or value.lower().rstrip(".") in self._not_names:
+            return False
+        if "." in value and not value.endswith("."):  # "J. Sato": the surname is no word
+            surname = value.split(".")[-1].strip().lower()
+            before = text[max(0, start - 12) : start].lower()
+            if value[0] in "MF" and (regex.search(r"(?:sex|gender)\W*$|[\d/]\s*$", before)):
+                return False  # "Sex: F. Spoke to..."
+            if surname in self._not_names or surname in _MONTH_WORDS:
+                return False
+            return surname in self._surnames or zipf_frequency(surname, "en") < _RARE_FOR_A_WORD
+        return True
+
+
+_RARE_FOR_A_WORD = 3.5  # wordfreq's Zipf: "Sato", "Iyer", "Ferreira" under it; "Spoke", "Next" over
+_MONTH_WORDS = frozenset(
+    {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
+    | {"january", "february", "march", "april", "june", "july", "august", "september", "october"}
+    | {"november", "december"}
+)
+
+
+class StreetNameRecognizer(RegexRecognizer):
+    """A street named without a number where a note says where something is: "the CVS on
+    Mission Street", "Banner Rehab on Oracle Rd", "a salon on Bellaire Blvd"."""
+
+    entity = "ADDRESS"
+    rules = (
+        rule(
+            r"\b(?:on|at|off|along|near)\s+(?P<id>(?-i:\p{Lu}[\p{Ll}'’]+(?:\s\p{Lu}[\p{Ll}'’]+)?)\s+"
+            r"(?-i:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Highway|Hwy|Parkway|Pkwy)\b)",
+            0.7,
+        ),
+    )
+
+
+# A place word a note puts before a town it does not expect readers to need spelt out.
+_PLACE_CUE_STRONG = (
+    r"(?:lives\s+in|living\s+in|resides\s+in|residing(?:\s+in)?|resident\s+of|moved\s+to|based\s+in|"
+    r"from|near|in|to|at|location:|residence:|address:)"
+)
+
+
+class PlaceAfterCueRecognizer(RegexRecognizer):
+    """A town or suburb no gazetteer lists, after a word that introduces a place: "in
+    Khayelitsha", "from Footscray", "residing Thunder Bay", "near Shirur", "Work location: Jebel
+    Ali". Its first word must be rare in English and no clinical term or first name."""
+
+    entity = "ADDRESS"
+    rules = (
+        rule(
+            rf"(?i:\b{_PLACE_CUE_STRONG})\s+(?P<id>(?-i:\p{{Lu}}[\p{{Ll}}'’-]+(?:\s\p{{Lu}}[\p{{Ll}}'’-]+){{0,2}}))",
+            0.6,
+        ),
+    )
+
+    def __init__(self, clinical: frozenset[str], first_names: frozenset[str]) -> None:
+        super().__init__()
+        self._not_places = clinical | first_names | _MONTH_WORDS
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        first = text[start:end].split()[0].lower()
+        return first not in self._not_places and zipf_frequency(first, "en") < _RARE_FOR_A_PLACE
+
+
+_RARE_FOR_A_PLACE = 2.5
+
+
+class NameBeforeAgeRecognizer(RegexRecognizer):
+    """A person named where a list puts an age and sex after them: "Małgorzata Nowak, 38, says",
+    "Summer, 27, with", "Will B., 68M", "Lê Thị Hương, 52F"."""
+
+    entity = "NAME"
+    rules = (
+        rule(
+            r"(?<![\w'’-])(?P<id>(?-i:\p{Lu}[\p{L}'’-]+(?:\s(?:\p{Lu}\.|\p{Lu}[\p{L}'’-]+)){0,2}))"
+            r"(?=,?\s\(?\d{1,3}\)?(?:\s?[MF]\b|,|\s(?:yo|y/o|yrs?|years?)\b))",
+            0.65,
+        ),
+    )
+
+    def __init__(self, clinical: frozenset[str], common: frozenset[str], first_names: frozenset[str]) -> None:
+        super().__init__()
+        self._not_names = clinical | _NOT_BEFORE_AGE
+        self._common = common
+        self._first_names = first_names
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        words = [w.strip(".").lower() for w in text[start:end].split()]
+        if any(w in self._not_names or w in _MONTH_WORDS for w in words):
+            return False  # "Admitted October 9, 1985" is a date; "The 91 y/o patient" no one
+        # One word: a first name, or a word English does not use ("Summer" is both).
+        return len(words) > 1 or words[0] in self._first_names or words[0] not in self._common
+
+
+_NOT_BEFORE_AGE = frozenset(
+    {"bed", "room", "bay", "ward", "age", "aged", "patient", "pt", "male", "female", "man", "woman", "boy", "girl"}
+    | {"mr", "mrs", "ms", "dr", "miss", "son", "daughter", "total", "score", "day", "week", "weeks", "visit", "arm"}
+    | {"the", "a", "an", "this", "our", "your", "his", "her", "their", "admitted", "discharged", "seen", "born"}
+)
