@@ -1,9 +1,12 @@
 """Audit records waiting on local disk while the store is down: JSON Lines, one file per
 process, bounded in bytes, fsynced per batch.
 
-A process holds an exclusive lock on its own file for as long as it lives. The files of a
-process that died with records unsent are claimed by renaming them (atomic: one claimant
-wins) and replayed with this process's own, oldest first. Replay is at least once: a crash
+A process holds an exclusive lock on its own file, and on every file it has claimed, for as
+long as it lives: ownership is the lock, never a PID (a restarted container is PID 1 again,
+and a dead process's PID may belong to another live one). A file nobody holds a lock on is
+an orphan, whatever its name: it is claimed by locking it and renaming it to this process's
+nonce (atomic: one claimant wins), and replayed with this process's own, oldest first. A
+process that starts finds its predecessor's files unlocked and replays them at once. Replay is at least once: a crash
 between the store's write and the file's rewrite sends a batch twice, never zero times;
 records carry an id. The directory must belong to this user and be private (0700): records
 found there are chained into the trail."""
@@ -15,7 +18,7 @@ import logging
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -37,9 +40,11 @@ class Spool:
                 f"audit.spool_dir {directory} must belong to this user and be private (chmod 700): "
                 "records found there join the audit trail"
             )
-        self._path = directory / f"audit-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+        self._nonce = uuid.uuid4().hex[:12]  # this process's files, whatever its PID
+        self._path = directory / f"audit-{self._nonce}.jsonl"
         self._file = self._path.open("ab")
         fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._held: dict[Path, BinaryIO] = {}  # claimed files, locked while this process lives
         self.bytes = 0
 
     @property
@@ -54,9 +59,8 @@ class Spool:
         self.bytes += len(data)
 
     def _others(self) -> list[Path]:
-        mine = f"claimed-{os.getpid()}-"
         paths = [*self._directory.glob("audit-*.jsonl"), *self._directory.glob("claimed-*.jsonl")]
-        return [p for p in paths if p != self._path and not p.name.startswith(mine)]
+        return [p for p in paths if p != self._path and p not in self._held]
 
     def has_orphans(self) -> bool:
         return any(self._claimable(path) for path in self._others())
@@ -68,7 +72,7 @@ class Spool:
             claimed = self._claim(path)
             if claimed is not None:
                 found.append((claimed, _read(claimed)))
-        for path in sorted(self._directory.glob(f"claimed-{os.getpid()}-*.jsonl"), key=_age):
+        for path in sorted(self._held, key=_age):
             if path not in {p for p, _ in found}:
                 found.append((path, _read(path)))
         if self.bytes:
@@ -89,48 +93,60 @@ class Spool:
                 os.fsync(self._file.fileno())
                 self.bytes = len(data)
             return
+        held = self._held.pop(path, None)
         if not data:
             path.unlink(missing_ok=True)
+            if held is not None:
+                held.close()
             return
+        # The rewrite is a new file: lock it before it takes the name, so no other process can
+        # claim it in between (the old file's lock goes with the old file).
         temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(data)
+        handle = temporary.open("wb")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
         os.replace(temporary, path)
+        self._held[path] = handle
+        if held is not None:
+            held.close()
 
     def close(self) -> None:
         empty = self.bytes == 0
         self._file.close()
+        for handle in self._held.values():  # unsent claimed records: the next process's orphans
+            handle.close()
+        self._held.clear()
         if empty:
             self._path.unlink(missing_ok=True)
 
     def _claimable(self, path: Path) -> bool:
-        if path.name.startswith("claimed-") and _alive(int(path.name.split("-")[1])):
-            return False  # another live process is replaying it
         try:
             with path.open("rb") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # its writer is alive: not ours
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # its owner is alive: not ours
                 return True
         except (BlockingIOError, FileNotFoundError):
             return False
 
     def _claim(self, path: Path) -> Path | None:
-        if not self._claimable(path):
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
             return None
-        claimed = self._directory / f"claimed-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this process ends
+        except BlockingIOError:
+            handle.close()
+            return None  # its writer or claimant is alive
+        claimed = self._directory / f"claimed-{self._nonce}-{uuid.uuid4().hex[:8]}.jsonl"
         try:
             os.rename(path, claimed)  # atomic: another process renaming it first wins
         except FileNotFoundError:
+            handle.close()
             return None
+        self._held[claimed] = handle
         return claimed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _age(path: Path) -> float:

@@ -373,7 +373,9 @@ async def test_a_signed_anchor_verifies_and_an_early_trim_does_not(redis_server:
 
     client, trail = await _keyed_trail_of_five(redis_server)
     ids = [entry_id async for entry_id, _ in trail.entries()]
-    await trail.trim_before(int(ids[3].split("-")[0]))  # records 1-3 (their ts in January) go
+    # Records 1-3 (their ts in January) go, and any written in the same millisecond as the third
+    # (stream ids are milliseconds: a cutoff at the fourth's could remove nothing on a fast machine).
+    await trail.trim_before(int(ids[2].split("-")[0]) + 1)
     details = await trail.anchor_details()
     assert details["mac"] and details["ts"].startswith("2026-01-0")
     assert (await verify_store(trail, retention_days=30)).ok  # January is more than 30 days ago

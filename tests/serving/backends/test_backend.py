@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
 
@@ -10,6 +12,7 @@ from serving.errors import BackendTimeout, BackendUnavailable
 from serving.settings import BackendConfig
 from tests.support.inprocess import simulator_server
 from tests.support.stack import refused_url
+from tests.support.wait import eventually_async
 
 
 def backend(url: str, **extra: object) -> Backend:
@@ -56,3 +59,29 @@ async def test_a_backend_that_does_not_answer_in_time() -> None:
 def test_a_backend_must_be_started_first() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         _ = backend(refused_url()).session
+
+
+async def test_a_newcomer_takes_an_idle_endpoint_that_the_waiter_ahead_has_excluded() -> None:
+    """#26 item 3: a waiter that excluded an endpoint (after a 429 there) must not make a
+    newcomer queue behind it while that endpoint sits idle."""
+    replicas = backend(
+        "http://127.0.0.1:9/v1",
+        endpoints=["http://127.0.0.2:9/v1"],
+        concurrency={"max_in_flight_per_endpoint": 1, "max_wait_seconds": 5},
+    )
+    first, second = replicas.endpoints
+    taken = [await replicas.acquire(key=None, priority=0, exclude=set()) for _ in range(2)]
+    assert set(taken) == {first, second}
+    # A retry that may not go back to `second` waits for `first`...
+    retry = asyncio.ensure_future(replicas.acquire(key=None, priority=0, exclude={second}))
+
+    async def queued() -> int:
+        return replicas.queued
+
+    await eventually_async(queued, lambda count: count == 1)
+    replicas.release(second)  # ...and `second` frees up: the retry looks and may not take it.
+    await eventually_async(queued, lambda count: count == 1 and not retry.done())
+    newcomer = await asyncio.wait_for(replicas.acquire(key=None, priority=0, exclude=set()), timeout=2)
+    assert newcomer is second and not retry.done()
+    replicas.release(first)
+    assert await asyncio.wait_for(retry, timeout=2) is first

@@ -1,0 +1,81 @@
+"""The audit spool's ownership of files (#26 item 2): a lock, never a PID. A process that
+restarts with the PID of its predecessor, or a dead process whose PID now belongs to another
+live one, must not strand records: they never joined the chain, so verify would not notice."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import orjson
+
+from serving.audit.spool import Spool
+
+
+def spool_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "spool"
+    directory.mkdir(mode=0o700)
+    return directory
+
+
+def leftover(directory: Path, name: str, *ids: str) -> Path:
+    path = directory / name
+    path.write_bytes(b"".join(orjson.dumps({"id": i}) + b"\n" for i in ids))
+    return path
+
+
+def replayed(spool: Spool) -> list[str]:
+    return [record["id"] for _, records in spool.pending() for record in records]
+
+
+def test_a_claimed_file_left_under_this_processs_own_pid_is_replayed_at_start(tmp_path: Path) -> None:
+    """A container restarts as PID 1 again: its predecessor's claimed file carries the same PID."""
+    directory = spool_dir(tmp_path)
+    leftover(directory, f"claimed-{os.getpid()}-0a0a0a0a.jsonl", "r1", "r2")
+    spool = Spool(directory, max_bytes=1 << 20)
+    try:
+        assert spool.has_orphans()
+        assert replayed(spool) == ["r1", "r2"]
+    finally:
+        spool.close()
+
+
+def test_a_claimed_file_whose_pid_another_live_process_now_has_is_claimed(tmp_path: Path) -> None:
+    directory = spool_dir(tmp_path)
+    leftover(directory, f"claimed-{os.getppid()}-0b0b0b0b.jsonl", "r3")  # the PID of a live process
+    spool = Spool(directory, max_bytes=1 << 20)
+    try:
+        assert spool.has_orphans() and replayed(spool) == ["r3"]
+    finally:
+        spool.close()
+
+
+def test_a_file_its_owner_still_holds_is_left_alone(tmp_path: Path) -> None:
+    directory = spool_dir(tmp_path)
+    path = leftover(directory, "audit-0c0c0c0c0c0c.jsonl", "r4")
+    with path.open("rb") as owner:
+        fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)  # its writer is alive
+        spool = Spool(directory, max_bytes=1 << 20)
+        try:
+            assert not spool.has_orphans() and replayed(spool) == []
+        finally:
+            spool.close()
+    assert path.exists()
+
+
+def test_claimed_records_stay_with_their_claimant_until_it_ends_then_go_to_the_next(tmp_path: Path) -> None:
+    directory = spool_dir(tmp_path)
+    leftover(directory, "audit-0d0d0d0d0d0d.jsonl", "r5", "r6")
+    first = Spool(directory, max_bytes=1 << 20)
+    batches = first.pending()
+    assert [r["id"] for _, records in batches for r in records] == ["r5", "r6"]
+    claimed, _ = batches[0]
+    first.keep(claimed, [{"id": "r6"}])  # r5 sent, r6 not yet: the rewrite stays locked
+    second = Spool(directory, max_bytes=1 << 20)
+    try:
+        assert not second.has_orphans() and replayed(second) == []
+        first.close()  # the claimant ends with r6 unsent
+        assert second.has_orphans() and replayed(second) == ["r6"]
+    finally:
+        second.close()
