@@ -65,6 +65,8 @@ def facade(
     workers: int = 1,
     limited_rpm: int = LIMITED_RPM,
     asgi_server: str = "uvicorn",
+    endpoints: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Iterator[Server]:
     """Alias `bench` → the upstream. The bench key's limits are set so high they never refuse,
     so every request pays for the full admission script; the limited key refuses on purpose."""
@@ -76,6 +78,8 @@ def facade(
         backend["data_policy"] = data_policy
     if message_format:
         backend["message_format"] = message_format
+    if endpoints:  # a replica group: base_url and these serve the same model
+        backend["endpoints"] = endpoints
     config: dict[str, Any] = {
         "server": {"log_level": "warning"},
         "backends": {"up": backend},
@@ -88,6 +92,13 @@ def facade(
         "store": {"redis_url": redis_url, "max_connections": REDIS_POOL_MAX, "overlap_admission": overlap_admission},
         "audit": {"enabled": audit, "spool_dir": str(workdir / f"audit-spool-{port}")},
     }
+    for section, more in (extra or {}).items():  # backends, models, keys beside the bench ones
+        if isinstance(config.get(section), dict):
+            config[section].update(more)
+        elif isinstance(config.get(section), list):
+            config[section].extend(more)
+        else:
+            config[section] = more
     if consultation:
         config["consultation"] = {
             "stages": dict.fromkeys(("intake", "icd", "cpt", "summary"), "bench"),
