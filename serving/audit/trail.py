@@ -14,6 +14,8 @@ All keys share the {audit} hash tag: one slot, so the MULTI is cluster-safe."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -56,7 +58,7 @@ class AuditTrail:
 
     async def append(self, records: list[dict[str, Any]], *, attempts: int = 20) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
-            for _ in range(attempts):
+            for attempt in range(attempts):
                 try:
                     await pipe.watch(HEAD)
                     seq, prev = _pair(await pipe.hgetall(HEAD))
@@ -67,8 +69,9 @@ class AuditTrail:
                     pipe.hset(HEAD, mapping={"seq": seq, "hash": prev})
                     await pipe.execute()
                     return
-                except WatchError:
-                    continue
+                except WatchError:  # another instance appended first: back off a little, at random,
+                    # so two writers in step do not keep colliding (and one of them starve)
+                    await asyncio.sleep(random.random() * 0.001 * (attempt + 1))
         raise ChainContended
 
     async def head(self) -> tuple[int, str]:

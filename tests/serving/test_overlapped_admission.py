@@ -164,3 +164,47 @@ async def test_store_down_open_serves_a_known_key_only(redis_server: RedisServer
         unknown = await app.client.post("/v1/chat/completions", json=STREAM, headers=auth(ONE_A_MINUTE))
         refused_cleanly(unknown, 503)  # a key never verified is refused before its body is read
         assert sim.requests == 2 and sim.simulator.cancelled == 0
+
+
+async def revoked_elsewhere(app: RunningApp, redis_url: str) -> tuple[str, Any]:
+    """A key this instance has seen accepted, then disabled by "another instance": the case in
+    which a request would leave early and be refused."""
+    created = (await app.client.post("/admin/keys", json={"name": "soon-revoked"}, headers=auth(ADMIN))).json()
+    first = await app.client.post("/v1/chat/completions", json=STREAM, headers=auth(created["key"]))
+    assert first.status_code == 200
+    await redis.asyncio.Redis.from_url(redis_url).hset(key_for(hash_key(created["key"]), "key"), "disabled", "1")
+    return created["id"], await app.client.post("/v1/chat/completions", json=STREAM, headers=auth(created["key"]))
+
+
+async def test_overlap_admission_off_sends_nothing_before_admission(redis_server: RedisServer) -> None:
+    async with stack(redis_server.url, overlap_admission=False) as (app, sim):
+        _, response = await revoked_elsewhere(app, redis_server.url)
+        refused_cleanly(response, 401)
+        assert sim.requests == 1 and sim.simulator.cancelled == 0  # the refused one never left
+
+
+async def test_a_third_party_backend_is_never_called_before_admission(redis_server: RedisServer) -> None:
+    async with simulator_server(SLOW_FIRST_TOKEN) as sim:
+        gpt = {"kind": "openai", "base_url": sim.base_url, "model": "gpt-5", "api_key": "sk-provider-0123456789"}
+        config = facade_config(
+            {"gpt": gpt}, {"medgemma": ["gpt"]}, store={"redis_url": redis_server.url, "admin_key": ADMIN}
+        )
+        async with running_app(config) as app:
+            slow_admission(app)
+            _, response = await revoked_elsewhere(app, redis_server.url)
+            refused_cleanly(response, 401)
+            assert sim.requests == 1 and sim.simulator.cancelled == 0
+
+
+async def test_a_refused_early_request_is_audited_with_its_backend_and_counted_refused(
+    redis_server: RedisServer,
+) -> None:
+    async with stack(redis_server.url) as (app, sim):
+        _, response = await revoked_elsewhere(app, redis_server.url)
+        refused_cleanly(response, 401)
+        await cancelled_to(sim, lambda: sim.simulator.cancelled == 1)
+        assert app.metric("pearcare_backend_requests_total", backend="sim", outcome="refused") == 1
+        await app.app.state.services.audit.flush()
+        records = (await app.client.get("/admin/audit", headers=auth(ADMIN))).json()
+        refused = [r for r in records["data"] if r.get("status") == 401 and r.get("route") == "/v1/chat/completions"]
+        assert len(refused) == 1 and refused[0].get("backend") == "sim", records["data"]

@@ -382,3 +382,25 @@ async def test_a_signed_anchor_verifies_and_an_early_trim_does_not(redis_server:
     early = await verify_store(trail, retention_days=100_000)  # a retention those records are inside
     assert not early.ok and "records removed early" in (early.problem or "")
     await client.aclose()
+
+
+async def test_two_writers_appending_at_once_never_fork_the_chain(redis_server: RedisServer) -> None:
+    """Two instances (two connections, two AuditTrails) append batches at the same time: every
+    record gets its own seq, one after another, and the chain verifies."""
+    from serving.audit.cli import verify_store
+
+    clients = [redis.asyncio.Redis.from_url(redis_server.url) for _ in range(2)]
+    trails = [AuditTrail(client, key="a-chain-key-kept-outside-redis") for client in clients]
+
+    async def writer(index: int) -> None:
+        for batch in range(25):
+            await trails[index].append([{"writer": index, "batch": batch, "n": n} for n in range(3)])
+
+    await asyncio.gather(writer(0), writer(1))
+    seqs = [record["seq"] async for _, record in trails[0].entries()]
+    assert seqs == list(range(1, 151))
+    writers = {record["writer"] async for _, record in trails[0].entries()}
+    assert writers == {0, 1}
+    assert (await verify_store(trails[1])).ok
+    for client in clients:
+        await client.aclose()

@@ -79,3 +79,19 @@ def test_claimed_records_stay_with_their_claimant_until_it_ends_then_go_to_the_n
         assert second.has_orphans() and replayed(second) == ["r6"]
     finally:
         second.close()
+
+
+def test_replay_reads_every_leftover_oldest_first_and_skips_a_torn_line(tmp_path: Path) -> None:
+    directory = spool_dir(tmp_path)
+    older = leftover(directory, "audit-0e0e0e0e0e0e.jsonl", "a1", "a2")
+    os.utime(older, (1, 1))  # written long before the other
+    newer = directory / "claimed-0f0f0f0f0f0f-00000000.jsonl"
+    newer.write_bytes(
+        orjson.dumps({"id": "b1"}) + b"\n" + b'{"id": "b2", "torn' + b"\n" + orjson.dumps({"id": "b3"}) + b"\n"
+    )
+    spool = Spool(directory, max_bytes=1 << 20)
+    try:
+        spool.write([{"id": "own"}])
+        assert replayed(spool) == ["a1", "a2", "b1", "b3", "own"]  # a crash mid-line loses that line only
+    finally:
+        spool.close()

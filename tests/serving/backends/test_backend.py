@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import orjson
 import pytest
 
 from serving.backends.backend import Backend
-from serving.errors import BackendTimeout, BackendUnavailable
+from serving.errors import BackendOverloaded, BackendTimeout, BackendUnavailable
 from serving.settings import BackendConfig
 from tests.support.inprocess import simulator_server
 from tests.support.stack import refused_url
@@ -85,3 +86,30 @@ async def test_a_newcomer_takes_an_idle_endpoint_that_the_waiter_ahead_has_exclu
     assert newcomer is second and not retry.done()
     replicas.release(first)
     assert await asyncio.wait_for(retry, timeout=2) is first
+
+
+async def test_panic_every_breaker_open_gives_the_least_recently_failed_replica_one_try() -> None:
+    replicas = backend("http://127.0.0.1:9/v1", endpoints=["http://127.0.0.2:9/v1"], cooldown_seconds=60)
+    first, second = replicas.endpoints
+    now = time.monotonic()
+    first.breaker.failed(now - 2, "refused")  # failed first: the least recently failed
+    second.breaker.failed(now - 1, "refused")
+    assert first.breaker.state == second.breaker.state == "open"
+    chosen = await replicas.acquire(key=None, priority=0, exclude=set())
+    assert chosen is first
+    # A retry of the same request (something excluded) gets no last resort.
+    with pytest.raises(BackendUnavailable):
+        await replicas.acquire(key=None, priority=0, exclude={first})
+
+
+async def test_one_queue_deadline_bounds_all_of_a_requests_attempts() -> None:
+    """The second attempt of a request that already waited its turn out does not wait again:
+    `deadline` is one bound for all attempts at the backend, not one per attempt."""
+    capped = backend("http://127.0.0.1:9/v1", concurrency={"max_in_flight_per_endpoint": 1, "max_wait_seconds": 60})
+    await capped.acquire(key=None, priority=0, exclude=set())  # the only slot, held
+    deadline = time.monotonic() + 0.2
+    with pytest.raises(BackendOverloaded):
+        await asyncio.wait_for(capped.acquire(key=None, priority=0, exclude=set(), deadline=deadline), timeout=30)
+    with pytest.raises(BackendOverloaded):  # the deadline has passed: no second minute of waiting
+        await asyncio.wait_for(capped.acquire(key=None, priority=0, exclude=set(), deadline=deadline), timeout=5)
+    assert capped.queued == 0

@@ -5,12 +5,14 @@ the admission queue and its priorities, discovery's joins and drains."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 
 from loadtests.simulator import Behaviour
 from serving.backends.backend import Backend
@@ -287,6 +289,36 @@ async def test_discovery_joins_new_addresses_and_drains_missing_ones() -> None:
         assert chosen.base_url == "http://127.0.0.2:8000/v1"  # a draining endpoint takes nothing new
         backend.release(busy)
         assert [e.base_url for e in backend.endpoints] == ["http://127.0.0.2:8000/v1"]
+    finally:
+        await backend.close()
+
+
+@pytest.mark.parametrize("answer", [socket.gaierror(-2, "Name or service not known"), []])
+async def test_a_dns_failure_or_an_empty_answer_keeps_the_current_set(answer: Any) -> None:
+    answers: list[Any] = [["127.0.0.1", "127.0.0.2"], answer]
+
+    async def resolver(host: str, port: int) -> list[str]:
+        found = answers.pop(0)
+        if isinstance(found, Exception):
+            raise found
+        return list(found)
+
+    config = BackendConfig.model_validate(
+        {
+            "kind": "vllm",
+            "base_url": "http://vllm:8000/v1",
+            "model": "m",
+            "discovery": {"host": "vllm-headless", "port": 8000},
+            "scrape_load_seconds": 0,
+        }
+    )
+    backend = Backend("group", config, resolver=resolver)
+    await backend.start()
+    try:
+        before = [e.base_url for e in backend.endpoints]
+        assert before == ["http://127.0.0.1:8000/v1", "http://127.0.0.2:8000/v1"]
+        await backend._discovery.refresh()  # type: ignore[union-attr]
+        assert [e.base_url for e in backend.endpoints] == before and not any(e.draining for e in backend.endpoints)
     finally:
         await backend.close()
 

@@ -4,15 +4,19 @@ tokens charged for a hit, and a broken store only ever a miss."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import redis
+
 from loadtests.simulator import Behaviour
 from serving.devstack.redis_server import RedisServer
 from tests.support.inprocess import RunningApp, RunningSimulator, running_app, simulator_server
 from tests.support.stack import TEST_KEY, facade_config, vllm_backend
+from tests.support.wait import eventually_async
 
 CACHING_KEY = "sk-test-caching-tenant-0123456789ab"
 OTHER_CACHING_KEY = "sk-test-caching-other-0123456789ab"
@@ -188,3 +192,56 @@ async def test_a_store_failure_is_a_miss_not_an_error(redis_server: RedisServer)
         assert response.status_code == 200 and response.headers["x-cache"] == "miss"
         assert json.loads(response.text)["choices"][0]["message"]["content"]
         assert sim.requests == 2
+
+
+async def test_a_hit_holds_no_in_flight_slot(redis_server: RedisServer) -> None:
+    """A key allowed one request at a time: while one of its requests is held at the backend, a
+    cached answer is still served (a hit generates nothing and takes no slot)."""
+    async with simulator_server(Behaviour(ttft_ms=1, itl_ms=400, tokens=6)) as sim:
+        one_at_a_time = "sk-test-caching-single-0123456789ab"
+        config = facade_config(
+            {"sim": vllm_backend(sim.base_url, "m")},
+            {"medgemma": ["sim"]},
+            store={"redis_url": redis_server.url, "allow_unauthenticated_store": True},
+        )
+        config["keys"] += [{"key": one_at_a_time, "name": "single", "response_cache": True, "max_in_flight": 1}]
+        async with running_app(config) as app:
+            warm = await app.client.post("/v1/chat/completions", json=chat(), headers=auth(one_at_a_time))
+            assert warm.headers["x-cache"] == "miss"
+            await app.app.state.services.settlements.drain()  # its slot given back
+            slow = asyncio.create_task(
+                app.client.post("/v1/chat/completions", json=chat(seed=7), headers=auth(one_at_a_time))
+            )
+            await eventually_async(_requests_of(sim), lambda count: count == 2)  # the slot is taken
+            hit = await app.client.post("/v1/chat/completions", json=chat(), headers=auth(one_at_a_time))
+            assert hit.status_code == 200 and hit.headers["x-cache"] == "hit"
+            refused = await app.client.post("/v1/chat/completions", json=chat(seed=8), headers=auth(one_at_a_time))
+            assert refused.status_code == 429  # a miss needs the slot, which is still held
+            assert (await slow).status_code == 200
+
+
+async def test_an_entry_expires_after_its_ttl(redis_server: RedisServer) -> None:
+    async with cached_stack(redis_server.url, ttl_seconds=1) as (app, sim):
+        first = await app.client.post("/v1/chat/completions", json=chat(), headers=auth(CACHING_KEY))
+        assert first.headers["x-cache"] == "miss"
+        client = redis.asyncio.Redis.from_url(redis_server.url)
+        keys = [key async for key in client.scan_iter(match="*cache*")]
+        assert keys and all(0 < ttl <= 1000 for ttl in [await client.pttl(key) for key in keys])  # the store drops it
+        await eventually_async(_no_cache_keys(client), timeout=10)
+        again = await app.client.post("/v1/chat/completions", json=chat(), headers=auth(CACHING_KEY))
+        assert again.headers["x-cache"] == "miss" and sim.requests == 2
+        await client.aclose()
+
+
+def _requests_of(sim: RunningSimulator) -> Any:
+    async def probe() -> int:
+        return sim.requests
+
+    return probe
+
+
+def _no_cache_keys(client: Any) -> Any:
+    async def probe() -> bool:
+        return not [key async for key in client.scan_iter(match="*cache*")]
+
+    return probe
