@@ -91,6 +91,7 @@ class Simulator:
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/completions", self.completions)
         app.router.add_post("/v1/responses", self.responses)
+        app.router.add_post("/v1/embeddings", self.embeddings)
         app.router.add_get("/stats", self.stats)
         app.router.add_get("/metrics", self.metrics)
         return app
@@ -142,6 +143,18 @@ class Simulator:
         self.model_lists += 1
         card = {"id": self.model, "object": "model", "created": 0, "owned_by": "simulator"}
         return web.json_response({"object": "list", "data": [card]})
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        """A three-number vector per input (recorded like any request body)."""
+        self.requests += 1
+        raw = await request.read()
+        self.received = [*self.received[-999:], raw]
+        body = orjson.loads(raw)
+        inputs = body.get("input")
+        items = inputs if isinstance(inputs, list) and not all(isinstance(i, int) for i in inputs) else [inputs]
+        data = [{"object": "embedding", "index": i, "embedding": [0.0, 0.5, 1.0]} for i in range(len(items))]
+        usage = {"prompt_tokens": len(items), "total_tokens": len(items)}
+        return web.json_response({"object": "list", "data": data, "model": self.model, "usage": usage})
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         return await self._generate(request, chat=True)

@@ -152,6 +152,36 @@ async def test_fallback_from_allow_to_redact_redacts() -> None:
     assert response.json()["choices"][0]["message"]["content"] == NOTE
 
 
+async def test_detection_runs_once_per_request_across_several_redact_fallbacks() -> None:
+    """Two redact backends in a row, the first refusing connections: the note is screened once,
+    and the placeholders screened for the first are what the second receives."""
+    async with simulator_server(ECHO) as sim:
+        config = facade_config(
+            {
+                "gpt-down": openai_backend(refused_url()),
+                "gpt": openai_backend(sim.base_url),
+            },
+            {"gpt-5": ["gpt-down", "gpt"]},
+        )
+        async with running_app(config) as app:
+            response = await app.client.post("/v1/chat/completions", json=chat(), headers=AUTH)
+            assert response.status_code == 200 and leaked(sim) == []
+            assert response.json()["choices"][0]["message"]["content"] == NOTE
+            assert app.metric("pearcare_phi_detection_seconds_count") == 1
+
+
+async def test_embeddings_input_is_redacted_for_a_redact_backend() -> None:
+    async with stack() as (app, sim):
+        response = await app.client.post(
+            "/v1/embeddings", json={"model": "gpt-5", "input": [NOTE, "no identifiers here"]}, headers=AUTH
+        )
+    assert response.status_code == 200, response.text
+    assert len(response.json()["data"]) == 2
+    sent = b"".join(sim.simulator.received)
+    assert b"no identifiers here" in sent and b"methimazole" in sent  # the request reached it, redacted
+    assert leaked(sim) == []
+
+
 async def test_fallback_from_allow_to_block_refuses() -> None:
     async with stack(data_policy="block") as (app, sim):
         response = await app.client.post("/v1/chat/completions", json=chat("medgemma-then-gpt"), headers=AUTH)
