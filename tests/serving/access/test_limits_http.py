@@ -230,6 +230,14 @@ def test_sdk_waits_for_retry_after_rather_than_its_own_backoff(stack: LimitStack
     asyncio.run(run())
     # The SDK's own backoff would have retried within ~1 s; retry-after (~60 s) keeps it waiting.
     assert requests_logged(stack.facades[0], "patient-sdk", 429) == 1
+    # The wait was the SDK's, not a hung façade's: it answers at once, the 429 with its Retry-After.
+    direct = httpx.post(
+        stack.facades[0].base_url + "/chat/completions",
+        json={"model": "medgemma", "messages": HELLO, "max_tokens": 1},
+        headers={"authorization": f"Bearer {key}"},
+        timeout=5,
+    )
+    assert direct.status_code == 429 and int(direct.headers["retry-after"]) >= 30
 
 
 def usage_of(stack: LimitStack, key: str) -> dict[str, int]:

@@ -33,7 +33,9 @@ CANARIES = ("Rosalind", "Okafor", "00482913", "03/14/1957")
 
 
 @asynccontextmanager
-async def audited(redis_server: RedisServer, tmp_path: Path, **store: Any) -> AsyncIterator[RunningApp]:
+async def audited(
+    redis_server: RedisServer, tmp_path: Path, flush_every: float = 0.05, **store: Any
+) -> AsyncIterator[RunningApp]:
     async with simulator_server(Behaviour(ttft_ms=1, itl_ms=1, tokens=3, echo=True)) as sim:
         config = facade_config(
             {
@@ -43,7 +45,7 @@ async def audited(redis_server: RedisServer, tmp_path: Path, **store: Any) -> As
             {"medgemma": ["local"], "gpt-5": ["gpt"]},
             store={"redis_url": redis_server.url, "admin_key": ADMIN, **store},
         )
-        config["audit"] = {"spool_dir": str(tmp_path / "spool"), "flush_interval_seconds": 0.05}
+        config["audit"] = {"spool_dir": str(tmp_path / "spool"), "flush_interval_seconds": flush_every}
         async with running_app(config) as app:
             yield app
 
@@ -247,10 +249,11 @@ async def test_a_full_spool_with_the_store_down_refuses_requests(redis_server: R
 
 
 async def test_a_graceful_stop_flushes_queued_records(redis_server: RedisServer, tmp_path: Path) -> None:
-    async with audited(redis_server, tmp_path) as app:
-        writer(app)._config = writer(app)._config.model_copy(update={"flush_interval_seconds": 10})
-        await app.client.post("/v1/chat/completions", json=chat("medgemma"), headers=AUTH)
     trail = AuditTrail(redis.asyncio.Redis.from_url(redis_server.url))
+    async with audited(redis_server, tmp_path, flush_every=10) as app:  # no flush but the stop's
+        await app.client.post("/v1/chat/completions", json=chat("medgemma"), headers=AUTH)
+        await app.app.state.services.settlements.drain()  # the record is handed over...
+        assert [record async for _, record in trail.entries()] == []  # ...and still queued
     kept = [record async for _, record in trail.entries()]
     assert len(kept) == 1
 

@@ -13,7 +13,6 @@ from serving.privacy.evaluate import load, score
 from serving.privacy.recognizers import npi_is_valid, vin_is_valid
 
 CORPUS = Path(__file__).with_name("corpus")
-STRUCTURED = ("SSN", "PHONE", "EMAIL", "MRN", "DATE")
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +22,14 @@ def detector() -> PhiDetector:
 
 @pytest.mark.parametrize("corpus", ["phi_notes.jsonl", "phi_notes_heldout.jsonl"])
 def test_recall_and_precision_meet_the_targets(detector: PhiDetector, corpus: str) -> None:
+    """Every one of the 17 types the template corpus labels, not a chosen few: recall 0.98 (names
+    0.90) and precision 0.95 each. The template corpus is development data: blind sets are the
+    README's figures, not a test."""
     result = score(detector, load(CORPUS / corpus))
-    for kind in STRUCTURED:
-        assert result.labelled[kind] >= 10, kind  # the corpus really has them
-        assert result.recall(kind) >= 0.98, (kind, result.missed)
-    assert result.recall("NAME") >= 0.90, result.missed
+    assert len(result.labelled) == 17 and all(count >= 10 for count in result.labelled.values()), result.labelled
+    for kind in result.labelled:
+        target = 0.90 if kind == "NAME" else 0.98
+        assert result.recall(kind) >= target, (kind, result.missed)
     for row in result.table():
         assert row["precision"] >= 0.95, (row, result.false_positives)
 
