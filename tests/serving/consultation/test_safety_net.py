@@ -71,7 +71,7 @@ def events_of(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines[:-1]]
 
 
-async def test_every_vignette_escalates_as_the_rules_say_with_a_model_that_sees_nothing(
+async def test_every_vignette_escalates_as_the_rules_say_on_every_path_with_a_model_that_sees_nothing(
     blind_model: RunningApp,
 ) -> None:
     wrong = []
@@ -89,6 +89,16 @@ async def test_every_vignette_escalates_as_the_rules_say_with_a_model_that_sees_
             assert document["safety_netting"] == []  # an escalation is never mixed with safety-netting
         else:
             assert document["safety_netting"], case["id"]  # every routine answer says when to get help
+        # The same verdict on the other two paths: the stream's first and last events, and the
+        # consultation chat model's answer (its first line URGENT exactly when it escalates).
+        events = events_of(await post(blind_model, "/v1/consultations", body(case, stream=True)))
+        if not (events[0]["stage"] == "safety" and events[0]["result"]["emergency"] == case["red_flags"]):
+            wrong.append(f"{case['id']} (stream)")
+        if events[-1]["result"]["emergency"] != case["red_flags"]:
+            wrong.append(f"{case['id']} (stream's end)")
+        answer = (await blind_model.client.post("/v1/chat/completions", headers=AUTH, json=chat_request(case))).json()
+        if answer["choices"][0]["message"]["content"].startswith("URGENT") != case["red_flags"]:
+            wrong.append(f"{case['id']} (chat model)")
     assert wrong == []
 
 
