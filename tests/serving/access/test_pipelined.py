@@ -22,6 +22,7 @@ from serving.access.store import LuaScript
 from serving.devstack.processes import stop
 from serving.devstack.vllm_cpu import free_port
 from tests.conftest import RedisServer
+from tests.support.wait import eventually_async
 
 ECHO = LuaScript("return ARGV[1]")
 
@@ -122,11 +123,9 @@ async def test_unanswered_commands_time_out_once_more_on_a_new_connection() -> N
     async with fake_redis(None) as (port, connections):
         store = PipelinedRedis(f"redis://127.0.0.1:{port}/0", socket_timeout=0.2)
         try:
-            started = time.monotonic()
             results = await asyncio.gather(*(store.execute_command("PING") for _ in range(3)), return_exceptions=True)
             assert all(isinstance(result, RedisTimeoutError) for result in results), results
             # Each sent once more on one new connection (as redis-py's retry did), which timed out too.
-            assert 0.4 <= time.monotonic() - started < 2.0
             assert len(connections) == 2
         finally:
             await store.aclose()
@@ -137,20 +136,22 @@ async def test_a_redis_that_never_answers_auth_fails_every_waiting_call_at_once(
     async with fake_redis(None) as (port, connections):
         store = PipelinedRedis(f"redis://:secret@127.0.0.1:{port}/0", socket_timeout=0.2, connect_timeout=0.2)
         try:
-            started = time.monotonic()
             results = await asyncio.gather(*(store.execute_command("PING") for _ in range(10)), return_exceptions=True)
             assert all(isinstance(result, RedisTimeoutError) for result in results), results
-            assert time.monotonic() - started < 1.0  # about one socket_timeout, not ten
-            assert len(connections) == 1
+            assert len(connections) == 1  # one attempt for all ten, not ten in turn
         finally:
             await store.aclose()
 
 
 async def test_closing_during_a_connection_attempt_is_a_store_error_for_its_waiters() -> None:
-    async with fake_redis(None) as (port, _):
+    async with fake_redis(None) as (port, connections):
         store = PipelinedRedis(f"redis://:secret@127.0.0.1:{port}/0", socket_timeout=5.0)
         waiting = [asyncio.create_task(store.execute_command("PING")) for _ in range(3)]
-        await asyncio.sleep(0.1)  # AUTH sent, never answered
+
+        async def connected() -> int:
+            return len(connections)
+
+        await eventually_async(connected)  # the connection is made, its AUTH never answered
         await store.aclose()
         results = await asyncio.gather(*waiting, return_exceptions=True)
         assert all(isinstance(result, RedisConnectionError) for result in results), results  # not CancelledError
@@ -239,10 +240,8 @@ async def test_a_unix_socket_url(unix_redis: Path) -> None:
 async def test_a_store_that_is_not_there_fails_fast_with_a_store_error() -> None:
     for url in (f"redis://:pw@127.0.0.1:{free_port()}/0", "redis://:pw@a..b:6379/0"):  # refused; a bad host name
         store = PipelinedRedis(url)
-        started = time.monotonic()
-        with pytest.raises(RedisConnectionError, match="Error connecting"):
-            await store.execute_command("PING")
-        assert time.monotonic() - started < 2.0
+        with pytest.raises(RedisConnectionError, match="Error connecting"):  # an error, not a wait
+            await asyncio.wait_for(store.execute_command("PING"), timeout=10)
         await store.aclose()
 
 
@@ -269,7 +268,13 @@ async def test_closing_fails_what_waits_and_refuses_what_follows(redis_server: R
     store = PipelinedRedis(redis_server.url)
     assert await store.execute_command("PING") == b"PONG"
     blocked = asyncio.create_task(store.execute_command("BLPOP", "never", 5))  # waits in Redis
-    await asyncio.sleep(0.05)
+    watcher = Redis.from_url(redis_server.url)
+
+    async def blocked_clients() -> int:
+        return int((await watcher.info("clients"))["blocked_clients"])
+
+    await eventually_async(blocked_clients)
+    await watcher.aclose()
     await store.aclose()
     with pytest.raises(RedisConnectionError):
         await blocked

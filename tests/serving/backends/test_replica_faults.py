@@ -48,6 +48,10 @@ def stream(base_url: str, content: str) -> tuple[int, list[str], float]:
         return response.status_code, lines, time.monotonic() - started
 
 
+def replica_requests(port: int) -> int:
+    return int(httpx.get(f"http://127.0.0.1:{port}/stats", timeout=5).json()["requests"])
+
+
 def endpoints_of(root_url: str) -> dict[str, dict[str, Any]]:
     ready = httpx.get(root_url + "/health/ready", timeout=5).json()
     return {e["endpoint"]: e for e in ready["backends"]["group"]["endpoints"]}
@@ -59,11 +63,14 @@ def test_a_replica_killed_under_load(tmp_path: Path) -> None:
     with ExitStack() as stack:
         killed = stack.enter_context(replica(tmp_path, port_a, *slow))
         stack.enter_context(replica(tmp_path, port_b, *slow))
-        config = group_config([port_a, port_b], cooldown_seconds=1, timeouts={"connect": 1, "read": 5})
+        config = group_config([port_a, port_b], cooldown_seconds=1, timeouts={"connect": 1, "read": 60})
         running_facade = stack.enter_context(facade(tmp_path, config))
         with ThreadPoolExecutor(max_workers=30) as pool:
             in_flight = [pool.submit(stream, running_facade.base_url, f"early {i}") for i in range(10)]
-            time.sleep(0.5)  # streams are running on both replicas
+            eventually(  # streams are running on both replicas
+                lambda: [replica_requests(port) for port in (port_a, port_b)],
+                lambda counts: sum(counts) == 10 and min(counts) > 0,
+            )
             os.kill(killed.pid, signal.SIGKILL)
             killed.wait(timeout=5)
             later = [pool.submit(stream, running_facade.base_url, f"later {i}") for i in range(20)]
@@ -78,15 +85,15 @@ def test_a_replica_killed_under_load(tmp_path: Path) -> None:
         for lines in broken:
             assert lines[-1] == "data: [DONE]"
             assert json.loads(lines[-2].removeprefix("data: "))["error"]["code"] == "backend_error"
-        assert max(elapsed for _, _, elapsed in early_results) < 5
+        # Ended by the replica's death, not by the read timeout (60 s): a liveness bound, not speed.
+        assert max(elapsed for _, _, elapsed in early_results) < 30
         assert endpoints_of(running_facade.root_url)[f"127.0.0.1:{port_a}"]["breaker"] == "open"
         # Back on the same port: after the cooldown a probe request closes the breaker, traffic returns.
         revived = stack.enter_context(replica(tmp_path, port_a, "--ttft-ms", "1", "--itl-ms", "1", "--tokens", "2"))
-        time.sleep(1.1)
 
         def served_by_revived() -> int:
             stream(running_facade.base_url, "after the restart")
-            return int(httpx.get(f"http://127.0.0.1:{port_a}/stats").json()["requests"])
+            return replica_requests(port_a)
 
         assert eventually(served_by_revived, lambda n: n >= 3, timeout=20)
         assert endpoints_of(running_facade.root_url)[f"127.0.0.1:{port_a}"]["breaker"] == "closed"

@@ -21,6 +21,7 @@ from serving.devstack.vllm_cpu import free_port
 from serving.settings import BackendConfig
 from tests.support.inprocess import AUTH, RunningApp, RunningSimulator, running_app, simulator_server
 from tests.support.stack import facade_config
+from tests.support.wait import eventually_async
 
 FAST = Behaviour(ttft_ms=5, itl_ms=2, tokens=8)
 SLOW = Behaviour(ttft_ms=5, itl_ms=40, tokens=8)
@@ -170,7 +171,11 @@ async def test_a_dead_replica_opens_its_breaker_and_closes_when_back() -> None:
                 app.metric("pearcare_backend_requests_total", backend="group", outcome="unreachable") == failed_before
             )
             async with simulator_server(FAST, port=dead_port) as revived:
-                await asyncio.sleep(1.1)  # the breaker's open period ends: half-open
+
+                async def half_open() -> bool:  # the breaker's open period ends: it lets a probe through
+                    return dead.breaker.available(time.monotonic())
+
+                await eventually_async(half_open)
                 for _ in range(6):
                     assert await send_all(app, [chat(f"again {i}") for i in range(10)]) == [200] * 10
                 assert dead.breaker.state == "closed"
@@ -333,9 +338,12 @@ async def test_each_replicas_own_load_is_scraped_from_its_metrics() -> None:
             elsewhere = [
                 asyncio.create_task(other.post(sims[0].base_url + "/chat/completions", json=body)) for _ in range(4)
             ]
-            await asyncio.sleep(0.4)
             first = backend.endpoints[0]
-            assert (first.engine.running, first.engine.waiting) == (2, 2)
+
+            async def scraped() -> tuple[int, int]:  # the replica's /metrics read by the façade
+                return first.engine.running, first.engine.waiting
+
+            await eventually_async(scraped, lambda load: load == (2, 2))
             assert first.load(1.0, time.monotonic()) == 4  # none of it ours
             statuses = await send_all(app, [chat(f"q{i}") for i in range(4)])
             await asyncio.gather(*elsewhere)

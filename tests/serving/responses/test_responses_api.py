@@ -4,7 +4,6 @@ and vLLM do): stream and not, usage, fallback, disconnects, translation, stored 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -240,6 +239,4 @@ def test_client_disconnect_cancels_the_upstream(stack: Stack) -> None:
         for line in response.iter_lines():
             if "output_text.delta" in line:
                 break
-    started = time.monotonic()
     eventually(lambda: stack.sim.stats()["cancelled"] > cancelled, timeout=5)
-    assert time.monotonic() - started < 5
