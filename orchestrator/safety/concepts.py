@@ -25,7 +25,7 @@ _MEMO_WORDS = 50_000
 # The negation words a term may carry itself (kept in step with context.NEGATION_CUES).
 NEGATION_WORDS = frozenset(
     {"no", "not", "never", "none", "without", "dont", "doesnt", "didnt", "isnt", "wasnt", "arent", "werent"}
-    | {"hasnt", "havent", "hadnt", "wont", "cant", "cannot", "nothing", "unable", "stopped"}
+    | {"hasnt", "havent", "hadnt", "wont", "cant", "cannot", "nothing", "unable", "stopped", "nil"}
 )
 _MIN_PREFIX = 2
 

@@ -54,6 +54,7 @@ NEGATION_CUES = frozenset(
         "nothing",
         "nope",
         "nobody",
+        "nil",  # clinical shorthand: "nil flatus", "nil BO"
     }
 )
 # Phrases that only look negative: they negate nothing after them.
@@ -376,6 +377,9 @@ _OWN_QUESTION = (
     ("ill", "get"),
     ("i", "get", "it"),
     ("my", "own"),
+    ("on", "me"),
+    ("my", "risk"),
+    ("at", "risk"),
     ("should", "we"),
     ("can", "i"),
 )
@@ -455,6 +459,9 @@ class Context:
         words = self.words
         if mention.absence:
             return False  # an absence stated by the concept's own words: a danger sign
+        after = words[mention.end + 1] if mention.end + 1 < len(words) else ""
+        if after[:1] == "x" and after[1:].isdigit():
+            return False  # counted, so present: "nil BO, vomiting x6"
         if any(i in self._negation_cues for i in range(mention.start + 1, mention.end)):
             return True  # a negation among the words between the term's own: "face isn't drooping"
         seen = 0

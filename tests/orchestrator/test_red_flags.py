@@ -50,6 +50,8 @@ ACCEPTED_FALSE_ALARMS = {
     # A child who put something in their mouth and a parent asking if it is toxic: Poison
     # Control's number is the right advice even for a washable crayon.
     "g-059": "my toddler licked a washable crayon, is it toxic?",
+    # A toddler and bleach: the sealed cap is the writer's judgement, which the rules do not weigh.
+    "i-333": "Thought my toddler had got into the bleach but the child lock cap was still sealed...",
 }
 
 
@@ -125,6 +127,12 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         # intent is never an educational question
         ("hi quick question, how many of my amitriptyline would it take so I don't wake up", "suicide_risk", {}),
         ("mixed bleach and toilet cleaner, now I'm coughing, chest burning and wheezy", "poisoning", {}),
+        # after blind set I: a count says present ("vomiting x6"), clinical "nil", a negated
+        # passing of urine, party drugs with their signs
+        ("pt states abdo distension x 2/7, nil flatus, nil BO, vomiting x6 today", "bowel_obstruction", {}),
+        ("he's not passed a drop of urine for 12 hours, his lower belly is swollen and sore", "urinary_retention", {}),
+        ("mate took something at a party, heart going mental, super hot, now twitching", "overdose", {}),
+        ("I keep thinking about driving into a tree on the way home tonight", "suicide_risk", {}),
     ],
 )
 def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
@@ -169,6 +177,10 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         "passed wind this morning and feeling better, was sick once yesterday",
         "Can you overdose on vitamin D? I take 1000 IU a day",
         "my epipen expired last month. I'm fine, no reaction, how do I get a new one?",
+        # after blind set I
+        "My baby had jaundice after birth and went under the lights, she's 3 months now and thriving.",
+        "My sister had pre-eclampsia in both her pregnancies. I'm 12 weeks - will they keep a closer eye on me?",
+        "Newborn is 3 weeks and a bit yellow around the eyes still, feeding really well, lots of wet nappies",
     ],
 )
 def test_a_trap_does_not_fire(text: str) -> None:
