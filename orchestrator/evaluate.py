@@ -47,7 +47,7 @@ DEVELOPMENT_SETS = (
     TESTS / "blind" / "redflags_blind_h.yaml",
     TESTS / "blind" / "redflags_blind_i.yaml",
 )
-BLIND_SETS: tuple[Path, ...] = ()  # the next blind set goes here, committed before it is scored
+BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_j.yaml",)
 
 
 @dataclass
