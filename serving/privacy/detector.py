@@ -125,6 +125,9 @@ class PhiDetector:
             forms.StreetNameRecognizer(),
             forms.PlaceAfterCueRecognizer(clinical_terms(), self._names.first),
             forms.NameBeforeAgeRecognizer(clinical_terms(), recognizers.common_words(), self._names.first),
+            forms.FacilityFirstRecognizer(recognizers.common_words()),
+            forms.StreetAbroadRecognizer(),
+            forms.NicknameAndSpeakerRecognizer(recognizers.common_words()),
         ]
         self._clinical = clinical_terms()
         labelled.places()  # GeoNames' table (~0.5 s): loaded with the detector, not by a request

@@ -14,7 +14,7 @@ from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from wordfreq import zipf_frequency
 
-from serving.privacy.labelled import _DATE_LIKE, _UNIT_AFTER, LabelledRecognizer
+from serving.privacy.labelled import _DATE_LIKE, _UNIT_AFTER, LabelledRecognizer, places
 from serving.privacy.recognizers import RegexRecognizer, rule
 
 _MONTHS = (
@@ -28,6 +28,9 @@ _ORDINAL_WORD = (
 )
 _SPANISH_MONTHS = (
     r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre)"
+)
+_FRENCH_MONTHS = (
+    r"(?:janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre)"
 )
 _YEAR_WORDS = r"(?:nineteen|twenty)[\s-]\w+(?:[\s-]\w+)?"
 
@@ -44,6 +47,15 @@ class WrittenDateRecognizer(RegexRecognizer):
         rule(rf"\b(?P<id>{_MONTHS}\s+(?:the\s+)?(?:{_ORDINAL_WORD})(?:,?\s+{_YEAR_WORDS})?)\b", 0.8),
         rule(rf"\b(?P<id>{_MONTHS}\s+\w+(?:,|\s)\s*(?:forty|fifty|sixty|seventy|eighty|ninety)[\s-]\w+)\b", 0.6),
         rule(rf"\b(?P<id>\d{{1,2}}\s+de\s+{_SPANISH_MONTHS}(?:\s+de\s+\d{{4}})?)\b", 0.8),
+        rule(
+            rf"\b(?P<id>(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\s)?\d{{1,2}}(?:er)?\s+"
+            rf"{_FRENCH_MONTHS}(?:\s+\d{{4}})?)\b",
+            0.8,
+        ),
+        rule(rf"\b(?P<id>\d{{1,2}}/{_MONTHS}/\d{{2,4}})\b", 0.85),  # 15/sep/2023
+        rule(r"(?<![\d.])(?P<id>(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:\d{4}|\d{2}))(?![\d.])", 0.8),
+        rule(r"(?P<id>(?:\d{4}|(?:昭和|平成|令和|大正)\d{1,2})年\d{1,2}月\d{1,2}日)", 0.85, 0),
+        rule(r"\b(?:about|around|circa|approx\.?)\s+(?P<id>the\s+\d{1,2}(?:st|nd|rd|th))\b", 0.75),
     )
 
     def accept(self, text: str, start: int, end: int) -> bool:
@@ -65,7 +77,9 @@ class DayMonthRecognizer(RegexRecognizer):
     reading (120/80), a half (1/2 tablet) or a fraction of something."""
 
     entity = "DATE"
-    rules = (rule(r"(?<![\d/.,:-]|\d\s)(?P<id>(?:[1-9]|[12]\d|3[01])/(?:[1-9]|[12]\d|3[01]))(?![\d/.]|\s?%)", 0.7),)
+    rules = (
+        rule(r"(?<![\d/.,:-]|\d\s)(?P<id>(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01]))(?![\d/]|\.\d|\s?%)", 0.7),
+    )
 
     def accept(self, text: str, start: int, end: int) -> bool:
         first, second = (int(part) for part in text[start:end].split("/"))
@@ -92,7 +106,9 @@ class AgeBesideNameRecognizer(RegexRecognizer):
     rules = (
         rule(rf"(?<=\p{{L}}\s?)\(\s*(?P<id>{_OVER_89}|{_OVER_89_WORD})\s*\)", 0.75),
         rule(rf"(?<=\p{{L}}),\s+(?P<id>{_OVER_89}|{_OVER_89_WORD})(?=\s*(?:[,;)\n]|$|[MF]\b|y|from|and))", 0.75),
-        rule(rf"\b(?:at|hes|shes|he\s+is|she\s+is|aged)\s+(?P<id>{_OVER_89_WORD})\b", 0.75),
+        rule(rf"\b(?:at|hes|shes|he\s+is|she\s+is|aged|youre|you['’]re|age)\W{{0,3}}(?P<id>{_OVER_89_WORD})\b", 0.75),
+        rule(rf"(?<![\d.])(?P<id>{_OVER_89})\s?(?:años|anos|ans|jaar|jahre|歳|y\b|Y/|yrs\b|yo\b|岁)", 0.75),
+        rule(rf"\b(?:age|age/sex|âge|edad|idade|alter|leeftijd)\W{{1,3}}(?P<id>{_OVER_89})\b", 0.75),
     )
 
 
@@ -163,7 +179,10 @@ class PostcodeAbroadRecognizer(RegexRecognizer):
         return not (value[0].isalpha() and (value[3:].isdigit() or value[3:].isalpha()))
 
 
-_NOT_INITIALS = frozenset({"u.s.", "u.k.", "a.m.", "p.m.", "e.r.", "n.b.", "p.s.", "i.e.", "e.g.", "d.o.b.", "b.d."})
+_NOT_INITIALS = frozenset(
+    {"u.s.", "u.k.", "a.m.", "p.m.", "e.r.", "n.b.", "p.s.", "i.e.", "e.g.", "d.o.b.", "b.d.", "m.d.", "d.o."}
+    | {"r.n.", "n.p.", "p.a.", "b.s.", "m.s.", "ph.d.", "d.d.s.", "o.d.", "b.a.", "m.a.", "q.d.", "b.i.d.", "t.i.d."}
+)
 
 
 class InitialsRecognizer(RegexRecognizer):
@@ -287,4 +306,111 @@ _NOT_BEFORE_AGE = frozenset(
     {"bed", "room", "bay", "ward", "age", "aged", "patient", "pt", "male", "female", "man", "woman", "boy", "girl"}
     | {"mr", "mrs", "ms", "dr", "miss", "son", "daughter", "total", "score", "day", "week", "weeks", "visit", "arm"}
     | {"the", "a", "an", "this", "our", "your", "his", "her", "their", "admitted", "discharged", "seen", "born"}
+    | {"mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "monday", "tuesday", "wednesday"}
+    | {"thursday", "friday", "saturday", "sunday"}
+)
+
+
+# A facility named after its kind, as many languages and systems write it: "Hospital Kuala
+# Lumpur", "Hospital das Clínicas", "Hôpital général juif", "Klinik Kesihatan Seksyen 7",
+# "Centro de Salud T-III", "Ysbyty Gwynedd", "Zorgcentrum De Lindehof", "Golden Age Home".
+_FACILITY_FIRST = (
+    r"(?:Hospital|Hôpital|Hopital|Ospedale|Klinik(?:\s+Kesihatan)?|Clínica|Clinica|Centro\s+de\s+Salud|"
+    r"Centro\s+Médico|Ysbyty|Zorgcentrum|Huisartsenpraktijk|Krankenhaus|Ziekenhuis|Rumah\s+Sakit|Puskesmas|"
+    r"Universitätsklinikum|Policlínica|Sanatorio|Maison|Résidence|Residencia|Casa)"
+)
+_NAMING_WORD = r"(?:(?:de|del|la|el|das|do|dos|da|of|the|des|du|général|general|st\.?)\s+)?\p{Lu}[\p{L}'’.-]*+|\d{1,3}"
+
+
+class FacilityFirstRecognizer(RegexRecognizer):
+    entity = "ADDRESS"
+    rules = (
+        rule(rf"(?P<id>(?-i:{_FACILITY_FIRST})(?:\s+(?-i:{_NAMING_WORD})){{1,4}})", 0.75, 0),
+        rule(
+            r"(?P<id>(?:\p{Lu}[\p{L}'’-]+\s+){1,3}(?-i:Home|Primary|School|High\s+School|Academy|College|"
+            r"Sanatorium|Hospice|Estate))\b",
+            0.7,
+            0,
+        ),
+    )
+
+    def __init__(self, common: frozenset[str]) -> None:
+        super().__init__()
+        self._common = common
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        words = text[start:end].split()
+        if words[-1] in ("Home", "Primary", "School", "Academy", "College", "Estate", "Hospice", "Sanatorium"):
+            naming = [w.lower().strip(".'’s") for w in words[:-1]]
+            return any(w not in self._common and zipf_frequency(w, "en") < _RARE_FOR_A_PLACE_NAME for w in naming)
+        return True
+
+
+_RARE_FOR_A_PLACE_NAME = 4.0  # "Erskine Home", "St Ninian's Primary"; not "Nursing Home", "High School"
+
+
+# Streets as much of the world writes them: the name, then the number ("Lindenstraße 7",
+# "Ferdinand Bolstraat 88"), or a street word first ("Rua Cincinato Braga 282", "Av. Patria
+# 1891", "rue Saint-Denis", "Jalan Pahang"); a postcode with its town ("53111 Bonn", "1072 LM
+# Amsterdam", "05426-100 São Paulo").
+class StreetAbroadRecognizer(RegexRecognizer):
+    entity = "ADDRESS"
+    rules = (
+        rule(
+            r"(?P<id>(?-i:\p{Lu}[\p{L}-]*?(?:straße|strasse|str\.|allee|gasse|straat|laan|gracht|plein|kade|"
+            r"gatan|gade))(?:\s+\d{1,4}[a-z]?)?)\b",
+            0.75,
+            0,
+        ),
+        # Suffixes English words end with too ("Referring", "Spring"): only with a house number.
+        rule(r"(?P<id>(?-i:\p{Lu}\p{Ll}+(?:weg|platz|ring|damm|vej))\s+\d{1,4}[a-z]?)\b", 0.7, 0),
+        rule(
+            r"(?P<id>(?-i:Rua|Av\.|Avenida|Calle|Carrera|Rue|rue|Via|Viale|Jalan|Jl\.|Calzada|Paseo|Travessa|Ch\.|"
+            r"chemin)\s+(?:(?-i:\p{Lu}[\p{L}.'’-]*|de|da|do|del|la|des|du)\s*){1,5}(?:,?\s*\d{1,5})?)",
+            0.75,
+            0,
+        ),
+        rule(r"(?<![\w-])(?P<id>(?-i:\d{5}[ ]\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?))\b", 0.65, 0),
+        rule(r"\b(?P<id>(?-i:\d{4}\s?[A-Z]{2}\s+\p{Lu}\p{Ll}+))\b", 0.7, 0),
+        rule(r"\b(?P<id>\d{5}-\d{3})\b", 0.7, 0),  # a Brazilian CEP
+        rule(r"(?P<id>〒\d{3}-\d{4})", 0.85, 0),
+    )
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        value = text[start:end]
+        if value[:5].isdigit() and value[5:6] == " ":  # "53111 Bonn": a town, not "17762 Admit"
+            town = value[6:].split()[0]
+            return town in places() or zipf_frequency(town.lower(), "en") < _RARE_FOR_A_PLACE_NAME - 0.5
+        return True
+
+
+# A nickname in quotes beside a name ("Guadalupe Ramírez ('Lupita')", "goes by 'Maa Akua'",
+# "known as 'Dare'"), and a name at the start of a chat line ("[14:03] Catriona:").
+class NicknameAndSpeakerRecognizer(RegexRecognizer):
+    entity = "NAME"
+    rules = (
+        rule(r"\(\s*['\"“‘](?P<id>\p{Lu}[\p{L}'’ -]{1,24}?)['\"”’]\s*\)", 0.7, 0),
+        rule(r"(?i:goes\s+by|known\s+as|called|roepnaam|nickname)\s+['\"“‘](?P<id>[\p{L}'’ -]{2,24}?)['\"”’]", 0.75, 0),
+        rule(
+            r"(?i:resident|patient|pt|name|client|usager|patiente|paciente|participant)\s*:\s*['\"“‘]"
+            r"(?P<id>\p{Lu}[\p{L}'’ -]{1,24}?)['\"”’]",
+            0.75,
+            0,
+        ),
+        rule(r"(?m:^)\s*\[?\d{1,2}:\d{2}\]?\s+(?P<id>\p{Lu}[\p{L}'’-]+(?:\s\p{Lu}[\p{L}'’-]+){0,2}):", 0.7, 0),
+    )
+
+    def __init__(self, common: frozenset[str]) -> None:
+        super().__init__()
+        self._not_names = common | _ROLES
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        words = text[start:end].split()
+        if len(words) == 1 and text[end : end + 1] == ":":  # a chat line's speaker: "[10:02] Patient:" is a role
+            return words[0].lower() not in self._not_names
+        return words[0].lower() not in _ROLES
+
+
+_ROLES = frozenset(
+    {"patient", "pt", "caller", "agent", "nurse", "doctor", "dr", "operator", "parent", "mum", "dad", "gp", "me", "you"}
 )

@@ -218,6 +218,8 @@ _DEPARTMENT_WORDS = frozenset(
     | {"kidney", "liver", "stroke", "cancer", "mental", "sexual", "antenatal", "maternity", "children", "child"}
     | {"minor", "injuries", "injury", "urgent", "emergency", "outpatient", "outpatients", "day", "walk", "in"}
     | {"nhs", "community", "primary", "care", "the", "a", "your", "our", "general", "family", "local", "and"}
+    | {"endocrine", "cardiology", "surgery", "surgical", "oncology", "neurology", "orthopaedic", "orthopedic"}
+    | {"paediatric", "pediatric", "medical", "medicine", "respiratory", "vascular", "plastic", "dental", "hypertension"}
 )
 
 
@@ -226,7 +228,7 @@ class FacilityRecognizer(RegexRecognizer):
     Hospital", "Pecan Grove Pediatrics", "NORTHFIELD REGIONAL LABORATORY"."""
 
     entity = "ADDRESS"
-    rules = (rule(rf"(?P<id>(?:{_CAPWORD}\s+){{1,4}}(?i:{_FACILITY_WORD})\b{PLACE_TAIL})", 0.75, 0),)
+    rules = (rule(rf"(?P<id>(?:{_CAPWORD}[ ]){{1,4}}(?i:{_FACILITY_WORD})\b{PLACE_TAIL})", 0.75, 0),)
     _departments = _DEPARTMENT_WORDS
 
     def accept(self, text: str, start: int, end: int) -> bool:
@@ -238,13 +240,16 @@ class FacilityRecognizer(RegexRecognizer):
         # Clinic", "Fracture Clinic", "NHS Health Check").
         naming = [w.strip(",") for w in words[:-1]]
         known = places()
-        if len(naming) >= 2 and any(w.lower() not in self._departments for w in naming):
+        if all(w.lower() in self._departments for w in naming):
+            return False  # "Endocrine Surgery", "Cardiology Clinic": a service, not a place
+        if len(naming) >= 2:
             return True  # "Desert Sun Pharmacy", "Pine Ridge Assisted Living": a name of its own
         return any(
             w.lower().strip(".") in ("st", "saint")
             or w.endswith(("'s", "’s"))
             or zipf_frequency(w.lower(), "en") < _COMMON_ENGLISH
-            or w in known  # "Cork University Hospital", "Royal Melbourne Hospital"
+            # "Cork University Hospital"; not "Spring Clinic" (a town's name that is a word)
+            or (w in known and zipf_frequency(w.lower(), "en") < _COMMON_WORD_PLACE)
             for w in naming
         )
 
@@ -341,6 +346,7 @@ class PlaceRecognizer(EntityRecognizer):
 
 
 _RARE_ZIPF = 3.0
+_COMMON_WORD_PLACE = 4.5  # a place name this common as a word ("Spring", "Mobile") names no facility alone
 _LOWER_NAME_ZIPF = 2.5  # a lower-case word after a person cue rarer than this is a name ("ngozi")
 _COMMON_ENGLISH = 3.5  # wordfreq's Zipf scale: at or above, a word most readers would know
 _LOWER_PLACE = regex.compile(r"\b(?:in|from|near|to)\s+(?P<word>[a-z]{5,})\b")

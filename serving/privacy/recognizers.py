@@ -369,7 +369,7 @@ def common_words() -> frozenset[str]:
     return frozenset(word.lower() for line in text.splitlines() if not line.startswith("#") for word in line.split())
 
 
-_TITLE = r"(?:mr|mrs|ms|miss|mx|dr|prof|sr|sra|srta|nurse|rn|np|pa)\.?"
+_TITLE = r"(?:mr|mrs|ms|miss|mx|dr|prof|sr|sra|srta|nurse|rn|np|pa|smt|shri|sri|herr|frau|dhr|mevr|mme|mlle|matron)\.?"
 _RARE_NAME_ZIPF = 2.5  # wordfreq's Zipf: two capitalised words both rarer than this are a name
 # Words after which a capitalised word is a person: roles, relations, sign-offs.
 _CUE = (
@@ -390,7 +390,9 @@ _NAME_RUN = regex.compile(
 )
 _CUE_WORD = regex.compile(_CUE.replace(r"\s+", " "))
 _LABEL_WORDS = frozenset({"id", "mrn", "dob", "ssn", "npi", "dea", "nhs", "sex", "age", "ward", "bed", "rm", "room"})
-_TITLE_WORD = regex.compile(r"(?:mr|mrs|ms|miss|mx|dr|prof|sr|sra|srta|rev|sister|nurse)")
+_TITLE_WORD = regex.compile(
+    r"(?:mr|mrs|ms|miss|mx|dr|prof|sr|sra|srta|rev|sister|nurse|smt|shri|sri|herr|frau|dhr|mevr|mme|mlle|matron)"
+)
 _TITLED = regex.compile(rf"(?i:\b{_TITLE})\s*(?:\p{{Lu}}\.\s*){{0,2}}$")  # "Dr. R. Gupta": initials between
 _CUED = regex.compile(rf"(?i:\b{_CUE}\b)[\s:,-]*(?:(?i:my|our|his|her|their|the)\s+)?$")
 _LAST_FIRST = regex.compile(rf"(?<![\w'-])(?P<last>{_CAP}),\s*(?P<first>[A-Z][a-z]+)(?:\s+[A-Z]\.?)?(?![\w'-])")
@@ -485,7 +487,12 @@ class NameRecognizer(EntityRecognizer):
             return 0.7
         if len(names) > 1 and names[0] in self.first and names[-1] in self.last and not common[-1]:
             return 0.6
-        if len(names) > 1 and not any(common) and all(zipf_frequency(w, "en") < _RARE_NAME_ZIPF for w in names):
+        if (
+            len(names) > 1
+            and not any(common)
+            and all(len(w) > 2 and zipf_frequency(w, "en") < _RARE_NAME_ZIPF for w in names)
+            and all(not w.isupper() for w in words)  # "Hx HTN": abbreviations, not a name
+        ):
             return 0.6  # "Grzegorz Brzęczyszczykiewicz", "Oluwadamilare Babatunde": no English reads so
         if known_first and len(names) == 1:
             return 0.5

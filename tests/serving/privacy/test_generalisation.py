@@ -73,6 +73,19 @@ def found(detector: PhiDetector, text: str) -> list[tuple[str, str]]:
         ("The Surgery, Main Street, Ennis, Co. Clare V95 T2X4", "ZIP", "V95 T2X4"),
         ("Level 2, 88 Oxford St, Bondi Junction NSW 2022", "ZIP", "2022"),
         ("Mehta Clinic, Sector 15, Noida 201301", "ZIP", "201301"),
+        # after blind set 5: dates, ages, facilities, streets and names as other countries write them
+        ("Aufnahme 28.03.24, Entlassung 05.04.24.", "DATE", "28.03.24"),
+        ("Vue le 3 avril 2024 pour suivi", "DATE", "3 avril 2024"),
+        ("FUM: 15/sep/2023. SDG 29", "DATE", "15/sep/2023"),
+        ("stopped lithium around 28/3. Police informed", "DATE", "28/3"),
+        ("Guadalupe Ramírez, 92 años, diabética", "AGE", "92"),
+        ("PATHOLOGY REQUEST — Hospital Kuala Lumpur, Jalan Pahang", "ADDRESS", "Hospital Kuala Lumpur"),
+        ("Versicherter wohnt Lindenstraße 7, 53111 Bonn.", "ADDRESS", "Lindenstraße 7"),
+        ("Versicherter wohnt Lindenstraße 7, 53111 Bonn.", "ADDRESS", "53111 Bonn"),
+        ("Resident: 'Wee Jean' (Jean Agnes McPhail), 101 yrs", "NAME", "Wee Jean"),
+        ("Guadalupe Ramírez Hernández ('Lupita') was seen", "NAME", "Lupita"),
+        ("[14:03] Catriona: Use my mobile instead", "NAME", "Catriona"),
+        ("Versicherter: Herr Klaus-Dieter Wagner, geb. 02.03.1950", "NAME", "Klaus-Dieter Wagner"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -90,6 +103,10 @@ TRAPS = [
     "Pain 6/10, half a tab (1/2 tablet) twice daily, BP 120/80, ICD-10 E11.9, CPT 99213.",
     "Sex: F. Spoke to the ward; eGFR 30; HbA1c 48 mmol/mol; FEV1 2100 ml.",
     "Admitted October, 3 days of fever; The 3 y/o sibling is well.",
+    # after blind set 5: English words with a street's ending, roles at a chat line's start, degrees
+    "Referring provider: see the letter. Spring clinic notes attached.",
+    "[10:02] Patient: the pain is better today. Seen by the M.D. on call.",
+    "Hx HTN, on ramipril; Endocrine Surgery review next week.",
 ]
 
 
