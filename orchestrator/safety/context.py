@@ -469,6 +469,8 @@ class Context:
             word = words[index]
             if word in SENTENCE_END or word in _CONTRAST or word in _PRESENT:
                 return False
+            if mention.inverted and (word in CLAUSE_MARK or (word in _CONJUNCTIONS and word not in ("or", "nor"))):
+                return False  # "no numbness, passed urine normally": the "no" is another clause's
             if word in CLAUSE_MARK or word in _CONJUNCTIONS:
                 after = words[index + 1] if index + 1 < len(words) else ""
                 if after in _SUBJECTS or after in _NEW_PREDICATE:
@@ -554,8 +556,9 @@ class Context:
         after_if = words[at + 1 : min(at + 6, end)]
         if "ever" in after_if:
             return True
-        if any(_past_verb(word) for word in after_if) and self.marks.has("asks", start, end):
-            return True  # "if my waters broke at 35 weeks, should I go straight in?": a supposition
+        opens = at == start or words[at - 1] in CLAUSE_MARK or words[at - 1] in ("and", "but", "so")
+        if opens and any(_past_verb(word) for word in after_if) and self.marks.has("asks", start, end):
+            return True  # "if my waters broke at 35 weeks, should I go straight in?" (not "not sure if he took")
         return self.marks.has("what_question", start, end)
 
     def _is_past(self, start: int, end: int) -> bool:
@@ -565,8 +568,10 @@ class Context:
         if marks.has("past", start, end) or marks.has("year", start, end):
             return True
         sentence = self.layout.sentences[self.layout.sentence_of[start]]
-        if marks.has("time_of_life", *sentence) and not marks.has("now", *sentence):
-            return True  # "I took an overdose when I was 17": the whole sentence is then
+        if marks.has("time_of_life", *sentence) and not (
+            marks.has("now", *sentence) or marks.has("present", *sentence)
+        ):
+            return True  # "I took an overdose when I was 17": the sentence is then, unless it says now
         # Someone else's event, with an age or a past verb: "my mum had a stroke at 60".
         if not marks.has("relative", start, end) or not marks.has("past_verb", start, end):
             return False
@@ -595,9 +600,9 @@ _IDLE_AFTER_JUST = frozenset({"curious", "wondering", "asking", "checking", "wan
 
 # "when I was little", "when she was a teenager": a time of life that is over ("when I was 17": Marks).
 _TIME_OF_LIFE = tuple(
-    ("when", person, "was", what)
+    ("when", person, "was", *what.split())
     for person in ("i", "he", "she")
-    for what in ("younger", "little", "small", "a", "at", "in", "pregnant", "born", "young")
+    for what in ("younger", "little", "small", "pregnant", "young", "a child", "a kid", "a baby", "a teenager")
 )
 # Cue phrases, each family looked for once per message (Marks), by their first word.
 _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -657,13 +662,18 @@ class Marks:
 
 
 _WHEN_WAS = (["i", "was"], ["he", "was"], ["she", "was"])
+_AGE_UNITS = frozenset({"day", "days", "week", "weeks", "wk", "wks", "month", "months", "mths", "hours", "hour", "hrs"})
+# Words that say a sentence speaks of the present: a time of life elsewhere in it dates nothing.
+_PRESENT_TENSE = frozenset({"is", "are", "am", "im", "isnt", "arent", "hes", "shes", "keeps", "cant", "wont", "doesnt"})
 
 
 def _word_kinds(words: list[str], index: int) -> tuple[str, ...]:
     word = words[index]
     kinds = _static_kinds(word)
     if word == "when" and words[index + 1 : index + 3] in _WHEN_WAS and words[index + 3 : index + 4] != []:
-        return (*kinds, "time_of_life") if words[index + 3].isdigit() else kinds  # "when I was 17"
+        unit = words[index + 4] if index + 4 < len(words) else ""
+        aged = words[index + 3].isdigit() and unit not in _AGE_UNITS  # "when I was 17", not "3 days old"
+        return (*kinds, "time_of_life") if aged else kinds
     if word == "just" and _idle_just(words, index):
         return ("now",)
     if word in ("at", "aged") and index + 1 < len(words) and words[index + 1].isdigit():
@@ -686,4 +696,6 @@ def _static_kinds(word: str) -> tuple[str, ...]:
         kinds.append("if")
     if word in _PAST_VERBS:
         kinds.append("past_verb")
+    if word in _PRESENT_TENSE:
+        kinds.append("present")
     return tuple(kinds)

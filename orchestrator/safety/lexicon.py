@@ -47,7 +47,9 @@ _NORMAL_READING = re.compile(
 # "can not", "cannot": the concepts spell it "cant".
 _CANNOT = re.compile(r"\bcan ?not\b")
 # "36+2", "31 + 5": weeks and days of a pregnancy, as midwives write them.
-_GESTATION = re.compile(r"\b([1-4]?\d) ?\+ ?[0-6]\b")
+_GESTATION = re.compile(
+    r"\b([4-9]|[1-3]\d|4[0-2]) ?\+ ?[0-6]\b(?! ?(?:units?|iu|mg|mcg|ml|g\b|tablets?|tabs?|doses?|puffs?|x\b))"
+)
 
 
 def normalise(text: str) -> str:

@@ -133,6 +133,14 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ("he's not passed a drop of urine for 12 hours, his lower belly is swollen and sore", "urinary_retention", {}),
         ("mate took something at a party, heart going mental, super hot, now twitching", "overdose", {}),
         ("I keep thinking about driving into a tree on the way home tonight", "suicide_risk", {}),
+        # from the review: a time of life or an "if" elsewhere in the sentence dates or supposes nothing now
+        ("my son went under when he was at the pool and he isn't breathing", "", {}),
+        ("she collapsed when she was in the bath and she is not breathing", "", {}),
+        ("when I was in the shower I suddenly got the worst headache of my life", "", {}),
+        ("he fell off a ladder when he was at work and he is unconscious", "", {}),
+        ("my baby went blue and floppy when she was 3 days old and is not breathing", "", {}),
+        ("My dad has crushing chest pain and is sweating, not sure if he took his aspirin, should I call 911?", "", {}),
+        ("my son is floppy and won't wake up, I don't know if he swallowed something, should I call?", "", {}),
     ],
 )
 def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
@@ -181,6 +189,10 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         "My baby had jaundice after birth and went under the lights, she's 3 months now and thriving.",
         "My sister had pre-eclampsia in both her pregnancies. I'm 12 weeks - will they keep a closer eye on me?",
         "Newborn is 3 weeks and a bit yellow around the eyes still, feeding really well, lots of wet nappies",
+        # from the review: a negation in another clause does not turn a passing of urine into none
+        "Lower back pain after gardening, no numbness, passed urine normally",
+        "Tummy ache and feeling sick, no vomiting, done a poo this morning",
+        "headache and swollen face, I take 10+2 units of insulin",
     ],
 )
 def test_a_trap_does_not_fire(text: str) -> None:
