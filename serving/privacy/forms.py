@@ -61,6 +61,8 @@ class WrittenDateRecognizer(RegexRecognizer):
     def accept(self, text: str, start: int, end: int) -> bool:
         # "may" is a verb far more often than a month: only with a day in figures or words after it
         value = text[start:end]
+        if regex.search(r"(?<![A-Za-z])may(?![a-z])", value):  # lower-case "may": a verb ("may first want")
+            return False
         return not value.lower().startswith("may ") or bool(regex.search(r"\d|th\b|first|second|third", value))
 
 
@@ -68,6 +70,13 @@ class WrittenDateRecognizer(RegexRecognizer):
 _NOT_A_DATE_AFTER = regex.compile(
     r"^\s?(?i:tab|tabs|tablet|tablets|of\b|dose|strength|cup|glass|full|power|mg|ml|units?|pill|pills|"
     r"inch|in\b|mile|miles|score|scale|motor|strength)"
+)
+
+
+_SCALE_BEFORE = regex.compile(
+    r"(?i:power|strength|mrc|snellen|acuity|\bva\b|vision|visual|murmur|grade|reflex\w*|score|gcs|pain|mmt|"
+    r"sats|spo2|\bbp\b|apgar|scale|rated|out\s+of|\br\b|\bl\b|ratio|dilat\w*|station|effacement)"
+    r"(?:\W*+[\w/]++){0,3}\W*$"
 )
 
 
@@ -85,6 +94,10 @@ class DayMonthRecognizer(RegexRecognizer):
         first, second = (int(part) for part in text[start:end].split("/"))
         if not (first <= 12 or second <= 12):
             return False
+        if second in (7, 52) or first == second:  # "x 3/7", "2/52": days and weeks; "5/5" power
+            return False
+        if _SCALE_BEFORE.search(text[max(0, start - 24) : start]):
+            return False  # "power 4/5", "VA 6/9", "murmur 2/6", "reflexes 2/4", "pain 6/10"
         if first == 1 and second in (2, 3, 4, 8):  # 1/2, 1/3, 1/4, 1/8: portions before dates
             return False
         if second == 10:  # "pain 6/10": a score out of ten, far more often than a day in October
@@ -98,16 +111,28 @@ _OVER_89_WORD = (
 )
 
 
+_VITALS_BEFORE = regex.compile(
+    r"(?i:\bhr\b|heart|pulse|sats?\b|spo2|o2|oxygen|\bbp\b|\brr\b|resp\w*|temp\w*|glucose|sugar|\bbm\b|"
+    r"weight|\bkg\b|score|rate|level|iq|mmhg|bpm|answers?|percent|%|elevated|low|high)\W*\w*\W*$"
+)
+
+
 class AgeBesideNameRecognizer(RegexRecognizer):
     """An age over 89 where a note puts one beside a name: "Mabel (101)", "Mrs Hoa, 95, from",
     "Gordon MacLeod, ninety", "(ninety-six)", "at ninety-nine", "hes ninty five"."""
 
     entity = "AGE"
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        if _VITALS_BEFORE.search(text[max(0, start - 24) : start]):
+            return False  # "HR elevated (110)", "Sats low, 92,"
+        return not regex.match(r"\s*(?:%|percent|per\s+cent|mmhg|bpm|kg|answers?)", text[end : end + 12], regex.I)
+
     rules = (
         rule(rf"(?<=\p{{L}}\s?)\(\s*(?P<id>{_OVER_89}|{_OVER_89_WORD})\s*\)", 0.75),
-        rule(rf"(?<=\p{{L}}),\s+(?P<id>{_OVER_89}|{_OVER_89_WORD})(?=\s*(?:[,;)\n]|$|[MF]\b|y|from|and))", 0.75),
+        rule(rf"(?<=\p{{L}}),\s+(?P<id>{_OVER_89}|{_OVER_89_WORD})(?=\s*(?:[,;)\n]|$|[MF]\b|y\b|from|and))", 0.75),
         rule(rf"\b(?:at|hes|shes|he\s+is|she\s+is|aged|youre|you['’]re|age)\W{{0,3}}(?P<id>{_OVER_89_WORD})\b", 0.75),
-        rule(rf"(?<![\d.])(?P<id>{_OVER_89})\s?(?:años|anos|ans|jaar|jahre|歳|y\b|Y/|yrs\b|yo\b|岁)", 0.75),
+        rule(rf"(?<![\d.])(?P<id>{_OVER_89})\s?(?:(?:años|anos|ans|jaar|jahre|y|yrs|yo)\b|歳|岁|Y/)", 0.75),
         rule(rf"\b(?:age|age/sex|âge|edad|idade|alter|leeftijd)\W{{1,3}}(?P<id>{_OVER_89})\b", 0.75),
     )
 
@@ -115,7 +140,9 @@ class AgeBesideNameRecognizer(RegexRecognizer):
 # A label of an identifier: an acronym ("UR", "NHI", "UHID", "PPSN", "IMC"), or any word before
 # "ID", "No." or "#" ("Session ID", "Provider No.", "Rx#", "card no."). The value after it is the
 # identifier whatever its shape ("labels decide"): a run of letters and digits with four digits.
-_ID_VALUE = r"(?P<id>(?-i:(?=[A-Z0-9/ -]{0,24}\d)[A-Z0-9](?:[A-Z0-9]|[-/.](?=[A-Z0-9])|[ ](?=[A-Z0-9]{2,}\b)){2,24}+))"
+_ID_VALUE = (
+    r"(?P<id>(?-i:(?=[A-Z0-9/ -]{0,24}\d)[A-Z0-9](?:[A-Z0-9]|[-/.](?=[A-Z0-9])|[ ](?=[A-Z]*\d[A-Z0-9]*\b)){2,24}+))"
+)
 _ACRONYM_LABEL = rf"(?<![\w/])(?P<label>(?-i:[A-Z]{{2,6}}))(?:\s?(?:No\.?|\#|ID))?(?:\s?[:\#]\s?|\s){_ID_VALUE}"
 _WORD_LABEL = rf"\b(?P<label>\w+)\s+(?:id|no\.?|number)\s?[:.\#]?\s?{_ID_VALUE}"
 _HASH_LABEL = rf"\b(?P<label>\w+)\s?\#\s?:?\s?{_ID_VALUE}"
@@ -159,6 +186,10 @@ _NOT_LABELS = frozenset(
     | {"date", "dated", "year", "since", "from", "until", "born", "tel", "ph", "phone", "fax", "mob", "cell"}
     | {"icd", "cpt", "hcpcs", "code", "codes", "dx", "snomed", "loinc", "ndc", "rxnorm", "version", "v"}
     | {"npi"}  # a provider's public number, not the patient's (the NPI recognizer reads valid ones)
+    # lab tests, vital signs and times: "CK 2500", "ALT 1250", "AM 0800"
+    | {"ck", "alt", "ast", "alp", "ggt", "ldh", "crp", "esr", "wcc", "wbc", "hb", "hgb", "plt", "tsh", "psa", "bnp"}
+    | {"ldl", "hdl", "am", "pm", "hr", "rr", "bp", "gcs", "fev", "fvc", "pef", "abg", "vbg", "ecg", "ekg", "iu"}
+    | {"ca", "mg", "po", "iv", "im", "sc", "amylase", "lipase", "trop", "ddimer", "pct", "lft", "ue", "fbc"}
 )
 
 
@@ -175,6 +206,10 @@ class PostcodeAbroadRecognizer(RegexRecognizer):
 
     def accept(self, text: str, start: int, end: int) -> bool:
         value = text[start:end].replace(" ", "")
+        if value.isdigit() and len(value) == 6:  # a PIN code follows a town: "Noida 201301", not "Platelets 250000"
+            before = regex.search(r"(\p{Lu}\p{Ll}+),?\s$", text[max(0, start - 30) : start])
+            town = before.group(1) if before else ""
+            return town in places() or zipf_frequency(town.lower(), "en") < _RARE_FOR_A_PLACE
         # An Eircode's last four mix letters and digits; a bare run of digits there is no postcode.
         return not (value[0].isalpha() and (value[3:].isdigit() or value[3:].isalpha()))
 
@@ -182,6 +217,12 @@ class PostcodeAbroadRecognizer(RegexRecognizer):
 _NOT_INITIALS = frozenset(
     {"u.s.", "u.k.", "a.m.", "p.m.", "e.r.", "n.b.", "p.s.", "i.e.", "e.g.", "d.o.b.", "b.d.", "m.d.", "d.o."}
     | {"r.n.", "n.p.", "p.a.", "b.s.", "m.s.", "ph.d.", "d.d.s.", "o.d.", "b.a.", "m.a.", "q.d.", "b.i.d.", "t.i.d."}
+    | {"i.v.", "p.o.", "p.r.", "p.r.n.", "s.c.", "i.m.", "s.l.", "t.d.s.", "q.d.s.", "n.b.m.", "o.n.", "b.d.s."}
+)
+# Species written after an initial ("E. coli", "H. pylori"): organisms, not people.
+_SPECIES = frozenset(
+    {"coli", "pylori", "aureus", "difficile", "influenzae", "pneumoniae", "faecalis", "epidermidis", "aeruginosa"}
+    | {"albicans", "tuberculosis", "meningitidis", "pyogenes", "agalactiae", "gonorrhoeae", "trachomatis", "vulgaris"}
 )
 
 
@@ -215,7 +256,7 @@ class InitialsRecognizer(RegexRecognizer):
             before = text[max(0, start - 12) : start].lower()
             if value[0] in "MF" and (regex.search(r"(?:sex|gender)\W*$|[\d/]\s*$", before)):
                 return False  # "Sex: F. Spoke to..."
-            if surname in self._not_names or surname in _MONTH_WORDS:
+            if surname in self._not_names or surname in _MONTH_WORDS or surname in _SPECIES:
                 return False
             return surname in self._surnames or zipf_frequency(surname, "en") < _RARE_FOR_A_WORD
         return True
@@ -237,7 +278,7 @@ class StreetNameRecognizer(RegexRecognizer):
     rules = (
         rule(
             r"\b(?:on|at|off|along|near)\s+(?P<id>(?-i:\p{Lu}[\p{Ll}'’]+(?:\s\p{Lu}[\p{Ll}'’]+)?)\s+"
-            r"(?-i:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Highway|Hwy|Parkway|Pkwy)\b)",
+            r"(?-i:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Drive|Way|Highway|Hwy|Parkway|Pkwy)\b)",
             0.7,
         ),
     )
@@ -269,10 +310,21 @@ class PlaceAfterCueRecognizer(RegexRecognizer):
 
     def accept(self, text: str, start: int, end: int) -> bool:
         first = text[start:end].split()[0].lower()
+        if _DRUG_VERB_BEFORE.search(text[max(0, start - 20) : start]):
+            return False  # "allergic to Augmentin", "switched to Sertraline"
         return first not in self._not_places and zipf_frequency(first, "en") < _RARE_FOR_A_PLACE
 
 
 _RARE_FOR_A_PLACE = 2.5
+_DRUG_VERB_BEFORE = regex.compile(
+    r"(?i:allerg\w*|switch\w*|chang\w*|mov\w*|increas\w*|reduc\w*|titrat\w*|convert\w*|start\w*|"
+    r"stepped\s+up|stepped\s+down|sensitive|intoleran\w*|react\w*)\s+(?:to|on|in)\s*$"
+)
+# Drug and organism word endings: a single capitalised word with one is no name or place.
+_DRUG_LIKE = regex.compile(
+    r"(?i:(?:ine|ol|pril|sartan|statin|mab|azole|cillin|mycin|pam|lam|ide|one|ate|xin|vir|tide|fen|dine|"
+    r"parin|gliptin|flozin|oxacin|cycline|zepam|triptan|prazole|lukast|semide|thiazide|olol|dipine|ium))$"
+)
 
 
 class NameBeforeAgeRecognizer(RegexRecognizer):
@@ -296,12 +348,18 @@ class NameBeforeAgeRecognizer(RegexRecognizer):
 
     def accept(self, text: str, start: int, end: int) -> bool:
         words = [w.strip(".").lower() for w in text[start:end].split()]
-        if any(w in self._not_names or w in _MONTH_WORDS for w in words):
+        if any(w in self._not_names or w in _MONTH_WORDS or w in _LAB_WORDS for w in words):
             return False  # "Admitted October 9, 1985" is a date; "The 91 y/o patient" no one
+        if len(words) == 1 and words[0] not in self._first_names and _DRUG_LIKE.search(words[0]):
+            return False  # "Sertraline 100, Mirtazapine 15,": doses
         # One word: a first name, or a word English does not use ("Summer" is both).
         return len(words) > 1 or words[0] in self._first_names or words[0] not in self._common
 
 
+_LAB_WORDS = frozenset(
+    {"sodium", "potassium", "creatinine", "urea", "glucose", "calcium", "magnesium", "phosphate", "albumin", "wcc"}
+    | {"wbc", "hb", "platelets", "crp", "esr", "inr", "bilirubin", "lactate", "troponin", "ferritin", "hba1c", "tsh"}
+)
 _NOT_BEFORE_AGE = frozenset(
     {"bed", "room", "bay", "ward", "age", "aged", "patient", "pt", "male", "female", "man", "woman", "boy", "girl"}
     | {"mr", "mrs", "ms", "dr", "miss", "son", "daughter", "total", "score", "day", "week", "weeks", "visit", "arm"}
@@ -327,8 +385,8 @@ class FacilityFirstRecognizer(RegexRecognizer):
     rules = (
         rule(rf"(?P<id>(?-i:{_FACILITY_FIRST})(?:\s+(?-i:{_NAMING_WORD})){{1,4}})", 0.75, 0),
         rule(
-            r"(?P<id>(?:\p{Lu}[\p{L}'’-]+\s+){1,3}(?-i:Home|Primary|School|High\s+School|Academy|College|"
-            r"Sanatorium|Hospice|Estate))\b",
+            r"(?<![\p{L}'’-])(?P<id>(?:\p{Lu}[\p{L}'’-]++[ ]){1,3}+"
+            r"(?-i:Home|Primary|School|High[ ]School|Academy|College|Sanatorium|Hospice|Estate))\b",
             0.7,
             0,
         ),
@@ -343,7 +401,10 @@ class FacilityFirstRecognizer(RegexRecognizer):
         if words[-1] in ("Home", "Primary", "School", "Academy", "College", "Estate", "Hospice", "Sanatorium"):
             naming = [w.lower().strip(".'’s") for w in words[:-1]]
             return any(w not in self._common and zipf_frequency(w, "en") < _RARE_FOR_A_PLACE_NAME for w in naming)
-        return True
+        # "Hospital Kuala Lumpur", "Hospital General de México"; not "Hospital Course", "Hospital Anxiety"
+        naming = [w for w in words[1:] if w[:1].isupper()]
+        known = places()
+        return any(w in known or zipf_frequency(w.lower(), "en") < _RARE_FOR_A_PLACE_NAME - 0.5 for w in naming)
 
 
 _RARE_FOR_A_PLACE_NAME = 4.0  # "Erskine Home", "St Ninian's Primary"; not "Nursing Home", "High School"
@@ -357,13 +418,13 @@ class StreetAbroadRecognizer(RegexRecognizer):
     entity = "ADDRESS"
     rules = (
         rule(
-            r"(?P<id>(?-i:\p{Lu}[\p{L}-]*?(?:straße|strasse|str\.|allee|gasse|straat|laan|gracht|plein|kade|"
-            r"gatan|gade))(?:\s+\d{1,4}[a-z]?)?)\b",
+            r"(?<![\p{L}'’-])(?P<id>(?-i:\p{Lu}\p{Ll}*+(?:-\p{Lu}\p{Ll}*+)*+(?<=straße|strasse|allee|gasse|straat|"
+            r"laan|gracht|plein|kade|gatan|gade))(?:[ ]\d{1,4}[a-z]?)?)\b",
             0.75,
             0,
         ),
         # Suffixes English words end with too ("Referring", "Spring"): only with a house number.
-        rule(r"(?P<id>(?-i:\p{Lu}\p{Ll}+(?:weg|platz|ring|damm|vej))\s+\d{1,4}[a-z]?)\b", 0.7, 0),
+        rule(r"(?<![\p{L}'’-])(?P<id>(?-i:\p{Lu}\p{Ll}++(?<=weg|platz|ring|damm|vej))[ ]\d{1,4}[a-z]?)\b", 0.7, 0),
         rule(
             r"(?P<id>(?-i:Rua|Av\.|Avenida|Calle|Carrera|Rue|rue|Via|Viale|Jalan|Jl\.|Calzada|Paseo|Travessa|Ch\.|"
             r"chemin)\s+(?:(?-i:\p{Lu}[\p{L}.'’-]*|de|da|do|del|la|des|du)\s*){1,5}(?:,?\s*\d{1,5})?)",
@@ -378,8 +439,12 @@ class StreetAbroadRecognizer(RegexRecognizer):
 
     def accept(self, text: str, start: int, end: int) -> bool:
         value = text[start:end]
+        town = None
         if value[:5].isdigit() and value[5:6] == " ":  # "53111 Bonn": a town, not "17762 Admit"
             town = value[6:].split()[0]
+        elif value[:4].isdigit() and len(value.split()) >= 2 and value.split()[-1][:1].isupper():
+            town = value.split()[-1]  # "1072 LM Amsterdam", not "1000 IU Daily"
+        if town is not None:
             return town in places() or zipf_frequency(town.lower(), "en") < _RARE_FOR_A_PLACE_NAME - 0.5
         return True
 

@@ -488,6 +488,7 @@ _LABEL_CUE = (
 # Cues that say a person comes next (family, greetings): there a capitalised word is a name even
 # when it is also an English word ("Daughter Mere", "partner Sky", "Hi Autumn"), and a lower-case
 # one is when the name lists know it or English does not ("my sister grace", "daughter ngozi").
+_SELF_CUE = regex.compile(r"(?i:\b(?:its|it['’]s|im|i['’]m|i\s+am|this\s+is)\W{0,3}$)")
 _PERSON_CUE = regex.compile(
     r"(?i:daughter|son|wife|husband|mum|mam|mom|mother|dad|father|brother|sister|niece|nephew|grandson|"
     r"granddaughter|grandma|grandmother|grandad|grandfather|grandpa|gran|granny|nan|nana|aunt|auntie|uncle|"
@@ -533,7 +534,9 @@ class CuedNameRecognizer(EntityRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
         results = []
         for match in _CUED_NAME.finditer(text, overlapped=True):  # "Pt states husband Vikram"
-            person = bool(_PERSON_CUE.search(text[match.start() : match.start("id")]))
+            cue = text[match.start() : match.start("id")]
+            # "Daughter Mere", "Hi Autumn": after family words and greetings; not "I'm Sorry", "Its Really"
+            person = bool(_PERSON_CUE.search(cue)) and not _SELF_CUE.search(cue)
             span = self._name_span(text, match.start("id"), match.group("id"), person=person)
             if span is not None:
                 results.append(RecognizerResult(self.entity, span[0], span[1], 0.8))
@@ -586,7 +589,9 @@ class CuedNameRecognizer(EntityRecognizer):
             return False
         if person and word not in _STOP_AFTER_CUE and not word.endswith(("ed", "ing")) and len(word) > 1:
             if raw[:1].isupper() and raw[1:2].islower():
-                return True  # "Daughter Mere", "partner Sky", "Hi Autumn"
+                # "Daughter Mere", "partner Sky", "Hi Autumn"; not "Mum Thinks" (a verb)
+                verb = word.endswith("s") and zipf_frequency(word[:-1], "en") >= _COMMON_ENGLISH + 0.5
+                return not verb or word in self._first_names
             if word in self._first_names or zipf_frequency(word, "en") < _LOWER_NAME_ZIPF:
                 return raw.islower() or raw[:1].isupper()  # "my sister grace", "daughter ngozi"
         if word in self._first_names or word in self._surnames:

@@ -107,6 +107,15 @@ TRAPS = [
     "Referring provider: see the letter. Spring clinic notes attached.",
     "[10:02] Patient: the pain is better today. Seen by the M.D. on call.",
     "Hx HTN, on ramipril; Endocrine Surgery review next week.",
+    # from a review: scales, vitals, labs, routes, organisms, doses and verbs that looked like identifiers
+    "Power 5/5 in all limbs, VA 6/9 and 6/12, murmur 2/6, reflexes 2/4, cough x 3/7",
+    "HR elevated (110), sats (94), Sats low, 92, on 2L, oxygen at ninety percent",
+    "CK 2500, ALT 1250, bloods at AM 0800",
+    "Give 1g I.V. then P.O.; paracetamol P.R.N.; E. Coli and H. Pylori on culture; Klebsiella Pneumoniae grown",
+    "allergic to Augmentin, switched to Sertraline; Sertraline 100, Mirtazapine 15, WCC 12, Sodium 135,",
+    "Hospital Course: uneventful. Hospital Anxiety and Depression Scale 8. Vitamin D 1000 IU Daily",
+    "Platelets 250000, Sodium 135 138; you may first want to rest; the first may have been viral",
+    "I'm Sorry to bother you, Its Really sore, Mum Thinks it's a virus, im peckish",
 ]
 
 

@@ -108,6 +108,18 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         lambda n: "MRN " * (n // 4),
         lambda n: "son" + " " * n + "1",  # a cue, then nothing but spaces
         lambda n: "patient mum son lab mrn member 12 " * (n // 34),
+        # the shapes that made serving/privacy/forms.py's first street and facility rules quadratic
+        # (a review: "A" * 16 KB took 8.5 s), and the other forms recognizers' openings
+        lambda n: "A" * n,
+        lambda n: "Abc" * (n // 3),
+        lambda n: "Aa-" * (n // 3),
+        lambda n: "Ab'" * (n // 3),
+        lambda n: "Ab " * (n // 3),
+        lambda n: "A. " * (n // 3),
+        lambda n: "Hospital A " * (n // 11),
+        lambda n: "in Ab, 9 " * (n // 9),
+        lambda n: "AB 12 " * (n // 6),
+        lambda n: "1/" * (n // 2),
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
