@@ -148,7 +148,7 @@ async def measure(workdir: Path, redis_url: str, *, seconds: float, sample_every
             with servers.facade(
                 first.base_url, "sim", workdir, redis_url, consultation=True, endpoints=[second.base_url], extra=extra
             ) as facade:
-                report = await _soak(run, facade, first, sample_every_s, redis_url, gpt.base_url)
+                report = await _soak(run, facade, first, second, sample_every_s, redis_url, gpt.base_url)
                 report["audit"] = _audit_verify(workdir, facade.base_url)
     finally:
         for replica in (first, second):
@@ -157,7 +157,13 @@ async def measure(workdir: Path, redis_url: str, *, seconds: float, sample_every
 
 
 async def _soak(
-    run: Run, facade: servers.Server, victim: Replica, sample_every_s: float, redis_url: str, gpt_url: str
+    run: Run,
+    facade: servers.Server,
+    victim: Replica,
+    survivor: Replica,
+    sample_every_s: float,
+    redis_url: str,
+    gpt_url: str,
 ) -> dict[str, Any]:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:  # pools filled
         warm = Run(min(WARM_UP_S, run.seconds / 10))
@@ -168,7 +174,8 @@ async def _soak(
     start_sample = ProcessSample.of(facade.pid, 0)
     peers = {
         _port(facade.base_url): "clients",
-        victim.port: "upstream",
+        victim.port: "upstream (killed)",
+        survivor.port: "upstream",
         _port(gpt_url): "gpt",
         _port(redis_url): "redis",
     }

@@ -42,8 +42,11 @@ class Spool:
             )
         self._nonce = uuid.uuid4().hex[:12]  # this process's files, whatever its PID
         self._path = directory / f"audit-{self._nonce}.jsonl"
-        self._file = self._path.open("ab")
+        # Locked before it takes its name: a peer listing the directory never sees it unlocked.
+        hidden = directory / f".opening-{self._nonce}"
+        self._file = hidden.open("ab")
         fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(hidden, self._path)
         self._held: dict[Path, BinaryIO] = {}  # claimed files, locked while this process lives
         self.bytes = 0
 
@@ -134,11 +137,18 @@ class Spool:
             handle = path.open("rb")
         except FileNotFoundError:
             return None
+        return self._take(path, handle)
+
+    def _take(self, path: Path, handle: BinaryIO) -> Path | None:
+        """Lock what `handle` opened and, if it is still the file under `path`, rename it ours."""
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this process ends
         except BlockingIOError:
             handle.close()
             return None  # its writer or claimant is alive
+        if not _same_file(handle, path):  # its owner rewrote it (a new, locked file) since we opened it
+            handle.close()
+            return None
         claimed = self._directory / f"claimed-{self._nonce}-{uuid.uuid4().hex[:8]}.jsonl"
         try:
             os.rename(path, claimed)  # atomic: another process renaming it first wins
@@ -147,6 +157,15 @@ class Spool:
             return None
         self._held[claimed] = handle
         return claimed
+
+
+def _same_file(handle: BinaryIO, path: Path) -> bool:
+    try:
+        named = path.stat()
+    except FileNotFoundError:
+        return False
+    held = os.fstat(handle.fileno())
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
 
 
 def _age(path: Path) -> float:

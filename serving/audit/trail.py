@@ -71,7 +71,8 @@ class AuditTrail:
                     return
                 except WatchError:  # another instance appended first: back off a little, at random,
                     # so two writers in step do not keep colliding (and one of them starve)
-                    await asyncio.sleep(random.random() * 0.001 * (attempt + 1))
+                    if attempt + 1 < attempts:
+                        await asyncio.sleep(random.random() * 0.001 * (attempt + 1))
         raise ChainContended
 
     async def head(self) -> tuple[int, str]:

@@ -183,8 +183,8 @@ class Backend:
             waiter = _Waiter(priority, place, asyncio.get_running_loop().create_future())
             heapq.heappush(self._waiters, waiter)
             if newcomer:  # a slot may be free that the waiters ahead can't use: all look again in
-                newcomer = False  # queue order, this one last (it must look too: an endpoint the
-                self._wake()  # waiters ahead excluded may be idle, #26 item 3)
+                newcomer = False  # queue order, this one too (an endpoint the waiters ahead excluded
+                self._wake()  # may be idle, #26 item 3)
             try:
                 async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                     await waiter.future

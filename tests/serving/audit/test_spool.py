@@ -95,3 +95,22 @@ def test_replay_reads_every_leftover_oldest_first_and_skips_a_torn_line(tmp_path
         assert replayed(spool) == ["a1", "a2", "b1", "b3", "own"]  # a crash mid-line loses that line only
     finally:
         spool.close()
+
+
+def test_a_file_rewritten_by_its_owner_after_a_claimant_opened_it_is_not_taken(tmp_path: Path) -> None:
+    """The claimant opens the name, its owner rewrites the file (os.replace: a new, locked inode)
+    and lets the old one go; the claimant's lock then holds a dead inode and must not rename
+    the owner's live file."""
+    directory = spool_dir(tmp_path)
+    leftover(directory, "audit-111111111111.jsonl", "q1", "q2")
+    owner = Spool(directory, max_bytes=1 << 20)
+    claimed, _ = owner.pending()[0]
+    stale = claimed.open("rb")  # what a claimant opened before the rewrite
+    owner.keep(claimed, [{"id": "q2"}])  # the rewrite: a new file under the name, locked; the old let go
+    other = Spool(directory, max_bytes=1 << 20)
+    try:
+        assert other._take(claimed, stale) is None  # its lock on the dead inode takes nothing
+        assert claimed.exists() and replayed(other) == []
+    finally:
+        other.close()
+    owner.close()
