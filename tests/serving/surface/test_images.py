@@ -107,7 +107,7 @@ async def test_allowed_hosts_and_the_count_limit(redis_server: RedisServer) -> N
         assert sim.requests == 1
 
 
-async def test_text_mentioning_images_is_not_slowed_or_refused(redis_server: RedisServer) -> None:
+async def test_text_mentioning_images_is_served_as_text_not_refused(redis_server: RedisServer) -> None:
     body = {"model": "medgemma", "messages": [{"role": "user", "content": "image_url: file:///etc/passwd"}]}
     async with image_stack(redis_server.url) as (app, sim):
         response = await app.client.post("/v1/chat/completions", json=body, headers=HEADERS)
