@@ -125,7 +125,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Reading:
-    """One message as the rules see it (kept for tests and the evaluation's explanations)."""
+    """One message as the rules see it, every mention's context read (assess reads only what a
+    rule could use): for tests and for explaining a verdict."""
 
     words: list[str]
     mentions: list[Mention]
@@ -158,9 +159,8 @@ class RedFlagRules:
         known = concepts.concepts
         rules = tuple(_rule(entry) for entry in raw["rules"])
         for rule in rules:
-            named = {c for a in rule.alternatives for c in (*a.together, *a.any_of)}
-            if named - known:
-                raise ValueError(f"{path}: rule {rule.id} names unknown concepts {sorted(named - known)}")
+            if rule.concepts - known:
+                raise ValueError(f"{path}: rule {rule.id} names unknown concepts {sorted(rule.concepts - known)}")
             if rule.advice not in raw["advice"]:
                 raise ValueError(f"{path}: rule {rule.id} names unknown advice {rule.advice!r}")
         return cls(advice_texts=dict(raw["advice"]), rules=rules, concepts=concepts)

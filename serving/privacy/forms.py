@@ -15,7 +15,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from wordfreq import zipf_frequency
 
 from serving.privacy.labelled import _DATE_LIKE, _UNIT_AFTER, LabelledRecognizer, places
-from serving.privacy.recognizers import RegexRecognizer, rule
+from serving.privacy.recognizers import SPECIES, RegexRecognizer, rule
 
 _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
@@ -219,11 +219,6 @@ _NOT_INITIALS = frozenset(
     | {"r.n.", "n.p.", "p.a.", "b.s.", "m.s.", "ph.d.", "d.d.s.", "o.d.", "b.a.", "m.a.", "q.d.", "b.i.d.", "t.i.d."}
     | {"i.v.", "p.o.", "p.r.", "p.r.n.", "s.c.", "i.m.", "s.l.", "t.d.s.", "q.d.s.", "n.b.m.", "o.n.", "b.d.s."}
 )
-# Species written after an initial ("E. coli", "H. pylori"): organisms, not people.
-_SPECIES = frozenset(
-    {"coli", "pylori", "aureus", "difficile", "influenzae", "pneumoniae", "faecalis", "epidermidis", "aeruginosa"}
-    | {"albicans", "tuberculosis", "meningitidis", "pyogenes", "agalactiae", "gonorrhoeae", "trachomatis", "vulgaris"}
-)
 
 
 class InitialsRecognizer(RegexRecognizer):
@@ -256,7 +251,7 @@ class InitialsRecognizer(RegexRecognizer):
             before = text[max(0, start - 12) : start].lower()
             if value[0] in "MF" and (regex.search(r"(?:sex|gender)\W*$|[\d/]\s*$", before)):
                 return False  # "Sex: F. Spoke to..."
-            if surname in self._not_names or surname in _MONTH_WORDS or surname in _SPECIES:
+            if surname in self._not_names or surname in _MONTH_WORDS or surname in SPECIES:
                 return False
             return surname in self._surnames or zipf_frequency(surname, "en") < _RARE_FOR_A_WORD
         return True

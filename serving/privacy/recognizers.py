@@ -370,11 +370,12 @@ def common_words() -> frozenset[str]:
 
 
 _TITLE = r"(?:mr|mrs|ms|miss|mx|dr|prof|sr|sra|srta|nurse|rn|np|pa|smt|shri|sri|herr|frau|dhr|mevr|mme|mlle|matron)\.?"
-_RARE_NAME_ZIPF = 2.5
-_SPECIES = frozenset(
+_RARE_NAME_ZIPF = 2.5  # wordfreq's Zipf: two capitalised words both rarer than this are a name
+# Species names: after a genus ("Klebsiella Pneumoniae") or an initial ("E. coli"), an organism, no person.
+SPECIES = frozenset(
     {"pneumoniae", "aureus", "coli", "pylori", "difficile", "influenzae", "faecalis", "aeruginosa", "albicans"}
     | {"tuberculosis", "meningitidis", "pyogenes", "agalactiae", "gonorrhoeae", "trachomatis", "vulgaris", "fumigatus"}
-)  # wordfreq's Zipf: two capitalised words both rarer than this are a name
+)
 # Words after which a capitalised word is a person: roles, relations, sign-offs.
 _CUE = (
     r"(?:patient|pt|name|named|called|son|daughter|wife|husband|mother|mom|father|dad|brother|sister|spouse|"
@@ -496,7 +497,7 @@ class NameRecognizer(EntityRecognizer):
             and not any(common)
             and all(len(w) > 2 and zipf_frequency(w, "en") < _RARE_NAME_ZIPF for w in names)
             and all(not w.isupper() for w in words)  # "Hx HTN": abbreviations, not a name
-            and names[-1] not in _SPECIES  # "Klebsiella Pneumoniae": an organism
+            and names[-1] not in SPECIES  # "Klebsiella Pneumoniae": an organism
         ):
             return 0.6  # "Grzegorz Brzęczyszczykiewicz", "Oluwadamilare Babatunde": no English reads so
         if known_first and len(names) == 1:

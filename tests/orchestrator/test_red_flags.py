@@ -285,3 +285,11 @@ def test_a_run_on_message_of_thousands_of_clauses_is_assessed() -> None:
     """The past of a clause that goes on from the one before was found recursively: 1,300
     "and" clauses raised RecursionError (a 500 for a consultation)."""
     assert "heart_attack" in fired("chest pain" + " and a" * 1300 + " and crushing chest pain sweating")
+
+
+def test_a_reading_shows_which_mentions_count() -> None:
+    reading = default_rules().read("no chest pain, but I am sweating and my dad had a stroke in 2019")
+    found = {mention.concept for mention in reading.mentions}
+    assert {"chest", "sweating", "stroke_named"} <= found
+    assert "sweating" in reading.counted  # present, the writer's own
+    assert "chest" not in reading.counted and "stroke_named" not in reading.counted  # negated; the past
