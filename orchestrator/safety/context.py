@@ -55,6 +55,7 @@ NEGATION_CUES = frozenset(
         "nope",
         "nobody",
         "nil",  # clinical shorthand: "nil flatus", "nil BO"
+        "sin",  # Spanish, mixed into English messages: "sin fiebre, no rash"
     }
 )
 # Phrases that only look negative: they negate nothing after them.
@@ -122,6 +123,9 @@ _SUBJECTS = frozenset(
     {"i", "im", "ive", "he", "hes", "she", "shes", "it", "its", "they", "my", "his", "her", "we", "you"}
     | {"the", "this", "that", "people", "someone", "somebody", "everyone", "everybody"}
 )
+# A subject and its verb in one word starts a clause of its own, even unpunctuated ("nothing
+# coming up hes going purple", "no idea why im so breathless").
+_SUBJECT_AND_VERB = frozenset({"hes", "shes", "im", "ive", "theyre", "youre", "weve", "theyve"})
 # After "and", "but"...: a verb that starts a predicate of its own ("no fever and is vomiting").
 _NEW_PREDICATE = frozenset(
     {"is", "was", "are", "were", "has", "had", "keeps", "kept", "seems", "looks", "looked", "feels", "felt"}
@@ -382,6 +386,8 @@ _OWN_QUESTION = (
     ("at", "risk"),
     ("should", "we"),
     ("can", "i"),
+    ("i", "should", "be"),
+    ("anything", "i", "should"),
 )
 
 
@@ -467,7 +473,7 @@ class Context:
         seen = 0
         for index in range(mention.start - 1, -1, -1):
             word = words[index]
-            if word in SENTENCE_END or word in _CONTRAST or word in _PRESENT:
+            if word in SENTENCE_END or word in _CONTRAST or word in _PRESENT or word in _SUBJECT_AND_VERB:
                 return False
             if mention.inverted and (word in CLAUSE_MARK or (word in _CONJUNCTIONS and word not in ("or", "nor"))):
                 return False  # "no numbness, passed urine normally": the "no" is another clause's
@@ -613,7 +619,7 @@ _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "recent": _RECENT,
     "now_phrase": (("right", "now"), ("at", "the", "moment"), ("having", "one")),
     "own_question": _OWN_QUESTION,
-    "what_question": tuple((wh, word) for wh in ("what", "who", "where") for word in _WHAT_QUESTION),
+    "what_question": tuple((wh, word) for wh in ("what", "who", "where", "how") for word in _WHAT_QUESTION),
     "asks": (("should", "i"), ("should", "we"), ("would", "i"), ("would", "you"), ("do", "i"), ("?",)),
     "pseudo_negation": PSEUDO_NEGATIONS,
 }

@@ -32,6 +32,20 @@ _UNIT_MONTHS = {"day": 1 / 30, "days": 1 / 30, "week": 0.25, "weeks": 0.25, "wk"
 _UNIT_MONTHS.update({"month": 1.0, "months": 1.0, "mth": 1.0, "mths": 1.0, "mo": 1.0, "mos": 1.0})
 _UNIT_MONTHS.update({"year": 12.0, "years": 12.0, "yr": 12.0, "yrs": 12.0, "yo": 12.0})
 _AGE_OF = frozenset({"is", "baby", "babys", "son", "daughter", "boy", "girl", "infant", "newborn", "aged", "age"})
+# "mum 85 fell", "dad 67 sat down", "my son 13 said": a person and a bare number is an age in
+# years, unless the number has a unit of its own ("dad 2 days ago", "mum 5 mg").
+_PERSON = frozenset(
+    {"mum", "mom", "mother", "mam", "ma", "dad", "father", "pa", "nan", "nana", "gran", "granny", "grandma"}
+    | {"grandad", "grandpa", "grandmother", "grandfather", "husband", "wife", "partner", "son", "daughter"}
+    | {"brother", "sister", "aunt", "auntie", "uncle", "neighbour", "neighbor", "friend", "patient", "pt"}
+    | {"man", "woman", "lady", "gentleman", "boy", "girl", "kid", "child", "teen", "teenager"}
+)
+_NOT_YEARS_AFTER = frozenset(
+    {"minutes", "mins", "min", "hours", "hrs", "hr", "hour", "seconds", "secs", "times", "x", "mg", "ml", "g", "kg"}
+    | {"lbs", "lb", "stone", "st", "units", "tablets", "tabs", "pills", "puffs", "percent", "degrees", "c", "f"}
+    | {"feet", "ft", "metres", "meters", "m", "cm", "inches", "miles", "km", "am", "pm", "oclock", "weeks", "wks"}
+    | {"days", "day", "months", "month", "mths", "floor", "storey", "stories", "steps", "stairs"}
+)
 _AGE_AFTER = re.compile(r"^(?:im|i am|aged?|age|hes|shes|he is|she is)$")
 PREGNANCY_WEEKS = range(4, 43)
 
@@ -58,9 +72,17 @@ def age_in_months(words: list[str]) -> float | None:
         said_of = before in _AGE_OF and unit != "years"  # "is 5 months", "baby 5 months", "son 3 weeks"
         if unit in _UNIT_MONTHS and (after == "old" or unit == "yo" or said_of):
             ages.append(number * _UNIT_MONTHS[unit])
-        elif index > 0 and _AGE_AFTER.match(words[index - 1]) and 16 <= number <= 110 and unit not in _UNIT_MONTHS:
+        elif _years_stated(words, index, number):
             ages.append(number * 12.0)
     return min(ages) if ages else None
+
+
+def _years_stated(words: list[str], index: int, number: int) -> bool:
+    """ "I'm 58", "she is 70", "mum 85 fell": a number that is an age in years."""
+    before, unit = words[index - 1] if index else "", words[index + 1]
+    if _AGE_AFTER.match(before):
+        return 16 <= number <= 110 and unit not in _UNIT_MONTHS
+    return before in _PERSON and 1 <= number <= 110 and unit not in _NOT_YEARS_AFTER and not unit.isdigit()
 
 
 _NOT_PREGNANCY_BEFORE = frozenset(
@@ -68,17 +90,41 @@ _NOT_PREGNANCY_BEFORE = frozenset(
 )
 
 
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40}
+_UNITS = {**_WORD_NUMBERS, "too": 2, "to": 2}  # "thirty too weeks": a voice typist's "two"
+_ABOUT = frozenset({"about", "around", "nearly", "almost", "roughly", "approximately", "like", "only", "just"})
+
+
+def _weeks_number(words: list[str], index: int) -> tuple[int, int] | None:
+    """The number of weeks ending at `index` ("32", "thirty two", "twenty") and where it starts."""
+    word = words[index]
+    if word.isdigit():
+        return int(word), index
+    if word in _TENS:
+        return _TENS[word], index
+    if word in _UNITS and index > 0 and words[index - 1] in _TENS:
+        return _TENS[words[index - 1]] + _UNITS[word], index - 1
+    return None
+
+
 def pregnancy_weeks(words: list[str]) -> bool:
-    """ "I'm 32 weeks", "36 weeks, splitting headache", "only 29 wks": weeks of a pregnancy, not
-    a duration ("for 3 weeks", "2 weeks ago") nor an age ("6 weeks old")."""
-    for index, word in enumerate(words[:-1]):
-        if not word.isdigit() or int(word) not in PREGNANCY_WEEKS or words[index + 1] not in ("weeks", "wks", "wk"):
+    """ "I'm 32 weeks", "36 weeks, splitting headache", "only 29 wks", "I think I'm about 7
+    weeks", "shes only thirty two weeks": weeks of a pregnancy, not a duration ("for 3 weeks",
+    "2 weeks ago") nor an age ("6 weeks old")."""
+    for index in range(len(words) - 1):
+        if words[index + 1] not in ("weeks", "wks", "wk", "semanas", "tygodniu", "tygodni", "hafte"):
             continue
+        found = _weeks_number(words, index)
+        if found is None or found[0] not in PREGNANCY_WEEKS:
+            continue
+        weeks, start = found
         after = words[index + 2] if index + 2 < len(words) else ""
-        before = words[index - 1] if index else ""
+        before = words[start - 1] if start else ""
+        if before in _ABOUT and start > 1:
+            before = words[start - 2]  # "im about 7 weeks", "shes only 29"
         if after in ("old", "ago", "now", "later") or before in _NOT_PREGNANCY_BEFORE:
             continue
-        if after in ("pregnant", "gone", "along", "preg", "gestation") or int(word) >= 10 or before in ("im", "shes"):
+        if after in ("pregnant", "gone", "along", "preg", "gestation") or weeks >= 10 or before in ("im", "shes"):
             return True
     return False
 

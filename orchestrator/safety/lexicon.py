@@ -11,6 +11,7 @@ message costs one dictionary look-up a word after the first time a word is seen.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,7 +35,7 @@ _MIN_CORRECTED = 4
 # Set phrases whose words would read as something else: "hay fever" is not a fever.
 _SET_PHRASES = re.compile(
     r"\b(hay) (fever)\b|\b(heart)(burn)\b|\b(blood) (pressure|tests?|sugars?|thinners?|counts?|results|work|"
-    r"type|group|donation|glucose|levels?|draw)\b"
+    r"type|group|donation|glucose|levels?|draw)\b|\b(falls) (assessment|clinic|risk|prevention|team|service)\b"
 )
 
 
@@ -52,8 +53,22 @@ _GESTATION = re.compile(
 )
 
 
+# "neck's so stiff", "my wife's waters": a noun's 's (possessive or "is") is the noun; a pronoun's
+# stays ("he's" reads "hes", as the concepts spell it).
+_NOUN_S = re.compile(r"\b(?!(?:he|she|it|that|what|who|there|here|where|let|how|when|why|this)['’]s\b)([a-z]+)['’]s\b")
+# Letters a decomposition does not strip ("odeszły", "Søren"); accents are dropped ("tragó" is "trago").
+_PLAIN_LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i"})
+
+
+def _plain(text: str) -> str:
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text.translate(_PLAIN_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def normalise(text: str) -> str:
-    joined = _JOINED.sub(" ", _APOSTROPHE.sub("", text.lower()))
+    joined = _JOINED.sub(" ", _APOSTROPHE.sub("", _NOUN_S.sub(r"\1", _plain(text.lower()))))
     joined = _NORMAL_READING.sub("normaltemperature", joined)
     joined = _GESTATION.sub(r"\1 weeks", _CANNOT.sub("cant", joined))
     return _SET_PHRASES.sub(lambda m: "".join(g for g in m.groups() if g), joined)
@@ -62,10 +77,14 @@ def normalise(text: str) -> str:
 _LONGEST_NUMBER = 9  # digits; a longer run is no count or reading (and int() refuses 4,300+ digits)
 
 
+# Text speak, read as the words it stands for ("how do u know if ur waters have gone").
+_TEXT_SPEAK = {"u": "you", "ur": "your", "coz": "because", "cos": "because", "cuz": "because"}
+
+
 def tokens(text: str) -> list[str]:
     """Words and marks of `text`, in order (one regex pass: linear in the length)."""
     return [
-        "longnumber" if len(token) > _LONGEST_NUMBER and token.isdigit() else token
+        "longnumber" if len(token) > _LONGEST_NUMBER and token.isdigit() else _TEXT_SPEAK.get(token, token)
         for token in _TOKEN.findall(normalise(text))
     ]
 

@@ -141,6 +141,18 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ("my baby went blue and floppy when she was 3 days old and is not breathing", "", {}),
         ("My dad has crushing chest pain and is sweating, not sure if he took his aspirin, should I call 911?", "", {}),
         ("my son is floppy and won't wake up, I don't know if he swallowed something, should I call?", "", {}),
+        # after blind set J: a noun's 's, accents, a person and a bare number as an age, weeks
+        # after "about" or in words, a subject-and-verb word ends a negation, a high reading or
+        # ketones say diabetes, indigestion with a cold sweat, a lot of blood in the toilet
+        ("my husband's neck's so stiff and he's burning up", "meningitis", {}),
+        ("está sudando, dolor en el pecho", "heart_attack", {}),
+        ("dad 88 slipped in the bathroom and can't get up, his hip is agony", "older_fall", {}),
+        ("I think I'm about 6 weeks, sharp pain low on one side and I feel faint", "ectopic_pregnancy", {}),
+        ("her waters went this morning and she's only thirty one weeks", "waters_breaking_preterm", {}),
+        ("did back blows nothing coming up hes going purple", "choking", {}),
+        ("glucose 27 and ketones high, vomiting all morning", "dka_hyperglycaemia", {}),
+        ("what I thought was indigestion, now cold sweat and it's spreading to my left arm", "heart_attack", {}),
+        ("a huge amount of blood in the toilet bowl after I went, feel dizzy", "gi_bleed", {}),
     ],
 )
 def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
@@ -193,6 +205,13 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         "Lower back pain after gardening, no numbness, passed urine normally",
         "Tummy ache and feeling sick, no vomiting, done a poo this morning",
         "headache and swollen face, I take 10+2 units of insulin",
+        # after blind set J: a person and a number with a unit is no age; falls clinics are no
+        # fall; Spanish "sin" negates; a question how to help is no report
+        "dad 2 days ago had a cold, now fine, cough a bit",
+        "I'm 90 and a bit wobbly lately, could I be referred to the falls clinic",
+        "sin fiebre, tos y mocos, eating fine",
+        "If my brother says he feels suicidal, how should I talk to him about it?",
+        "not coughing up any blood, just clear phlegm with this cold",
     ],
 )
 def test_a_trap_does_not_fire(text: str) -> None:
@@ -213,6 +232,14 @@ def test_a_word_of_its_own_is_not_corrected_into_a_concepts_word() -> None:
     lexicon = default_rules().concepts.lexicon
     assert lexicon.read("stubbed gunk creaky") == ["stubbed", "gunk", "creaky"]
     assert lexicon.read("cheast breth inhalers") == ["chest", "breath", "inhaler"]
+
+
+def test_the_lexicon_reads_possessives_accents_and_text_speak() -> None:
+    lexicon = ConceptIndex.load().lexicon
+    assert lexicon.read("my wife's neck's stiff, he's ok") == ["my", "wife", "neck", "stiff", ",", "hes", "ok"]
+    assert lexicon.read("está sudando, odeszły wody") == ["esta", "sudando", ",", "odeszly", "wody"]
+    read = lexicon.read("how do u know if ur waters went")
+    assert read == ["how", "do", "you", "know", "if", "your", "waters", "went"]
 
 
 def test_age_and_pregnancy_where_the_rule_needs_them() -> None:
