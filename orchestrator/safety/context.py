@@ -598,7 +598,11 @@ def _past_verb(word: str) -> bool:
 
 def _idle_just(words: list[str], index: int) -> bool:
     """ "just curious", "just wondering": a "just" that says nothing about now."""
-    return words[index] == "just" and index + 1 < len(words) and words[index + 1] in _IDLE_AFTER_JUST
+    if words[index] != "just":
+        return False
+    if index and words[index - 1] in ("its", "thats"):
+        return True  # "or it's just wee": merely, not now
+    return index + 1 < len(words) and words[index + 1] in _IDLE_AFTER_JUST
 
 
 _IDLE_AFTER_JUST = frozenset({"curious", "wondering", "asking", "checking", "want", "wanted", "a", "in", "general"})
