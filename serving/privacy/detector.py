@@ -27,7 +27,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from serving.privacy import forms, labelled, recognizers
+from serving.privacy import forms, labelled, recognizers, structure
 
 # Placeholder types, and the Presidio entities each covers.
 ENTITY_TYPES: dict[str, str] = {
@@ -128,6 +128,9 @@ class PhiDetector:
             forms.FacilityFirstRecognizer(recognizers.common_words()),
             forms.StreetAbroadRecognizer(),
             forms.NicknameAndSpeakerRecognizer(recognizers.common_words()),
+            structure.ChatSpeakerRecognizer(),
+            structure.MentionRecognizer(),
+            structure.TableRecognizer(),
         ]
         self._clinical = clinical_terms()
         labelled.places()  # GeoNames' table (~0.5 s): loaded with the detector, not by a request
@@ -161,7 +164,10 @@ class PhiDetector:
                 self._recent.popitem(last=False)
         return found
 
-    def find_uncached(self, text: str) -> list[Finding]:
+    def find_uncached(self, original: str) -> list[Finding]:
+        # A scanned form's swapped letters and digits read as meant ("D0B: O7/l9/l931"): the
+        # same length, so every offset found in it is the original's.
+        text = structure.ocr_shadow(original)
         results: list[RecognizerResult] = []
         for ours in self._ours:
             results.extend(ours.analyze(text, ours.supported_entities))

@@ -473,6 +473,9 @@ class InternationalPhoneRecognizer(EntityRecognizer):
 _NAME_WORD = r"(?:\p{L}[\p{L}'’]*+(?:-\p{L}[\p{L}'’]*+)?|\p{Lu}\.)"
 _LABEL_CUE = (
     r"(?:patient|pt|name|re|client|resident|member|insured|subscriber|guarantor|surgeon|ordering|referring|"
+    r"surname|forename|given\s+names?|given|first\s+name|last\s+name|family\s+name|nok|next\s+of\s+kin|"
+    r"attender|emt|rn|w/o|s/o|d/o|taken\s+by|visited|requests|asked\s+for|emerg(?:ency)?\s+contact|"
+    r"referred\s+by|referrer|provider|"
     r"requested\s+by|reported\s+by|phoned\s+to|dictated\s+by|signed|attending|consultant|gp|midwife|"
     r"staff\s+nurse|nurse|carer|key\s+worker|social\s+worker|physio|registrar|counsell?or|doctor|dr|"
     r"daughter|son|wife|husband|mum|mam|mom|mother|dad|father|brother|sister|niece|nephew|grandson|"

@@ -86,6 +86,22 @@ def found(detector: PhiDetector, text: str) -> list[tuple[str, str]]:
         ("Guadalupe Ramírez Hernández ('Lupita') was seen", "NAME", "Lupita"),
         ("[14:03] Catriona: Use my mobile instead", "NAME", "Catriona"),
         ("Versicherter: Herr Klaus-Dieter Wagner, geb. 02.03.1950", "NAME", "Klaus-Dieter Wagner"),
+        # after blind set 6: a chat's speakers and @mentions, a table's columns, a scan's swapped
+        # letters and digits, role labels
+        ("Wiremu: bed 3 is stable\nAroha: thanks\nWiremu: ok", "NAME", "Wiremu"),
+        ("Wiremu: bed 3 is stable\nAroha: thanks\nWiremu: ok", "NAME", "Aroha"),
+        ("12/05/2024, 09:14 - Bongani: she is in theatre now", "NAME", "Bongani"),
+        ("Ilse [09:12]: @kofi can you check the gases?", "NAME", "Ilse"),
+        ("Ilse [09:12]: @kofi can you check the gases?", "NAME", "kofi"),
+        ("subject_id\tsurname\tdob\tpostcode\nK-88\tWaititi\t1950-02-01\tBT9 6AD", "NAME", "Waititi"),
+        ("subject_id\tsurname\tdob\tpostcode\nK-88\tWaititi\t1950-02-01\tBT9 6AD", "ID", "K-88"),
+        ("subject_id\tsurname\tdob\tpostcode\nK-88\tWaititi\t1950-02-01\tBT9 6AD", "ZIP", "BT9 6AD"),
+        ("name,city,age\nOla Nordmann,Tromsø,93", "ADDRESS", "Tromsø"),
+        ("name,city,age\nOla Nordmann,Tromsø,93", "AGE", "93"),
+        ("PATlENT DETAlLS\nD0B: O3/l2/l958\nPhone: (2l2) 555-O199", "DATE", "O3/l2/l958"),
+        ("PATlENT DETAlLS\nD0B: O3/l2/l958\nPhone: (2l2) 555-O199", "PHONE", "(2l2) 555-O199"),
+        ("Surname: KOWALCZYK   Forename: Zofia", "NAME", "Zofia"),
+        ("EMT: Tendai Moyo, unit 4", "NAME", "Tendai Moyo"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -116,7 +132,19 @@ TRAPS = [
     "Hospital Course: uneventful. Hospital Anxiety and Depression Scale 8. Vitamin D 1000 IU Daily",
     "Platelets 250000, Sodium 135 138; you may first want to rest; the first may have been viral",
     "I'm Sorry to bother you, Its Really sore, Mum Thinks it's a virus, im peckish",
+    # after blind set 6: a form's labels are no chat speakers, a count column no age over 89, and
+    # words with small l's or O's read as they are ("I'll", "SpO2")
+    "Plan: rest\nPlan: fluids\nDiagnosis: viral\nDiagnosis: resolved",
+    "drug,dose_mg,count\nparacetamol,500,93",
+    "I'll check SpO2 at 94% on O2 2L, COVID-19 negative, Hb 9.1",
 ]
+
+
+def test_a_scans_swapped_characters_are_read_at_the_same_offsets() -> None:
+    from serving.privacy.structure import ocr_shadow
+
+    scanned = "Narne: 0'BRIEN   D0B: O7/l9/l931  PATlENT lD: A9 I'll"
+    assert ocr_shadow(scanned) == "Narne: O'BRIEN   DOB: 07/19/1931  PATIENT ID: A9 I'll"
 
 
 @pytest.mark.parametrize("text", TRAPS)

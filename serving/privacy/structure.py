@@ -1,0 +1,211 @@
+"""Identifiers that a text's structure names rather than its words: the speakers of a chat
+("Priya: ...", "[05.04.24, 08:15] Наташа: ...", "Rob [10:44]: ...") and the people it
+@mentions, the cells of a pasted table under a header that says what they hold ("id,name,dob,
+zip,site"), and scanned forms whose letters and digits an OCR pass swapped ("D0B: O7/l9/l931",
+"PATlENT"): `ocr_shadow` reads those as they were meant, at the same offsets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import regex
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from serving.privacy.recognizers import RegexRecognizer, rule
+
+# ---- chats ----
+
+_STAMP_BEFORE = (
+    r"(?:\[[^\]\n]{4,32}\]\s*"  # [05.04.24, 08:15]  [10:42]
+    r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?\s+-\s+)"  # 09/04/2024, 21:14 -
+)
+_STAMP_AFTER = r"(?:\s*\[\d{1,2}:\d{2}(?:\s?[ap]m)?\]|\s+\d{1,2}:\d{2}(?:\s?[ap]m)?)"  # Rob [10:44]:  Dariush 08:14
+_SPEAKER = r"\p{L}[\p{L}'’.\-]*(?:\s\p{L}[\p{L}'’\-]*){0,2}"
+_SPEAKER_LINE = regex.compile(
+    rf"(?m)^[ \t]*(?P<stamp>{_STAMP_BEFORE})?(?P<id>{_SPEAKER})(?P<after>{_STAMP_AFTER})?"
+    r"(?:[ \t]*\([^)\n]{1,24}\))?[ \t]*(?::[ \t]|:$|(?<=\d)[ \t]*$)"
+)
+# Words before a colon that are a form's labels or a transcript's roles, never a speaker's name.
+_NOT_SPEAKERS = frozenset(
+    {"name", "patient", "pt", "address", "addr", "dob", "phone", "tel", "mobile", "email", "subject", "from", "to"}
+    | {"cc", "re", "date", "sent", "caller", "agent", "nurse", "doctor", "dr", "operator", "note", "notes", "plan"}
+    | {"dx", "hx", "rx", "bp", "hr", "rr", "temp", "age", "sex", "gender", "ward", "bed", "room", "nhs", "mrn", "id"}
+    | {"ssn", "ref", "time", "tues", "mon", "wed", "thurs", "fri", "sat", "sun", "am", "pm", "user", "system"}
+    | {"assistant", "bot", "me", "you", "q", "a", "question", "answer", "summary", "impression", "findings"}
+    | {"history", "exam", "assessment", "diagnosis", "medications", "allergies", "result", "results", "comment"}
+    | {"comments", "reason", "indication", "procedure", "technique", "conclusion", "recommendation", "attachment"}
+    | {"http", "https", "tip", "update", "edit", "ps", "nb", "fyi", "action", "status", "outcome", "follow"}
+    | {"mum", "dad", "parent", "gp", "physio", "dentist", "pharmacist", "midwife", "paramedic", "emt", "rn"}
+)
+_MENTION = regex.compile(r"(?<![\w@.])@(?P<id>\p{L}[\p{L}\d_.\-]{0,30}\p{L}|\p{L})(?![\w@])")
+_NOT_MENTIONED = frozenset({"all", "here", "channel", "everyone", "team", "oncall", "on-call", "channel."})
+
+
+class ChatSpeakerRecognizer(EntityRecognizer):
+    """A chat line's speaker: with a timestamp before or after the name, or a name that starts
+    two or more lines ("Priya: ..." ... "Priya: ..."); a form's labels and a transcript's roles
+    are no speakers."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["NAME"], name=type(self).__name__, supported_language="en")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        if ":" not in text and "\n" not in text:
+            return []
+        lines = [m for m in _SPEAKER_LINE.finditer(text) if m.group("id").split()[0].lower() not in _NOT_SPEAKERS]
+        starts = Counter(m.group("id") for m in lines)
+        # A chat: a speaker who starts two lines, or lines stamped with a time; then every
+        # speaker's line counts ("Aroha: thanks" between two of Wiremu's).
+        chat = any(count >= 2 for count in starts.values())
+        return [
+            RecognizerResult("NAME", *m.span("id"), 0.75)
+            for m in lines
+            if (chat or m.group("stamp") or m.group("after")) and not m.group("id").isdigit()
+        ]
+
+
+class MentionRecognizer(RegexRecognizer):
+    """ "@Tomasz can you...", "@mo": the person a chat message addresses."""
+
+    entity = "NAME"
+    rules = (rule(_MENTION.pattern, 0.75, 0),)
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        return text[start:end].lower() not in _NOT_MENTIONED
+
+
+# ---- tables ----
+
+_DELIMITERS = ("\t", ",", "|", ";")
+_HEADER_TYPES: dict[str, str] = {}
+for _type, _names in {
+    "NAME": "name patient patient_name pt_name first first_name firstname given given_name forename last last_name"
+    " lastname surname family_name attending provider physician doctor clinician nurse contact nok next_of_kin"
+    " referrer consultant resident carer caregiver guardian parent mother father",
+    "DATE": "dob date birth birthdate date_of_birth birth_date adm admitted admission discharge discharged dod"
+    " visit visit_date appt appointment seen",
+    "ZIP": "zip zipcode zip_code postcode post_code postal postal_code fsa pin pincode eircode",
+    "ADDRESS": "city town site clinic hospital address street suburb county facility location home residence"
+    " village district neighbourhood neighborhood practice school employer",
+    "MRN": "mrn hosp_no hospital_no hosp_number chart chart_no record record_no urn ur nhi uhid file_no",
+    "ID": "id subject participant study_id pid subject_id patient_id pt_id case case_no member employee",
+    "PHONE": "phone tel telephone mobile cell cell_phone contact_no phone_no",
+    "EMAIL": "email e_mail",
+    "SSN": "ssn sin nin national_id",
+    "AGE": "age",
+}.items():
+    for _name in _names.split():
+        _HEADER_TYPES[_name] = _type
+_DATE_SUFFIXES = ("_date", "_dt", "date", "_dob")
+_ID_SUFFIXES = ("_id", "_no", "_number", "id")
+
+
+def _header_type(cell: str) -> str | None:
+    key = regex.sub(r"[\s\-/.#]+", "_", cell.strip().strip("\"'").lower()).strip("_")
+    if key in _HEADER_TYPES:
+        return _HEADER_TYPES[key]
+    if key.endswith(_DATE_SUFFIXES):
+        return "DATE"
+    if key.endswith(_ID_SUFFIXES) and len(key) <= 16:
+        return "ID"
+    return None
+
+
+def _cells(line: str, delimiter: str, offset: int) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for part in line.split(delimiter):
+        end = start + len(part)
+        stripped = part.strip().strip("\"'")
+        at = start + part.find(stripped) if stripped else start
+        spans.append((offset + at, offset + at + len(stripped)))
+        start = end + len(delimiter)
+    return spans
+
+
+class TableRecognizer(EntityRecognizer):
+    """The cells of a pasted table (CSV, TSV, pipes) under a header that names what they hold:
+    two or more identifier columns in a header of three or more, then the rows with as many
+    cells. An age cell counts over 89 only; a cell without a letter or digit counts nowhere."""
+
+    def __init__(self) -> None:
+        entities = sorted(set(_HEADER_TYPES.values()))
+        super().__init__(supported_entities=entities, name=type(self).__name__, supported_language="en")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        if "\n" not in text:
+            return []
+        results: list[Any] = []
+        lines, offset = [], 0
+        for line in text.split("\n"):
+            lines.append((line, offset))
+            offset += len(line) + 1
+        header: tuple[str, list[str | None]] | None = None
+        for line, start in lines:
+            if header is not None:
+                delimiter, types = header
+                if line.count(delimiter) + 1 == len(types):
+                    for kind, (s, e) in zip(types, _cells(line, delimiter, start), strict=True):
+                        if kind and s < e and _fits(kind, text[s:e]):
+                            results.append(RecognizerResult(kind, s, e, 0.8))
+                    continue
+                header = None
+            header = _header(line)
+        return results
+
+
+def _header(line: str) -> tuple[str, list[str | None]] | None:
+    for delimiter in _DELIMITERS:
+        cells = line.split(delimiter)
+        if len(cells) < 3:
+            continue
+        types = [_header_type(cell) for cell in cells]
+        if sum(kind is not None for kind in types) >= 2:
+            return delimiter, types
+    return None
+
+
+def _fits(kind: str, value: str) -> bool:
+    if not regex.search(r"[\p{L}\d]", value):
+        return False
+    if kind == "AGE":
+        return value.isdigit() and int(value) > 89
+    if kind in ("DATE", "PHONE", "ZIP", "MRN", "SSN"):
+        return any(c.isdigit() for c in value) or kind == "ZIP"
+    return True
+
+
+# ---- scanned forms ----
+
+# A run of digits with letters an OCR pass reads for digits in it: "O7/l9/l931", "(6l7)", "2l66".
+_DIGITS_READ_AS_LETTERS = regex.compile(r"(?<![\p{L}\d])[\dOoIl]+(?:[-/.:][\dOoIl]+)*(?![\p{L}\d])")
+# A capitalised word with a digit or a small l for its letters: "D0B", "PATlENT", "0'BRIEN", "lD".
+_LETTERS_READ_AS_DIGITS = regex.compile(r"(?<![\p{L}\d])[A-Z0l'’]*[A-Z][A-Z0l'’]*(?![\p{L}\d])")
+_SMALL_L_IN_CAPITALS = regex.compile(r"(?<=[A-Z])l|l(?=[A-Z])")  # "PATlENT", "lD"; not "I'll"
+_AS_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1"})
+_AS_LETTERS = str.maketrans({"0": "O", "l": "I"})
+
+
+def ocr_shadow(text: str) -> str:
+    """The text as an OCR pass meant it, character for character (offsets unchanged): letters
+    inside a run of digits read as digits, digits and small l's inside capitals as letters."""
+
+    def digits(match: regex.Match[str]) -> str:
+        run = match.group()
+        mixed = any(c.isdigit() for c in run) and any(c in "OoIl" for c in run)
+        return run.translate(_AS_DIGITS) if mixed else run
+
+    def letters(match: regex.Match[str]) -> str:
+        word = match.group()
+        misread = "0" in word or _SMALL_L_IN_CAPITALS.search(word) is not None
+        return word.translate(_AS_LETTERS) if misread and len(word) >= 2 else word
+
+    shadow = _DIGITS_READ_AS_LETTERS.sub(digits, text)
+    return _LETTERS_READ_AS_DIGITS.sub(letters, shadow)
