@@ -22,7 +22,7 @@ _STAMP_BEFORE = (
     r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?\s+-\s+)"  # 09/04/2024, 21:14 -
 )
 _STAMP_AFTER = r"(?:\s*\[\d{1,2}:\d{2}(?:\s?[ap]m)?\]|\s+\d{1,2}:\d{2}(?:\s?[ap]m)?)"  # Rob [10:44]:  Dariush 08:14
-_SPEAKER = r"\p{L}[\p{L}'’.\-]*(?:\s\p{L}[\p{L}'’\-]*){0,2}"
+_SPEAKER = r"\p{L}[\p{L}'’.\-]*(?:[ \t]\p{L}[\p{L}'’\-]*){0,2}"  # one line: never across a newline
 _SPEAKER_LINE = regex.compile(
     rf"(?m)^[ \t]*(?P<stamp>{_STAMP_BEFORE})?(?P<id>{_SPEAKER})(?P<after>{_STAMP_AFTER})?"
     r"(?:[ \t]*\([^)\n]{1,24}\))?[ \t]*(?::[ \t]|:$|(?<=\d)[ \t]*$)"
@@ -102,7 +102,7 @@ for _type, _names in {
     for _name in _names.split():
         _HEADER_TYPES[_name] = _type
 _DATE_SUFFIXES = ("_date", "_dt", "date", "_dob")
-_ID_SUFFIXES = ("_id", "_no", "_number", "id")
+_ID_SUFFIXES = ("_id", "_no", "_number")  # not a bare "id" ending: "covid", "paid", "fluid"
 
 
 def _header_type(cell: str) -> str | None:

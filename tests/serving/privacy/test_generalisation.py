@@ -136,6 +136,8 @@ TRAPS = [
     # words with small l's or O's read as they are ("I'll", "SpO2")
     "Plan: rest\nPlan: fluids\nDiagnosis: viral\nDiagnosis: resolved",
     "drug,dose_mg,count\nparacetamol,500,93",
+    "covid,fluid,paid,dose\npositive,restricted,yes,low",
+    "Plan:\nrest and fluids\nPlan:\nreview",
     "I'll check SpO2 at 94% on O2 2L, COVID-19 negative, Hb 9.1",
 ]
 
