@@ -131,6 +131,9 @@ _NEW_PREDICATE = frozenset(
     {"is", "was", "are", "were", "has", "had", "keeps", "kept", "seems", "looks", "looked", "feels", "felt"}
     | {"cant", "wont", "started", "starts", "became", "went", "now", "suddenly"}
 )
+_RATE_AFTER_ABSENCE = frozenset(
+    {"fast", "faster", "quick", "quickly", "rapidly", "hard", "heavily", "noisily", "loudly"}
+)
 # A quantifier that says something is there ends a negation's reach ("not like contractions,
 # and some dark bleeding"; "no rash but lots of vomiting").
 _PRESENT = frozenset({"some", "lots", "loads", "plenty", "bit"})
@@ -179,6 +182,14 @@ HYPOTHETICAL_CUES = (
     ("if", "someone"),
     ("if", "somebody"),
     ("if", "a", "person"),
+    ("if", "a", "young"),
+    ("if", "a", "child"),
+    ("if", "a", "baby"),
+    ("if", "a", "teenager"),
+    ("if", "a", "friend"),
+    ("if", "a", "patient"),
+    ("if", "a", "pupil"),
+    ("if", "a", "student"),
     ("in", "case"),
     ("could", "i", "get"),
     ("can", "you", "get"),
@@ -262,6 +273,16 @@ WORRY_CUES = (
     ("panicking", "im"),
     ("panicking", "i"),
 )
+# A message that says nothing is happening: every clause of it is a question about the future
+# ("Nothing has happened, I just want to be prepared"), unless a clause says now.
+EDUCATIONAL_CUES = (
+    ("nothing", "has", "happened"),
+    ("nothing", "happened"),
+    ("nothing", "is", "happening"),
+    ("want", "to", "be", "prepared"),
+    ("know", "in", "advance"),
+    ("for", "future", "reference"),
+)
 NOW_CUES = frozenset(
     {"now", "currently", "tonight", "today", "just", "moment", "minutes", "still", "happening", "started", "began"}
 )
@@ -322,6 +343,13 @@ PAST_CUES = (
     ("after", "my", "last"),
     ("last", "time"),
     ("family", "history"),
+    ("runs", "on"),
+    ("after", "my", "first"),
+    ("with", "my", "first"),
+    ("in", "my", "first"),
+    ("my", "first", "pregnancy"),
+    ("last", "pregnancy"),
+    ("previous", "pregnancy"),
     ("runs", "in"),
     ("run", "in"),
     ("died",),
@@ -330,6 +358,10 @@ PAST_CUES = (
     ("fhx",),
 )
 _YEAR_RANGE = range(1940, 2100)
+_MONTHS: tuple[str, ...] = (
+    *("january", "february", "march", "april", "may", "june", "july", "august", "september", "october"),
+    *("november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
+)
 # "since last night", "hours ago": ongoing or recent, whatever else the clause says.
 _RECENT = (("hours", "ago"), ("hour", "ago"), ("since", "last"), ("since", "yesterday"), ("since", "this"))
 RELATIVES = frozenset(
@@ -448,6 +480,7 @@ class Context:
         self.marks = Marks(words)
         self._negation_cues = self.marks.negations
         self._asks_for_self = self.marks.has("own_question", 0, len(words))
+        self._educational = self.marks.has("educational", 0, len(words))
         self._negated: dict[tuple[int, int], bool] = {}
         # Per sentence and clause, found on first need: most have no mention at all.
         self._hypothetical: dict[tuple[int, int], bool] = {}  # by the scope it covers
@@ -463,9 +496,11 @@ class Context:
 
     def _is_negated(self, mention: Mention) -> bool:
         words = self.words
-        if mention.absence:
-            return False  # an absence stated by the concept's own words: a danger sign
         after = words[mention.end + 1] if mention.end + 1 < len(words) else ""
+        if mention.absence:
+            # An absence stated by the concept's own words is a danger sign, unless a rate or
+            # manner follows: "not breathing fast" denies the fast breathing, not the breathing.
+            return after in _RATE_AFTER_ABSENCE
         if after[:1] == "x" and after[1:].isdigit():
             return False  # counted, so present: "nil BO, vomiting x6"
         if any(i in self._negation_cues for i in range(mention.start + 1, mention.end)):
@@ -514,8 +549,8 @@ class Context:
         current = clause
         while current not in self._past:
             span = self.layout.clauses[current]
-            own = self._is_past(*span)
-            if own or current == 0 or not self._continues(*span):
+            own = self._is_past(*span) or self._past_by_next(current)
+            if own or current == 0 or not (self._continues(*span) or self._tells_on(current)):
                 self._past[current] = own
                 break
             chain.append(current)
@@ -530,23 +565,76 @@ class Context:
         clause = self.layout.clause_of[mention.start]
         set_aside = self._set_aside.get(clause)
         if set_aside is None:
-            set_aside = self._set_aside[clause] = self._clause_hypothetical(clause) or self._clause_past(clause)
+            set_aside = self._set_aside[clause] = (
+                self._clause_hypothetical(clause) or self._clause_past(clause) or self._educational_clause(clause)
+            )
         return not set_aside and self.negated(mention) == mention.inverted
+
+    def _educational_clause(self, clause: int) -> bool:
+        if not self._educational:
+            return False
+        span = self.layout.clauses[clause]
+        return not (self.marks.has("now_meant", *span) or self.marks.has("now_phrase", *span))
 
     def _continues(self, start: int, end: int) -> bool:
         """A clause that goes on with the one before: "and ..." with no subject of its own."""
         words = self.words
-        return (
-            end - start > 1
-            and words[start] in ("and", "then")
-            and words[start + 1] not in _SUBJECTS
-            and _past_verb(words[start + 1])
-            and not self.marks.has("now", start, end)
-        )
+        if end - start < 2 or words[start] not in ("and", "then") or self.marks.has("now", start, end):
+            return False
+        if words[start + 1] in _THIRD_PERSON:  # "... one night and he lost sight in it"
+            return end - start > 2 and _past_verb(words[start + 2])
+        return words[start + 1] not in _SUBJECTS and _past_verb(words[start + 1])
+
+    def _tells_on(self, clause: int) -> bool:
+        """Someone else's story told on in the same sentence: "my mum had a stroke last year, her
+        face drooped", "Grandpa had a detached retina - he said it was like a curtain", "my dad
+        had a heart attack at 52 - crushing chest pain, collapsed in the kitchen". A clause after
+        a comma or dash that opens on a third person and a past verb, or that follows a clause
+        naming a relative; never one that says now or speaks in the present."""
+        layout, words, marks = self.layout, self.words, self.marks
+        start, end = layout.clauses[clause]
+        before = layout.clauses[clause - 1]
+        if end - start < 2 or before[1] <= before[0]:
+            return False
+        if words[start] not in (",", "-", ":") or layout.sentence_of[start] != layout.sentence_of[before[0]]:
+            return False
+        if marks.has("now", start, end) or marks.has("present", start, end) or marks.has("recent", start, end):
+            return False
+        opening = words[start + 1 : min(start + 4, end)]
+        past_opening = any(_past_verb(word) for word in opening)
+        if any(word in _PRESENT_AUXILIARY for word in opening):
+            return False  # "my dad, who has a history of angina, has got crushing chest pain"
+        if opening and opening[0] in _THIRD_PERSON and past_opening:
+            return True
+        if words[start] == "-" and any(word in ("was", "were") for word in opening):
+            return True  # "broke my wrist 8 months ago - the bone was sticking out"
+        sentence_start = layout.sentences[layout.sentence_of[start]][0]
+        return marks.has("relative", sentence_start, start) and (past_opening or words[start] == "-")
+
+    def _past_by_next(self, clause: int) -> bool:
+        """ "cousin collapsed and died playing football at 23", "my daughter was in resus with DKA
+        when she was diagnosed last year": the clause after dates this one."""
+        layout, words = self.layout, self.words
+        if clause + 1 >= len(layout.clauses):
+            return False
+        start, end = layout.clauses[clause]
+        after = layout.clauses[clause + 1]
+        if after[1] - after[0] < 2 or end <= start:
+            return False
+        if layout.sentence_of[after[0]] != layout.sentence_of[start] or not self._is_past(*after):
+            return False
+        if self._continues(*after):
+            return True
+        # A "when" clause dated by its own cue ("last year", "in 2019"), not by "when he was"
+        dated = self.marks.has("past", after[0] + 1, after[1]) or self.marks.has("year", *after)
+        return words[after[0]] == "when" and dated and any(_past_verb(word) for word in words[start:end])
 
     def _is_hypothetical(self, start: int, end: int) -> bool:
         marks = self.marks
-        if not (marks.has("hypothetical", start, end) or self._conditional_question(start, end)):
+        words = self.words
+        # "Would a swallowed button battery show up on an x-ray?": a question about a thing in general
+        general = end - start > 2 and words[start] in _GENERAL_ASK and words[start + 1] in ("a", "an")
+        if not (general or marks.has("hypothetical", start, end) or self._conditional_question(start, end)):
             return False
         return not (marks.has("now_meant", start, end) or marks.has("now_phrase", start, end))
 
@@ -573,6 +661,8 @@ class Context:
             return False
         if marks.has("past", start, end) or marks.has("year", start, end):
             return True
+        if marks.has("month_in", start, end) and any(_past_verb(word) for word in self.words[start:end]):
+            return True  # "broke her hip in a fall in January" (not "due in January")
         sentence = self.layout.sentences[self.layout.sentence_of[start]]
         if marks.has("time_of_life", *sentence) and not (
             marks.has("now", *sentence) or marks.has("present", *sentence)
@@ -585,10 +675,15 @@ class Context:
 
 
 _WHAT_QUESTION = frozenset({"should", "would", "do", "does", "can", "could", "happens", "to"})
+_WHAT_QUESTION |= {"number", "temperature", "temp", "counts", "count", "age", "level", "dose", "amount"}
+_PRESENT_AUXILIARY = frozenset({"has", "have", "hes", "shes", "is", "are", "am", "im", "does", "do"})
+_THIRD_PERSON = frozenset({"he", "she", "his", "her", "they", "their"})
+_GENERAL_ASK = frozenset({"would", "can", "could", "does", "do", "will"})
 
 
 _IRREGULAR_PAST = frozenset(
     {"broke", "fell", "had", "was", "were", "went", "got", "took", "came", "hit", "cut", "bled", "ran", "lost", "found"}
+    | {"said", "told", "felt", "saw", "knew", "thought", "became", "began", "gave", "kept", "lay", "spent"}
 )
 
 
@@ -618,6 +713,8 @@ _TIME_OF_LIFE = tuple(
 _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "hypothetical": HYPOTHETICAL_CUES,
     "worry": WORRY_CUES,
+    "educational": EDUCATIONAL_CUES,
+    "month_in": tuple(("in", month) for month in _MONTHS),
     "past": PAST_CUES,
     "time_of_life": _TIME_OF_LIFE,
     "recent": _RECENT,

@@ -47,6 +47,8 @@ _NOT_YEARS_AFTER = frozenset(
     | {"days", "day", "months", "month", "mths", "floor", "storey", "stories", "steps", "stairs"}
 )
 _AGE_AFTER = re.compile(r"^(?:im|i am|aged?|age|hes|shes|he is|she is)$")
+# A number and its unit in one word: "2yo", "18mo", "6mths old", "3wk old".
+_COMPACT_AGE = re.compile(r"^(\d{1,3})(yo|yr|yrs|mo|mos|mth|mths|wk|wks)$")
 PREGNANCY_WEEKS = range(4, 43)
 
 # The concepts a fact is read from (a mention of any other concept is not looked at here).
@@ -64,6 +66,13 @@ def age_in_months(words: list[str]) -> float | None:
     "I'm 58"): a caregiver writes about the younger person."""
     ages: list[float] = []
     for index, word in enumerate(words):
+        compact = _COMPACT_AGE.match(word)
+        if compact:
+            after = words[index + 1] if index + 1 < len(words) else ""
+            before = words[index - 1] if index else ""
+            if compact[2] == "yo" or after == "old" or before in _AGE_OF:
+                ages.append(int(compact[1]) * _UNIT_MONTHS[compact[2]])
+            continue
         number = int(word) if word.isdigit() else _WORD_NUMBERS.get(word)
         if number is None or index + 1 >= len(words):
             continue

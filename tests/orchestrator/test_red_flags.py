@@ -55,6 +55,20 @@ ACCEPTED_FALSE_ALARMS = {
     # A fever threshold asked for a baby not yet born: reading the newborn as the patient is the
     # safe side of the question.
     "j-133": "what temperature is too high for a newborn? baby due next month",
+    # "What does X mean?" about a sign's name: read as a question about a word, it would also
+    # cancel "my legs are numb down there, what does that mean?".
+    "k-189": "What does 'saddle numbness' mean? My physio mentioned it as something to watch out for...",
+    # Tightenings at 35 weeks are labour's first sign; "irregular, painless" is the writer's
+    # judgement, which the rules do not weigh.
+    "k-391": "35 weeks, getting tightenings on and off, irregular, painless...",
+    # A relative's story told over "and" clauses ("went red and agonising one night and he lost
+    # sight in it"): the walk back through the story stops at a clause with no verb of its own.
+    "k-416": "Glaucoma runs on my dad's side - his eye went red and agonising one night and he lost sight in it...",
+    # A child and a hand sanitiser, as g-059: Poison Control's number is safe advice.
+    "k-485": "kid licked a bit of hand sanitiser off his hands at school, didn't drink any...",
+    # A relative's past told over several sentences ("He was out walking the dog and got this
+    # crushing chest pain"): a third person's past tense alone would also cancel "He collapsed".
+    "k-595": "My dad was 58 when he had his heart attack. He was out walking the dog and got this crushing...",
 }
 # Development emergencies the rules still miss, each with why: the README's development figure
 # counts them.
@@ -164,6 +178,22 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ("glucose 27 and ketones high, vomiting all morning", "dka_hyperglycaemia", {}),
         ("what I thought was indigestion, now cold sweat and it's spreading to my left arm", "heart_attack", {}),
         ("a huge amount of blood in the toilet bowl after I went, feel dizzy", "gi_bleed", {}),
+        # after blind set K: an amount between the cough and the blood; a drug for an erection;
+        # croup's stridor with no stated age; an age in one word ("2yo"); an absence stays one
+        # unless a rate follows it; a relative's old event beside their new one; a dash after
+        # a past event with a present complaint ("woke up with"), and a present auxiliary
+        ("coughed up about 3 tablespoons of blood this morning and I'm breathless", "coughing_blood", {}),
+        ("took viagra last night, still hard and really painful 5 hours later", "priapism", {}),
+        ("croup since yesterday, now the noise when he breathes in is there all the time", "croup_stridor", {}),
+        ("2yo got into grandma's handbag and ate some of her pills, he seems normal", "overdose", {}),
+        ("he's not breathing properly and won't wake", "cardiac_arrest", {}),
+        ("My mum had a stroke last year, her face is drooping again now", "stroke", {}),
+        ("had a stent 3 years ago - woke up with crushing chest pain and sweating", "heart_attack", {}),
+        ("My dad, who had a stent in 2019, has got crushing chest pain and he's grey", "heart_attack", {}),
+        ("I'm 30 weeks, due in January, and bleeding heavily", "pregnancy_bleeding", {}),
+        ("my son swallowed a button battery, would an x-ray show it?", "button_battery", {}),
+        ("tongue is swelling up after the injection and I can't catch my breath", "anaphylaxis", {}),
+        ("my husband is 83, diarrhoea for 4 days and not passing water all day", "severe_dehydration", {}),
     ],
 )
 def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
@@ -223,6 +253,20 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         "sin fiebre, tos y mocos, eating fine",
         "If my brother says he feels suicidal, how should I talk to him about it?",
         "not coughing up any blood, just clear phlegm with this cold",
+        # after blind set K: a rate after an absence denies the rate; a relative's story told on
+        # after a comma or dash; a "when" clause that dates the one before; a month with a past
+        # verb; a message that says nothing has happened; a question about a thing in general
+        "Son (6) has had a cough for 3 days, no wheeze, not breathing fast, ribs not sucking in",
+        "My mum had a stroke last year, her face drooped and she couldn't talk for days. How do I lower my own risk?",
+        "My mother had a brain haemorrhage - sudden worst headache of her life. Should I get scanned?",
+        "My daughter was in resus with DKA when she was diagnosed last year. What are the sick day rules?",
+        "My grandma broke her hip in a fall in January, she's fine now. Exercises for balance?",
+        "Broke my wrist 8 months ago - the bone was sticking out and I had surgery. Physio?",
+        "Cousin collapsed and died playing football at 23 - sudden cardiac arrest. Should we get tested?",
+        "Nothing has happened, I just want to be prepared: what does agonal breathing look like?",
+        "Would a swallowed button battery show up on an x-ray? Saw a scary news story",
+        "If a young person might be suicidal, what's the best way to ask them about it?",
+        "If my baby gets a temperature when she's under 3 months, what number counts as a fever?",
     ],
 )
 def test_a_trap_does_not_fire(text: str) -> None:
