@@ -27,7 +27,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from serving.privacy import forms, labelled, recognizers, structure
+from serving.privacy import forms, interchange, labelled, recognizers, structure
 
 # Placeholder types, and the Presidio entities each covers.
 ENTITY_TYPES: dict[str, str] = {
@@ -127,12 +127,19 @@ class PhiDetector:
             forms.NameBeforeAgeRecognizer(clinical_terms(), recognizers.common_words(), self._names.first),
             forms.FacilityFirstRecognizer(recognizers.common_words()),
             forms.StreetAbroadRecognizer(),
+            forms.LabelledPlaceRecognizer(),
             forms.NicknameAndSpeakerRecognizer(recognizers.common_words()),
             structure.ChatSpeakerRecognizer(),
             structure.MentionRecognizer(),
             structure.TableRecognizer(),
+            structure.PedigreeRecognizer(),
+            structure.SpokenPhoneRecognizer(),
+            structure.SpokenIdRecognizer(),
+            interchange.Hl7Recognizer(),
+            interchange.JsonFieldRecognizer(),
         ]
         self._clinical = clinical_terms()
+        self._common = recognizers.common_words()
         labelled.places()  # GeoNames' table (~0.5 s): loaded with the detector, not by a request
         self._presidio: list[PatternRecognizer] = [
             UsSsnRecognizer(),
@@ -177,7 +184,7 @@ class PhiDetector:
         # Ours first on a tie: a labelled "MRN: MR9412800" is an MRN even if it is also a
         # well-formed DEA number.
         # Clinical words are never identifiers, whatever a recognizer thought ("TIA", "JAMA").
-        results = [r for r in results if text[r.start : r.end].strip(" .,'’").lower() not in self._clinical]
+        results = [r for r in results if not self._clinical_phrase(text[r.start : r.end])]
         contextual = [r for r in contextual if text[r.start : r.end].strip(" .,'’").lower() not in self._clinical]
         kept = [(r, 0) for r in results if r.score >= SCORE_THRESHOLD]
         kept += [(r, 1) for r in contextual if r.score >= SCORE_THRESHOLD]
@@ -192,6 +199,14 @@ class PhiDetector:
             occupied[result.start : result.end] = b"\x01" * (result.end - result.start)
             taken.append(Finding(ENTITY_TYPES[result.entity_type], result.start, result.end))
         return sorted(taken, key=lambda f: f.start)
+
+    def _clinical_phrase(self, found: str) -> bool:
+        """A clinical word, or clinical and common words only ("SBAR HANDOVER", "ICD check")."""
+        words = [word.strip(" .,:;'’()").lower() for word in found.split()]
+        if " ".join(words) in self._clinical:
+            return True
+        named = any(w in self._clinical and len(w) >= 3 for w in words)  # not an initial: "Holly K. Reeves"
+        return named and all(w in self._clinical or w in self._common for w in words)
 
     @staticmethod
     def counts(findings: list[Finding]) -> dict[str, int]:

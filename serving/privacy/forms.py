@@ -474,3 +474,26 @@ class NicknameAndSpeakerRecognizer(RegexRecognizer):
 _ROLES = frozenset(
     {"patient", "pt", "caller", "agent", "nurse", "doctor", "dr", "operator", "parent", "mum", "dad", "gp", "me", "you"}
 )
+
+
+class LabelledPlaceRecognizer(RegexRecognizer):
+    """The place a form's label names, whatever its words: "Hospital: Amrita Institute of
+    Medical Sciences", "Facility: The Queen's Medical Center", "Employer: Maple Leaf Foods"
+    (to the line's end, a comma, a bracket or a column's gap)."""
+
+    entity = "ADDRESS"
+    rules = (
+        rule(
+            r"(?m:^[ \t]*|[ \t]{2,})(?i:hospital|facility|clinic|employer|school|venue|site|institution|practice|"
+            r"surgery|care[ ]home|nursing[ ]home|pharmacy|club|workplace|place[ ]of[ ]work|treating[ ]hospital)"
+            r"[ \t]*:[ \t]*(?P<id>(?-i:\p{Lu})[^\n,()\t]*?)(?=[ \t]*(?:$|\n|,|\(|\t|[ ]{2}))",
+            0.7,
+            0,
+        ),
+    )
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        words = text[start:end].lower().split()
+        if words[0] in ("yes", "no", "none", "not", "n/a", "na", "unknown", "see", "as", "same", "tbc", "other"):
+            return False  # "Hospital: Yes", "Clinic: see below"
+        return len(words) > 1 or zipf_frequency(words[0], "en") < _RARE_FOR_A_WORD

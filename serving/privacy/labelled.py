@@ -185,7 +185,8 @@ class MoreDatesRecognizer(RegexRecognizer):
             r"\b(?:dob|d\.o\.b\.?|date\s+of\s+birth|born|adm(?:itted)?|admission|dis(?:charged)?|d/c|seen|"
             r"visit(?:ed)?|rec'?d|received|collected|reported|arrived|dated?|on|since|from|until|due|"
             r"appointment|appt|surgery|op|procedure|review|followed\s+up)\b[\s:]{0,3}+"
-            r"(?P<id>\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?|\d{1,2}(?:st|nd|rd|th)(?:\s+of)?(?:\s+[a-z]+)?)(?![\d/])",
+            r"(?P<id>\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?|\d{1,2}(?:st|nd|rd|th)(?:\s+of)?(?:\s+[a-z]+)?)(?![\d/])"
+            r"(?!\s?(?:mg|mcg|µg|ml|g|units?|iu|mmol|%|kg|l)\b)",  # "stay on 0.5 mg": a dose
             0.75,
         ),
     )
@@ -200,14 +201,15 @@ class PostcodeRecognizer(RegexRecognizer):
 
 
 _FACILITY_WORD = (
-    r"(?:hospital|infirmary|clinic|surgery|medical\s+(?:practice|center|centre|group)|health\s+(?:centre|center)|"
+    r"(?:medical\s+college|institute\s+of\s+medical\s+sciences|"
+    r"hospital|infirmary|clinic|surgery|medical\s+(?:practice|center|centre|group)|health\s+(?:centre|center)|"
     r"nursing\s+home|care\s+home|care\s+centre|care\s+center|hospice|pediatrics|paediatrics|family\s+medicine|"
     r"cardiology|dialysis|laboratory|laboratories|children'?s\s+(?:center|centre|hospital)|rehab(?:ilitation)?|"
     r"practice|pharmacy|chemist|medical|health|women'?s\s+clinic|fetal\s+medicine\s+unit|memory\s+clinic|"
     r"urgent\s+care|walk-in\s+centre|lodge|house|manor|court|gardens|village|general|center|centre|"
     r"endoscopy\s+(?:center|centre|unit)|aged\s+care|assisted\s+living|senior\s+living|diagnostics|"
     r"medicals|dental|fertility|regional|ltc|pcc|imaging|radiology|physiotherapy|physio|optometry|"
-    r"opticians?|clínica|clinica|hôpital|hopital|krankenhaus|ziekenhuis|klinik|rehab)"
+    r"opticians?|clínica|clinica|hôpital|hopital|krankenhaus|ziekenhuis|klinik|rehab|university|universitätsmedizin)"
 )
 _CAPWORD = r"(?:St\.?|Saint|\p{Lu}[\p{Ll}'’]++(?:-\p{Lu}[\p{Ll}]++)?|\p{Lu}{2,}+)"
 
@@ -470,7 +472,7 @@ class InternationalPhoneRecognizer(EntityRecognizer):
 
 # A name after a label or a strong cue, whatever its case or letters: "Pt: Ōkubo Haruka",
 # "Name: baker, holly", "re: marcus lee", "Patient frank o'malley", "daughter Ngozi".
-_NAME_WORD = r"(?:\p{L}[\p{L}'’]*+(?:-\p{L}[\p{L}'’]*+)?|\p{Lu}\.)"
+_NAME_WORD = r"(?:\p{L}[\p{L}'’]*+(?:-\p{L}[\p{L}'’]*+)?|\p{Lu}\.|[\"“]\p{L}[\p{L}'’]*+[\"”])"  # "Dami": a nickname
 _LABEL_CUE = (
     r"(?:patient|pt|name|re|client|resident|member|insured|subscriber|guarantor|surgeon|ordering|referring|"
     r"surname|forename|given\s+names?|given|first\s+name|last\s+name|family\s+name|nok|next\s+of\s+kin|"
@@ -486,7 +488,11 @@ _LABEL_CUE = (
     r"dentist|therapist|coordinator|chaplain|interpreter|translator|mr|mrs|ms|miss|mx|prof|rev|sr|"
     r"hi|hello|hey|hiya|hola|bonjour|dear|morning|evening|call\s+me|known\s+as|naam|name['’]s|"
     r"handed\s+over\s+(?:to|by)|grandpa|grandad|granny|lola|lolo|ouma|oupa|moko|mokopuna|tita|tito|"
-    r"flatmate|housemate|roommate|stepmum|stepmom|stepdad|bestie|mate|fiance)"
+    r"flatmate|housemate|roommate|stepmum|stepmom|stepdad|bestie|mate|fiance|"
+    r"tech|technician|driver|worker|injured\s+person|athlete|student|pupil|participant|deceased|falecido|"
+    r"proband|informant|investigator(?:\s+signature)?|accessed\s+by|pick(?:ed)?\s*up\s+by|"
+    r"counsell?ed\s+by|scribe|waris|contato|sibling|physician|priest|anaesthetist|anesthetist|scrub|"
+    r"prescriber|pharmacist|sonographer|radiographer|witness|verified\s+by|herrn|frau|m[ãa]e|pai)"
 )
 # Cues that say a person comes next (family, greetings): there a capitalised word is a name even
 # when it is also an English word ("Daughter Mere", "partner Sky", "Hi Autumn"), and a lower-case
@@ -501,7 +507,7 @@ _PERSON_CUE = regex.compile(
 )
 _CUED_NAME = regex.compile(
     rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?+\s{{0,3}}+[:|,(!-]?+\s{{0,3}}+"
-    rf"(?P<id>{_NAME_WORD}(?:(?:,\s?|[ ]){_NAME_WORD}){{0,3}})"  # one space: two or more end a column
+    rf"(?P<id>{_NAME_WORD}(?:(?:,\s?|[ ]){_NAME_WORD}){{0,5}})"  # one space: two or more end a column
 )
 _AND_NAME = regex.compile(r"\s+(?:and|&)\s+(?P<name>\p{Lu}\p{Ll}[\p{L}'’-]*+)")
 _NAME_LABEL_BEFORE = regex.compile(
@@ -565,8 +571,12 @@ class CuedNameRecognizer(EntityRecognizer):
         end = start
         position = start
         kept = 0
-        for piece in regex.finditer(r"\S+", run):
-            word = piece.group().strip(",;:.()").lower()
+        pieces = list(regex.finditer(r"\S+", run))
+        for index, piece in enumerate(pieces):
+            word = piece.group().strip(',;:.()"“”').lower()
+            following = pieces[index + 1].group() if index + 1 < len(pieces) else ""
+            if kept and word in _NAME_PARTICLES and following[:1].isupper():
+                continue  # "Luuk de Vries", "Siti Nurhaliza binti Abdullah", "Dafydd ap Rhys"
             bare = word.replace("'", "").replace("’", "")
             glued = text[start + piece.end() : start + piece.end() + 1].isdigit()  # "PRS8871": an id, not a name
             if (
@@ -601,9 +611,16 @@ class CuedNameRecognizer(EntityRecognizer):
             return word not in self._stop or raw[:1].isupper()
         if word in self._stop or not raw[:1].isupper() or word.endswith(("ed", "ing")):
             return False
-        return zipf_frequency(word, "en") < _COMMON_ENGLISH
+        # "José", "Seán", "Öztürk": English spells no word with these letters (wordfreq knows
+        # "josé" from names in English text, which is what it is here).
+        return not word.isascii() or zipf_frequency(word, "en") < _COMMON_ENGLISH
 
 
+# Lower-case words inside a name, between two of its capitalised words.
+_NAME_PARTICLES = frozenset(
+    {"de", "da", "das", "do", "dos", "del", "della", "di", "du", "van", "von", "der", "den", "ter", "ten", "la", "le"}
+    | {"bin", "binti", "bint", "ibn", "ben", "ap", "al", "el", "ó", "ní", "nic", "mac", "y", "e", "st", "a/l", "a/p"}
+)
 # Words a cue is often followed by that are not a name.
 _STOP_AFTER_CUE = frozenset(
     {

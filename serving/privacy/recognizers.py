@@ -321,7 +321,8 @@ _STATES = (
 
 # The town, suburb and county that follow a street or a facility: ", Headington, Oxford",
 # ", Old Airport Road, Bengaluru", ", Co. Galway" (capitalised, up to three parts).
-PLACE_TAIL = r"(?:,[ ](?-i:(?:Co\.[ ])?\p{Lu}[\p{L}'’-]+(?:[ ]\p{Lu}[\p{L}'’.-]+){0,2})){0,3}"
+# (a word ends at a word's end: "Aberystwyth SY23 1DE" leaves the postcode whole)
+PLACE_TAIL = r"(?:,[ ](?-i:(?:Co\.[ ])?\p{Lu}[\p{L}'’-]+\b(?:[ ]\p{Lu}[\p{L}'’.-]+\b(?!\d)){0,2})){0,3}"
 
 
 class AddressRecognizer(RegexRecognizer):

@@ -19,12 +19,17 @@ from serving.privacy.recognizers import RegexRecognizer, rule
 
 _STAMP_BEFORE = (
     r"(?:\[[^\]\n]{4,32}\]\s*"  # [05.04.24, 08:15]  [10:42]
-    r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?\s+-\s+)"  # 09/04/2024, 21:14 -
+    r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?\s+-\s+"  # 09/04/2024, 21:14 -
+    r"|\d{1,2}:\d{2}(?:\s?[ap]\.?m\.?)?\s+-\s+)"  # 21:06 - Tunde:
 )
-_STAMP_AFTER = r"(?:\s*\[\d{1,2}:\d{2}(?:\s?[ap]m)?\]|\s+\d{1,2}:\d{2}(?:\s?[ap]m)?)"  # Rob [10:44]:  Dariush 08:14
-_SPEAKER = r"\p{L}[\p{L}'’.\-]*(?:[ \t]\p{L}[\p{L}'’\-]*){0,2}"  # one line: never across a newline
+_STAMP_AFTER = (  # Rob [10:44]:  Dariush 08:14  [Kostas] 06:20:
+    r"(?:\s*\[\d{1,2}:\d{2}(?:\s?[ap]m)?\]|\]?\s+\d{1,2}:\d{2}(?:\s?[ap]m)?)"
+)
+_SPEAKER = (  # one line: never across a newline; a handle ("kwabena_m") or "[Kostas]"
+    r"(?:\p{L}[\p{L}'’.\-]*(?:_[\p{L}\d]+)*(?:[ \t]\p{L}[\p{L}'’\-]*){0,2}|(?<=\[)\p{L}[\p{L}'’\-]*(?=\]))"
+)
 _SPEAKER_LINE = regex.compile(
-    rf"(?m)^[ \t]*(?P<stamp>{_STAMP_BEFORE})?(?P<id>{_SPEAKER})(?P<after>{_STAMP_AFTER})?"
+    rf"(?m)^[ \t]*(?P<stamp>{_STAMP_BEFORE})?\[?(?P<id>{_SPEAKER})(?P<after>{_STAMP_AFTER})?"
     r"(?:[ \t]*\([^)\n]{1,24}\))?[ \t]*(?::[ \t]|:$|(?<=\d)[ \t]*$)"
 )
 # Words before a colon that are a form's labels or a transcript's roles, never a speaker's name.
@@ -38,6 +43,7 @@ _NOT_SPEAKERS = frozenset(
     | {"comments", "reason", "indication", "procedure", "technique", "conclusion", "recommendation", "attachment"}
     | {"http", "https", "tip", "update", "edit", "ps", "nb", "fyi", "action", "status", "outcome", "follow"}
     | {"mum", "dad", "parent", "gp", "physio", "dentist", "pharmacist", "midwife", "paramedic", "emt", "rn"}
+    | {"clinician", "provider", "support", "host", "moderator", "pharmacy", "reception", "receptionist", "staff"}
 )
 _MENTION = regex.compile(r"(?<![\w@.])@(?P<id>\p{L}[\p{L}\d_.\-]{0,30}\p{L}|\p{L})(?![\w@])")
 _NOT_MENTIONED = frozenset({"all", "here", "channel", "everyone", "team", "oncall", "on-call", "channel."})
@@ -116,9 +122,17 @@ def _header_type(cell: str) -> str | None:
     return None
 
 
+def _split(line: str, delimiter: str) -> list[str]:
+    """A line's cells; a quoted cell keeps its delimiters ("Begay, Tsosie")."""
+    if '"' not in line:
+        return line.split(delimiter)
+    cell = regex.escape(delimiter)
+    return [m.group() for m in regex.finditer(rf'(?:^|(?<={cell}))(?:\s*"(?:[^"]|"")*"\s*|[^{cell}]*)', line)]
+
+
 def _cells(line: str, delimiter: str, offset: int) -> list[tuple[int, int]]:
     spans, start = [], 0
-    for part in line.split(delimiter):
+    for part in _split(line, delimiter):
         end = start + len(part)
         stripped = part.strip().strip("\"'")
         at = start + part.find(stripped) if stripped else start
@@ -151,7 +165,7 @@ class TableRecognizer(EntityRecognizer):
         for line, start in lines:
             if header is not None:
                 delimiter, types = header
-                if line.count(delimiter) + 1 == len(types):
+                if len(_split(line, delimiter)) == len(types):
                     for kind, (s, e) in zip(types, _cells(line, delimiter, start), strict=True):
                         if kind and s < e and _fits(kind, text[s:e]):
                             results.append(RecognizerResult(kind, s, e, 0.8))
@@ -163,7 +177,7 @@ class TableRecognizer(EntityRecognizer):
 
 def _header(line: str) -> tuple[str, list[str | None]] | None:
     for delimiter in _DELIMITERS:
-        cells = line.split(delimiter)
+        cells = _split(line, delimiter)
         if len(cells) < 3:
             continue
         types = [_header_type(cell) for cell in cells]
@@ -193,6 +207,10 @@ _AS_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1"})
 _AS_LETTERS = str.maketrans({"0": "O", "l": "I"})
 
 
+_POSTCODE_INWARD = regex.compile(r"^\d[A-Z]{2}$")
+_POSTCODE_OUTWARD = regex.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s$")
+
+
 def ocr_shadow(text: str) -> str:
     """The text as an OCR pass meant it, character for character (offsets unchanged): letters
     inside a run of digits read as digits, digits and small l's inside capitals as letters."""
@@ -205,7 +223,57 @@ def ocr_shadow(text: str) -> str:
     def letters(match: regex.Match[str]) -> str:
         word = match.group()
         misread = "0" in word or _SMALL_L_IN_CAPITALS.search(word) is not None
+        if _POSTCODE_INWARD.match(word) and _POSTCODE_OUTWARD.search(text, 0, match.start()):
+            return word  # "HG2 0NA": a UK postcode's second half, not "ONA"
         return word.translate(_AS_LETTERS) if misread and len(word) >= 2 else word
 
     shadow = _DIGITS_READ_AS_LETTERS.sub(digits, text)
     return _LETTERS_READ_AS_DIGITS.sub(letters, shadow)
+
+
+# ---- pedigrees ----
+
+_PEDIGREE_MEMBER = (
+    r"(?m)^[ \t]*[-*•]?[ \t]*[IVX1]{1,4}[-.:]\d{1,2}[ \t:]+"  # " I-1 ", "II-2 ", "III.1:"
+    r"(?P<id>\p{Lu}[\p{L}'’\-]+(?:[ ](?:\p{Lu}[\p{L}'’\-]+|(?:Ó|Ní|Nic|Mac|de|da|van|von|bin|binti)(?=[ ]\p{Lu})))*)"
+)
+
+
+class PedigreeRecognizer(RegexRecognizer):
+    """A family tree's members by generation and place (an OCR-read "1-1" too): "I-1 Pádraig Kavanagh (maternal
+    grandfather)", "II-1 Máire (mother)"."""
+
+    entity = "NAME"
+    rules = (rule(_PEDIGREE_MEMBER, 0.8, 0),)
+
+
+# ---- numbers said aloud (dictation, voicemail transcripts) ----
+
+_SPOKEN_DIGIT = (
+    r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|hundred|thousand|double|triple|\d"
+    r"|\p{Lu}[ ]as[ ]in[ ]\p{L}+)"
+)
+_SPOKEN_RUN = rf"(?P<id>{_SPOKEN_DIGIT}(?:[ ,\-]{{1,2}}{_SPOKEN_DIGIT}){{4,}})"
+
+
+class SpokenPhoneRecognizer(RegexRecognizer):
+    """A phone number dictated in words: "can be reached on oh seven seven hundred nine hundred
+    three four two", "five one zero, five five five, zero one nine one"."""
+
+    entity = "PHONE"
+    rules = (
+        rule(
+            rf"(?i:phone|mobile|cell|number|reached[ ]on|contacted[ ]on|call(?:ed)?(?:[ ]on)?)\W{{1,3}}{_SPOKEN_RUN}",
+            0.75,
+        ),
+    )
+
+
+class SpokenIdRecognizer(RegexRecognizer):
+    """An identifier dictated in words after its label: "hospital number K as in kilo seven
+    seven one two zero", "MRN eight eight four one"."""
+
+    entity = "ID"
+    rules = (
+        rule(rf"(?i:mrn|nhs|hospital[ ]number|number|policy|member|account|id|medicare)\W{{1,3}}{_SPOKEN_RUN}", 0.75),
+    )

@@ -18,6 +18,18 @@ def found(detector: PhiDetector, text: str) -> list[tuple[str, str]]:
     return [(f.type, text[f.start : f.end]) for f in detector.find_uncached(text)]
 
 
+# A pasted HL7 v2 message and a FHIR-like resource (blind set 7 had both).
+HL7 = (
+    "MSH|^~\\&|ADT|HOSP|||20240307101500||ADT^A01|MSG1|P|2.5\n"
+    "PID|1||004417829^^^HOSP^MR||DE LA CRUZ^MARÍA^G||19490102|F|||12 Kowhai Street^^Otahuhu^^1062^NZL||09 555 0134\n"
+    "PV1|1|I|WD64^12^1||||7761234^HENARE^TAMATI^^^^DR"
+)
+FHIR = (
+    '{"resourceType": "Patient", "name": [{"family": "Abdi", "given": ["Hodan"]}], "birthDate": "1961-02-03",'
+    ' "generalPractitioner": [{"display": "Sven-Erik Lindqvist"}]}'
+)
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "value"),
     [
@@ -102,6 +114,41 @@ def found(detector: PhiDetector, text: str) -> list[tuple[str, str]]:
         ("PATlENT DETAlLS\nD0B: O3/l2/l958\nPhone: (2l2) 555-O199", "PHONE", "(2l2) 555-O199"),
         ("Surname: KOWALCZYK   Forename: Zofia", "NAME", "Zofia"),
         ("EMT: Tendai Moyo, unit 4", "NAME", "Tendai Moyo"),
+        # after blind set 7: HL7 v2 fields and FHIR-like JSON by position; a quoted CSV cell
+        # with a comma; name particles, accents and nicknames after a label; a pedigree's
+        # members; numbers said aloud; a UK postcode's inward code that starts with 0; a
+        # place a form's label names; chat stamps before a name and names in brackets
+        (HL7, "NAME", "DE LA CRUZ"),
+        (HL7, "NAME", "MARÍA"),
+        (HL7, "MRN", "004417829"),
+        (HL7, "DATE", "19490102"),
+        (HL7, "ADDRESS", "12 Kowhai Street"),
+        (HL7, "ZIP", "1062"),
+        (HL7, "PHONE", "09 555 0134"),
+        (HL7, "NAME", "HENARE"),
+        (FHIR, "NAME", "Abdi"),
+        (FHIR, "NAME", "Hodan"),
+        (FHIR, "DATE", "1961-02-03"),
+        (FHIR, "NAME", "Sven-Erik Lindqvist"),
+        ('"MRN","Patient","Unit"\n"1002939","Begay, Tsosie","ICU"', "NAME", "Begay, Tsosie"),
+        ("Falecido: José Carlos da Silva Moreira   CPF: 1", "NAME", "José Carlos da Silva Moreira"),
+        ('Driver: Oluwadamilare "Dami" Adeyemi\nUnit 2', "NAME", 'Oluwadamilare "Dami" Adeyemi'),
+        ("Tech: Luuk de Vries, CCDS", "NAME", "Luuk de Vries"),
+        ("Pedigree:\n I-1 Pádraig Kavanagh (grandfather)\n II-2 Seán Ó Murchú (father)", "NAME", "Seán Ó Murchú"),
+        (
+            "he can be reached on oh seven seven hundred nine hundred three four two period",
+            "PHONE",
+            "oh seven seven hundred nine hundred three four two",
+        ),
+        ("Informant: Susan Marsh (daughter), Harrogate HG2 0NA", "ZIP", "HG2 0NA"),
+        ("Boots Pharmacy, Aberystwyth SY23 1DE", "ZIP", "SY23 1DE"),
+        (
+            "Ward: 4B\nHospital: Amrita Institute of Medical Sciences\nDate: 12.3.",
+            "ADDRESS",
+            "Amrita Institute of Medical Sciences",
+        ),
+        ("21:05 - Bisi: Mummy has been admitted\n21:06 - Tunde Lagos: Which doctor?", "NAME", "Tunde Lagos"),
+        ("[Kostas] 06:10: He had a TIA\n[Kostas] 06:20: I want MRI", "NAME", "Kostas"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -139,6 +186,12 @@ TRAPS = [
     "covid,fluid,paid,dose\npositive,restricted,yes,low",
     "Plan:\nrest and fluids\nPlan:\nreview",
     "I'll check SpO2 at 94% on O2 2L, COVID-19 negative, Hb 9.1",
+    # after blind set 7: a dose after "on" is no date; clinical and common words together are
+    # no name; a form's place label with no place after it
+    "please stay on 0.5 mg for 2 more weeks",
+    "SBAR HANDOVER\nSituation: stable",
+    "Hospital: Yes\nClinic: see below",
+    "SN and RV normal; LAD stent patent; BRCA1/2 negative; RTC 6 weeks",
 ]
 
 
