@@ -15,17 +15,23 @@ from orchestrator.safety.lexicon import CLAUSE_MARK, SENTENCE_END, Lexicon, norm
 
 CONCEPTS_FILE = Path(__file__).with_name("concepts.yaml")
 # Concepts read from numbers rather than listed words: a duration of 5 minutes or more ("fitting
-# for 7 mins", "2 hours"), and weeks of a pregnancy before 37 ("only 29 wks").
-DERIVED = ("over_5_minutes", "preterm_weeks")
+# for 7 mins", "2 hours"), weeks of a pregnancy before 37 ("only 29 wks"), a blood pressure of
+# 160/110 or more ("BP at home 165/110": NHS and ACOG's severe range), and an oxygen saturation
+# of 92% or less ("sats 84%": the NHS pulse-oximeter advice to get help now).
+DERIVED = ("over_5_minutes", "preterm_weeks", "very_high_bp", "low_oxygen")
+_PRESSURE_CUES = frozenset({"bp", "pressure", "reading", "readings", "bps"})
+_OXYGEN_CUES = frozenset({"sats", "sat", "spo2", "saturation", "saturations", "saturating", "oxygen", "o2", "sp02"})
+_OXYGEN_FILLER = frozenset({"is", "was", "of", "at", "are", "now", "only", "down", "to", "level", "levels", "reading"})
 _MINUTES = frozenset({"minutes", "minute", "mins", "min", "mns"})
 _HOURS = frozenset({"hours", "hour", "hrs", "hr", "h"})
 _WEEKS = frozenset({"weeks", "week", "wks", "wk"})
 _GAP = 2  # other words allowed between two words of a term
 _MEMO_WORDS = 50_000
-# The negation words a term may carry itself (kept in step with context.NEGATION_CUES).
+# The negation words a term may carry itself (context.NEGATION_CUES, and near-absences).
 NEGATION_WORDS = frozenset(
     {"no", "not", "never", "none", "without", "dont", "doesnt", "didnt", "isnt", "wasnt", "arent", "werent"}
     | {"hasnt", "havent", "hadnt", "wont", "cant", "cannot", "nothing", "unable", "stopped", "nil"}
+    | {"hardly", "barely"}  # a term's own near-absence ("hardly any wee"), never a cue for others
 )
 _MIN_PREFIX = 2
 
@@ -177,13 +183,37 @@ def _walk(
 
 def derived(words: list[str]) -> list[Mention]:
     found: list[Mention] = []
-    for index, word in enumerate(words[:-1]):
-        if not word.isdigit():
+    for index, word in enumerate(words):
+        if not word.isdigit() or len(word) > 4:
             continue
-        number, unit = int(word), words[index + 1]
+        number, unit = int(word), words[index + 1] if index + 1 < len(words) else ""
+        if unit and _very_high_bp(words, index, number):
+            found.append(Mention("very_high_bp", index, index + 1))
+        if _low_oxygen(words, index, number):
+            found.append(Mention("low_oxygen", index - 1, index))
         after = words[index + 2] if index + 2 < len(words) else ""
         if (unit in _MINUTES and number >= 5) or unit in _HOURS:
             found.append(Mention("over_5_minutes", index, index + 1))
         elif unit in _WEEKS and 20 <= number <= 36 and after not in ("old", "ago"):
             found.append(Mention("preterm_weeks", index, index + 1))
     return found
+
+
+def _very_high_bp(words: list[str], index: int, systolic: int) -> bool:
+    """ "BP 165/110" (read as "165 110"): two numbers, a pressure cue within four words before."""
+    diastolic = words[index + 1]
+    if not diastolic.isdigit() or len(diastolic) > 3 or not 70 <= systolic <= 260:
+        return False
+    if not 40 <= int(diastolic) < systolic or not any(w in _PRESSURE_CUES for w in words[max(0, index - 4) : index]):
+        return False
+    return systolic >= 160 or int(diastolic) >= 110
+
+
+def _low_oxygen(words: list[str], index: int, number: int) -> bool:
+    """ "sats 84", "spo2 is 88", "O2 sat of 89": a saturation of 92 or less after its cue."""
+    if not 50 <= number <= 92 or index == 0:
+        return False
+    at = index - 1
+    while at > 0 and words[at] in _OXYGEN_FILLER and index - at < 4:
+        at -= 1
+    return words[at] in _OXYGEN_CUES

@@ -118,6 +118,7 @@ PSEUDO_NEGATIONS = (
 # Words that end a negation's reach: a new clause with its own subject, or a contrast.
 _CONTRAST = frozenset(
     {"but", "however", "although", "though", "except", "yet", "whereas", "now", "then", "suddenly", "when", "while"}
+    | {"normally", "usually"}  # "doesnt know where she lives, normally sharp as a tack"
 )
 _SUBJECTS = frozenset(
     {"i", "im", "ive", "he", "hes", "she", "shes", "it", "its", "they", "my", "his", "her", "we", "you"}
@@ -133,6 +134,11 @@ _NEW_PREDICATE = frozenset(
 )
 _RATE_AFTER_ABSENCE = frozenset(
     {"fast", "faster", "quick", "quickly", "rapidly", "hard", "heavily", "noisily", "loudly"}
+)
+_SAID_FINE_AFTER = frozenset(
+    (verb, state)
+    for verb in ("feel", "feels", "is", "are", "seem", "seems")
+    for state in ("fine", "ok", "okay", "normal")
 )
 # A quantifier that says something is there ends a negation's reach ("not like contractions,
 # and some dark bleeding"; "no rash but lots of vomiting").
@@ -190,6 +196,17 @@ HYPOTHETICAL_CUES = (
     ("if", "a", "patient"),
     ("if", "a", "pupil"),
     ("if", "a", "student"),
+    ("if", "a", "colleague"),
+    ("if", "a", "coworker"),
+    ("if", "a", "client"),
+    ("if", "someones"),
+    ("if", "somebodys"),
+    ("how", "do", "you", "actually"),
+    ("what", "counts", "as"),
+    ("counts", "as"),
+    ("what", "temperature", "should"),
+    ("at", "what", "temperature"),
+    ("what", "temp", "should"),
     ("in", "case"),
     ("could", "i", "get"),
     ("can", "you", "get"),
@@ -282,6 +299,8 @@ EDUCATIONAL_CUES = (
     ("want", "to", "be", "prepared"),
     ("know", "in", "advance"),
     ("for", "future", "reference"),
+    ("just", "reading", "up"),
+    ("im", "just", "reading"),
 )
 NOW_CUES = frozenset(
     {"now", "currently", "tonight", "today", "just", "moment", "minutes", "still", "happening", "started", "began"}
@@ -333,7 +352,13 @@ PAST_CUES = (
     ("used", "to"),
     ("previously",),
     ("in", "the", "past"),
-    ("back", "in"),
+    ("back", "in", "the"),
+    ("year", "back"),
+    ("as", "toddlers"),
+    ("as", "a", "toddler"),
+    ("as", "kids"),
+    ("as", "children"),
+    ("as", "babies"),
     ("years", "back"),
     ("long", "ago"),
     ("a", "while", "ago"),
@@ -399,7 +424,9 @@ RELATIVES = frozenset(
         "relatives",
     }
 )
-_PAST_VERBS = frozenset({"had", "suffered", "diagnosed", "got", "died", "went", "developed", "was", "were"})
+_PAST_VERBS = frozenset(
+    {"had", "suffered", "diagnosed", "got", "died", "went", "developed", "was", "were", "broke", "fell"}
+)
 # A message that asks about the writer's own risk or care: "should I be tested?", "will I get
 # it?", "does that mean...", "for me". With it, a relative's past event is family history.
 _OWN_QUESTION = (
@@ -420,6 +447,12 @@ _OWN_QUESTION = (
     ("can", "i"),
     ("i", "should", "be"),
     ("anything", "i", "should"),
+    ("is", "that", "ok"),
+    ("is", "that", "okay"),
+    ("what", "can", "i"),
+    ("does", "that", "affect"),
+    ("affect", "me"),
+    ("stay", "healthy"),
 )
 
 
@@ -505,6 +538,8 @@ class Context:
             return False  # counted, so present: "nil BO, vomiting x6"
         if any(i in self._negation_cues for i in range(mention.start + 1, mention.end)):
             return True  # a negation among the words between the term's own: "face isn't drooping"
+        if tuple(words[mention.end + 1 : mention.end + 3]) in _SAID_FINE_AFTER:
+            return True  # "both legs feel fine", "my eyes are ok"
         seen = 0
         for index in range(mention.start - 1, -1, -1):
             word = words[index]
@@ -657,8 +692,8 @@ class Context:
 
     def _is_past(self, start: int, end: int) -> bool:
         marks = self.marks
-        if marks.has("now", start, end) or marks.has("recent", start, end):
-            return False
+        if marks.has("now", start, end) or marks.has("recent", start, end) or marks.has("comparison", start, end):
+            return False  # "the chest pain is back exactly like last time": now, like then
         if marks.has("past", start, end) or marks.has("year", start, end):
             return True
         if marks.has("month_in", start, end) and any(_past_verb(word) for word in self.words[start:end]):
@@ -668,8 +703,11 @@ class Context:
             marks.has("now", *sentence) or marks.has("present", *sentence)
         ):
             return True  # "I took an overdose when I was 17": the sentence is then, unless it says now
-        # Someone else's event, with an age or a past verb: "my mum had a stroke at 60".
+        # Someone else's event, with an age or a past verb: "my mum had a stroke at 60"; not one
+        # in the present perfect ("my dad has had a stroke, what can I do?").
         if not marks.has("relative", start, end) or not marks.has("past_verb", start, end):
+            return False
+        if any(word in ("has", "have", "hes", "shes", "is") for word in self.words[start:end]):
             return False
         return marks.has("aged", start, end) or self._asks_for_self
 
@@ -714,6 +752,12 @@ _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "hypothetical": HYPOTHETICAL_CUES,
     "worry": WORRY_CUES,
     "educational": EDUCATIONAL_CUES,
+    "comparison": (
+        ("like", "last", "time"),
+        ("as", "last", "time"),
+        ("like", "the", "last", "time"),
+        ("exactly", "like"),
+    ),
     "month_in": tuple(("in", month) for month in _MONTHS),
     "past": PAST_CUES,
     "time_of_life": _TIME_OF_LIFE,
@@ -769,7 +813,8 @@ class Marks:
 
 
 _WHEN_WAS = (["i", "was"], ["he", "was"], ["she", "was"])
-_AGE_UNITS = frozenset({"day", "days", "week", "weeks", "wk", "wks", "month", "months", "mths", "hours", "hour", "hrs"})
+# (months are a time of life: "when he was 18 months"; days and weeks may be this baby's now)
+_AGE_UNITS = frozenset({"day", "days", "week", "weeks", "wk", "wks", "hours", "hour", "hrs"})
 # Words that say a sentence speaks of the present: a time of life elsewhere in it dates nothing.
 _PRESENT_TENSE = frozenset({"is", "are", "am", "im", "isnt", "arent", "hes", "shes", "keeps", "cant", "wont", "doesnt"})
 

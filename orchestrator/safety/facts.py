@@ -54,10 +54,11 @@ PREGNANCY_WEEKS = range(4, 43)
 # The concepts a fact is read from (a mention of any other concept is not looked at here).
 FACT_CONCEPTS = frozenset(
     {"infant_words", "child_words", "pregnancy", "postpartum", "older", "diabetes", "bleeding_thinner"}
-    | {"cancer", "chemotherapy", "sickle"}
+    | {"cancer", "chemotherapy", "sickle", "brain_surgery"}
 )
 
 ADULT_FROM_YEARS = 16
+EARLY_PREGNANCY_WEEKS = 14
 OLDER_FROM_YEARS = 65
 
 
@@ -120,6 +121,12 @@ def pregnancy_weeks(words: list[str]) -> bool:
     """ "I'm 32 weeks", "36 weeks, splitting headache", "only 29 wks", "I think I'm about 7
     weeks", "shes only thirty two weeks": weeks of a pregnancy, not a duration ("for 3 weeks",
     "2 weeks ago") nor an age ("6 weeks old")."""
+    return weeks_pregnant(words) is not None
+
+
+def weeks_pregnant(words: list[str]) -> int | None:
+    """The weeks of the pregnancy the message states (pregnancy_weeks), the latest if several."""
+    stated: int | None = None
     for index in range(len(words) - 1):
         if words[index + 1] not in ("weeks", "wks", "wk", "semanas", "tygodniu", "tygodni", "hafte"):
             continue
@@ -134,8 +141,8 @@ def pregnancy_weeks(words: list[str]) -> bool:
         if after in ("old", "ago", "now", "later") or before in _NOT_PREGNANCY_BEFORE:
             continue
         if after in ("pregnant", "gone", "along", "preg", "gestation") or weeks >= 10 or before in ("im", "shes"):
-            return True
-    return False
+            stated = max(weeks, stated or 0)
+    return stated
 
 
 class PatientFacts:
@@ -158,7 +165,11 @@ class PatientFacts:
             months = stated_months  # a form's "age 0" says under one; "4 months old" says how far
         infant_words = "infant_words" in stated
         child_words = "child_words" in stated or infant_words
-        self.pregnant = bool(pregnant) or "pregnancy" in stated or pregnancy_weeks(words)
+        weeks = weeks_pregnant(words)
+        self.pregnant = bool(pregnant) or "pregnancy" in stated or weeks is not None
+        # An ectopic pregnancy shows in the first trimester: "20 weeks, a sharp twinge low on one
+        # side" is not one. No weeks stated reads as early, the safe side.
+        self.early_pregnancy = self.pregnant and (weeks is None or weeks < EARLY_PREGNANCY_WEEKS)
         self.postpartum = "postpartum" in stated
         # A baby the patient is carrying is not the patient: "baby" alone says nothing of age then.
         if self.pregnant and months is None:
@@ -174,6 +185,7 @@ class PatientFacts:
         self.cancer = "cancer" in stated or "chemotherapy" in stated
         self.chemotherapy = "chemotherapy" in stated
         self.sickle_cell = "sickle" in stated
+        self.brain_surgery = "brain_surgery" in stated
 
     def holds(self, fact: str) -> bool:
         if fact == "pregnant_or_postpartum":

@@ -48,8 +48,11 @@ def test_every_set_is_scored_by_group(capsys: pytest.CaptureFixture[str]) -> Non
     assert "development redflags_dev.yaml: sensitivity 100% (236/236), specificity 100% (150/150)" in out
     development = out.split("\nblind ")[0]
     assert "  pregnancy      sensitivity 100%" in development
-    # the one development emergency still missed (test_red_flags: ACCEPTED_MISSES)
-    assert [line.strip() for line in development.splitlines() if "missed:" in line] == ["missed: neutropenic_sepsis"]
+    # the development emergencies still missed (test_red_flags: ACCEPTED_MISSES), one per set
+    assert sorted(line.strip() for line in development.splitlines() if "missed:" in line) == [
+        "missed: neutropenic_sepsis",
+        "missed: pregnancy_bleeding, sudden_confusion",
+    ]
     assert all(f"blind {path.name}: sensitivity" in out for path in BLIND_SETS)
 
 

@@ -69,6 +69,26 @@ ACCEPTED_FALSE_ALARMS = {
     # A relative's past told over several sentences ("He was out walking the dog and got this
     # crushing chest pain"): a third person's past tense alone would also cancel "He collapsed".
     "k-595": "My dad was 58 when he had his heart attack. He was out walking the dog and got this crushing...",
+    # A young child's burn escalates whatever its size: the writer's "small, no blisters" is a
+    # judgement the rules do not weigh.
+    "l-024": "My 4 year old got a small scald from her hot chocolate... no blisters...",
+    # What the writer read, in a sentence of its own ("I read it can be jaw pain and feeling
+    # sick"): "I read" as a cue would also cancel "I read your page and I have crushing chest pain".
+    "l-258": "what are the signs of a heart attack in women? I read it can be jaw pain and feeling sick...",
+    # "... had hypertension and stroke": a verbless "and ..." after a past event carries nothing,
+    # or "I had a stent in 2015 and crushing chest pain" would be history too.
+    "l-261": "My late father had hypertension and stroke. I am 38, my BP is normal...",
+    # A time of life dates its sentence unless the sentence says now ("I'm 35 now"): so "when I
+    # was 19 I took an overdose, I'm 35 now and want to die" still counts.
+    "l-322": "attempted suicide when I was 19, I'm 35 now and doing really well...",
+    # "at 4" with no history word is also a clock time ("collapsed at 4 and isn't breathing").
+    "m-295": "My son nearly drowned at 4. He's 10 now and terrified of water...",
+    # A general question in a report's words: "always" as a cue would also cancel "is it always
+    # this bad? crushing chest pain".
+    "m-349": "Is chest pain always a heart attack? Writing an essay for my first aid course",
+    # "would ... be an emergency?" also asks about a baby here now ("my baby is vomiting green,
+    # would this be an emergency?").
+    "m-360": "Would green vomit in a baby be an emergency? Someone mentioned it at baby group",
 }
 # Development emergencies the rules still miss, each with why: the README's development figure
 # counts them.
@@ -77,6 +97,12 @@ ACCEPTED_MISSES = {
     # reads as past ("last week"), and a present verb ("feel") is no sign of now in a question
     # ("what does it feel like?"), so it cannot undo it.
     "j-209": "chemo last week feel awful teeth chattering",
+    # Confusion with no word of when it began reads as dementia's, which routine cases describe
+    # in the same words; a sudden or new onset escalates ("normally sharp as a tack").
+    "m-391": "flatmate is acting really weird, talking nonsense and doesn't know what year it is...",
+    # Colour and flow with no word for blood ("it's bright red, running down my legs"): "bright
+    # red" as blood would make a bright red rash in pregnancy a bleed.
+    "m-509": "Baby number 3, 22 weeks... This time it's bright red, running down my legs...",
 }
 
 
@@ -194,6 +220,18 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ("my son swallowed a button battery, would an x-ray show it?", "button_battery", {}),
         ("tongue is swelling up after the injection and I can't catch my breath", "anaphylaxis", {}),
         ("my husband is 83, diarrhoea for 4 days and not passing water all day", "severe_dehydration", {}),
+        # after blind sets L and M: readings (a saturation of 92 or less, a pressure of 160/110 in
+        # pregnancy), angina the spray does not settle, a comparison with last time is now, a
+        # relative's event in the present perfect, "normally" ends a negation, a near-absence
+        ("COPD, breathing worse than usual, sats 84%", "breathing_difficulty", {}),
+        ("BP at home 165/110, 32 weeks pregnant, headache", "pre_eclampsia", {}),
+        ("mum has angina, had the pain 40 minutes, 3 sprays, she's grey and vomiting", "heart_attack", {}),
+        ("had 2 stents in 2019. the chest pain is back exactly like last time, 15 mins now", "heart_attack", {}),
+        ("my dad has had a stroke, his face is drooping, what can I do?", "stroke", {}),
+        ("neighbour found wandering, doesn't know where she lives, normally sharp as a tack", "sudden_confusion", {}),
+        ("baby's soft spot is sunken, crying with no tears, dry mouth, hardly any wee", "child_dehydration", {}),
+        ("lad's been stabbed in the stomach outside the chippy", "severe_bleeding", {}),
+        ("had brain surgery 10 yrs ago, just fell and hit my head, headache", "head_injury", {}),
     ],
 )
 def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
@@ -267,6 +305,13 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         "Would a swallowed button battery show up on an x-ray? Saw a scary news story",
         "If a young person might be suicidal, what's the best way to ask them about it?",
         "If my baby gets a temperature when she's under 3 months, what number counts as a fever?",
+        # after blind sets L and M: an ectopic pregnancy is an early one; a part said to feel
+        # fine; a saturation or pressure in range; a time of life in months
+        "I'm 20 weeks, a sharp twinge low down on one side when I stand up quickly, no bleeding",
+        "bad back from lifting boxes, no numbness, peeing normally, both legs feel fine",
+        "sats 97% on the finger monitor, bp 128/82, just a cold",
+        "My son had a febrile seizure when he was 18 months. He's 6 now. Does he need to avoid anything?",
+        "what counts as heavy bleeding in pregnancy? I just want to know",
     ],
 )
 def test_a_trap_does_not_fire(text: str) -> None:
