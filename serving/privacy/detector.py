@@ -128,11 +128,14 @@ class PhiDetector:
             forms.FacilityFirstRecognizer(recognizers.common_words()),
             forms.StreetAbroadRecognizer(),
             forms.LabelledPlaceRecognizer(),
+            forms.CjkFacilityRecognizer(),
             forms.NicknameAndSpeakerRecognizer(recognizers.common_words()),
             structure.ChatSpeakerRecognizer(),
             structure.MentionRecognizer(),
             structure.TableRecognizer(),
             structure.PedigreeRecognizer(),
+            structure.ListEntryNameRecognizer(),
+            structure.PrefixedNumberRecognizer(),
             structure.SpokenPhoneRecognizer(),
             structure.SpokenIdRecognizer(),
             interchange.Hl7Recognizer(),
@@ -184,7 +187,8 @@ class PhiDetector:
         # Ours first on a tie: a labelled "MRN: MR9412800" is an MRN even if it is also a
         # well-formed DEA number.
         # Clinical words are never identifiers, whatever a recognizer thought ("TIA", "JAMA").
-        results = [r for r in results if not self._clinical_phrase(text[r.start : r.end])]
+        results = [_within_paragraph(text, r) for r in results]
+        results = [r for r in results if r.end - r.start >= 2 and not self._clinical_phrase(text[r.start : r.end])]
         contextual = [r for r in contextual if text[r.start : r.end].strip(" .,'’").lower() not in self._clinical]
         kept = [(r, 0) for r in results if r.score >= SCORE_THRESHOLD]
         kept += [(r, 1) for r in contextual if r.score >= SCORE_THRESHOLD]
@@ -211,6 +215,15 @@ class PhiDetector:
     @staticmethod
     def counts(findings: list[Finding]) -> dict[str, int]:
         return dict(Counter(f.type for f in findings))
+
+
+def _within_paragraph(text: str, result: RecognizerResult) -> RecognizerResult:
+    """An identifier never runs over a blank line: a pattern whose spaces matched one ("0113 496
+    0873\n\n7", "2024\n\nDear Dr") keeps what came before it."""
+    cut = text.find("\n\n", result.start, result.end)
+    if cut < 0:
+        return result
+    return RecognizerResult(result.entity_type, result.start, cut, result.score)
 
 
 @functools.cache

@@ -143,9 +143,12 @@ class AgeBesideNameRecognizer(RegexRecognizer):
 _ID_VALUE = (
     r"(?P<id>(?-i:(?=[A-Z0-9/ -]{0,24}\d)[A-Z0-9](?:[A-Z0-9]|[-/.](?=[A-Z0-9])|[ ](?=[A-Z]*\d[A-Z0-9]*\b)){2,24}+))"
 )
-_ACRONYM_LABEL = rf"(?<![\w/])(?P<label>(?-i:[A-Z]{{2,6}}))(?:\s?(?:No\.?|\#|ID))?(?:\s?[:\#]\s?|\s){_ID_VALUE}"
+_ACRONYM_LABEL = rf"(?<![\w/])(?P<label>(?-i:\p{{Lu}}{{2,6}}))(?:\s?(?:No\.?|\#|ID))?(?:\s?[:\#]\s?|\s){_ID_VALUE}"
 _WORD_LABEL = rf"\b(?P<label>\w+)\s+(?:id|no\.?|number)\s?[:.\#]?\s?{_ID_VALUE}"
 _HASH_LABEL = rf"\b(?P<label>\w+)\s?\#\s?:?\s?{_ID_VALUE}"
+# A number's label in scripts without spaces: "住院号:", "등록번호:", "身份证号:" (number, in
+# Chinese, Japanese and Korean); "AMKA" and other capitals in any script above.
+_CJK_LABEL = rf"(?P<label>\p{{Lo}}{{0,8}}(?:号|號|番号|번호|号码|號碼|码))\s?[:：]\s?{_ID_VALUE}"
 
 
 class LabelDecidesRecognizer(LabelledRecognizer):
@@ -153,7 +156,7 @@ class LabelDecidesRecognizer(LabelledRecognizer):
     after a clinical abbreviation ("eGFR 30", "HbA1c 48", "BP 120/80"), a dose or a date."""
 
     entity = "ID"
-    rules = (rule(_ACRONYM_LABEL, 0.7), rule(_WORD_LABEL, 0.7), rule(_HASH_LABEL, 0.7))
+    rules = (rule(_ACRONYM_LABEL, 0.7), rule(_WORD_LABEL, 0.7), rule(_HASH_LABEL, 0.7), rule(_CJK_LABEL, 0.7))
 
     def __init__(self, clinical: frozenset[str]) -> None:
         super().__init__()
@@ -485,7 +488,9 @@ class LabelledPlaceRecognizer(RegexRecognizer):
     rules = (
         rule(
             r"(?m:^[ \t]*|[ \t]{2,})(?i:hospital|facility|clinic|employer|school|venue|site|institution|practice|"
-            r"surgery|care[ ]home|nursing[ ]home|pharmacy|club|workplace|place[ ]of[ ]work|treating[ ]hospital)"
+            r"surgery|care[ ]home|nursing[ ]home|pharmacy|club|workplace|place[ ]of[ ]work|treating[ ]hospital|"
+            r"residence|domicilio|adres|adresse|adresa|endere[çc]o|direcci[óo]n|scene|"
+            r"住所|住址|주소|[đd][ịi]a[ ]ch[ỉi])"
             r"[ \t]*:[ \t]*(?P<id>(?-i:\p{Lu})[^\n,()\t]*?)(?=[ \t]*(?:$|\n|,|\(|\t|[ ]{2}))",
             0.7,
             0,
@@ -497,3 +502,18 @@ class LabelledPlaceRecognizer(RegexRecognizer):
         if words[0] in ("yes", "no", "none", "not", "n/a", "na", "unknown", "see", "as", "same", "tbc", "other"):
             return False  # "Hospital: Yes", "Clinic: see below"
         return len(words) > 1 or zipf_frequency(words[0], "en") < _RARE_FOR_A_WORD
+
+
+class CjkFacilityRecognizer(RegexRecognizer):
+    """A hospital or clinic named in Chinese, Japanese or Korean, or in Vietnamese: "北京协和医院",
+    "東京大学医学部附属病院", "さくら内科クリニック", "서울대학교병원", "Bệnh viện Chợ Rẫy"."""
+
+    entity = "ADDRESS"
+    rules = (
+        rule(
+            r"(?P<id>[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}ー]{2,24}(?:病院|医院|醫院|병원|의원|クリニック|诊所|診療所|卫生院))",
+            0.75,
+            0,
+        ),
+        rule(r"(?P<id>(?:Bệnh|BỆNH)[ ](?:viện|VIỆN)(?:[ ]\p{Lu}[\p{L}]*){1,4})", 0.75, 0),
+    )

@@ -22,7 +22,7 @@ _SEGMENT = regex.compile(r"(?m)^(?P<name>[A-Z][A-Z0-9]{2})\|[^\n]*")
 # middle^suffix^prefix); XCN: a staff member (id^family^given^...); XAD: an address (street^
 # other^city^state^zip^country); CX: an identifier (id^^^authority^type); TS: a date and time.
 _FIELDS: dict[str, dict[int, str]] = {
-    "MSH": {7: "TS"},
+    "MSH": {4: "PLACE", 6: "PLACE", 7: "TS"},  # the sending and receiving facilities
     "EVN": {2: "TS", 6: "TS"},
     "PID": {2: "CX", 3: "CX", 4: "CX", 5: "XPN", 6: "XPN", 7: "TS", 9: "XPN", 11: "XAD", 13: "XTN", 14: "XTN"}
     | {18: "CX", 19: "SSN", 20: "LICENSE", 21: "CX", 29: "TS"},
@@ -71,6 +71,10 @@ def _hl7_field(kind: str, value: str, offset: int) -> list[tuple[str, int, int]]
             for index, (text, start) in enumerate(components[:5]):
                 if text.strip() and index != 3:  # the state (index 3) is not below a state
                     found.append(("ZIP" if index == 4 else "ADDRESS", start, start + len(text)))
+        elif kind == "PLACE":
+            text, start = components[0]
+            if regex.search(r"\p{L}{2}", text):
+                found.append(("ADDRESS", start, start + len(text)))
         elif kind == "XTN":
             text, start = components[0]
             if sum(c.isdigit() for c in text) >= 5:

@@ -170,6 +170,17 @@ class AgeInWordsRecognizer(RegexRecognizer):
 _WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\.?"
 
 
+_ROMANCE_MONTH = (
+    r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|"
+    r"janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|"
+    r"janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|"
+    r"gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|"
+    r"januari|februari|maart|mei|augustus|oktober|"  # Dutch (Swedish: "mars", "maj" below)
+    r"mac|ogos|disember|maj|juni|juli)"  # Malay ("2 Mac 2024"), Swedish
+)
+_GERMAN_MONTH = r"(?:januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember)"
+
+
 class MoreDatesRecognizer(RegexRecognizer):
     entity = "DATE"
     rules = (
@@ -189,6 +200,21 @@ class MoreDatesRecognizer(RegexRecognizer):
             r"(?!\s?(?:mg|mcg|µg|ml|g|units?|iu|mmol|%|kg|l)\b)",  # "stay on 0.5 mg": a dose
             0.75,
         ),
+        # day first with dashes or dots ("DOA: 28-02-2024"); year first with dots ("1958.03.15")
+        rule(r"(?<![\d/.-])(?P<id>(?:0?[1-9]|[12]\d|3[01])[-.](?:0?[1-9]|1[0-2])[-.](?:19|20)\d\d)(?![\d/.-])", 0.8),
+        rule(r"(?<![\d.])(?P<id>(?:19|20)\d\d[./](?:0?[1-9]|1[0-2])[./](?:0?[1-9]|[12]\d|3[01]))(?![\d.])", 0.8),
+        # a form's date in spaced digits after its label ("BIRTH DATE: 07 22 1953", "DOS FROM 03 01 24")
+        rule(
+            r"\b(?:birth\s+date|date\s+of\s+birth|dob|date|dos|from|to)[\s:]{1,3}"
+            r"(?P<id>\d{1,2}\s\d{1,2}\s(?:19|20)?\d\d)(?![\d/])",
+            0.75,
+        ),
+        # other languages' written dates
+        rule(rf"\b(?P<id>\d{{1,2}}(?:\s+de)?\s+{_ROMANCE_MONTH}(?:\s+(?:de\s+)?\d{{4}})?)\b", 0.8),
+        rule(rf"\b(?P<id>\d{{1,2}}\.\s?{_GERMAN_MONTH}\b(?:\s+\d{{4}})?)", 0.8),
+        rule(r"(?:vom|bis|am|ab|seit)\s+(?P<id>\d{1,2}\.\d{1,2}\.)(?!\d)", 0.75),
+        rule(r"(?P<id>(?:(?:令和|平成|昭和)\d{1,2}|\d{4})年\d{1,2}月\d{1,2}日|\d{1,2}月\d{1,2}日)", 0.8),
+        rule(r"(?P<id>(?:\d{4}년\s?)?\d{1,2}월\s?\d{1,2}일)", 0.8),
     )
 
 
@@ -492,7 +518,13 @@ _LABEL_CUE = (
     r"tech|technician|driver|worker|injured\s+person|athlete|student|pupil|participant|deceased|falecido|"
     r"proband|informant|investigator(?:\s+signature)?|accessed\s+by|pick(?:ed)?\s*up\s+by|"
     r"counsell?ed\s+by|scribe|waris|contato|sibling|physician|priest|anaesthetist|anesthetist|scrub|"
-    r"prescriber|pharmacist|sonographer|radiographer|witness|verified\s+by|herrn|frau|m[ãa]e|pai)"
+    r"prescriber|pharmacist|sonographer|radiographer|witness|verified\s+by|herrn|frau|m[ãa]e|pai|"
+    r"pathologist|crew|transcribed\s+by|woman|patiente|cuidador[a]?|demand[ée]\s+par|ordynator|c[óo]rka|syn|"
+    r"[żz]ona|esposa|esposo|nuera|yerno|hija|hijo|madre|padre|fille|fils|m[èe]re|p[èe]re|tochter|sohn|o[ğg]lu|"
+    r"k[ıi]z[ıi]|refakat[çc]i|hasta\s+ad[ıi]\s+soyad[ıi]|h[ọo]\s+t[êe]n(?:\s+ng[ưu][ờo]i\s+b[ệe]nh)?|"
+    r"b[áa]c\s+s[ĩi](?:\s+[đd]i[ềe]u\s+tr[ịi])?|ng[ưu][ờo]i\s+nh[àa]|"
+    r"患者氏名|氏名|姓名|联系人|主治医师|医师|担当医|환자명|주치의|보호자|성명|"
+    r"paziente|pati[ëe]nt|huisarts|echtgenote|echtgenoot|anh[öo]rig|suami|isteri|pakar)"
 )
 # Cues that say a person comes next (family, greetings): there a capitalised word is a name even
 # when it is also an English word ("Daughter Mere", "partner Sky", "Hi Autumn"), and a lower-case
@@ -609,6 +641,8 @@ class CuedNameRecognizer(EntityRecognizer):
                 return raw.islower() or raw[:1].isupper()  # "my sister grace", "daughter ngozi"
         if word in self._first_names or word in self._surnames:
             return word not in self._stop or raw[:1].isupper()
+        if raw.upper() == raw.lower() and any(c.isalpha() for c in raw):
+            return word not in _HONORIFICS  # a script without case ("鈴木", "김민준", "王秀英")
         if word in self._stop or not raw[:1].isupper() or word.endswith(("ed", "ing")):
             return False
         # "José", "Seán", "Öztürk": English spells no word with these letters (wordfreq knows
@@ -616,6 +650,8 @@ class CuedNameRecognizer(EntityRecognizer):
         return not word.isascii() or zipf_frequency(word, "en") < _COMMON_ENGLISH
 
 
+# Honorifics after a name in scripts without case: not part of the name.
+_HONORIFICS = frozenset({"様", "さま", "さん", "先生", "御侍史", "殿", "님", "씨", "선생님", "先生御侍史"})
 # Lower-case words inside a name, between two of its capitalised words.
 _NAME_PARTICLES = frozenset(
     {"de", "da", "das", "do", "dos", "del", "della", "di", "du", "van", "von", "der", "den", "ter", "ten", "la", "le"}

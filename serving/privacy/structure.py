@@ -22,14 +22,18 @@ _STAMP_BEFORE = (
     r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?\s+-\s+"  # 09/04/2024, 21:14 -
     r"|\d{1,2}:\d{2}(?:\s?[ap]\.?m\.?)?\s+-\s+)"  # 21:06 - Tunde:
 )
+# "08:12 Faith:": a time alone before a name is a chat's only when a speaker comes back (a
+# chart's "06:00 Obs:" is not)
+_TIME_BEFORE = r"\d{1,2}:\d{2}(?:\s?[ap]\.?m\.?)?[ \t]+"
 _STAMP_AFTER = (  # Rob [10:44]:  Dariush 08:14  [Kostas] 06:20:
     r"(?:\s*\[\d{1,2}:\d{2}(?:\s?[ap]m)?\]|\]?\s+\d{1,2}:\d{2}(?:\s?[ap]m)?)"
 )
 _SPEAKER = (  # one line: never across a newline; a handle ("kwabena_m") or "[Kostas]"
-    r"(?:\p{L}[\p{L}'’.\-]*(?:_[\p{L}\d]+)*(?:[ \t]\p{L}[\p{L}'’\-]*){0,2}|(?<=\[)\p{L}[\p{L}'’\-]*(?=\]))"
+    r"(?:\p{L}[\p{L}'’.\-]*(?:_[\p{L}\d]+)*(?:[ \t]\p{L}[\p{L}'’.\-]*){0,2}|(?<=\[)\p{L}[\p{L}'’\-]*(?=\]))"
 )
 _SPEAKER_LINE = regex.compile(
-    rf"(?m)^[ \t]*(?P<stamp>{_STAMP_BEFORE})?\[?(?P<id>{_SPEAKER})(?P<after>{_STAMP_AFTER})?"
+    rf"(?m)^[ \t]*(?:(?P<stamp>{_STAMP_BEFORE})|(?P<time>{_TIME_BEFORE}))?"
+    rf"\[?(?P<id>{_SPEAKER})(?P<after>{_STAMP_AFTER})?"
     r"(?:[ \t]*\([^)\n]{1,24}\))?[ \t]*(?::[ \t]|:$|(?<=\d)[ \t]*$)"
 )
 # Words before a colon that are a form's labels or a transcript's roles, never a speaker's name.
@@ -44,6 +48,8 @@ _NOT_SPEAKERS = frozenset(
     | {"http", "https", "tip", "update", "edit", "ps", "nb", "fyi", "action", "status", "outcome", "follow"}
     | {"mum", "dad", "parent", "gp", "physio", "dentist", "pharmacist", "midwife", "paramedic", "emt", "rn"}
     | {"clinician", "provider", "support", "host", "moderator", "pharmacy", "reception", "receptionist", "staff"}
+    | {"obs", "meds", "fluids", "intake", "output", "review", "round", "handover", "pain", "care", "bloods", "labs"}
+    | {"iv", "diet", "mobility", "wound", "hygiene", "sleep", "mood", "visitors", "family", "called", "spoke", "seen"}
 )
 _MENTION = regex.compile(r"(?<![\w@.])@(?P<id>\p{L}[\p{L}\d_.\-]{0,30}\p{L}|\p{L})(?![\w@])")
 _NOT_MENTIONED = frozenset({"all", "here", "channel", "everyone", "team", "oncall", "on-call", "channel."})
@@ -251,6 +257,8 @@ class PedigreeRecognizer(RegexRecognizer):
 
 _SPOKEN_DIGIT = (
     r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|hundred|thousand|double|triple|\d"
+    r"|alpha|bravo|charlie|delta|echo|foxtrot|golf|hotel|india|juliet|kilo|lima|mike|oscar|papa|quebec"
+    r"|romeo|sierra|tango|uniform|victor|whiskey|x-ray|xray|yankee|zulu"
     r"|\p{Lu}[ ]as[ ]in[ ]\p{L}+)"
 )
 _SPOKEN_RUN = rf"(?P<id>{_SPOKEN_DIGIT}(?:[ ,\-]{{1,2}}{_SPOKEN_DIGIT}){{4,}})"
@@ -277,3 +285,31 @@ class SpokenIdRecognizer(RegexRecognizer):
     rules = (
         rule(rf"(?i:mrn|nhs|hospital[ ]number|number|policy|member|account|id|medicare)\W{{1,3}}{_SPOKEN_RUN}", 0.75),
     )
+
+
+# ---- lists of patients ----
+
+_LIST_ENTRY = regex.compile(
+    r"(?m)^[ \t]*(?:\d{1,2}[.)]|\d{1,2}:\d{2})[ \t]+"  # "1. ", "09:00  "
+    # "PATEL Harish", "O'SULLIVAN Bridget"
+    r"(?P<id>\p{Lu}[\p{Lu}'’\-]+(?:[ ]\p{Lu}[\p{Lu}'’\-]+)?,?[ ]\p{Lu}\p{Ll}[\p{L}'’\-]*"
+    r"|\p{Lu}\p{Ll}[\p{L}'’\-]*,[ ]\p{Lu}\p{Ll}[\p{L}'’\-]*)"  # "Hughes, Bill"
+    r"(?=[ \t]*(?:,|\(|$|[ \t]{2}))"
+)
+_PREFIXED_NUMBER = r"(?<![\w\-/.])(?P<id>[A-Z]{1,3}\d{6,10})(?![\w\-/])"
+
+
+class ListEntryNameRecognizer(RegexRecognizer):
+    """A patient list's entry: a number or a clinic time, then the patient's name as a list puts
+    it ("1. PATEL Harish, A4417820", "09:00  Hughes, Bill (S1123345)")."""
+
+    entity = "NAME"
+    rules = (rule(_LIST_ENTRY.pattern, 0.75, 0),)
+
+
+class PrefixedNumberRecognizer(RegexRecognizer):
+    """A hospital's number shape: one to three capitals and six to ten digits ("A4417820",
+    "S1123345", "RH0048213"), an identifier wherever it stands."""
+
+    entity = "ID"
+    rules = (rule(_PREFIXED_NUMBER, 0.6, 0),)

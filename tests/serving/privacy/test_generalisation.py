@@ -149,6 +149,32 @@ FHIR = (
         ),
         ("21:05 - Bisi: Mummy has been admitted\n21:06 - Tunde Lagos: Which doctor?", "NAME", "Tunde Lagos"),
         ("[Kostas] 06:10: He had a TIA\n[Kostas] 06:20: I want MRI", "NAME", "Kostas"),
+        # after blind set 8: dates as other countries and forms write them; names after labels in
+        # other languages and scripts; a patient list's entries and a hospital number's shape;
+        # a spelled-out number; a facility in CJK scripts; a time before a chat's speakers
+        ("Age/Sex: 72/F   DOA: 28-02-2024", "DATE", "28-02-2024"),
+        ("Birth: 1958.03.15   Adm: 2024.02.28", "DATE", "1958.03.15"),
+        ("3. PATIENT'S BIRTH DATE: 07 22 1953   SEX: M", "DATE", "07 22 1953"),
+        ("São Paulo, 7 de março de 2024", "DATE", "7 de março de 2024"),
+        ("Stationärer Aufenthalt vom 27.02. bis 07.03.2024", "DATE", "27.02."),
+        ("生年月日: 令和6年3月7日", "DATE", "令和6年3月7日"),
+        ("F/U: 외래 3월 20일", "DATE", "3월 20일"),
+        ("Masuk: 2 Mac 2024   Discaj: 7 Mac 2024", "DATE", "2 Mac 2024"),
+        ("患者氏名: 鈴木 一郎 様\n生年月日", "NAME", "鈴木 一郎"),
+        ("환자명: 김민준 (KIM Min-jun)", "NAME", "김민준"),
+        ("主治医师: 张伟\n出院诊断", "NAME", "张伟"),
+        ("1. PATEL Harish, A4417820, DOB 12/03/1950", "NAME", "PATEL Harish"),
+        ("1. PATEL Harish, A4417820, DOB 12/03/1950", "ID", "A4417820"),
+        ("09:00  Hughes, Bill (S1123345)  FU psoriasis", "NAME", "Hughes, Bill"),
+        (
+            "hospital number Charlie four four seven one two nine, clinic date",
+            "PHONE",
+            "Charlie four four seven one two nine",
+        ),
+        ("北京协和医院 出院小结", "ADDRESS", "北京协和医院"),
+        ("08:12 Faith: mum's at the Royal Free\n08:13 Will: which ward\n08:15 Faith: 10 North", "NAME", "Will"),
+        ("MSH|^~\\&|EPIC|UCSF|LAB|UCSF|20240307", "ADDRESS", "UCSF"),
+        ("Tel: 0113 496 0872  Fax: 0113 496 0873\n\n7 March 2024\n\nDear Dr Smith", "DATE", "7 March 2024"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -192,6 +218,11 @@ TRAPS = [
     "SBAR HANDOVER\nSituation: stable",
     "Hospital: Yes\nClinic: see below",
     "SN and RV normal; LAD stent patent; BRCA1/2 negative; RTC 6 weeks",
+    # after blind set 8: a month's name inside a word; clinical roles, departments and vaccines;
+    # doses and ranges
+    "Mailing address below. Apt 30. Mailing list for the clinic",
+    "Seen by the Nephrologist; DERMATOLOGY CLINIC review; MMR, MenACWY given; SOB on exertion",
+    "Hb 12.0-16.0, dose 1-0-0, 5/7, 6/52, HbA1c 48, B12 low",
 ]
 
 
