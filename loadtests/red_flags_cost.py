@@ -3,13 +3,22 @@ target: under 2 ms p99) and 8 KB slices of the development vignettes, after a wa
 growth from 16 KB to 64 KB of a hostile text (linear: about four times).
 
     python -m loadtests.red_flags_cost [--rounds 300]
+    python -m loadtests.red_flags_cost --baseline /tmp/old   # against another checkout
+                                       # (git worktree add /tmp/old <commit>): both in
+                                       # subprocesses, interleaved, three runs each, the median,
+                                       # on the same slices of this checkout's case sets
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import yaml
 
@@ -29,10 +38,56 @@ def percentiles(rules: RedFlagRules, corpus: str, size: int, rounds: int) -> tup
     return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
 
+# One checkout's rules on a corpus file, in a subprocess with that checkout first on the path
+# (the baseline may predate this file, so the measurement travels as code).
+_MEASURE = """
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[1])
+from orchestrator.safety.red_flags import RedFlagRules
+rules = RedFlagRules.load()
+rules.assess("warm up: chest pain")
+corpus, rounds, found = open(sys.argv[2]).read(), int(sys.argv[3]), {}
+for size in (2048, 8192):
+    samples = []
+    for index in range(rounds):
+        offset = (index * 997) % max(1, len(corpus) - size)
+        started = time.perf_counter()
+        rules.assess(corpus[offset : offset + size])
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    found[size] = (statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))])
+print(json.dumps(found))
+"""
+_HERE = Path(__file__).resolve().parent.parent
+
+
+def compare(baseline: Path, corpus: str, rounds: int, runs: int = 3) -> None:
+    """p50 and p99 of another checkout's rules and this one's, interleaved runs, the median."""
+    measured: dict[str, list[dict[str, list[float]]]] = {"baseline": [], "this checkout": []}
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as file:
+        file.write(corpus)
+        file.flush()
+        for _ in range(runs):
+            for name, root in (("baseline", baseline), ("this checkout", _HERE)):
+                command = [sys.executable, "-c", _MEASURE, str(root), file.name, str(rounds)]
+                done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root)
+                measured[name].append(json.loads(done.stdout))
+    for name, results in measured.items():
+        for size in ("2048", "8192"):
+            p50 = statistics.median(result[size][0] for result in results)
+            p99 = statistics.median(result[size][1] for result in results)
+            print(f"{name}: {int(size) // 1024} KB p50 {p50:.2f} ms, p99 {p99:.2f} ms (median of {runs} runs)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--baseline", type=Path, help="another checkout to measure against")
     args = parser.parse_args(argv)
+    if args.baseline is not None:
+        corpus = " ".join(c["symptoms"] for path in DEVELOPMENT_SETS for c in yaml.safe_load(path.read_text()))
+        compare(args.baseline.resolve(), corpus, args.rounds)
+        return
     started = time.perf_counter()
     rules = RedFlagRules.load()
     rules.assess("warm up: chest pain")  # loads wordfreq's table

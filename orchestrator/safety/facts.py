@@ -67,7 +67,7 @@ def age_in_months(words: list[str]) -> float | None:
     "I'm 58"): a caregiver writes about the younger person."""
     ages: list[float] = []
     for index, word in enumerate(words):
-        compact = _COMPACT_AGE.match(word)
+        compact = _COMPACT_AGE.match(word) if word[:1].isdigit() and not word.isdigit() else None
         if compact:
             after = words[index + 1] if index + 1 < len(words) else ""
             before = words[index - 1] if index else ""
