@@ -2,6 +2,8 @@
 (JSON Lines of {"text", "spans": [{"start", "end", "type"}]}), and its latency.
 
     python -m serving.privacy.evaluate tests/serving/privacy/corpus/phi_notes.jsonl
+    python -m serving.privacy.evaluate --public   # Presidio's evaluator templates (MIT), filled by
+                                                  # Faker: the public set, never tuned on
 
 A labelled span counts as found when a finding of the same type covers at least half of it
 (an address found without its unit still hides the street); a finding counts as correct
@@ -18,6 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import regex
 
 from serving.privacy.detector import PhiDetector
 
@@ -110,17 +114,97 @@ def latency(detector: PhiDetector, notes: list[dict[str, Any]], size: int, round
     }
 
 
+# The public set: Presidio's evaluator templates (MIT; serving/privacy/data/presidio_templates.txt)
+# filled with Faker's values. Each placeholder -> (the Safe Harbor type it is, or None, and how to
+# fill it). Countries, nationalities, organisations, jobs, years and weekdays are no identifiers.
+PUBLIC_TEMPLATES = Path(__file__).with_name("data") / "presidio_templates.txt"
+_FILLS: dict[str, tuple[str | None, str]] = {
+    "person": ("NAME", "name"),
+    "name": ("NAME", "name"),
+    "name_female": ("NAME", "name_female"),
+    "name_male": ("NAME", "name_male"),
+    "first_name": ("NAME", "first_name"),
+    "first_name_female": ("NAME", "first_name_female"),
+    "first_name_male": ("NAME", "first_name_male"),
+    "first_name_nonbinary": ("NAME", "first_name_nonbinary"),
+    "last_name": ("NAME", "last_name"),
+    "last_name_female": ("NAME", "last_name_female"),
+    "last_name_male": ("NAME", "last_name_male"),
+    "address": ("ADDRESS", "address"),
+    "street_name": ("ADDRESS", "street_name"),
+    "building_number": ("ADDRESS", "building_number"),
+    "secondary_address": ("ADDRESS", "secondary_address"),
+    "city": ("ADDRESS", "city"),
+    "postcode": ("ZIP", "postcode"),
+    "zipcode": ("ZIP", "zipcode"),
+    "phone_number": ("PHONE", "phone_number"),
+    "email": ("EMAIL", "email"),
+    "url": ("URL", "url"),
+    "ip_address": ("IP", "ipv4"),
+    "ssn": ("SSN", "ssn"),
+    "us_driver_license": ("LICENSE", "license_plate"),
+    "credit_card_number": ("ACCOUNT", "credit_card_number"),
+    "iban": ("ACCOUNT", "iban"),
+    "date_of_birth": ("DATE", "date_of_birth"),
+    "date_time": ("DATE", "date_time"),
+    "age": ("AGE", "age"),
+}
+
+
+def public_corpus(seed: int = 20261206, copies: int = 2) -> list[dict[str, Any]]:
+    """Each template filled `copies` times, spans where the identifiers went (an age only over 89)."""
+    from faker import Faker  # a dev dependency: the public set is built where it is scored
+
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    lines = PUBLIC_TEMPLATES.read_text().splitlines()
+    templates = [line.replace("\\n", "\n") for line in lines if line.strip() and not line.startswith("#")]
+    notes = []
+    for _ in range(copies):
+        for template in templates:
+            text, spans, at = "", [], 0
+            for placeholder in regex.finditer(r"\{\{(\w+)\}\}", template):
+                text += template[at : placeholder.start()]
+                kind, value = _fill(fake, placeholder.group(1))
+                if kind is not None:
+                    spans.append({"start": len(text), "end": len(text) + len(value), "type": kind})
+                text += value
+                at = placeholder.end()
+            notes.append({"text": text + template[at:], "spans": spans, "style": "presidio_template"})
+    return notes
+
+
+def _fill(fake: Any, key: str) -> tuple[str | None, str]:
+    kind, method = _FILLS.get(key, (None, ""))
+    if key == "age":
+        age = fake.random_int(18, 104)
+        return ("AGE" if age > 89 else None), str(age)
+    if key == "address":
+        return kind, fake.address().replace("\n", ", ")
+    if key == "date_of_birth":
+        return kind, fake.date_of_birth().strftime("%m/%d/%Y")
+    if key == "date_time":
+        return kind, fake.date_time().strftime("%B %d, %Y %H:%M")
+    if kind is None:  # a country, a nationality, an organisation, a job: text, not an identifier
+        provider = {"nation_plural": "country", "nation_woman": "country", "nationality": "country"}.get(key, key)
+        return None, str(getattr(fake, provider, fake.word)())
+    return kind, str(getattr(fake, method)())
+
+
 def load(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("corpus", type=Path)
+    parser.add_argument("corpus", type=Path, nargs="?", help="a labelled JSON Lines corpus")
+    parser.add_argument("--public", action="store_true", help="score the public set (Presidio's templates)")
     parser.add_argument("--show-errors", action="store_true", help="print missed spans and false findings")
     args = parser.parse_args()
+    if (args.corpus is None) == (not args.public):
+        parser.error("give a corpus or --public, not both")
     detector = PhiDetector()
-    notes = load(args.corpus)
+    notes = public_corpus() if args.public else load(args.corpus)
     result = score(detector, notes)
     print(f"{'type':<12} {'labelled':>8} {'recall':>7} {'hidden':>7} {'precision':>9}")
     for row in result.table():

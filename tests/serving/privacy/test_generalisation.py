@@ -240,3 +240,16 @@ def test_clinical_words_are_never_removed(detector: PhiDetector, text: str) -> N
 
 def test_the_allowlist_holds_the_issues_examples() -> None:
     assert {"ada", "jama", "tia", "asa", "ra", "ok", "parkinson's"} <= clinical_terms()
+
+
+def test_the_public_set_is_presidios_templates_filled_where_the_spans_say() -> None:
+    from serving.privacy.evaluate import PUBLIC_TEMPLATES, public_corpus
+
+    notes = public_corpus(copies=1)
+    assert len(notes) >= 200 and public_corpus(copies=1) == notes  # seeded: the same set each time
+    spans = [(note["text"], span) for note in notes for span in note["spans"]]
+    assert {span["type"] for _, span in spans} >= {"NAME", "ADDRESS", "PHONE", "EMAIL", "DATE", "ZIP"}
+    for text, span in spans:
+        value = text[span["start"] : span["end"]]
+        assert value and value == value.strip() and "{{" not in text
+    assert "MIT License" in PUBLIC_TEMPLATES.with_suffix(".LICENSE").read_text()
