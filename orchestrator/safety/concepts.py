@@ -19,7 +19,7 @@ CONCEPTS_FILE = Path(__file__).with_name("concepts.yaml")
 # 160/110 or more ("BP at home 165/110": NHS and ACOG's severe range), and an oxygen saturation
 # of 92% or less ("sats 84%": the NHS pulse-oximeter advice to get help now).
 DERIVED = ("over_5_minutes", "preterm_weeks", "very_high_bp", "low_oxygen")
-_PRESSURE_CUES = frozenset({"bp", "pressure", "reading", "readings", "bps"})
+_PRESSURE_CUES = frozenset({"bp", "pressure", "bps"})
 _OXYGEN_CUES = frozenset({"sats", "sat", "spo2", "saturation", "saturations", "saturating", "oxygen", "o2", "sp02"})
 _OXYGEN_FILLER = frozenset({"is", "was", "of", "at", "are", "now", "only", "down", "to", "level", "levels", "reading"})
 _MINUTES = frozenset({"minutes", "minute", "mins", "min", "mns"})

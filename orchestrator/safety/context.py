@@ -201,12 +201,6 @@ HYPOTHETICAL_CUES = (
     ("if", "a", "client"),
     ("if", "someones"),
     ("if", "somebodys"),
-    ("how", "do", "you", "actually"),
-    ("what", "counts", "as"),
-    ("counts", "as"),
-    ("what", "temperature", "should"),
-    ("at", "what", "temperature"),
-    ("what", "temp", "should"),
     ("in", "case"),
     ("could", "i", "get"),
     ("can", "you", "get"),
@@ -290,17 +284,31 @@ WORRY_CUES = (
     ("panicking", "im"),
     ("panicking", "i"),
 )
-# A message that says nothing is happening: every clause of it is a question about the future
-# ("Nothing has happened, I just want to be prepared"), unless a clause says now.
-EDUCATIONAL_CUES = (
-    ("nothing", "has", "happened"),
-    ("nothing", "happened"),
-    ("nothing", "is", "happening"),
-    ("want", "to", "be", "prepared"),
-    ("know", "in", "advance"),
-    ("for", "future", "reference"),
-    ("just", "reading", "up"),
-    ("im", "just", "reading"),
+# A question about the writer's own risk: a relative's story in it is family history.
+OWN_RISK_CUES = (
+    ("my", "own", "risk"),
+    ("lower", "my", "risk"),
+    ("reduce", "my", "risk"),
+    ("am", "i", "at", "risk"),
+    ("be", "tested"),
+    ("get", "tested"),
+    ("get", "checked"),
+    ("be", "checked"),
+    ("get", "scanned"),
+    ("be", "scanned"),
+    ("screening",),
+    ("affect", "me"),
+    ("my", "chances"),
+    ("runs", "in", "the", "family"),
+    ("hereditary",),
+    ("genetic",),
+    ("inherit",),
+    ("cholesterol", "checked"),
+    ("eye", "tests"),
+    ("any", "tests"),
+    ("tests", "i", "can"),
+    ("should", "i", "worry"),
+    ("bone", "density"),
 )
 NOW_CUES = frozenset(
     {"now", "currently", "tonight", "today", "just", "moment", "minutes", "still", "happening", "started", "began"}
@@ -352,7 +360,9 @@ PAST_CUES = (
     ("used", "to"),
     ("previously",),
     ("in", "the", "past"),
-    ("back", "in", "the"),
+    ("back", "in", "the", "day"),
+    *(("back", "in", month) for month in ("january", "february", "march", "april", "may", "june", "july")),
+    *(("back", "in", month) for month in ("august", "september", "october", "november", "december")),
     ("year", "back"),
     ("as", "toddlers"),
     ("as", "a", "toddler"),
@@ -369,9 +379,8 @@ PAST_CUES = (
     ("last", "time"),
     ("family", "history"),
     ("runs", "on"),
-    ("after", "my", "first"),
-    ("with", "my", "first"),
-    ("in", "my", "first"),
+    ("after", "my", "first", "baby"),
+    ("with", "my", "first", "baby"),
     ("my", "first", "pregnancy"),
     ("last", "pregnancy"),
     ("previous", "pregnancy"),
@@ -383,10 +392,6 @@ PAST_CUES = (
     ("fhx",),
 )
 _YEAR_RANGE = range(1940, 2100)
-_MONTHS: tuple[str, ...] = (
-    *("january", "february", "march", "april", "may", "june", "july", "august", "september", "october"),
-    *("november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
-)
 # "since last night", "hours ago": ongoing or recent, whatever else the clause says.
 _RECENT = (("hours", "ago"), ("hour", "ago"), ("since", "last"), ("since", "yesterday"), ("since", "this"))
 RELATIVES = frozenset(
@@ -424,9 +429,7 @@ RELATIVES = frozenset(
         "relatives",
     }
 )
-_PAST_VERBS = frozenset(
-    {"had", "suffered", "diagnosed", "got", "died", "went", "developed", "was", "were", "broke", "fell"}
-)
+_PAST_VERBS = frozenset({"had", "suffered", "diagnosed", "got", "died", "went", "developed", "was", "were"})
 # A message that asks about the writer's own risk or care: "should I be tested?", "will I get
 # it?", "does that mean...", "for me". With it, a relative's past event is family history.
 _OWN_QUESTION = (
@@ -447,8 +450,6 @@ _OWN_QUESTION = (
     ("can", "i"),
     ("i", "should", "be"),
     ("anything", "i", "should"),
-    ("is", "that", "ok"),
-    ("is", "that", "okay"),
     ("what", "can", "i"),
     ("does", "that", "affect"),
     ("affect", "me"),
@@ -513,7 +514,9 @@ class Context:
         self.marks = Marks(words)
         self._negation_cues = self.marks.negations
         self._asks_for_self = self.marks.has("own_question", 0, len(words))
-        self._educational = self.marks.has("educational", 0, len(words))
+        # Family-history questions ("what can I do to lower my own risk?", "should I get
+        # tested?"): only then is a relative's story told on past its first clause (_tells_on).
+        self._asks_own_risk = self.marks.has("own_risk", 0, len(words))
         self._negated: dict[tuple[int, int], bool] = {}
         # Per sentence and clause, found on first need: most have no mention at all.
         self._hypothetical: dict[tuple[int, int], bool] = {}  # by the scope it covers
@@ -533,7 +536,7 @@ class Context:
         if mention.absence:
             # An absence stated by the concept's own words is a danger sign, unless a rate or
             # manner follows: "not breathing fast" denies the fast breathing, not the breathing.
-            return after in _RATE_AFTER_ABSENCE
+            return mention.concept == "stopped_breathing" and after in _RATE_AFTER_ABSENCE
         if after[:1] == "x" and after[1:].isdigit():
             return False  # counted, so present: "nil BO, vomiting x6"
         if any(i in self._negation_cues for i in range(mention.start + 1, mention.end)):
@@ -600,16 +603,8 @@ class Context:
         clause = self.layout.clause_of[mention.start]
         set_aside = self._set_aside.get(clause)
         if set_aside is None:
-            set_aside = self._set_aside[clause] = (
-                self._clause_hypothetical(clause) or self._clause_past(clause) or self._educational_clause(clause)
-            )
+            set_aside = self._set_aside[clause] = self._clause_hypothetical(clause) or self._clause_past(clause)
         return not set_aside and self.negated(mention) == mention.inverted
-
-    def _educational_clause(self, clause: int) -> bool:
-        if not self._educational:
-            return False
-        span = self.layout.clauses[clause]
-        return not (self.marks.has("now_meant", *span) or self.marks.has("now_phrase", *span))
 
     def _continues(self, start: int, end: int) -> bool:
         """A clause that goes on with the one before: "and ..." with no subject of its own."""
@@ -625,7 +620,9 @@ class Context:
         face drooped", "Grandpa had a detached retina - he said it was like a curtain", "my dad
         had a heart attack at 52 - crushing chest pain, collapsed in the kitchen". A clause after
         a comma or dash that opens on a third person and a past verb, or that follows a clause
-        naming a relative; never one that says now or speaks in the present."""
+        naming a relative, only in a message that asks about the writer's own risk (a family-history
+        question); or a dash and "was" ("broke my wrist 8 months ago - the bone was sticking out").
+        Never a clause that says now or speaks in the present."""
         layout, words, marks = self.layout, self.words, self.marks
         start, end = layout.clauses[clause]
         before = layout.clauses[clause - 1]
@@ -639,10 +636,12 @@ class Context:
         past_opening = any(_past_verb(word) for word in opening)
         if any(word in _PRESENT_AUXILIARY for word in opening):
             return False  # "my dad, who has a history of angina, has got crushing chest pain"
+        if words[start] == "-" and any(word in ("was", "were") for word in opening):
+            return True
+        if not self._asks_own_risk:
+            return False  # "She used to have asthma, she went blue": a present emergency, told in the past
         if opening and opening[0] in _THIRD_PERSON and past_opening:
             return True
-        if words[start] == "-" and any(word in ("was", "were") for word in opening):
-            return True  # "broke my wrist 8 months ago - the bone was sticking out"
         sentence_start = layout.sentences[layout.sentence_of[start]][0]
         return marks.has("relative", sentence_start, start) and (past_opening or words[start] == "-")
 
@@ -666,10 +665,7 @@ class Context:
 
     def _is_hypothetical(self, start: int, end: int) -> bool:
         marks = self.marks
-        words = self.words
-        # "Would a swallowed button battery show up on an x-ray?": a question about a thing in general
-        general = end - start > 2 and words[start] in _GENERAL_ASK and words[start + 1] in ("a", "an")
-        if not (general or marks.has("hypothetical", start, end) or self._conditional_question(start, end)):
+        if not (marks.has("hypothetical", start, end) or self._conditional_question(start, end)):
             return False
         return not (marks.has("now_meant", start, end) or marks.has("now_phrase", start, end))
 
@@ -696,8 +692,6 @@ class Context:
             return False  # "the chest pain is back exactly like last time": now, like then
         if marks.has("past", start, end) or marks.has("year", start, end):
             return True
-        if marks.has("month_in", start, end) and any(_past_verb(word) for word in self.words[start:end]):
-            return True  # "broke her hip in a fall in January" (not "due in January")
         sentence = self.layout.sentences[self.layout.sentence_of[start]]
         if marks.has("time_of_life", *sentence) and not (
             marks.has("now", *sentence) or marks.has("present", *sentence)
@@ -705,7 +699,10 @@ class Context:
             return True  # "I took an overdose when I was 17": the sentence is then, unless it says now
         # Someone else's event, with an age or a past verb: "my mum had a stroke at 60"; not one
         # in the present perfect ("my dad has had a stroke, what can I do?").
-        if not marks.has("relative", start, end) or not marks.has("past_verb", start, end):
+        told = marks.has("past_verb", start, end) or (
+            self._asks_own_risk and any(_past_verb(word) for word in self.words[start:end])
+        )  # "Mum broke her hip in a fall at 78. Should I have a bone density scan?"
+        if not marks.has("relative", start, end) or not told:
             return False
         if any(word in ("has", "have", "hes", "shes", "is") for word in self.words[start:end]):
             return False
@@ -713,10 +710,8 @@ class Context:
 
 
 _WHAT_QUESTION = frozenset({"should", "would", "do", "does", "can", "could", "happens", "to"})
-_WHAT_QUESTION |= {"number", "temperature", "temp", "counts", "count", "age", "level", "dose", "amount"}
 _PRESENT_AUXILIARY = frozenset({"has", "have", "hes", "shes", "is", "are", "am", "im", "does", "do"})
 _THIRD_PERSON = frozenset({"he", "she", "his", "her", "they", "their"})
-_GENERAL_ASK = frozenset({"would", "can", "could", "does", "do", "will"})
 
 
 _IRREGULAR_PAST = frozenset(
@@ -751,14 +746,13 @@ _TIME_OF_LIFE = tuple(
 _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "hypothetical": HYPOTHETICAL_CUES,
     "worry": WORRY_CUES,
-    "educational": EDUCATIONAL_CUES,
+    "own_risk": OWN_RISK_CUES,
     "comparison": (
         ("like", "last", "time"),
         ("as", "last", "time"),
         ("like", "the", "last", "time"),
         ("exactly", "like"),
     ),
-    "month_in": tuple(("in", month) for month in _MONTHS),
     "past": PAST_CUES,
     "time_of_life": _TIME_OF_LIFE,
     "recent": _RECENT,

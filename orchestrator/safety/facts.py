@@ -125,7 +125,8 @@ def pregnancy_weeks(words: list[str]) -> bool:
 
 
 def weeks_pregnant(words: list[str]) -> int | None:
-    """The weeks of the pregnancy the message states (pregnancy_weeks), the latest if several."""
+    """The weeks of the pregnancy the message states (pregnancy_weeks), the fewest if several
+    ("6 weeks pregnant ... my son was born at 39 weeks" is an early pregnancy)."""
     stated: int | None = None
     for index in range(len(words) - 1):
         if words[index + 1] not in ("weeks", "wks", "wk", "semanas", "tygodniu", "tygodni", "hafte"):
@@ -141,7 +142,7 @@ def weeks_pregnant(words: list[str]) -> int | None:
         if after in ("old", "ago", "now", "later") or before in _NOT_PREGNANCY_BEFORE:
             continue
         if after in ("pregnant", "gone", "along", "preg", "gestation") or weeks >= 10 or before in ("im", "shes"):
-            stated = max(weeks, stated or 0)
+            stated = weeks if stated is None else min(weeks, stated)  # the earliest: the safe side
     return stated
 
 

@@ -89,6 +89,26 @@ ACCEPTED_FALSE_ALARMS = {
     # "would ... be an emergency?" also asks about a baby here now ("my baby is vomiting green,
     # would this be an emergency?").
     "m-360": "Would green vomit in a baby be an emergency? Someone mentioned it at baby group",
+    # Questions whose cue would also cancel a report beside it (a review of the K/L/M fixes found
+    # each; removed): "Would a ...?" ("Would a magnet hurt him? my son swallowed them"), "what
+    # counts as" / "at what temperature" ("my son took 20 pills, what counts as an overdose?"),
+    # "how do you actually", a month with a past verb ("fell off his bike in January and now..."),
+    # "nothing has happened" ("I tried to wake him and nothing happened, he's unresponsive"), and
+    # "is that ok" as a question about the writer ("my sister was stung and her throat is
+    # closing, is that ok?").
+    "k-211": "My grandma (85) broke her hip in a fall in January, she's recovered now...",
+    "k-261": "Would a swallowed button battery show up on an x-ray? Saw a scary news story...",
+    "k-295": "If my baby gets a temperature when she's under 3 months, what number counts as a fever?...",
+    "k-414": "I'm a new lifeguard... what 'agonal breathing' actually looks like... Nothing has happened...",
+    "l-054": "my grandad had a stroke from high blood pressure. mine was 138/88 on the machine, is that ok?",
+    "l-147": "how do you actually do the glass test for a meningitis rash? want to know before winter",
+    "l-285": "what counts as heavy bleeding in pregnancy? I'm 12 weeks and everything's fine...",
+    "l-447": "Not an emergency, just a question: ... I read that if someone's face droops... I'm just reading up",
+    "m-180": "At what temperature should I take a baby to A&E?",
+    # A relative's story past its first clause is history only in a family-history question
+    # (OWN_RISK_CUES): "My brother had meningitis as a baby, he had the purple rash all over" asks
+    # about vaccines, so the rash reads as now ("she used to have asthma, she went blue" is now).
+    "k-251": "My brother had meningitis as a baby and nearly died, he had the purple rash all over...",
 }
 # Development emergencies the rules still miss, each with why: the README's development figure
 # counts them.
@@ -103,6 +123,9 @@ ACCEPTED_MISSES = {
     # Colour and flow with no word for blood ("it's bright red, running down my legs"): "bright
     # red" as blood would make a bright red rash in pregnancy a bleed.
     "m-509": "Baby number 3, 22 weeks... This time it's bright red, running down my legs...",
+    # A fight is no head injury by itself ("had a fight with my partner, now a headache"), and
+    # bruising behind the ear alone is not read as a skull fracture's sign.
+    "l-325": "black eye and bruising behind my ear after a fight 2 days ago, bad headache",
 }
 
 
@@ -296,22 +319,18 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         # verb; a message that says nothing has happened; a question about a thing in general
         "Son (6) has had a cough for 3 days, no wheeze, not breathing fast, ribs not sucking in",
         "My mum had a stroke last year, her face drooped and she couldn't talk for days. How do I lower my own risk?",
+        "Mum broke her hip in a fall at 78. I'm 55. Should I have a bone density scan?",
         "My mother had a brain haemorrhage - sudden worst headache of her life. Should I get scanned?",
         "My daughter was in resus with DKA when she was diagnosed last year. What are the sick day rules?",
-        "My grandma broke her hip in a fall in January, she's fine now. Exercises for balance?",
         "Broke my wrist 8 months ago - the bone was sticking out and I had surgery. Physio?",
         "Cousin collapsed and died playing football at 23 - sudden cardiac arrest. Should we get tested?",
-        "Nothing has happened, I just want to be prepared: what does agonal breathing look like?",
-        "Would a swallowed button battery show up on an x-ray? Saw a scary news story",
         "If a young person might be suicidal, what's the best way to ask them about it?",
-        "If my baby gets a temperature when she's under 3 months, what number counts as a fever?",
         # after blind sets L and M: an ectopic pregnancy is an early one; a part said to feel
         # fine; a saturation or pressure in range; a time of life in months
         "I'm 20 weeks, a sharp twinge low down on one side when I stand up quickly, no bleeding",
         "bad back from lifting boxes, no numbness, peeing normally, both legs feel fine",
         "sats 97% on the finger monitor, bp 128/82, just a cold",
         "My son had a febrile seizure when he was 18 months. He's 6 now. Does he need to avoid anything?",
-        "what counts as heavy bleeding in pregnancy? I just want to know",
     ],
 )
 def test_a_trap_does_not_fire(text: str) -> None:
@@ -420,3 +439,46 @@ def test_a_reading_shows_which_mentions_count() -> None:
     assert {"chest", "sweating", "stroke_named"} <= found
     assert "sweating" in reading.counted  # present, the writer's own
     assert "chest" not in reading.counted and "stroke_named" not in reading.counted  # negated; the past
+
+
+# A review of the rules after blind sets K, L and M: emergencies that the new context cues
+# cancelled, and routine messages that the new lay terms escalated; each failed then.
+REVIEW_EMERGENCIES = [
+    "My dad fell down the stairs and hit his head, he is vomiting and confused, what should I do?",
+    "My grandad fell and broke his hip, he's in agony, what can I do?",
+    "My sister was stung by a wasp and her throat is closing up, is that ok?",
+    "I tried to wake him and nothing happened, he is unresponsive",
+    "I gave him the epipen and nothing happened, his throat is swelling and he cant breathe",
+    "She used to have asthma, she went blue and stopped breathing",
+    "Dad has a history of angina, collapsed in the garden and stopped breathing",
+    "My dad had a heart attack 3 years ago - crushing chest pain, sweating",
+    "Would a magnet and battery hurt him? my son swallowed them 20 mins ago",
+    "I have crushing chest pain that counts as an emergency right?",
+    "Her inhaler is not working fast enough and she is wheezing badly",
+    "After my first dose of amoxicillin my lips and tongue are swelling up and I'm wheezing",
+    "My son fell off his bike in January and now he has crushing pain in his head and vomiting",
+    "I'm 6 weeks pregnant, one-sided pain and shoulder tip pain, my son was born at 39 weeks",
+]
+REVIEW_ROUTINE = [
+    "The swelling in my ankle does not go down and it's painful",
+    "I take cialis for my prostate, it's hard for me to pee and it is painful",
+    "My dog ran into the road and got hit by a car",
+    "I have asthma, wheezy at night, I can't talk to my GP until Monday",
+    "Blocked nose and sinus pain for 3 weeks, my spray gives no relief",
+    "The bruise on my leg isnt fading after 2 weeks",
+    "My toenail has gone black after running a marathon",
+    "I'm 30 weeks pregnant and eating less and less because of heartburn",
+    "I have the flu, body shaking with chills for ages",
+    "Pregnant 28 weeks, my sugar readings are 165 / 120 after meals",
+    "Hay fever is awful, my eyes are itchy and swelling shut",
+]
+
+
+@pytest.mark.parametrize("text", REVIEW_EMERGENCIES)
+def test_the_reviews_emergencies_escalate(text: str) -> None:
+    assert fired(text), text
+
+
+@pytest.mark.parametrize("text", REVIEW_ROUTINE)
+def test_the_reviews_routine_messages_do_not(text: str) -> None:
+    assert fired(text) == []
