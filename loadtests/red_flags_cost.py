@@ -43,6 +43,9 @@ def percentiles(rules: RedFlagRules, corpus: str, size: int, rounds: int) -> tup
 _MEASURE = """
 import json, statistics, sys, time
 sys.path.insert(0, sys.argv[1])
+import orchestrator
+if not orchestrator.__file__.startswith(sys.argv[1]):
+    sys.exit(f"no orchestrator package in {sys.argv[1]} (found {orchestrator.__file__})")
 from orchestrator.safety.red_flags import RedFlagRules
 rules = RedFlagRules.load()
 rules.assess("warm up: chest pain")

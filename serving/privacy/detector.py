@@ -127,7 +127,7 @@ class PhiDetector:
             forms.NameBeforeAgeRecognizer(clinical_terms(), recognizers.common_words(), self._names.first),
             forms.FacilityFirstRecognizer(recognizers.common_words()),
             forms.StreetAbroadRecognizer(),
-            forms.LabelledPlaceRecognizer(),
+            forms.LabelledPlaceRecognizer(clinical_terms()),
             forms.CjkFacilityRecognizer(),
             forms.NicknameAndSpeakerRecognizer(recognizers.common_words()),
             structure.ChatSpeakerRecognizer(),

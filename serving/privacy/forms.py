@@ -479,17 +479,28 @@ _ROLES = frozenset(
 )
 
 
+_PLACE_PARTICLES = frozenset(
+    {"of", "de", "la", "del", "the", "and", "&", "for", "y", "e", "di", "du", "des", "on", "upon"}
+)
+
+
 class LabelledPlaceRecognizer(RegexRecognizer):
     """The place a form's label names, whatever its words: "Hospital: Amrita Institute of
     Medical Sciences", "Facility: The Queen's Medical Center", "Employer: Maple Leaf Foods"
     (to the line's end, a comma, a bracket or a column's gap)."""
 
     entity = "ADDRESS"
+
+    def __init__(self, clinical: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self._clinical = clinical
+
     rules = (
         rule(
-            r"(?m:^[ \t]*|[ \t]{2,})(?i:hospital|facility|clinic|employer|school|venue|site|institution|practice|"
+            r"(?m:^[ \t]*+|(?<![ \t])[ \t]{2,}+)"
+            r"(?i:hospital|facility|clinic|employer|school|venue|institution|practice|"
             r"surgery|care[ ]home|nursing[ ]home|pharmacy|club|workplace|place[ ]of[ ]work|treating[ ]hospital|"
-            r"residence|domicilio|adres|adresse|adresa|endere[çc]o|direcci[óo]n|scene|"
+            r"residence|domicilio|adres|adresse|adresa|endere[çc]o|direcci[óo]n|"
             r"住所|住址|주소|[đd][ịi]a[ ]ch[ỉi])"
             r"[ \t]*:[ \t]*(?P<id>(?-i:\p{Lu})[^\n,()\t]*?)(?=[ \t]*(?:$|\n|,|\(|\t|[ ]{2}))",
             0.7,
@@ -498,9 +509,14 @@ class LabelledPlaceRecognizer(RegexRecognizer):
     )
 
     def accept(self, text: str, start: int, end: int) -> bool:
-        words = text[start:end].lower().split()
+        raw = text[start:end].split()
+        words = [word.lower() for word in raw]
         if words[0] in ("yes", "no", "none", "not", "n/a", "na", "unknown", "see", "as", "same", "tbc", "other"):
             return False  # "Hospital: Yes", "Clinic: see below"
+        if any(word[:1].islower() and word not in _PLACE_PARTICLES for word in raw[1:]):
+            return False  # "Surgery: Laparoscopic cholecystectomy", "Clinic: Cardiology follow up"
+        if words[0] in self._clinical or all(zipf_frequency(w, "en") >= 4.0 or w.isdigit() for w in words):
+            return False  # "School: Year 10"
         return len(words) > 1 or zipf_frequency(words[0], "en") < _RARE_FOR_A_WORD
 
 
@@ -517,3 +533,10 @@ class CjkFacilityRecognizer(RegexRecognizer):
         ),
         rule(r"(?P<id>(?:Bệnh|BỆNH)[ ](?:viện|VIỆN)(?:[ ]\p{Lu}[\p{L}]*){1,4})", 0.75, 0),
     )
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        # "他胸痛需要去医院吗" (he has chest pain, must he go to hospital?): a sentence, not a name
+        return not any(c in _CJK_SENTENCE_WORDS for c in text[start:end])
+
+
+_CJK_SENTENCE_WORDS = frozenset("去到在送住需要吗了我他她你们的是")

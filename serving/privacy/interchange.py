@@ -17,7 +17,8 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 # ---- HL7 v2 ----
 
-_SEGMENT = regex.compile(r"(?m)^(?P<name>[A-Z][A-Z0-9]{2})\|[^\n]*")
+# A segment starts a line; HL7's own separator is a carriage return, a pasted one a newline.
+_SEGMENT = regex.compile(r"(?:^|(?<=[\r\n]))(?P<name>[A-Z][A-Z0-9]{2})\|[^\r\n]*+")
 # Field number -> what it holds, per segment (HL7 v2.5). XPN: a person's name (family^given^
 # middle^suffix^prefix); XCN: a staff member (id^family^given^...); XAD: an address (street^
 # other^city^state^zip^country); CX: an identifier (id^^^authority^type); TS: a date and time.
@@ -190,6 +191,8 @@ class JsonFieldRecognizer(EntityRecognizer):
                     start, found = start + reference.start("id"), reference.group("id")
                 if kind == "ID" and not any(c.isdigit() for c in found):
                     continue
+                if kind == "NAME" and not _looks_like_a_name(found):
+                    continue  # {"given": "Morphine 10mg IV"}, {"family": "Mother had breast cancer"}
                 if regex.search(r"[\p{L}\d]", found):
                     results.append(RecognizerResult(kind, start, start + len(found), 0.8))
         return results
@@ -205,3 +208,12 @@ class JsonFieldRecognizer(EntityRecognizer):
         opened = _OPEN_OBJECT.search(text, max(0, match.start() - 200), match.start())
         owner = opened.group("key").lower() if opened else ""
         return next((kind for kind, owners in _DISPLAY_OF.items() if owner in owners), None)
+
+
+def _looks_like_a_name(value: str) -> bool:
+    """A person's name in a JSON value: no digits, at most four words, each capitalised or in a
+    script without case ("Sven-Erik Lindqvist, RN" passes; "Morphine 10mg IV" does not)."""
+    words = value.replace(",", " ").split()
+    if not words or len(words) > 4 or any(c.isdigit() for c in value):
+        return False
+    return all(word[:1].isupper() or word.upper() == word.lower() for word in words)

@@ -175,8 +175,7 @@ _ROMANCE_MONTH = (
     r"janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|"
     r"janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|"
     r"gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|"
-    r"januari|februari|maart|mei|augustus|oktober|"  # Dutch (Swedish: "mars", "maj" below)
-    r"mac|ogos|disember|maj|juni|juli)"  # Malay ("2 Mac 2024"), Swedish
+    r"januari|februari|maart|augustus|oktober)"  # Dutch
 )
 _GERMAN_MONTH = r"(?:januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember)"
 
@@ -205,14 +204,16 @@ class MoreDatesRecognizer(RegexRecognizer):
         rule(r"(?<![\d.])(?P<id>(?:19|20)\d\d[./](?:0?[1-9]|1[0-2])[./](?:0?[1-9]|[12]\d|3[01]))(?![\d.])", 0.8),
         # a form's date in spaced digits after its label ("BIRTH DATE: 07 22 1953", "DOS FROM 03 01 24")
         rule(
-            r"\b(?:birth\s+date|date\s+of\s+birth|dob|date|dos|from|to)[\s:]{1,3}"
+            r"\b(?:birth\s+date|date\s+of\s+birth|dob|date|dos(?:\s+from)?)[\s:]{1,3}"
             r"(?P<id>\d{1,2}\s\d{1,2}\s(?:19|20)?\d\d)(?![\d/])",
             0.75,
         ),
         # other languages' written dates
         rule(rf"\b(?P<id>\d{{1,2}}(?:\s+de)?\s+{_ROMANCE_MONTH}(?:\s+(?:de\s+)?\d{{4}})?)\b", 0.8),
         rule(rf"\b(?P<id>\d{{1,2}}\.\s?{_GERMAN_MONTH}\b(?:\s+\d{{4}})?)", 0.8),
-        rule(r"(?:vom|bis|am|ab|seit)\s+(?P<id>\d{1,2}\.\d{1,2}\.)(?!\d)", 0.75),
+        rule(r"\b(?-i:vom|bis|am|ab|seit)\s+(?P<id>(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.)(?!\d)", 0.75),
+        # Malay and Swedish months only with a year ("2 Mac 2024"; not "at 1 MAC")
+        rule(r"\b(?P<id>\d{1,2}\s+(?:mac|mei|ogos|disember|maj|juni|juli)\s+(?:19|20)\d\d)\b", 0.8),
         rule(r"(?P<id>(?:(?:令和|平成|昭和)\d{1,2}|\d{4})年\d{1,2}月\d{1,2}日|\d{1,2}月\d{1,2}日)", 0.8),
         rule(r"(?P<id>(?:\d{4}년\s?)?\d{1,2}월\s?\d{1,2}일)", 0.8),
     )

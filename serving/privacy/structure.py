@@ -12,6 +12,7 @@ from typing import Any
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from wordfreq import zipf_frequency
 
 from serving.privacy.recognizers import RegexRecognizer, rule
 
@@ -207,14 +208,15 @@ def _fits(kind: str, value: str) -> bool:
 # A run of digits with letters an OCR pass reads for digits in it: "O7/l9/l931", "(6l7)", "2l66".
 _DIGITS_READ_AS_LETTERS = regex.compile(r"(?<![\p{L}\d])[\dOoIl]+(?:[-/.:][\dOoIl]+)*(?![\p{L}\d])")
 # A capitalised word with a digit or a small l for its letters: "D0B", "PATlENT", "0'BRIEN", "lD".
-_LETTERS_READ_AS_DIGITS = regex.compile(r"(?<![\p{L}\d])[A-Z0l'’]*[A-Z][A-Z0l'’]*(?![\p{L}\d])")
+# (possessive, and a capital checked after the match: one pass, whatever follows the run)
+_LETTERS_READ_AS_DIGITS = regex.compile(r"(?<![\p{L}\d])[A-Z0l'’]++(?![\p{L}\d])")
 _SMALL_L_IN_CAPITALS = regex.compile(r"(?<=[A-Z])l|l(?=[A-Z])")  # "PATlENT", "lD"; not "I'll"
 _AS_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1"})
 _AS_LETTERS = str.maketrans({"0": "O", "l": "I"})
 
 
 _POSTCODE_INWARD = regex.compile(r"^\d[A-Z]{2}$")
-_POSTCODE_OUTWARD = regex.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s$")
+_POSTCODE_OUTWARD = regex.compile(r"(?<![A-Za-z\d])[A-Z]{1,2}\d[A-Z\d]?\s$")
 
 
 def ocr_shadow(text: str) -> str:
@@ -228,8 +230,10 @@ def ocr_shadow(text: str) -> str:
 
     def letters(match: regex.Match[str]) -> str:
         word = match.group()
+        if not any("A" <= c <= "Z" for c in word):
+            return word
         misread = "0" in word or _SMALL_L_IN_CAPITALS.search(word) is not None
-        if _POSTCODE_INWARD.match(word) and _POSTCODE_OUTWARD.search(text, 0, match.start()):
+        if _POSTCODE_INWARD.match(word) and _POSTCODE_OUTWARD.search(text, max(0, match.start() - 8), match.start()):
             return word  # "HG2 0NA": a UK postcode's second half, not "ONA"
         return word.translate(_AS_LETTERS) if misread and len(word) >= 2 else word
 
@@ -240,7 +244,7 @@ def ocr_shadow(text: str) -> str:
 # ---- pedigrees ----
 
 _PEDIGREE_MEMBER = (
-    r"(?m)^[ \t]*[-*•]?[ \t]*[IVX1]{1,4}[-.:]\d{1,2}[ \t:]+"  # " I-1 ", "II-2 ", "III.1:"
+    r"(?m)^[ \t]*+(?:[-*•][ \t]*+)?[IVX1]{1,4}[-.:]\d{1,2}[ \t:]++"  # " I-1 ", "II-2 ", "III.1:"
     r"(?P<id>\p{Lu}[\p{L}'’\-]+(?:[ ](?:\p{Lu}[\p{L}'’\-]+|(?:Ó|Ní|Nic|Mac|de|da|van|von|bin|binti)(?=[ ]\p{Lu})))*)"
 )
 
@@ -251,6 +255,13 @@ class PedigreeRecognizer(RegexRecognizer):
 
     entity = "NAME"
     rules = (rule(_PEDIGREE_MEMBER, 0.8, 0),)
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        # "II-2 Breast cancer at 45": a lone common word is a finding, not a relative, unless a
+        # relationship in brackets follows ("II-1 Mary (mother)")
+        words = text[start:end].split()
+        bracket = text[end : end + 2].lstrip().startswith("(")
+        return len(words) > 1 or bracket or zipf_frequency(words[0].lower(), "en") < 4.0
 
 
 # ---- numbers said aloud (dictation, voicemail transcripts) ----
@@ -271,7 +282,8 @@ class SpokenPhoneRecognizer(RegexRecognizer):
     entity = "PHONE"
     rules = (
         rule(
-            rf"(?i:phone|mobile|cell|number|reached[ ]on|contacted[ ]on|call(?:ed)?(?:[ ]on)?)\W{{1,3}}{_SPOKEN_RUN}",
+            rf"(?i:\b(?:phone|mobile|cell|number|reached[ ]on|contacted[ ]on|call(?:ed)?(?:[ ]on)?)\b)"
+            rf"\W{{1,3}}{_SPOKEN_RUN}",
             0.75,
         ),
     )
@@ -283,7 +295,10 @@ class SpokenIdRecognizer(RegexRecognizer):
 
     entity = "ID"
     rules = (
-        rule(rf"(?i:mrn|nhs|hospital[ ]number|number|policy|member|account|id|medicare)\W{{1,3}}{_SPOKEN_RUN}", 0.75),
+        rule(
+            rf"(?i:\b(?:mrn|nhs|hospital[ ]number|number|policy|member|account|id|medicare)\b)\W{{1,3}}{_SPOKEN_RUN}",
+            0.75,
+        ),
     )
 
 

@@ -175,6 +175,19 @@ FHIR = (
         ("08:12 Faith: mum's at the Royal Free\n08:13 Will: which ward\n08:15 Faith: 10 North", "NAME", "Will"),
         ("MSH|^~\\&|EPIC|UCSF|LAB|UCSF|20240307", "ADDRESS", "UCSF"),
         ("Tel: 0113 496 0872  Fax: 0113 496 0873\n\n7 March 2024\n\nDear Dr Smith", "DATE", "7 March 2024"),
+        # from the review: surnames that are also a score's name; HL7's own segment separator
+        ("Mrs Pugh, 67, has chest pain.", "NAME", "Pugh"),
+        ("Seen by Dr Alvarado in clinic today.", "NAME", "Alvarado"),
+        (
+            "MSH|^~\\&|ADT|HOSP|||20240307||ADT^A01|1|P|2.5\rPID|1||004417829^^^HOSP^MR||DOE^JOHN||19580412",
+            "MRN",
+            "004417829",
+        ),
+        (
+            "MSH|^~\\&|ADT|HOSP|||20240307||ADT^A01|1|P|2.5\rPID|1||004417829^^^HOSP^MR||DOE^JOHN||19580412",
+            "NAME",
+            "DOE",
+        ),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -223,6 +236,15 @@ TRAPS = [
     "Mailing address below. Apt 30. Mailing list for the clinic",
     "Seen by the Nephrologist; DERMATOLOGY CLINIC review; MMR, MenACWY given; SOB on exertion",
     "Hb 12.0-16.0, dose 1-0-0, 5/7, 6/52, HbA1c 48, B12 low",
+    # from a review of those recognizers: clinical text after a place label, a sentence that ends
+    # in "hospital", words that look like a month or a label, a JSON value that is no name, a
+    # pedigree's finding
+    "Site: Left forearm\nSurgery: Laparoscopic cholecystectomy\nClinic: Cardiology follow up\nSchool: Year 10",
+    "他胸痛需要去医院吗",
+    "at 1 MAC; Temp am 37.8. pm 38.4.; up to 5 10 15 mg",
+    "Fluid: 1, 2, 1, 2, 1 litres. Steroid: 6, 5, 4, 3, 2, 1 tablets. Recall: one two three four five",
+    '{"given": "Morphine 10mg IV", "family": "Mother had breast cancer"}',
+    "II-2 Breast cancer at 45",
 ]
 
 

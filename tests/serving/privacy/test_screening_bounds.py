@@ -120,6 +120,15 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         lambda n: "in Ab, 9 " * (n // 9),
         lambda n: "AB 12 " * (n // 6),
         lambda n: "1/" * (n // 2),
+        # the recognizers added after blind sets 7 and 8 (a review: a label after a run of spaces,
+        # a pedigree's indent, a postcode's inward code rescanning its prefix, a capital run)
+        lambda n: "x" + " " * n + ":",
+        lambda n: " " * n + "x",
+        lambda n: "0AB " * (n // 4),
+        lambda n: "A" * n + "1",
+        lambda n: "PID|" + "^" * n,
+        lambda n: '"a": [' + '"x",' * (n // 4),
+        lambda n: "1. " + "A" * n,
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
