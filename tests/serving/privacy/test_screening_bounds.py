@@ -129,6 +129,8 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         lambda n: "PID|" + "^" * n,
         lambda n: '"a": [' + '"x",' * (n // 4),
         lambda n: "1. " + "A" * n,
+        # a label, then separators with no value (quadratic before this round too: 8 s for 30 KB)
+        lambda n: "Name\tDOB\tMRN\n" + '\t"' * (n // 2),
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
