@@ -521,6 +521,7 @@ class Context:
         # Per sentence and clause, found on first need: most have no mention at all.
         self._hypothetical: dict[tuple[int, int], bool] = {}  # by the scope it covers
         self._past: dict[int, bool] = {}
+        self._own_past: dict[int, bool] = {}  # a clause's past by its own cues (asked twice)
         self._set_aside: dict[int, bool] = {}  # by clause: hypothetical, a worry, or the past
 
     def negated(self, mention: Mention) -> bool:
@@ -587,7 +588,7 @@ class Context:
         current = clause
         while current not in self._past:
             span = self.layout.clauses[current]
-            own = self._is_past(*span) or self._past_by_next(current)
+            own = self._clause_own_past(current) or self._past_by_next(current)
             if own or current == 0 or not (self._continues(*span) or self._tells_on(current)):
                 self._past[current] = own
                 break
@@ -645,6 +646,12 @@ class Context:
         sentence_start = layout.sentences[layout.sentence_of[start]][0]
         return marks.has("relative", sentence_start, start) and (past_opening or words[start] == "-")
 
+    def _clause_own_past(self, clause: int) -> bool:
+        known = self._own_past.get(clause)
+        if known is None:
+            known = self._own_past[clause] = self._is_past(*self.layout.clauses[clause])
+        return known
+
     def _past_by_next(self, clause: int) -> bool:
         """ "cousin collapsed and died playing football at 23", "my daughter was in resus with DKA
         when she was diagnosed last year": the clause after dates this one."""
@@ -655,7 +662,7 @@ class Context:
         after = layout.clauses[clause + 1]
         if after[1] - after[0] < 2 or end <= start:
             return False
-        if layout.sentence_of[after[0]] != layout.sentence_of[start] or not self._is_past(*after):
+        if layout.sentence_of[after[0]] != layout.sentence_of[start] or not self._clause_own_past(clause + 1):
             return False
         if self._continues(*after):
             return True

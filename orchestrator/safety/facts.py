@@ -117,16 +117,11 @@ def _weeks_number(words: list[str], index: int) -> tuple[int, int] | None:
     return None
 
 
-def pregnancy_weeks(words: list[str]) -> bool:
+def weeks_pregnant(words: list[str]) -> int | None:
     """ "I'm 32 weeks", "36 weeks, splitting headache", "only 29 wks", "I think I'm about 7
     weeks", "shes only thirty two weeks": weeks of a pregnancy, not a duration ("for 3 weeks",
-    "2 weeks ago") nor an age ("6 weeks old")."""
-    return weeks_pregnant(words) is not None
-
-
-def weeks_pregnant(words: list[str]) -> int | None:
-    """The weeks of the pregnancy the message states (pregnancy_weeks), the fewest if several
-    ("6 weeks pregnant ... my son was born at 39 weeks" is an early pregnancy)."""
+    "2 weeks ago") nor an age ("6 weeks old"); the fewest if several ("6 weeks pregnant ... my
+    son was born at 39 weeks" is an early pregnancy)."""
     stated: int | None = None
     for index in range(len(words) - 1):
         if words[index + 1] not in ("weeks", "wks", "wk", "semanas", "tygodniu", "tygodni", "hafte"):

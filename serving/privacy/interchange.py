@@ -67,7 +67,9 @@ def _hl7_field(kind: str, value: str, offset: int) -> list[tuple[str, int, int]]
             names = components[:3] if kind == "XPN" else components[1:4]
             found += [("NAME", s, s + len(t)) for t, s in names if _is_name(t)]
             if kind == "XCN" and texts[0].strip():
-                found.append(("ID", components[0][1], components[0][1] + len(texts[0])))
+                # the staff id; a sender that leaves it out puts the family name there ("PATEL^RAJESH")
+                staff = "ID" if any(c.isdigit() for c in texts[0]) else "NAME"
+                found.append((staff, components[0][1], components[0][1] + len(texts[0])))
         elif kind == "XAD":
             for index, (text, start) in enumerate(components[:5]):
                 if text.strip() and index != 3:  # the state (index 3) is not below a state

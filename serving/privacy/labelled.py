@@ -190,7 +190,6 @@ class MoreDatesRecognizer(RegexRecognizer):
         ),
         rule(r"\b(?:on|until|till|by|from|since|before|after)\s+(?P<id>(?:the\s+)?\d{1,2}(?:st|nd|rd|th))\b", 0.75),
         rule(rf"\b(?P<id>{_MON}[a-z]*\.?\s+['’]\d\d)\b", 0.8),
-        rule(r"(?<![\d/.-])(?P<id>(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2])/(?:19|20)\d\d)(?![\d/])", 0.8),
         rule(
             r"\b(?:dob|d\.o\.b\.?|date\s+of\s+birth|born|adm(?:itted)?|admission|dis(?:charged)?|d/c|seen|"
             r"visit(?:ed)?|rec'?d|received|collected|reported|arrived|dated?|on|since|from|until|due|"
@@ -199,8 +198,13 @@ class MoreDatesRecognizer(RegexRecognizer):
             r"(?!\s?(?:mg|mcg|µg|ml|g|units?|iu|mmol|%|kg|l)\b)",  # "stay on 0.5 mg": a dose
             0.75,
         ),
-        # day first with dashes or dots ("DOA: 28-02-2024"); year first with dots ("1958.03.15")
-        rule(r"(?<![\d/.-])(?P<id>(?:0?[1-9]|[12]\d|3[01])[-.](?:0?[1-9]|1[0-2])[-.](?:19|20)\d\d)(?![\d/.-])", 0.8),
+        # day first with a four-digit year, one separator throughout ("17/01/2024", "DOA: 28-02-2024",
+        # "07.03.2024."); year first with dots ("1958.03.15")
+        rule(
+            r"(?<![\d/.-])(?P<id>(?:0?[1-9]|[12]\d|3[01])(?P<sep>[-/.])(?:0?[1-9]|1[0-2])(?P=sep)(?:19|20)\d\d)"
+            r"(?![\d/-]|\.\d)",
+            0.8,
+        ),
         rule(r"(?<![\d.])(?P<id>(?:19|20)\d\d[./](?:0?[1-9]|1[0-2])[./](?:0?[1-9]|[12]\d|3[01]))(?![\d.])", 0.8),
         # a form's date in spaced digits after its label ("BIRTH DATE: 07 22 1953", "DOS FROM 03 01 24")
         rule(

@@ -22,11 +22,12 @@ def found(detector: PhiDetector, text: str) -> list[tuple[str, str]]:
 HL7 = (
     "MSH|^~\\&|ADT|HOSP|||20240307101500||ADT^A01|MSG1|P|2.5\n"
     "PID|1||004417829^^^HOSP^MR||DE LA CRUZ^MARÍA^G||19490102|F|||12 Kowhai Street^^Otahuhu^^1062^NZL||09 555 0134\n"
-    "PV1|1|I|WD64^12^1||||7761234^HENARE^TAMATI^^^^DR"
+    "PV1|1|I|WD64^12^1||||7761234^HENARE^TAMATI^^^^DR\n"
+    "OBR|1||24W0918822|FBC^Full blood count||||||||||||PATEL^RAJESH"
 )
 FHIR = (
     '{"resourceType": "Patient", "name": [{"family": "Abdi", "given": ["Hodan"]}], "birthDate": "1961-02-03",'
-    ' "generalPractitioner": [{"display": "Sven-Erik Lindqvist"}]}'
+    ' "generalPractitioner": [{"display": "Sven-Erik Lindqvist"}], "subject": {"reference": "Patient/88120"}}'
 )
 
 
@@ -126,10 +127,13 @@ FHIR = (
         (HL7, "ZIP", "1062"),
         (HL7, "PHONE", "09 555 0134"),
         (HL7, "NAME", "HENARE"),
+        (HL7, "ADDRESS", "HOSP"),  # MSH-4, the sending facility
+        (HL7, "NAME", "PATEL"),  # OBR-16, the ordering provider
         (FHIR, "NAME", "Abdi"),
         (FHIR, "NAME", "Hodan"),
         (FHIR, "DATE", "1961-02-03"),
         (FHIR, "NAME", "Sven-Erik Lindqvist"),
+        (FHIR, "ID", "88120"),
         ('"MRN","Patient","Unit"\n"1002939","Begay, Tsosie","ICU"', "NAME", "Begay, Tsosie"),
         ("Falecido: José Carlos da Silva Moreira   CPF: 1", "NAME", "José Carlos da Silva Moreira"),
         ('Driver: Oluwadamilare "Dami" Adeyemi\nUnit 2', "NAME", 'Oluwadamilare "Dami" Adeyemi'),
