@@ -73,7 +73,8 @@ def compare(baseline: Path, corpus: str, rounds: int, runs: int = 3) -> None:
         for _ in range(runs):
             for name, root in (("baseline", baseline), ("this checkout", _HERE)):
                 command = [sys.executable, "-c", _MEASURE, str(root), file.name, str(rounds)]
-                done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root)
+                # run from this checkout: a cwd outside it would leave coverage without its config
+                done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=_HERE)
                 measured[name].append(json.loads(done.stdout))
     for name, results in measured.items():
         for size in ("2048", "8192"):
