@@ -18,7 +18,7 @@ CONCEPTS_FILE = Path(__file__).with_name("concepts.yaml")
 # for 7 mins", "2 hours"), weeks of a pregnancy before 37 ("only 29 wks"), a blood pressure of
 # 160/110 or more ("BP at home 165/110": NHS and ACOG's severe range), and an oxygen saturation
 # of 92% or less ("sats 84%": the NHS pulse-oximeter advice to get help now).
-DERIVED = ("over_5_minutes", "preterm_weeks", "very_high_bp", "low_oxygen")
+DERIVED = ("over_5_minutes", "preterm_weeks", "very_high_bp", "low_oxygen", "low_peak_flow")
 _PRESSURE_CUES = frozenset({"bp", "pressure", "bps"})
 _OXYGEN_CUES = frozenset({"sats", "sat", "spo2", "saturation", "saturations", "saturating", "oxygen", "o2", "sp02"})
 _OXYGEN_FILLER = frozenset({"is", "was", "of", "at", "are", "now", "only", "down", "to", "level", "levels", "reading"})
@@ -184,6 +184,8 @@ def _walk(
 def derived(words: list[str]) -> list[Mention]:
     found: list[Mention] = []
     for index, word in enumerate(words):
+        if word == "peak" and _low_peak_flow(words, index):
+            found.append(Mention("low_peak_flow", index, index + 2))
         if not word.isdigit() or len(word) > 4:
             continue
         number, unit = int(word), words[index + 1] if index + 1 < len(words) else ""
@@ -207,6 +209,20 @@ def _very_high_bp(words: list[str], index: int, systolic: int) -> bool:
     if not 40 <= int(diastolic) < systolic or not any(w in _PRESSURE_CUES for w in words[max(0, index - 4) : index]):
         return False
     return systolic >= 160 or int(diastolic) >= 110
+
+
+def _low_peak_flow(words: list[str], index: int) -> bool:
+    """ "peak flow normally 450, it's 150 now", "peak flow 180 (best 500)": two readings in the
+    sentence after "peak flow", the lower under half the higher (BTS/NHS: a severe attack)."""
+    if words[index + 1 : index + 2] != ["flow"]:
+        return False
+    readings = []
+    for word in words[index + 2 : index + 14]:
+        if word in SENTENCE_END:
+            break
+        if word.isdigit() and len(word) <= 3 and 50 <= int(word) <= 900:
+            readings.append(int(word))
+    return len(readings) >= 2 and min(readings) * 2 < max(readings)
 
 
 def _low_oxygen(words: list[str], index: int, number: int) -> bool:

@@ -258,6 +258,11 @@ HYPOTHETICAL_CUES = (
     ("watch", "out", "for"),
     ("watch", "for"),
     ("be", "aware", "of"),
+    ("what", "counts", "as"),
+    ("what", "count", "as"),
+    ("what", "is", "classed", "as"),
+    ("ever", "normal"),
+    ("something", "to", "worry", "about"),
     ("could", "it", "lead"),
     ("can", "it", "cause"),
     ("could", "it", "cause"),
@@ -549,6 +554,8 @@ class Context:
             word = words[index]
             if word in SENTENCE_END or word in _CONTRAST or word in _PRESENT or word in _SUBJECT_AND_VERB:
                 return False
+            if word == "since":
+                return False  # "hasn't slept since the baby came home": what came after is not denied
             if mention.inverted and (word in CLAUSE_MARK or (word in _CONJUNCTIONS and word not in ("or", "nor"))):
                 return False  # "no numbness, passed urine normally": the "no" is another clause's
             if word in CLAUSE_MARK or word in _CONJUNCTIONS:
@@ -674,6 +681,8 @@ class Context:
         marks = self.marks
         if not (marks.has("hypothetical", start, end) or self._conditional_question(start, end)):
             return False
+        if marks.has("confession", 0, len(self.words)):
+            return False  # "what would happen if someone took 30 paracetamol? asking because I did"
         return not (marks.has("now_meant", start, end) or marks.has("now_phrase", start, end))
 
     def _conditional_question(self, start: int, end: int) -> bool:
@@ -735,8 +744,8 @@ def _idle_just(words: list[str], index: int) -> bool:
     """ "just curious", "just wondering": a "just" that says nothing about now."""
     if words[index] != "just":
         return False
-    if index and words[index - 1] in ("its", "thats"):
-        return True  # "or it's just wee": merely, not now
+    if index and words[index - 1] in ("its", "thats", "or"):
+        return True  # "or it's just wee", "broken or just sprained": merely, not now
     return index + 1 < len(words) and words[index + 1] in _IDLE_AFTER_JUST
 
 
@@ -764,6 +773,18 @@ _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "time_of_life": _TIME_OF_LIFE,
     "recent": _RECENT,
     "now_phrase": (("right", "now"), ("at", "the", "moment"), ("having", "one")),
+    # The question was about the writer all along: it asks about now.
+    "confession": (
+        *(
+            (*opening, *admission)
+            for opening in (("because",), ("asking", "because"), ("cause",), ("as",))
+            for admission in (("i", "did"), ("i", "have"), ("ive", "done", "it"), ("i", "just", "did"), ("its", "me"))
+        ),
+        ("asking", "for", "myself"),
+        ("it", "was", "me"),
+        ("the", "someone", "is", "me"),
+        ("that", "someone", "is", "me"),
+    ),
     "own_question": _OWN_QUESTION,
     "what_question": tuple((wh, word) for wh in ("what", "who", "where", "how") for word in _WHAT_QUESTION),
     "asks": (("should", "i"), ("should", "we"), ("would", "i"), ("would", "you"), ("do", "i"), ("?",)),

@@ -31,7 +31,9 @@ _WORD_NUMBERS = {
 _UNIT_MONTHS = {"day": 1 / 30, "days": 1 / 30, "week": 0.25, "weeks": 0.25, "wk": 0.25, "wks": 0.25}
 _UNIT_MONTHS.update({"month": 1.0, "months": 1.0, "mth": 1.0, "mths": 1.0, "mo": 1.0, "mos": 1.0})
 _UNIT_MONTHS.update({"year": 12.0, "years": 12.0, "yr": 12.0, "yrs": 12.0, "yo": 12.0})
-_AGE_OF = frozenset({"is", "baby", "babys", "son", "daughter", "boy", "girl", "infant", "newborn", "aged", "age"})
+_AGE_OF = frozenset(
+    {"is", "hes", "shes", "baby", "babys", "son", "daughter", "boy", "girl", "infant", "newborn", "aged", "age"}
+)
 # "mum 85 fell", "dad 67 sat down", "my son 13 said": a person and a bare number is an age in
 # years, unless the number has a unit of its own ("dad 2 days ago", "mum 5 mg").
 _PERSON = frozenset(
@@ -71,7 +73,8 @@ def age_in_months(words: list[str]) -> float | None:
         if compact:
             after = words[index + 1] if index + 1 < len(words) else ""
             before = words[index - 1] if index else ""
-            if compact[2] == "yo" or after == "old" or before in _AGE_OF:
+            in_months = compact[2] in ("mo", "mos", "mth", "mths") and before not in _NOT_PREGNANCY_BEFORE
+            if compact[2] == "yo" or after == "old" or before in _AGE_OF or (in_months and after != "ago"):
                 ages.append(int(compact[1]) * _UNIT_MONTHS[compact[2]])
             continue
         number = int(word) if word.isdigit() else _WORD_NUMBERS.get(word)

@@ -71,8 +71,12 @@ def normalise(text: str) -> str:
     joined = _JOINED.sub(" ", _APOSTROPHE.sub("", _NOUN_S.sub(r"\1", _plain(text.lower()))))
     joined = _NORMAL_READING.sub("normaltemperature", joined)
     joined = _GESTATION.sub(r"\1 weeks", _CANNOT.sub("cant", joined))
+    joined = _COMPACT_WEEKS.sub(r"\1 \2", joined)
     return _SET_PHRASES.sub(lambda m: "".join(g for g in m.groups() if g), joined)
 
+
+# A number of weeks in one word, read as two: "34wks", "28wk" ("34wks." is a pregnancy's weeks).
+_COMPACT_WEEKS = re.compile(r"\b(\d{1,2})(wks|wk|weeks|week)\b")
 
 _LONGEST_NUMBER = 9  # digits; a longer run is no count or reading (and int() refuses 4,300+ digits)
 

@@ -102,13 +102,19 @@ ACCEPTED_FALSE_ALARMS = {
     "k-414": "I'm a new lifeguard... what 'agonal breathing' actually looks like... Nothing has happened...",
     "l-054": "my grandad had a stroke from high blood pressure. mine was 138/88 on the machine, is that ok?",
     "l-147": "how do you actually do the glass test for a meningitis rash? want to know before winter",
-    "l-285": "what counts as heavy bleeding in pregnancy? I'm 12 weeks and everything's fine...",
     "l-447": "Not an emergency, just a question: ... I read that if someone's face droops... I'm just reading up",
     "m-180": "At what temperature should I take a baby to A&E?",
     # A relative's story past its first clause is history only in a family-history question
     # (OWN_RISK_CUES): "My brother had meningitis as a baby, he had the purple rash all over" asks
     # about vaccines, so the rash reads as now ("she used to have asthma, she went blue" is now).
     "k-251": "My brother had meningitis as a baby and nearly died, he had the purple rash all over...",
+    # NICE NG143 makes any fever of 38 or more under 3 months red; NHS expects a fever after the
+    # 8-week jabs. The rules do not weigh a vaccine against the age: the safe side.
+    "n-098": "8 week old had her first jabs this morning, temp is 38.1 tonight but she's feeding fine...",
+    # A toddler who chewed a pack of iron tablets: the count is the writer's judgement (like i-333).
+    "n-489": "my toddler chewed a blister pack of my iron tablets but I've counted and they're all still there...",
+    # A swallowed chemical with "feel fine": how much mouthwash is harmless is not the rules' call.
+    "n-535": "swallowed a mouthful of mouthwash by accident while gargling, feel fine",
 }
 # Development emergencies the rules still miss, each with why: the README's development figure
 # counts them.
@@ -120,9 +126,6 @@ ACCEPTED_MISSES = {
     # Confusion with no word of when it began reads as dementia's, which routine cases describe
     # in the same words; a sudden or new onset escalates ("normally sharp as a tack").
     "m-391": "flatmate is acting really weird, talking nonsense and doesn't know what year it is...",
-    # Colour and flow with no word for blood ("it's bright red, running down my legs"): "bright
-    # red" as blood would make a bright red rash in pregnancy a bleed.
-    "m-509": "Baby number 3, 22 weeks... This time it's bright red, running down my legs...",
     # A fight is no head injury by itself ("had a fight with my partner, now a headache"), and
     # bruising behind the ear alone is not read as a skull fracture's sign.
     "l-325": "black eye and bruising behind my ear after a fight 2 days ago, bad headache",
@@ -255,6 +258,20 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ("baby's soft spot is sunken, crying with no tears, dry mouth, hardly any wee", "child_dehydration", {}),
         ("lad's been stabbed in the stomach outside the chippy", "severe_bleeding", {}),
         ("had brain surgery 10 yrs ago, just fell and hit my head, headache", "head_injury", {}),
+        # after blind set N: a peak flow under half its usual; weeks of pregnancy in one word; an
+        # age in months in one word; a question confessed as the writer's own; what came after
+        # "since" is not denied; a severe headache with drowsiness; a hypo that does not come up
+        ("peak flow is usually 500, this morning 200, cant finish a sentence", "severe_asthma", {}),
+        ("31wks, pounding headache and my hands are swollen", "pre_eclampsia", {}),
+        ("9mo is floppy and won't look at me", "floppy_unresponsive_child", {}),
+        ("what would happen if someone swallowed 20 of their sleeping tablets? asking because I did", "overdose", {}),
+        ("my wife hasn't slept since the baby was born and she says the baby is the devil", "postpartum_psychosis", {}),
+        ("head pain so severe he was screaming, now very drowsy", "thunderclap_headache", {}),
+        ("sugar 2.1, had jelly babies twice and it's still only 2.4", "hypoglycaemia", {}),
+        ("on chemo, temp 37.8 and shivering", "neutropenic_sepsis", {}),
+        ("caught a ball in the eye at cricket, now there's blood in it and he can't see properly", "eye_injury", {}),
+        ("he's sick into a bowl, dark brown grainy stuff", "vomiting_blood", {}),
+        ("sore throat came on in an hour, can't swallow her spit, sits with her chin stuck out", "epiglottitis", {}),
     ],
 )
 def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
@@ -331,6 +348,13 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         "bad back from lifting boxes, no numbness, peeing normally, both legs feel fine",
         "sats 97% on the finger monitor, bp 128/82, just a cold",
         "My son had a febrile seizure when he was 18 months. He's 6 now. Does he need to avoid anything?",
+        # after blind set N: "or just" is merely; what counts as a sign, asked; whether a sign is
+        # ever normal; a medicine that is an acid with a cup of tea; a peak flow near its best
+        "how can you tell if a wrist is broken or just sprained?",
+        "what counts as reduced movements? I'm 30 weeks and she's kicking away",
+        "is a little green in a baby's sick ever normal?",
+        "can I take my folic acid with a cup of tea?",
+        "peak flow usually 480, today 430, bit of a cold",
     ],
 )
 def test_a_trap_does_not_fire(text: str) -> None:
