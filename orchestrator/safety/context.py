@@ -149,6 +149,8 @@ _CONJUNCTIONS = frozenset({"and", "or", "so", "plus", "also", "because", "cos", 
 HYPOTHETICAL_CUES = (
     ("how", "would", "i", "know"),
     ("how", "do", "i", "know"),
+    ("how", "will", "i", "know"),
+    ("how", "will", "i", "tell"),
     ("how", "would", "you", "know"),
     ("how", "do", "you", "know"),
     ("how", "can", "i", "tell"),
@@ -619,6 +621,8 @@ class Context:
         words = self.words
         if end - start < 2 or words[start] not in ("and", "then") or self.marks.has("now", start, end):
             return False
+        if self.marks.has("present", start, end):
+            return False  # "had a baby 2 weeks ago and told me she's having thoughts of harming it"
         if words[start + 1] in _THIRD_PERSON:  # "... one night and he lost sight in it"
             return end - start > 2 and _past_verb(words[start + 2])
         return words[start + 1] not in _SUBJECTS and _past_verb(words[start + 1])
@@ -712,7 +716,11 @@ class Context:
         if marks.has("time_of_life", *sentence) and not (
             marks.has("now", *sentence) or marks.has("present", *sentence)
         ):
-            return True  # "I took an overdose when I was 17": the sentence is then, unless it says now
+            # "I took an overdose when I was 17": the sentence is then, unless it says now; an
+            # age today ("I'm 35 now") ends the "then": what follows it is now ("and want to die")
+            age_now = marks.first("age_now", *sentence)
+            if age_now is None or start < age_now:
+                return True
         # Someone else's event, with an age or a past verb: "my mum had a stroke at 60"; not one
         # in the present perfect ("my dad has had a stroke, what can I do?").
         told = marks.has("past_verb", start, end) or (
@@ -834,6 +842,7 @@ class Marks:
         return None
 
 
+_AGE_NOW = frozenset({"hes", "shes", "im", "theyre", "is", "am", "are"})
 _WHEN_WAS = (["i", "was"], ["he", "was"], ["she", "was"])
 # (months are a time of life: "when he was 18 months"; days and weeks may be this baby's now)
 _AGE_UNITS = frozenset({"day", "days", "week", "weeks", "wk", "wks", "hours", "hour", "hrs"})
@@ -850,6 +859,11 @@ def _word_kinds(words: list[str], index: int) -> tuple[str, ...]:
         return (*kinds, "time_of_life") if aged else kinds
     if word == "just" and _idle_just(words, index):
         return ("now",)
+    # "he's 8 now": an age today says nothing else in the sentence is now
+    if word == "now" and index > 1 and words[index - 1].isdigit() and words[index - 2] in _AGE_NOW:
+        return ("age_now",)
+    if word in _AGE_NOW and words[index + 2 : index + 3] == ["now"] and words[index + 1].isdigit():
+        return tuple(kind for kind in kinds if kind != "present")
     if word in ("at", "aged") and index + 1 < len(words) and words[index + 1].isdigit():
         return (*kinds, "aged")
     return kinds

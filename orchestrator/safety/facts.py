@@ -48,6 +48,7 @@ _NOT_YEARS_AFTER = frozenset(
     | {"feet", "ft", "metres", "meters", "m", "cm", "inches", "miles", "km", "am", "pm", "oclock", "weeks", "wks"}
     | {"days", "day", "months", "month", "mths", "floor", "storey", "stories", "steps", "stairs"}
 )
+_HOURS = frozenset({"hours", "hour", "hrs", "hr"})
 _AGE_AFTER = re.compile(r"^(?:im|i am|aged?|age|hes|shes|he is|she is)$")
 # A number and its unit in one word: "2yo", "18mo", "6mths old", "3wk old".
 _COMPACT_AGE = re.compile(r"^(\d{1,3})(yo|yr|yrs|mo|mos|mth|mths|wk|wks)$")
@@ -82,6 +83,9 @@ def age_in_months(words: list[str]) -> float | None:
             continue
         unit, after = words[index + 1], words[index + 2] if index + 2 < len(words) else ""
         before = words[index - 1] if index else ""
+        if unit in _HOURS and (after == "old" or before == "born"):
+            ages.append(number / (24 * 30))  # "20 hours old", "born 20 hrs ago": a newborn
+            continue
         said_of = before in _AGE_OF and unit != "years"  # "is 5 months", "baby 5 months", "son 3 weeks"
         if unit in _UNIT_MONTHS and (after == "old" or unit == "yo" or said_of):
             ages.append(number * _UNIT_MONTHS[unit])

@@ -78,9 +78,6 @@ ACCEPTED_FALSE_ALARMS = {
     # "... had hypertension and stroke": a verbless "and ..." after a past event carries nothing,
     # or "I had a stent in 2015 and crushing chest pain" would be history too.
     "l-261": "My late father had hypertension and stroke. I am 38, my BP is normal...",
-    # A time of life dates its sentence unless the sentence says now ("I'm 35 now"): so "when I
-    # was 19 I took an overdose, I'm 35 now and want to die" still counts.
-    "l-322": "attempted suicide when I was 19, I'm 35 now and doing really well...",
     # "at 4" with no history word is also a clock time ("collapsed at 4 and isn't breathing").
     "m-295": "My son nearly drowned at 4. He's 10 now and terrified of water...",
     # A general question in a report's words: "always" as a cue would also cancel "is it always
@@ -115,6 +112,16 @@ ACCEPTED_FALSE_ALARMS = {
     "n-489": "my toddler chewed a blister pack of my iron tablets but I've counted and they're all still there...",
     # A swallowed chemical with "feel fine": how much mouthwash is harmless is not the rules' call.
     "n-535": "swallowed a mouthful of mouthwash by accident while gargling, feel fine",
+    # A child with a pill bottle: the lid and the count are the writer's judgement (like i-333).
+    "o-031": "My toddler grabbed my pill bottle but didn't get the lid open, I counted and none are missing...",
+    # A past preterm birth with no word of when: "she's 2 now" says the child's age, not the date.
+    "o-181": "my first baby came at 33 weeks after my waters went early - she's 2 now and thriving...",
+    # "a shock off" is how a mains shock is told too; a static shock is not told apart.
+    "o-220": "got a little static shock off the car door, made me jump but I feel completely fine",
+    # Tightenings before 37 weeks are labour's sign (NHS); Braxton Hicks are not told apart.
+    "o-587": "22 weeks and getting occasional tightenings - they're irregular, painless, stop when I rest...",
+    # An older person on the floor who felt unsteady: how gently they got there is not weighed.
+    "o-605": "my nan (80) felt a bit unsteady and sat herself down on the floor gently, didn't hit anything...",
 }
 # Development emergencies the rules still miss, each with why: the README's development figure
 # counts them.
@@ -272,6 +279,19 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ("caught a ball in the eye at cricket, now there's blood in it and he can't see properly", "eye_injury", {}),
         ("he's sick into a bowl, dark brown grainy stuff", "vomiting_blood", {}),
         ("sore throat came on in an hour, can't swallow her spit, sits with her chin stuck out", "epiglottitis", {}),
+        # after blind set O: halos with a painful eye; a crushed limb; the jaw and arm with a
+        # sweat and no chest pain; a clause in the present after "and" is no past story; a
+        # newborn's age in hours
+        ("left eye aching badly since this evening, rings round the street lights, threw up", "acute_glaucoma", {}),
+        ("a pallet fell and crushed his foot, he can't feel his toes", "fracture", {}),
+        ("jaw and left arm aching for 40 minutes, clammy and feel sick, chest is fine", "heart_attack", {}),
+        (
+            "my sister had a baby last week and told me she's hearing voices telling her to hurt it",
+            "postpartum_psychosis",
+            {},
+        ),
+        ("born 10 hours ago, his skin has gone yellow already", "newborn_jaundice", {}),
+        ("when I was 19 I took an overdose, I'm 35 now and want to die", "suicide_risk", {}),
     ],
 )
 def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
@@ -355,6 +375,12 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         "is a little green in a baby's sick ever normal?",
         "can I take my folic acid with a cup of tea?",
         "peak flow usually 480, today 430, bit of a cold",
+        # after blind set O: an age today ("he's 8 now") makes nothing else now; a question how
+        # one will know; "saddle" alone is no numbness
+        "my daughter had a febrile fit when she was 2, she's 7 now and fine, can she have the flu jab?",
+        "How will I know if my baby's kicks are reduced? I'm 20 weeks",
+        "sore bum from a new bike saddle after a long ride",
+        "attempted suicide when I was 19, I'm 35 now and doing really well, can I give blood?",
     ],
 )
 def test_a_trap_does_not_fire(text: str) -> None:
