@@ -53,7 +53,7 @@ DEVELOPMENT_SETS = (
     TESTS / "blind" / "redflags_blind_n.yaml",
     TESTS / "blind" / "redflags_blind_o.yaml",
 )
-BLIND_SETS: tuple[Path, ...] = ()
+BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_p.yaml",)
 
 
 @dataclass
