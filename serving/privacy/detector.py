@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol
 
+import regex
 from presidio_analyzer import PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
@@ -128,6 +129,7 @@ class PhiDetector:
             forms.FacilityFirstRecognizer(recognizers.common_words()),
             forms.StreetAbroadRecognizer(),
             forms.LabelledPlaceRecognizer(clinical_terms()),
+            forms.AddressLineRecognizer(),
             forms.CjkFacilityRecognizer(),
             forms.NicknameAndSpeakerRecognizer(recognizers.common_words()),
             structure.ChatSpeakerRecognizer(),
@@ -188,7 +190,13 @@ class PhiDetector:
         # well-formed DEA number.
         # Clinical words are never identifiers, whatever a recognizer thought ("TIA", "JAMA").
         results = [_within_paragraph(text, r) for r in results]
-        results = [r for r in results if r.end - r.start >= 2 and not self._clinical_phrase(text[r.start : r.end])]
+        results = [
+            r
+            for r in results
+            if r.end - r.start >= 2
+            and not self._clinical_phrase(text[r.start : r.end])
+            and not _clinical_reading(text, r.start, r.end)
+        ]
         contextual = [r for r in contextual if text[r.start : r.end].strip(" .,'’").lower() not in self._clinical]
         kept = [(r, 0) for r in results if r.score >= SCORE_THRESHOLD]
         kept += [(r, 1) for r in contextual if r.score >= SCORE_THRESHOLD]
@@ -215,6 +223,32 @@ class PhiDetector:
     @staticmethod
     def counts(findings: list[Finding]) -> dict[str, int]:
         return dict(Counter(f.type for f in findings))
+
+
+# Readings that look like dates or ids: a duration or gestation in weeks ("6/52", "12/40"), in
+# months or days after a word that says so ("review 3/12", "for 5/7"), a visual acuity ("VA 6/9",
+# "OD 20/40"), a blood pressure ("TA 150/90", "BP 130/80"), a lab's reference range ("0.6-1.1").
+_WEEKS_OR_GESTATION = regex.compile(r"\d{1,2}/(?:52|40)")
+_MONTHS_OR_DAYS = regex.compile(r"\d{1,2}/(?:12|7)")
+_DURATION_BEFORE = regex.compile(
+    r"(?i:\b(?:review|rv|f/u|fu|tca|in|for|over|x|last|past|next|within|after|since|ago|approx|about|~)\W{0,3})$"
+)
+_FRACTION = regex.compile(r"\d{1,3}/\d{1,3}")
+_READING_BEFORE = regex.compile(
+    r"(?i:\b(?:bp|ta|pa|rr|nibp|abp|blood\s+pressure|tensi[óo]n(?:\s+arterial)?|pressione|blutdruck|"
+    r"press[ãa]o|va|acuity|visus|vision|od|os|ou|re|le|r|l|right\s+eye|left\s+eye)\b[\s:=]{0,3})$"
+)
+_DECIMAL_RANGE = regex.compile(r"\d+[.,]\d+\s?[-–]\s?\d+[.,]\d+")
+
+
+def _clinical_reading(text: str, start: int, end: int) -> bool:
+    found = text[start:end]
+    if _WEEKS_OR_GESTATION.fullmatch(found) or _DECIMAL_RANGE.fullmatch(found):
+        return True
+    before = text[max(0, start - 24) : start]
+    if _MONTHS_OR_DAYS.fullmatch(found) and _DURATION_BEFORE.search(before):
+        return True
+    return bool(_FRACTION.fullmatch(found) and _READING_BEFORE.search(before))
 
 
 def _within_paragraph(text: str, result: RecognizerResult) -> RecognizerResult:

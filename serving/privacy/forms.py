@@ -520,6 +520,48 @@ class LabelledPlaceRecognizer(RegexRecognizer):
         return len(words) > 1 or zipf_frequency(words[0], "en") < _RARE_FOR_A_WORD
 
 
+_TRAILING_ZIP = regex.compile(r"[ ,]*+\d{5}(?:-\d{4})?$")
+
+
+class AddressLineRecognizer(RegexRecognizer):
+    """A home address after its label, commas and numbers included, to the line's end, a
+    column's gap or the phone label that follows: "Address: 3901 Calle del Sol, Las Cruces NM",
+    "Adresse : 8 rue des Ajoncs, 44600 Saint-Nazaire", "住址：北京市朝阳区望京西园三区312号楼",
+    "العنوان: حي الفيصلية، شارع الأمير نايف، الدمام". Bounded: 150 characters at most."""
+
+    entity = "ADDRESS"
+    rules = (
+        rule(
+            r"(?:(?i:\b(?:home[ ]|postal[ ]|mailing[ ]|residential[ ]|permanent[ ]|current[ ])?"
+            r"(?:address|addr|adresse|anschrift|wohnort|wohnadresse|adres|adresa|adresă|adress|endere[çc]o|morada|"
+            r"direcci[óo]n|domicilio|indirizzo|residenza|διεύθυνση|адрес|adresi|[đd][ịi]a[ ]ch[ỉi]|alamat|"
+            r"tirahan)\b)|住址|住所|地址|주소|पता|ठेगाना|ที่อยู่|العنوان|כתובת|آدرس|ঠিকানা|پتہ)"
+            r"[ \t]*[:：][ \t]*(?P<id>[^\s:：][^\n\t]{2,150}?)"
+            r"(?=[ \t]*(?:(?m:$)|\t|[ ]{2}|[;|][ ]|[.,;]?[ ]*(?i:tel|phone|ph|telefon|t[ée]l|tel[ée]fono|"
+            r"telem[óo]vel|mobile|mob|cell|contact|email|e-mail|dob|pin)\b))",
+            0.75,
+            0,
+        ),
+    )
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        """A trailing US ZIP is left to the ZIP recognizer: the line is the address before it."""
+        results = super().analyze(text, entities, nlp_artifacts)
+        for result in results:
+            trailing = _TRAILING_ZIP.search(text, result.start, result.end)
+            if trailing is not None and trailing.start() > result.start:
+                result.end = trailing.start()
+        return results
+
+    def accept(self, text: str, start: int, end: int) -> bool:
+        words = text[start:end].lower().split()
+        if any(ch.isdigit() for ch in text[start:end]) or any(not w.isascii() for w in words):
+            return True  # "No. 12, Adeola Odeku Street"
+        if words[0].strip(".,") in ("yes", "no", "none", "not", "n/a", "na", "unknown", "see", "as", "same", "nfa"):
+            return False  # "Address: see above", "Address: NFA"
+        return len(words) > 1 and not all(zipf_frequency(w.strip(".,"), "en") >= 4.0 for w in words)
+
+
 class CjkFacilityRecognizer(RegexRecognizer):
     """A hospital or clinic named in Chinese, Japanese or Korean, or in Vietnamese: "北京协和医院",
     "東京大学医学部附属病院", "さくら内科クリニック", "서울대학교병원", "Bệnh viện Chợ Rẫy"."""

