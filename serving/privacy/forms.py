@@ -520,7 +520,7 @@ class LabelledPlaceRecognizer(RegexRecognizer):
         return len(words) > 1 or zipf_frequency(words[0], "en") < _RARE_FOR_A_WORD
 
 
-_TRAILING_ZIP = regex.compile(r"[ ,]*+\d{5}(?:-\d{4})?$")
+_TRAILING_ZIP = regex.compile(r"[ ,]*+(?:\d{5}(?:-\d{4})?|(?-i:[A-Z]{1,2}\d[A-Z\d]?[ ]?\d[A-Z]{2}))$")
 
 
 class AddressLineRecognizer(RegexRecognizer):
@@ -537,7 +537,10 @@ class AddressLineRecognizer(RegexRecognizer):
             r"direcci[óo]n|domicilio|indirizzo|residenza|διεύθυνση|адрес|adresi|[đd][ịi]a[ ]ch[ỉi]|alamat|"
             r"tirahan)\b)|住址|住所|地址|주소|पता|ठेगाना|ที่อยู่|العنوان|כתובת|آدرس|ঠিকানা|پتہ)"
             r"[ \t]*[:：][ \t]*(?P<id>[^\s:：][^\n\t]{2,150}?)"
-            r"(?=[ \t]*(?:(?m:$)|\t|[ ]{2}|[;|][ ]|[.,;]?[ ]*(?i:tel|phone|ph|telefon|t[ée]l|tel[ée]fono|"
+            # the line's end, a column's gap, a sentence's end ("... PA 57486. Started metformin"),
+            # or the phone label after it
+            r"(?=[ \t]*(?:(?m:$)|\t|[ ]{2}|[;|][ ]|(?<=\d)\.(?:[ ]|$)|\.[ ]++\p{Lu}\p{Ll}*+[ ]++\p{Ll}|"
+            r"[.,;]?[ ]*(?i:tel|phone|ph|telefon|t[ée]l|tel[ée]fono|"
             r"telem[óo]vel|mobile|mob|cell|contact|email|e-mail|dob|pin)\b))",
             0.75,
             0,
@@ -545,7 +548,8 @@ class AddressLineRecognizer(RegexRecognizer):
     )
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
-        """A trailing US ZIP is left to the ZIP recognizer: the line is the address before it."""
+        """A trailing US ZIP or UK postcode is left to the ZIP recognizer: the line is the
+        address before it."""
         results = super().analyze(text, entities, nlp_artifacts)
         for result in results:
             trailing = _TRAILING_ZIP.search(text, result.start, result.end)

@@ -198,7 +198,7 @@ FHIR = (
         (
             "Address: 3901 Calle del Sol, Las Cruces NM 88005\nPhone: 575-555-0100",
             "ADDRESS",
-            "3901 Calle del Sol, Las Cruces NM 88005",
+            "3901 Calle del Sol, Las Cruces NM",
         ),
         ("Adresse : 8 rue des Ajoncs, 44600 Saint-Nazaire", "ADDRESS", "8 rue des Ajoncs, 44600 Saint-Nazaire"),
         (

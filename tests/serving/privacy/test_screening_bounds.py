@@ -131,6 +131,10 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         lambda n: "1. " + "A" * n,
         # a label, then separators with no value (quadratic before this round too: 8 s for 30 KB)
         lambda n: "Name\tDOB\tMRN\n" + '\t"' * (n // 2),
+        # the address line after blind set 10: a label again and again, a value that never ends
+        lambda n: "Address: " * (n // 9),
+        lambda n: "Address: 1" + " a" * (n // 2),
+        lambda n: "Paciente: " + "Ab " * (n // 3),
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
