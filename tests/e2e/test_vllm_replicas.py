@@ -75,6 +75,16 @@ def requests_running(replica: VllmCpuServer) -> float:
     )
 
 
+def endpoint_loads(running: Facade) -> list[tuple[int, float]]:
+    """Per replica, as the façade's balancer sees it: its own requests in flight, and what the
+    engine ran and queued at the last scrape."""
+    endpoints = httpx.get(running.root_url + "/health/ready", timeout=5).json()["backends"]["group"]["endpoints"]
+    return [
+        (e["in_flight"], (e["engine"] or {}).get("running", 0.0) + (e["engine"] or {}).get("waiting", 0.0))
+        for e in endpoints
+    ]
+
+
 def test_two_vllm_replicas_share_the_load_and_survive_one_killed(
     balanced: Facade, vllm_server: VllmCpuServer, second_replica: VllmCpuServer
 ) -> None:
@@ -84,13 +94,25 @@ def test_two_vllm_replicas_share_the_load_and_survive_one_killed(
     assert requests_served(vllm_server) >= 1 and requests_served(second_replica) >= 1  # both took some
 
     assert second_replica.pid is not None
+    # The balancer adds what other instances run (the engines' gauges, scraped every 0.5 s) to
+    # its own in-flight count: wait until its last scrape saw the warm-up requests gone, so that
+    # four streams sent one after another go two and two (the less loaded of two, always).
+    eventually(lambda: endpoint_loads(balanced), lambda loads: all(load == (0, 0.0) for load in loads), timeout=30)
     with ThreadPoolExecutor(max_workers=12) as pool:
-        long_streams = [pool.submit(stream, balanced.base_url, f"Count slowly {i}", 200) for i in range(4)]
+        long_streams = []
+        for i in range(4):
+            long_streams.append(pool.submit(stream, balanced.base_url, f"Count slowly {i}", 400))
+            sent = i + 1
+            eventually(
+                lambda: sum(in_flight for in_flight, _ in endpoint_loads(balanced)), lambda n, sent=sent: n == sent
+            )
+        assert [in_flight for in_flight, _ in endpoint_loads(balanced)] == [2, 2]
         eventually(  # they are generating on both replicas
             lambda: [requests_running(replica) for replica in (vllm_server, second_replica)],
-            lambda running: min(running) >= 1 and sum(running) == 4,
+            lambda running: min(running) >= 1 or any(future.done() for future in long_streams),
             timeout=60,
         )
+        assert not any(future.done() for future in long_streams), [f.result()[:2] for f in long_streams if f.done()]
         os.killpg(second_replica.pid, signal.SIGKILL)
         later = [pool.submit(stream, balanced.base_url, f"Afterwards {i}", 4) for i in range(8)]
         early = [future.result(timeout=120) for future in long_streams]
