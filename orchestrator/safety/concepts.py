@@ -24,7 +24,7 @@ _OXYGEN_CUES = frozenset({"sats", "sat", "spo2", "saturation", "saturations", "s
 _OXYGEN_FILLER = frozenset({"is", "was", "of", "at", "are", "now", "only", "down", "to", "level", "levels", "reading"})
 _MINUTES = frozenset({"minutes", "minute", "mins", "min", "mns"})
 _HOURS = frozenset({"hours", "hour", "hrs", "hr", "h"})
-_WEEKS = frozenset({"weeks", "week", "wks", "wk"})
+_WEEKS = frozenset({"weeks", "week", "wks", "wk", "w"})
 _GAP = 2  # other words allowed between two words of a term
 _MEMO_WORDS = 50_000
 # The negation words a term may carry itself (context.NEGATION_CUES, and near-absences).

@@ -20,6 +20,7 @@ Ambiguity resolves toward counting: a cue must be there for a mention to be canc
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -60,6 +61,8 @@ NEGATION_CUES = frozenset(
 )
 # Phrases that only look negative: they negate nothing after them.
 PSEUDO_NEGATIONS = (
+    ("isnt", "there"),  # "like sitting on a saddle that isn't there, all numb down below"
+    ("arent", "there"),
     ("no", "one", "is"),
     ("no", "one", "here"),
     ("no", "one", "around"),
@@ -261,6 +264,11 @@ HYPOTHETICAL_CUES = (
     ("watch", "for"),
     ("be", "aware", "of"),
     ("what", "counts", "as"),
+    ("to", "spot"),
+    ("refresher",),
+    ("bereaved", "by"),
+    ("lost", "to", "suicide"),
+    ("suicide", "bereavement"),
     ("what", "count", "as"),
     ("what", "is", "classed", "as"),
     ("ever", "normal"),
@@ -445,6 +453,8 @@ _OWN_QUESTION = (
     ("am", "i"),
     ("do", "i"),
     ("does", "that", "mean"),
+    ("does", "that", "make"),
+    ("higher", "risk"),
     ("for", "me"),
     ("me", "too"),
     ("ill", "get"),
@@ -512,6 +522,12 @@ class ContextEngine(Protocol):
     def counts(self, mention: Mention) -> bool: ...
 
 
+# Absences that are a complaint of their own ("haven't weed", "nothing coming out"): what
+# follows them is not under their negation. Others ("no weakness, face normal", "no chest pain")
+# begin a list of what is not there.
+_SPENDING_ABSENCES = frozenset({"no_urine", "no_wind_stool", "no_pee_at_all", "incontinence_retention"})
+
+
 class Context:
     """The context of every mention in one message."""
 
@@ -519,7 +535,7 @@ class Context:
         self.words = words
         self.layout = Layout.of(words)
         self.marks = Marks(words)
-        self._negation_cues = self.marks.negations
+        self._negation_cues = set(self.marks.negations)
         self._asks_for_self = self.marks.has("own_question", 0, len(words))
         # Family-history questions ("what can I do to lower my own risk?", "should I get
         # tested?"): only then is a relative's story told on past its first clause (_tells_on).
@@ -530,6 +546,17 @@ class Context:
         self._past: dict[int, bool] = {}
         self._own_past: dict[int, bool] = {}  # a clause's past by its own cues (asked twice)
         self._set_aside: dict[int, bool] = {}  # by clause: hypothetical, a worry, or the past
+
+    def spend_negations(self, mentions: Iterable[Mention]) -> None:
+        """A negation inside an absence's own words ("still haven't weed", "no wet nappy") is that
+        sign's, not a denial of what follows ("..., lower belly really painful and hard"); an
+        absence that is itself denied ("not breathing fast") keeps its negation. Called once,
+        before any mention is asked about."""
+        for mention in mentions:
+            after = self.words[mention.end + 1] if mention.end + 1 < len(self.words) else ""
+            if mention.concept in _SPENDING_ABSENCES and after not in ("or", "nor") and not self._is_negated(mention):
+                # ("no pain or bleeding": the list goes on under the same "no")
+                self._negation_cues.difference_update(range(mention.start, mention.end + 1))
 
     def negated(self, mention: Mention) -> bool:
         key = (mention.start, mention.end)

@@ -78,6 +78,9 @@ def age_in_months(words: list[str]) -> float | None:
             if compact[2] == "yo" or after == "old" or before in _AGE_OF or (in_months and after != "ago"):
                 ages.append(int(compact[1]) * _UNIT_MONTHS[compact[2]])
             continue
+        if word == "born" and words[index + 1 : index + 2] in (["yesterday"], ["today"], ["tonight"], ["last"]):
+            ages.append(1 / 30)  # "born yesterday", "born last night": a day old
+            continue
         number = int(word) if word.isdigit() else _WORD_NUMBERS.get(word)
         if number is None or index + 1 >= len(words):
             continue
@@ -131,7 +134,7 @@ def weeks_pregnant(words: list[str]) -> int | None:
     son was born at 39 weeks" is an early pregnancy)."""
     stated: int | None = None
     for index in range(len(words) - 1):
-        if words[index + 1] not in ("weeks", "wks", "wk", "semanas", "tygodniu", "tygodni", "hafte"):
+        if words[index + 1] not in ("weeks", "wks", "wk", "w", "semanas", "tygodniu", "tygodni", "hafte"):
             continue
         found = _weeks_number(words, index)
         if found is None or found[0] not in PREGNANCY_WEEKS:

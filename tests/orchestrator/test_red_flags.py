@@ -122,6 +122,12 @@ ACCEPTED_FALSE_ALARMS = {
     "o-587": "22 weeks and getting occasional tightenings - they're irregular, painless, stop when I rest...",
     # An older person on the floor who felt unsteady: how gently they got there is not weighed.
     "o-605": "my nan (80) felt a bit unsteady and sat herself down on the floor gently, didn't hit anything...",
+    # "horse riding" is a fall's setting to the rules, and numbness with it a spinal injury's sign.
+    "p-233": "had surgery for cauda equina 3 years ago, bit of numbness left but it's been stable... horse riding ok?",
+    # Braxton Hicks again (o-587).
+    "p-336": "35 weeks and getting some tightenings, irregular, painless, and they go away when I sit down...",
+    # A fever threshold asked before the birth (j-133).
+    "p-464": "at what temperature is a baby considered to have a fever? buying a thermometer before the birth",
 }
 # Development emergencies the rules still miss, each with why: the README's development figure
 # counts them.
@@ -136,6 +142,8 @@ ACCEPTED_MISSES = {
     # A fight is no head injury by itself ("had a fight with my partner, now a headache"), and
     # bruising behind the ear alone is not read as a skull fracture's sign.
     "l-325": "black eye and bruising behind my ear after a fight 2 days ago, bad headache",
+    # "another one" points back to a seizure in a past clause: the rules read no reference.
+    "p-271": "my daughter had a febrile seizure last year, she's just had another one and it's lasting longer...",
 }
 
 
@@ -292,6 +300,18 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ),
         ("born 10 hours ago, his skin has gone yellow already", "newborn_jaundice", {}),
         ("when I was 19 I took an overdose, I'm 35 now and want to die", "suicide_risk", {}),
+        # after blind set P: a complaint stated as an absence does not deny what follows it; a
+        # temperature of 37.5 to 37.9 on chemotherapy; weeks as "31w"; a baby born yesterday;
+        # "isn't there" denies nothing after it
+        (
+            "had my hip done yesterday and still haven't weed, lower belly really sore and tight",
+            "urinary_retention",
+            {},
+        ),
+        ("on chemo, temperature is 37.7 and I feel awful", "neutropenic_sepsis", {}),
+        ("33w, waters gone, clear fluid running down my legs", "waters_breaking_preterm", {}),
+        ("our son was born yesterday and his face is going yellow", "newborn_jaundice", {}),
+        ("back pain, like a cushion that isn't there, numb down below, wet myself", "cauda_equina", {}),
     ],
 )
 def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, patient: dict[str, Any]) -> None:
@@ -381,6 +401,17 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         "How will I know if my baby's kicks are reduced? I'm 20 weeks",
         "sore bum from a new bike saddle after a long ride",
         "attempted suicide when I was 19, I'm 35 now and doing really well, can I give blood?",
+        # after blind set P: 37.8 is no fever for a child; "fit" as a verb; a fire is no burn; a
+        # splinter that will not come out; teaching how to spot; a family history question; a
+        # bereavement; an absence followed by "or"
+        "my son is 4, temp 37.8, running about and eating fine",
+        "where's the best place to fit a smoke alarm? nobody is ill",
+        "we had a lovely fire in the garden last night",
+        "splinter in my thumb, can't get it out with tweezers",
+        "what's the best way to teach my class to spot a stroke?",
+        "my mum had a stroke at 70. does that make me higher risk?",
+        "my uncle died by suicide last year and I'd like a group for people bereaved by suicide",
+        "I'm 6 weeks pregnant, haven't had any pain or bleeding, when is the scan?",
     ],
 )
 def test_a_trap_does_not_fire(text: str) -> None:
