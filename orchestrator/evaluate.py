@@ -54,7 +54,7 @@ DEVELOPMENT_SETS = (
     TESTS / "blind" / "redflags_blind_o.yaml",
     TESTS / "blind" / "redflags_blind_p.yaml",
 )
-BLIND_SETS: tuple[Path, ...] = ()
+BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_q.yaml",)
 
 
 @dataclass
