@@ -134,6 +134,7 @@ class PhiDetector:
             forms.NicknameAndSpeakerRecognizer(recognizers.common_words()),
             structure.ChatSpeakerRecognizer(),
             structure.MentionRecognizer(),
+            structure.BilingualNameRecognizer(),
             structure.TableRecognizer(),
             structure.PedigreeRecognizer(),
             structure.ListEntryNameRecognizer(),
@@ -210,6 +211,7 @@ class PhiDetector:
                 continue
             occupied[result.start : result.end] = b"\x01" * (result.end - result.start)
             taken.append(Finding(ENTITY_TYPES[result.entity_type], result.start, result.end))
+        taken += _other_mentions(text, taken, occupied, self._clinical | self._common)
         return sorted(taken, key=lambda f: f.start)
 
     def _clinical_phrase(self, found: str) -> bool:
@@ -249,6 +251,40 @@ def _clinical_reading(text: str, start: int, end: int) -> bool:
     if _MONTHS_OR_DAYS.fullmatch(found) and _DURATION_BEFORE.search(before):
         return True
     return bool(_FRACTION.fullmatch(found) and _READING_BEFORE.search(before))
+
+
+_NAME_PART = regex.compile(r"(?<![\p{L}\p{M}'’-])\p{Lu}\p{Ll}[\p{Ll}\p{M}'’-]++(?![\p{L}\p{M}])")
+_EPONYM_AFTER = regex.compile(
+    r"(?:['’]s)?[ ]++(?i:disease|syndrome|sign|test|scale|score|criteria|classification|procedure|operation|"
+    r"fracture|palsy|phenomenon|reflex|manoeuvre|maneuver|ulcer|lymphoma|sarcoma|tumou?r|node)\b"
+)
+_MOST_NAMES_PROPAGATED = 64  # names in one text whose other mentions are looked for (one pass)
+
+
+def _other_mentions(text: str, taken: list[Finding], occupied: bytearray, not_names: frozenset[str]) -> list[Finding]:
+    """A name found once is the same person wherever else the text writes it: "Guadalupe Treviño
+    de la Garza. Guadalupe's sugar...", "his pal Mark. Mark made us laugh". Capitalised words of
+    three letters or more from the names found, not common or clinical, looked for again in one
+    pass (case-sensitive, whole words, a possessive's 's left out)."""
+    parts: set[str] = set()
+    for finding in taken:
+        if finding.type == "NAME":
+            for match in _NAME_PART.finditer(text, finding.start, finding.end):
+                word = match.group().rstrip("'’-")
+                if word.lower() not in not_names and len(word) >= 3:
+                    parts.add(word)
+    if not parts:
+        return []
+    names = sorted(parts, key=len, reverse=True)[:_MOST_NAMES_PROPAGATED]
+    pattern = regex.compile(r"(?<![\p{L}\p{M}'’-])(?:" + "|".join(map(regex.escape, names)) + r")(?![\p{L}\p{M}])")
+    found = []
+    for match in pattern.finditer(text):
+        if _EPONYM_AFTER.match(text, match.end()):
+            continue  # "Wilson disease" beside a Mr Wilson: the eponym is no one
+        if occupied.find(1, match.start(), match.end()) < 0:
+            occupied[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
+            found.append(Finding("NAME", match.start(), match.end()))
+    return found
 
 
 def _within_paragraph(text: str, result: RecognizerResult) -> RecognizerResult:

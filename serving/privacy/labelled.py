@@ -538,7 +538,10 @@ _LABEL_CUE = (
     r"اسم\s+المريض|الاسم|الطبيب\s+المعالج|المرافق|نام\s+بیمار|پزشک|همراه|"
     r"שם\s+המטופל|רופא\s+מטפל|בת\s+משפחה|"
     r"रोगी\s+का\s+नाम|बिरामीको\s+नाम|नाम|ชื่อผู้ป่วย|ชื่อ|ผู้ติดต่อ|แพทย์|"
-    r"家属|医生|醫師|紹介先|紹介元|의뢰의사|담당의)"
+    r"家属|医生|醫師|紹介先|紹介元|의뢰의사|담당의|"
+    # a letter's closing, then its writer
+    r"yours\s+faithfully|yours\s+sincerely|sincerely|with\s+respect|best\s+wishes|kind\s+regards|merci|"
+    r"saludos|atentamente|cordialement|grazie|obrigad[oa]|pozdrawiam|met\s+vriendelijke\s+groet|groeten)"
 )
 # Cues that say a person comes next (family, greetings): there a capitalised word is a name even
 # when it is also an English word ("Daughter Mere", "partner Sky", "Hi Autumn"), and a lower-case

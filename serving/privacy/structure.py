@@ -51,6 +51,8 @@ _NOT_SPEAKERS = frozenset(
     | {"clinician", "provider", "support", "host", "moderator", "pharmacy", "reception", "receptionist", "staff"}
     | {"obs", "meds", "fluids", "intake", "output", "review", "round", "handover", "pain", "care", "bloods", "labs"}
     | {"iv", "diet", "mobility", "wound", "hygiene", "sleep", "mood", "visitors", "family", "called", "spoke", "seen"}
+    | {"interpreter", "translator", "mother", "father", "baby", "child", "claimant", "registration", "study"}
+    | {"interviewer", "participant", "respondent", "officer", "advocate", "social", "worker", "int", "resp"}
 )
 _MENTION = regex.compile(r"(?<![\w@.])@(?P<id>\p{L}[\p{L}\d_.\-]{0,30}\p{L}|\p{L})(?![\w@])")
 _NOT_MENTIONED = frozenset({"all", "here", "channel", "everyone", "team", "oncall", "on-call", "channel."})
@@ -80,6 +82,41 @@ class ChatSpeakerRecognizer(EntityRecognizer):
             for m in lines
             if (chat or m.group("stamp") or m.group("after")) and not m.group("id").isdigit()
         ]
+
+
+# A name written twice, in Latin letters and in its own script, one in brackets after the other:
+# "Fatma El-Sayed (فاطمة السيد)", "山田 花子 (Yamada Hanako)", "Md. Rahim Uddin (রহিম উদ্দিন)".
+_OWN_SCRIPT = (
+    r"[\p{Han}\p{Hangul}\p{Hiragana}\p{Katakana}\p{Arabic}\p{Hebrew}\p{Devanagari}\p{Bengali}\p{Cyrillic}"
+    r"\p{Greek}\p{Thai}\p{M}]"
+)
+_LATIN_WORD = r"\p{Lu}[\p{Ll}\p{M}'’]++(?:-\p{Lu}?[\p{Ll}\p{M}'’]++)*+"
+_LATIN_NAME = rf"{_LATIN_WORD}\.?(?:[ ](?:{_LATIN_WORD}|al|el|bin|binti|van|de|da|del|la)){{1,4}}"
+_BILINGUAL_NAME = regex.compile(
+    rf"(?P<latin>{_LATIN_NAME})[ ]?\((?P<script>{_OWN_SCRIPT}++(?:[ ]{_OWN_SCRIPT}++){{0,4}})\)"
+    rf"|(?P<script2>{_OWN_SCRIPT}++(?:[ ]{_OWN_SCRIPT}++){{0,4}})[ ]?\((?P<latin2>{_LATIN_NAME})\)"
+)
+
+
+class BilingualNameRecognizer(EntityRecognizer):
+    """A person named in Latin letters and in their own script, one in brackets: both are the
+    name. Two words or more on the Latin side ("心内科 (Cardiology)" is no one)."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["NAME"], name=type(self).__name__, supported_language="en")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        if "(" not in text or text.isascii():
+            return []
+        results = []
+        for match in _BILINGUAL_NAME.finditer(text):
+            for group in ("latin", "script", "latin2", "script2"):
+                if match.group(group):
+                    results.append(RecognizerResult("NAME", *match.span(group), 0.7))
+        return results
 
 
 class MentionRecognizer(RegexRecognizer):
@@ -230,8 +267,8 @@ def ocr_shadow(text: str) -> str:
 
     def letters(match: regex.Match[str]) -> str:
         word = match.group()
-        if not any("A" <= c <= "Z" for c in word):
-            return word
+        if not any("A" <= c <= "Z" for c in word) or word in ("El", "Al"):
+            return word  # "El-Sayed", "Al Hashimi": a name's particle, not "EI"
         misread = "0" in word or _SMALL_L_IN_CAPITALS.search(word) is not None
         if _POSTCODE_INWARD.match(word) and _POSTCODE_OUTWARD.search(text, max(0, match.start() - 8), match.start()):
             return word  # "HG2 0NA": a UK postcode's second half, not "ONA"

@@ -135,6 +135,10 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         lambda n: "Address: " * (n // 9),
         lambda n: "Address: 1" + " a" * (n // 2),
         lambda n: "Paciente: " + "Ab " * (n // 3),
+        # after blind set 11: a name's other mentions, a name in two scripts
+        lambda n: "Dr Abcde Fghij. " + "Fghij " * (n // 6),
+        lambda n: "Abc Def (" + "ش " * (n // 2),
+        lambda n: "ش (Abc" + " Def" * (n // 4),
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
