@@ -211,17 +211,25 @@ def _very_high_bp(words: list[str], index: int, systolic: int) -> bool:
     return systolic >= 160 or int(diastolic) >= 110
 
 
+_NOT_PEAK_FLOW_UNITS = frozenset(
+    {"kg", "kgs", "lb", "lbs", "st", "stone", "mg", "ml", "mcg", "g", "years", "yrs", "yr", "y", "yo", "percent"}
+    | {"bpm", "mins", "min", "minutes", "hours", "hrs", "days", "weeks", "cm", "mm", "m", "ft", "feet", "x", "times"}
+)
+
+
 def _low_peak_flow(words: list[str], index: int) -> bool:
     """ "peak flow normally 450, it's 150 now", "peak flow 180 (best 500)": two readings in the
     sentence after "peak flow", the lower under half the higher (BTS/NHS: a severe attack)."""
     if words[index + 1 : index + 2] != ["flow"]:
         return False
     readings = []
-    for word in words[index + 2 : index + 14]:
+    window = words[index + 2 : index + 14]
+    for at, word in enumerate(window):
         if word in SENTENCE_END:
             break
-        if word.isdigit() and len(word) <= 3 and 50 <= int(word) <= 900:
-            readings.append(int(word))
+        unit = window[at + 1] if at + 1 < len(window) else ""
+        if word.isdigit() and len(word) <= 3 and 80 <= int(word) <= 900 and unit not in _NOT_PEAK_FLOW_UNITS:
+            readings.append(int(word))  # not "I weigh 70 kg", "age 65 years"
     return len(readings) >= 2 and min(readings) * 2 < max(readings)
 
 

@@ -20,7 +20,6 @@ Ambiguity resolves toward counting: a cue must be there for a mention to be canc
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -264,15 +263,13 @@ HYPOTHETICAL_CUES = (
     ("watch", "for"),
     ("be", "aware", "of"),
     ("what", "counts", "as"),
-    ("to", "spot"),
+    ("to", "teach"),
     ("refresher",),
     ("bereaved", "by"),
     ("lost", "to", "suicide"),
     ("suicide", "bereavement"),
     ("what", "count", "as"),
     ("what", "is", "classed", "as"),
-    ("ever", "normal"),
-    ("something", "to", "worry", "about"),
     ("could", "it", "lead"),
     ("can", "it", "cause"),
     ("could", "it", "cause"),
@@ -522,12 +519,6 @@ class ContextEngine(Protocol):
     def counts(self, mention: Mention) -> bool: ...
 
 
-# Absences that are a complaint of their own ("haven't weed", "nothing coming out"): what
-# follows them is not under their negation. Others ("no weakness, face normal", "no chest pain")
-# begin a list of what is not there.
-_SPENDING_ABSENCES = frozenset({"no_urine", "no_wind_stool", "no_pee_at_all", "incontinence_retention"})
-
-
 class Context:
     """The context of every mention in one message."""
 
@@ -535,7 +526,7 @@ class Context:
         self.words = words
         self.layout = Layout.of(words)
         self.marks = Marks(words)
-        self._negation_cues = set(self.marks.negations)
+        self._negation_cues = self.marks.negations
         self._asks_for_self = self.marks.has("own_question", 0, len(words))
         # Family-history questions ("what can I do to lower my own risk?", "should I get
         # tested?"): only then is a relative's story told on past its first clause (_tells_on).
@@ -546,17 +537,6 @@ class Context:
         self._past: dict[int, bool] = {}
         self._own_past: dict[int, bool] = {}  # a clause's past by its own cues (asked twice)
         self._set_aside: dict[int, bool] = {}  # by clause: hypothetical, a worry, or the past
-
-    def spend_negations(self, mentions: Iterable[Mention]) -> None:
-        """A negation inside an absence's own words ("still haven't weed", "no wet nappy") is that
-        sign's, not a denial of what follows ("..., lower belly really painful and hard"); an
-        absence that is itself denied ("not breathing fast") keeps its negation. Called once,
-        before any mention is asked about."""
-        for mention in mentions:
-            after = self.words[mention.end + 1] if mention.end + 1 < len(self.words) else ""
-            if mention.concept in _SPENDING_ABSENCES and after not in ("or", "nor") and not self._is_negated(mention):
-                # ("no pain or bleeding": the list goes on under the same "no")
-                self._negation_cues.difference_update(range(mention.start, mention.end + 1))
 
     def negated(self, mention: Mention) -> bool:
         key = (mention.start, mention.end)
@@ -743,11 +723,7 @@ class Context:
         if marks.has("time_of_life", *sentence) and not (
             marks.has("now", *sentence) or marks.has("present", *sentence)
         ):
-            # "I took an overdose when I was 17": the sentence is then, unless it says now; an
-            # age today ("I'm 35 now") ends the "then": what follows it is now ("and want to die")
-            age_now = marks.first("age_now", *sentence)
-            if age_now is None or start < age_now:
-                return True
+            return True  # "I took an overdose when I was 17": the sentence is then, unless it says now
         # Someone else's event, with an age or a past verb: "my mum had a stroke at 60"; not one
         # in the present perfect ("my dad has had a stroke, what can I do?").
         told = marks.has("past_verb", start, end) or (
@@ -779,8 +755,8 @@ def _idle_just(words: list[str], index: int) -> bool:
     """ "just curious", "just wondering": a "just" that says nothing about now."""
     if words[index] != "just":
         return False
-    if index and words[index - 1] in ("its", "thats", "or"):
-        return True  # "or it's just wee", "broken or just sprained": merely, not now
+    if index and words[index - 1] in ("its", "thats"):
+        return True  # "or it's just wee": merely, not now
     return index + 1 < len(words) and words[index + 1] in _IDLE_AFTER_JUST
 
 
@@ -810,13 +786,12 @@ _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "now_phrase": (("right", "now"), ("at", "the", "moment"), ("having", "one")),
     # The question was about the writer all along: it asks about now.
     "confession": (
-        *(
-            (*opening, *admission)
-            for opening in (("because",), ("asking", "because"), ("cause",), ("as",))
-            for admission in (("i", "did"), ("i", "have"), ("ive", "done", "it"), ("i", "just", "did"), ("its", "me"))
-        ),
+        ("because", "i", "did"),
+        ("cause", "i", "did"),
+        ("as", "i", "did"),
+        ("because", "ive", "done", "it"),
+        ("i", "just", "did", "it"),
         ("asking", "for", "myself"),
-        ("it", "was", "me"),
         ("the", "someone", "is", "me"),
         ("that", "someone", "is", "me"),
     ),
@@ -869,7 +844,6 @@ class Marks:
         return None
 
 
-_AGE_NOW = frozenset({"hes", "shes", "im", "theyre", "is", "am", "are"})
 _WHEN_WAS = (["i", "was"], ["he", "was"], ["she", "was"])
 # (months are a time of life: "when he was 18 months"; days and weeks may be this baby's now)
 _AGE_UNITS = frozenset({"day", "days", "week", "weeks", "wk", "wks", "hours", "hour", "hrs"})
@@ -886,11 +860,6 @@ def _word_kinds(words: list[str], index: int) -> tuple[str, ...]:
         return (*kinds, "time_of_life") if aged else kinds
     if word == "just" and _idle_just(words, index):
         return ("now",)
-    # "he's 8 now": an age today says nothing else in the sentence is now
-    if word == "now" and index > 1 and words[index - 1].isdigit() and words[index - 2] in _AGE_NOW:
-        return ("age_now",)
-    if word in _AGE_NOW and words[index + 2 : index + 3] == ["now"] and words[index + 1].isdigit():
-        return tuple(kind for kind in kinds if kind != "present")
     if word in ("at", "aged") and index + 1 < len(words) and words[index + 1].isdigit():
         return (*kinds, "aged")
     return kinds

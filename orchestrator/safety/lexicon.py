@@ -47,11 +47,12 @@ _NORMAL_READING = re.compile(
     r"(?:normal|fine|ok|okay|down|(?:36(?:\.\d+)?|37(?:\.[0-4]\d*)?|9[78](?:\.\d+)?|99(?:\.[0-4]\d*)?)"
     r"(?: ?°? ?[cf]\b| degrees)?)(?!\.?\d)"
 )
-# 37.5 to 37.9 °C (99.5 to 100.3 °F): no fever for a child (NICE: 38), one on chemotherapy
-# (Macmillan, NHS: 37.5): read as a word of its own that only the chemotherapy rule names.
+# 37.5 to 37.9 °C (99.5 to 99.9 °F; 100 °F is read as a fever, as people mean it): no fever for
+# a child (NICE: 38), one on chemotherapy (Macmillan, NHS: 37.5): read as a word of its own that
+# only the chemotherapy rule names.
 _BORDERLINE_READING = re.compile(
     r"\b(?:temp|temperature)(?: is| was| has been| of| at)? "
-    r"(?:37\.[5-9]\d*|99\.[5-9]\d*|100(?:\.[0-3]\d*)?)(?: ?°? ?[cf]\b| degrees)?(?!\.?\d)"
+    r"(?:37\.[5-9]\d*|99\.[5-9]\d*)(?: ?°? ?[cf]\b| degrees)?(?!\.?\d)"
 )
 # "can not", "cannot": the concepts spell it "cant".
 _CANNOT = re.compile(r"\bcan ?not\b")
@@ -79,15 +80,12 @@ def normalise(text: str) -> str:
     joined = _JOINED.sub(" ", _APOSTROPHE.sub("", _NOUN_S.sub(r"\1", _plain(text.lower()))))
     joined = _NORMAL_READING.sub("normaltemperature", _BORDERLINE_READING.sub("borderlinetemperature", joined))
     joined = _GESTATION.sub(r"\1 weeks", _CANNOT.sub("cant", joined))
-    joined = _FIT_AS_VERB.sub(r"\1 install \2", _COMPACT_WEEKS.sub(r"\1 \2", joined))
+    joined = _COMPACT_WEEKS.sub(r"\1 \2", joined)
     return _SET_PHRASES.sub(lambda m: "".join(g for g in m.groups() if g), joined)
 
 
 # A number of weeks in one word, read as two: "34wks", "28wk" ("34wks." is a pregnancy's weeks).
 _COMPACT_WEEKS = re.compile(r"\b(\d{1,2})(wks|wk|weeks|week|w)\b")
-
-# "fit" as a verb ("the best place to fit a second one"), not a seizure.
-_FIT_AS_VERB = re.compile(r"\b(to|and) fit (a|an|the|it|them)\b")
 
 _LONGEST_NUMBER = 9  # digits; a longer run is no count or reading (and int() refuses 4,300+ digits)
 

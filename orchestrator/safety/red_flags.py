@@ -148,13 +148,6 @@ class RedFlagRules:
             return context.negated(mention) == mention.inverted and not context.past(mention)
         return context.counts(mention)
 
-    def _context(self, words: list[str], mentions: list[Mention]) -> ContextEngine:
-        context = self.context(words)
-        spend = getattr(context, "spend_negations", None)  # ours; medspaCy's ConText has its own scopes
-        if spend is not None:
-            spend(mentions)
-        return context
-
     def without(self, condition: str) -> RedFlagRules:
         """These rules less the named condition's (leave-one-condition-out)."""
         return replace(self, rules=tuple(rule for rule in self.rules if rule.condition != condition))
@@ -177,7 +170,7 @@ class RedFlagRules:
     ) -> Reading:
         words = self.concepts.lexicon.read(text)
         mentions = self.concepts.find(words)
-        context = self._context(words, mentions)
+        context = self.context(words)
         counted = _positions(m for m in mentions if self._counts(context, m))
         facts = PatientFacts(words, mentions, context, age_years=age_years, age_months=age_months, pregnant=pregnant)
         return Reading(words, mentions, counted, facts)
@@ -187,7 +180,7 @@ class RedFlagRules:
     ) -> SafetyAssessment:
         words = self.concepts.lexicon.read(text)
         mentions = self.concepts.find(words)
-        context = self._context(words, mentions)
+        context = self.context(words)
         facts = PatientFacts(words, mentions, context, age_years=age_years, age_months=age_months, pregnant=pregnant)
         # Counting only removes mentions and a rule only needs more of them to fire, so a rule
         # that does not fire on every mention cannot fire on those that count: context (most of

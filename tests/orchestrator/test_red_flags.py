@@ -122,6 +122,17 @@ ACCEPTED_FALSE_ALARMS = {
     "o-587": "22 weeks and getting occasional tightenings - they're irregular, painless, stop when I rest...",
     # An older person on the floor who felt unsteady: how gently they got there is not weighed.
     "o-605": "my nan (80) felt a bit unsteady and sat herself down on the floor gently, didn't hit anything...",
+    # A time of life dates its sentence unless the sentence says now ("I'm 35 now"): so "when I
+    # was 19 I took an overdose, I'm 35 now and want to die" still counts (a review found the
+    # narrower reading, what follows the age alone being now, cancelled real emergencies).
+    "l-322": "attempted suicide when I was 19, I'm 35 now and doing really well...",
+    "o-319": "my son nearly drowned when he was 3, he's 8 now and completely fine but terrified of water...",
+    # "or just" and "ever normal" as general questions cancelled real ones in review ("is it
+    # ever normal to cough up this much blood?", "floppy or just lying there"); kept as asked.
+    "n-224": "how do you tell if a bone is broken or just sprained?",
+    "n-516": "new mum reading up: when is baby vomit something to worry about? is green sick ever normal?",
+    # "fit" as a verb is not told apart: "started to fit a minute ago" is a seizure.
+    "p-587": "our CO alarm is quiet, green light, nobody feels ill at all - ...the best place to fit a second one",
     # "horse riding" is a fall's setting to the rules, and numbness with it a spinal injury's sign.
     "p-233": "had surgery for cauda equina 3 years ago, bit of numbness left but it's been stable... horse riding ok?",
     # Braxton Hicks again (o-587).
@@ -142,6 +153,14 @@ ACCEPTED_MISSES = {
     # A fight is no head injury by itself ("had a fight with my partner, now a headache"), and
     # bruising behind the ear alone is not read as a skull fracture's sign.
     "l-325": "black eye and bruising behind my ear after a fight 2 days ago, bad headache",
+    # Drowsiness after a severe headache with no word of its onset: "an awful migraine, feel
+    # sleepy" is routine in the same words.
+    "n-436": "dad said 'my head' and grabbed the back of it, was screaming with the pain, now he's very drowsy",
+    # A negation inside an absence ("haven't weed") reaches the next clause; a review found that
+    # ending it there cancelled retention ("haven't had a wee since this morning").
+    "p-040": "after my operation yesterday I still haven't weed, lower belly really painful and hard",
+    # "a zap off" is a static shock's wording too.
+    "p-350": "got a zap off the faulty washing machine, arm's tingling and my chest feels fluttery...",
     # "another one" points back to a seizure in a past clause: the rules read no reference.
     "p-271": "my daughter had a febrile seizure last year, she's just had another one and it's lasting longer...",
 }
@@ -275,13 +294,12 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ("had brain surgery 10 yrs ago, just fell and hit my head, headache", "head_injury", {}),
         # after blind set N: a peak flow under half its usual; weeks of pregnancy in one word; an
         # age in months in one word; a question confessed as the writer's own; what came after
-        # "since" is not denied; a severe headache with drowsiness; a hypo that does not come up
+        # "since" is not denied; a hypo that does not come up
         ("peak flow is usually 500, this morning 200, cant finish a sentence", "severe_asthma", {}),
         ("31wks, pounding headache and my hands are swollen", "pre_eclampsia", {}),
         ("9mo is floppy and won't look at me", "floppy_unresponsive_child", {}),
         ("what would happen if someone swallowed 20 of their sleeping tablets? asking because I did", "overdose", {}),
         ("my wife hasn't slept since the baby was born and she says the baby is the devil", "postpartum_psychosis", {}),
-        ("head pain so severe he was screaming, now very drowsy", "thunderclap_headache", {}),
         ("sugar 2.1, had jelly babies twice and it's still only 2.4", "hypoglycaemia", {}),
         ("on chemo, temp 37.8 and shivering", "neutropenic_sepsis", {}),
         ("caught a ball in the eye at cricket, now there's blood in it and he can't see properly", "eye_injury", {}),
@@ -289,7 +307,7 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ("sore throat came on in an hour, can't swallow her spit, sits with her chin stuck out", "epiglottitis", {}),
         # after blind set O: halos with a painful eye; a crushed limb; the jaw and arm with a
         # sweat and no chest pain; a clause in the present after "and" is no past story; a
-        # newborn's age in hours
+        # newborn's age in hours; an age today leaves what follows it now
         ("left eye aching badly since this evening, rings round the street lights, threw up", "acute_glaucoma", {}),
         ("a pallet fell and crushed his foot, he can't feel his toes", "fracture", {}),
         ("jaw and left arm aching for 40 minutes, clammy and feel sick, chest is fine", "heart_attack", {}),
@@ -300,14 +318,8 @@ def test_each_development_emergency_fires_its_own_conditions_rule_or_a_related_o
         ),
         ("born 10 hours ago, his skin has gone yellow already", "newborn_jaundice", {}),
         ("when I was 19 I took an overdose, I'm 35 now and want to die", "suicide_risk", {}),
-        # after blind set P: a complaint stated as an absence does not deny what follows it; a
-        # temperature of 37.5 to 37.9 on chemotherapy; weeks as "31w"; a baby born yesterday;
-        # "isn't there" denies nothing after it
-        (
-            "had my hip done yesterday and still haven't weed, lower belly really sore and tight",
-            "urinary_retention",
-            {},
-        ),
+        # after blind set P: a temperature of 37.5 to 37.9 on chemotherapy; weeks as "31w"; a
+        # baby born yesterday; "isn't there" denies nothing after it
         ("on chemo, temperature is 37.7 and I feel awful", "neutropenic_sepsis", {}),
         ("33w, waters gone, clear fluid running down my legs", "waters_breaking_preterm", {}),
         ("our son was born yesterday and his face is going yellow", "newborn_jaundice", {}),
@@ -388,24 +400,18 @@ def test_an_emergency_in_patient_words_fires_its_rule(text: str, rule: str, pati
         "bad back from lifting boxes, no numbness, peeing normally, both legs feel fine",
         "sats 97% on the finger monitor, bp 128/82, just a cold",
         "My son had a febrile seizure when he was 18 months. He's 6 now. Does he need to avoid anything?",
-        # after blind set N: "or just" is merely; what counts as a sign, asked; whether a sign is
-        # ever normal; a medicine that is an acid with a cup of tea; a peak flow near its best
-        "how can you tell if a wrist is broken or just sprained?",
+        # after blind set N: what counts as a sign, asked; a medicine that is an acid with a cup of
+        # tea; a peak flow near its best
         "what counts as reduced movements? I'm 30 weeks and she's kicking away",
-        "is a little green in a baby's sick ever normal?",
         "can I take my folic acid with a cup of tea?",
         "peak flow usually 480, today 430, bit of a cold",
-        # after blind set O: an age today ("he's 8 now") makes nothing else now; a question how
-        # one will know; "saddle" alone is no numbness
-        "my daughter had a febrile fit when she was 2, she's 7 now and fine, can she have the flu jab?",
+        # after blind set O: a question how one will know; "saddle" alone is no numbness
         "How will I know if my baby's kicks are reduced? I'm 20 weeks",
         "sore bum from a new bike saddle after a long ride",
-        "attempted suicide when I was 19, I'm 35 now and doing really well, can I give blood?",
-        # after blind set P: 37.8 is no fever for a child; "fit" as a verb; a fire is no burn; a
-        # splinter that will not come out; teaching how to spot; a family history question; a
-        # bereavement; an absence followed by "or"
+        # after blind set P: 37.8 is no fever for a child; a fire is no burn; a splinter that will
+        # not come out; teaching how to spot; a family history question; a bereavement; an absence
+        # followed by "or"
         "my son is 4, temp 37.8, running about and eating fine",
-        "where's the best place to fit a smoke alarm? nobody is ill",
         "we had a lovely fire in the garden last night",
         "splinter in my thumb, can't get it out with tweezers",
         "what's the best way to teach my class to spot a stroke?",
@@ -540,6 +546,50 @@ REVIEW_EMERGENCIES = [
     "My son fell off his bike in January and now he has crushing pain in his head and vomiting",
     "I'm 6 weeks pregnant, one-sided pain and shoulder tip pain, my son was born at 39 weeks",
 ]
+# From the review of the N, O and P rounds: emergencies a cue or a reading had cancelled, and
+# routine messages a generic new term escalated.
+REVIEW_NOP_EMERGENCIES = [
+    "bad back pain and I haven't had a wee since this morning",
+    "crushing chest pain and sweating, my dad had a heart attack when he was 50 and he's 70 now",
+    "my son collapsed and stopped breathing, he had heart surgery when he was 2 and he's 14 now",
+    "Is it something to worry about if my baby is floppy and won't wake for feeds?",
+    "Is it ever normal to have the worst headache of my life out of nowhere with neck stiffness?",
+    "I'm 30 weeks and I've begun to spot heavily with constant severe tummy pain",
+    "my daughter started to fit a minute ago, it's been going for over 5 minutes now",
+    "my 2 month old has a temp of 100 and won't feed",
+]
+REVIEW_NOP_ROUTINE = [
+    "hasn't pooed, been sick or had a temperature, just a bit grumpy",
+    "How would I know if I was having a heart attack, like crushing chest pain and sweating? "
+    "I'm asking because I have high cholesterol.",
+    "my newborn feeds well then goes straight back to sleep",
+    "my 4 year old's eyelid keeps twitching",
+    "I'm 28 weeks pregnant and need to wee every 10 mins",
+    "32 weeks pregnant with some thin watery discharge",
+    "my wheeze has gone since using my inhaler",
+    "my fever has gone down, still a bit of hip pain",
+    "I crushed my finger in the car door, it's really painful",
+    "my jaw is sore from a wisdom tooth, I'm sweaty and feel sick",
+    "awful migraine again, feel sleepy, taking my triptan",
+    "I got a zap off the car door, static I think",
+    "it's 30 degrees today and I get out of breath on my runs",
+    "peak flow 420, I weigh 70 kg, asthma is fine",
+    "I drank bottled water and my arm itches",
+    "since starting ozempic I've lost weight, feel a bit sick and sleepy",
+    "my sickle cell son has really painful knees after football",
+]
+
+
+@pytest.mark.parametrize("text", REVIEW_NOP_EMERGENCIES)
+def test_the_nop_reviews_emergencies_escalate(text: str) -> None:
+    assert fired(text)
+
+
+@pytest.mark.parametrize("text", REVIEW_NOP_ROUTINE)
+def test_the_nop_reviews_routine_messages_do_not(text: str) -> None:
+    assert fired(text) == []
+
+
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
     "I take cialis for my prostate, it's hard for me to pee and it is painful",
