@@ -134,7 +134,7 @@ class PhiDetector:
             forms.NicknameAndSpeakerRecognizer(recognizers.common_words()),
             structure.ChatSpeakerRecognizer(),
             structure.MentionRecognizer(),
-            structure.BilingualNameRecognizer(),
+            structure.BilingualNameRecognizer(clinical_terms()),
             structure.TableRecognizer(),
             structure.PedigreeRecognizer(),
             structure.ListEntryNameRecognizer(),
@@ -233,12 +233,12 @@ class PhiDetector:
 _WEEKS_OR_GESTATION = regex.compile(r"\d{1,2}/(?:52|40)")
 _MONTHS_OR_DAYS = regex.compile(r"\d{1,2}/(?:12|7)")
 _DURATION_BEFORE = regex.compile(
-    r"(?i:\b(?:review|rv|f/u|fu|tca|in|for|over|x|last|past|next|within|after|since|ago|approx|about|~)\W{0,3})$"
+    r"(?i:\b(?:review|rv|f/u|fu|tca|for|over|x|last|past|next|within|approx|about|~)\W{0,3})$"
 )
 _FRACTION = regex.compile(r"\d{1,3}/\d{1,3}")
 _READING_BEFORE = regex.compile(
     r"(?i:\b(?:bp|ta|pa|rr|nibp|abp|blood\s+pressure|tensi[óo]n(?:\s+arterial)?|pressione|blutdruck|"
-    r"press[ãa]o|va|acuity|visus|vision|od|os|ou|re|le|r|l|right\s+eye|left\s+eye)\b[\s:=]{0,3})$"
+    r"press[ãa]o|va|acuity|visus|vision|od|os|ou|right\s+eye|left\s+eye)\b[\s:=]{0,3})$"
 )
 _DECIMAL_RANGE = regex.compile(r"\d+[.,]\d+\s?[-–]\s?\d+[.,]\d+")
 
@@ -254,9 +254,11 @@ def _clinical_reading(text: str, start: int, end: int) -> bool:
 
 
 _NAME_PART = regex.compile(r"(?<![\p{L}\p{M}'’-])\p{Lu}\p{Ll}[\p{Ll}\p{M}'’-]++(?![\p{L}\p{M}])")
+# (a hyphen and a letter after a name's other mention make it another word: "Kaplan-Meier")
 _EPONYM_AFTER = regex.compile(
     r"(?:['’]s)?[ ]++(?i:disease|syndrome|sign|test|scale|score|criteria|classification|procedure|operation|"
-    r"fracture|palsy|phenomenon|reflex|manoeuvre|maneuver|ulcer|lymphoma|sarcoma|tumou?r|node)\b"
+    r"fracture|palsy|phenomenon|reflex|manoeuvre|maneuver|ulcer|lymphoma|sarcoma|tumou?r|node|oesophagus|"
+    r"esophagus|monitor|curves?|cyst|catheter|pouch|criteria|space|line|tube|method|estimator|index)\b"
 )
 _MOST_NAMES_PROPAGATED = 64  # names in one text whose other mentions are looked for (one pass)
 
@@ -276,7 +278,9 @@ def _other_mentions(text: str, taken: list[Finding], occupied: bytearray, not_na
     if not parts:
         return []
     names = sorted(parts, key=len, reverse=True)[:_MOST_NAMES_PROPAGATED]
-    pattern = regex.compile(r"(?<![\p{L}\p{M}'’-])(?:" + "|".join(map(regex.escape, names)) + r")(?![\p{L}\p{M}])")
+    pattern = regex.compile(
+        r"(?<![\p{L}\p{M}'’-])(?:" + "|".join(map(regex.escape, names)) + r")(?![\p{L}\p{M}]|-\p{L})"
+    )
     found = []
     for match in pattern.finditer(text):
         if _EPONYM_AFTER.match(text, match.end()):

@@ -537,9 +537,9 @@ class AddressLineRecognizer(RegexRecognizer):
             r"direcci[óo]n|domicilio|indirizzo|residenza|διεύθυνση|адрес|adresi|[đd][ịi]a[ ]ch[ỉi]|alamat|"
             r"tirahan)\b)|住址|住所|地址|주소|पता|ठेगाना|ที่อยู่|العنوان|כתובת|آدرس|ঠিকানা|پتہ)"
             r"[ \t]*[:：][ \t]*(?P<id>[^\s:：][^\n\t]{2,150}?)"
-            # the line's end, a column's gap, a sentence's end ("... PA 57486. Started metformin"),
-            # or the phone label after it
-            r"(?=[ \t]*(?:(?m:$)|\t|[ ]{2}|[;|][ ]|(?<=\d)\.(?:[ ]|$)|\.[ ]++\p{Lu}\p{Ll}*+[ ]++\p{Ll}|"
+            # the line's end, a column's gap, a sentence's end ("... PA 57486. Started metformin";
+            # not an abbreviation's stop: "14 Mt. Vernon road"), or the phone label after it
+            r"(?=[ \t]*(?:(?m:$)|\t|[ ]{2}|[;|][ ]|(?<=\d)\.(?:[ ]|$)|(?<=\p{Ll}{3})\.[ ]++\p{Lu}\p{Ll}*+[ ]++\p{Ll}|"
             r"[.,;]?[ ]*(?i:tel|phone|ph|telefon|t[ée]l|tel[ée]fono|"
             r"telem[óo]vel|mobile|mob|cell|contact|email|e-mail|dob|pin)\b))",
             0.75,

@@ -92,18 +92,24 @@ _OWN_SCRIPT = (
 )
 _LATIN_WORD = r"\p{Lu}[\p{Ll}\p{M}'’]++(?:-\p{Lu}?[\p{Ll}\p{M}'’]++)*+"
 _LATIN_NAME = rf"{_LATIN_WORD}\.?(?:[ ](?:{_LATIN_WORD}|al|el|bin|binti|van|de|da|del|la)){{1,4}}"
+_SCRIPT_WORDS = rf"(?!\p{{M}}){_OWN_SCRIPT}++(?:[ ]{_OWN_SCRIPT}++){{0,4}}"  # a letter first, not a mark alone
 _BILINGUAL_NAME = regex.compile(
-    rf"(?P<latin>{_LATIN_NAME})[ ]?\((?P<script>{_OWN_SCRIPT}++(?:[ ]{_OWN_SCRIPT}++){{0,4}})\)"
-    rf"|(?P<script2>{_OWN_SCRIPT}++(?:[ ]{_OWN_SCRIPT}++){{0,4}})[ ]?\((?P<latin2>{_LATIN_NAME})\)"
+    rf"(?P<latin>{_LATIN_NAME})[ ]?\((?P<script>{_SCRIPT_WORDS})\)"
+    # (a run of the script is tried from its first letter only: from every letter it was quadratic)
+    rf"|(?<!{_OWN_SCRIPT})(?P<script2>{_SCRIPT_WORDS})[ ]?\((?P<latin2>{_LATIN_NAME})\)"
 )
+
+
+_COMMON_FOR_A_NAME = 3.5  # wordfreq's Zipf: "Diabetes", "Internal" are words; "Fatma", "Hanako" are not
 
 
 class BilingualNameRecognizer(EntityRecognizer):
     """A person named in Latin letters and in their own script, one in brackets: both are the
     name. Two words or more on the Latin side ("心内科 (Cardiology)" is no one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clinical: frozenset[str] = frozenset()) -> None:
         super().__init__(supported_entities=["NAME"], name=type(self).__name__, supported_language="en")
+        self._clinical = clinical
 
     def load(self) -> None:
         return None
@@ -113,6 +119,9 @@ class BilingualNameRecognizer(EntityRecognizer):
             return []
         results = []
         for match in _BILINGUAL_NAME.finditer(text):
+            latin = (match.group("latin") or match.group("latin2")).lower().replace(".", "").split()
+            if any(word in self._clinical or zipf_frequency(word, "en") >= _COMMON_FOR_A_NAME for word in latin):
+                continue  # "糖尿病 (Diabetes Mellitus)", "пневмония (Community Acquired Pneumonia)"
             for group in ("latin", "script", "latin2", "script2"):
                 if match.group(group):
                     results.append(RecognizerResult("NAME", *match.span(group), 0.7))

@@ -139,6 +139,10 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         lambda n: "Dr Abcde Fghij. " + "Fghij " * (n // 6),
         lambda n: "Abc Def (" + "ش " * (n // 2),
         lambda n: "ش (Abc" + " Def" * (n // 4),
+        # a review: an unbroken run of a script before a bracket was tried from every letter
+        # (60 s for 64 KB of Arabic)
+        lambda n: "ف" * (n - 1) + "(",
+        lambda n: "山" * (n - 1) + "(",
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
