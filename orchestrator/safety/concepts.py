@@ -23,7 +23,7 @@ _PRESSURE_CUES = frozenset({"bp", "pressure", "bps"})
 _OXYGEN_CUES = frozenset({"sats", "sat", "spo2", "saturation", "saturations", "saturating", "oxygen", "o2", "sp02"})
 _OXYGEN_FILLER = frozenset({"is", "was", "of", "at", "are", "now", "only", "down", "to", "level", "levels", "reading"})
 _MINUTES = frozenset({"minutes", "minute", "mins", "min", "mns"})
-_HOURS = frozenset({"hours", "hour", "hrs", "hr", "h"})
+HOURS = frozenset({"hours", "hour", "hrs", "hr", "h"})
 _WEEKS = frozenset({"weeks", "week", "wks", "wk", "w"})
 _GAP = 2  # other words allowed between two words of a term
 _MEMO_WORDS = 50_000
@@ -194,7 +194,7 @@ def derived(words: list[str]) -> list[Mention]:
         if _low_oxygen(words, index, number):
             found.append(Mention("low_oxygen", index - 1, index))
         after = words[index + 2] if index + 2 < len(words) else ""
-        if (unit in _MINUTES and number >= 5) or unit in _HOURS:
+        if (unit in _MINUTES and number >= 5) or unit in HOURS:
             found.append(Mention("over_5_minutes", index, index + 1))
         elif unit in _WEEKS and 20 <= number <= 36 and after not in ("old", "ago"):
             found.append(Mention("preterm_weeks", index, index + 1))

@@ -11,7 +11,7 @@ import itertools
 import re
 from collections.abc import Iterable
 
-from orchestrator.safety.concepts import Mention
+from orchestrator.safety.concepts import HOURS, Mention
 from orchestrator.safety.context import ContextEngine
 
 _WORD_NUMBERS = {
@@ -48,7 +48,6 @@ _NOT_YEARS_AFTER = frozenset(
     | {"feet", "ft", "metres", "meters", "m", "cm", "inches", "miles", "km", "am", "pm", "oclock", "weeks", "wks"}
     | {"days", "day", "months", "month", "mths", "floor", "storey", "stories", "steps", "stairs"}
 )
-_HOURS = frozenset({"hours", "hour", "hrs", "hr"})
 _AGE_AFTER = re.compile(r"^(?:im|i am|aged?|age|hes|shes|he is|she is)$")
 # A number and its unit in one word: "2yo", "18mo", "6mths old", "3wk old".
 _COMPACT_AGE = re.compile(r"^(\d{1,3})(yo|yr|yrs|mo|mos|mth|mths|wk|wks)$")
@@ -86,7 +85,7 @@ def age_in_months(words: list[str]) -> float | None:
             continue
         unit, after = words[index + 1], words[index + 2] if index + 2 < len(words) else ""
         before = words[index - 1] if index else ""
-        if unit in _HOURS and (after == "old" or before == "born"):
+        if unit in HOURS and (after == "old" or before == "born"):
             ages.append(number / (24 * 30))  # "20 hours old", "born 20 hrs ago": a newborn
             continue
         said_of = before in _AGE_OF and unit != "years"  # "is 5 months", "baby 5 months", "son 3 weeks"

@@ -39,8 +39,8 @@ _SET_PHRASES = re.compile(
 )
 
 
-# "temp normal", "temperature is fine", "temp 37.6", "temp of 98.9F": a reading that says there
-# is no fever (36-37.9 °C, 97-99.9 °F; a low one, "temp 35.4", is no normal reading).
+# "temp normal", "temperature is fine", "temp 37.2", "temp of 98.9F": a reading that says there
+# is no fever (36-37.4 °C, 97-99.4 °F; a low one, "temp 35.4", is no normal reading).
 _NORMAL_READING = re.compile(
     r"\b(?:temp|temperature)(?: is| was| has been| of| at)? "
     # a normal reading: 36 to 37.4 °C, 97 to 99.4 °F (37.5 and up is a fever on chemotherapy)
@@ -54,6 +54,8 @@ _BORDERLINE_READING = re.compile(
     r"\b(?:temp|temperature)(?: is| was| has been| of| at)? "
     r"(?:37\.[5-9]\d*|99\.[5-9]\d*)(?: ?°? ?[cf]\b| degrees)?(?!\.?\d)"
 )
+# A number of weeks in one word, read as two: "34wks", "28wk", "31w".
+_COMPACT_WEEKS = re.compile(r"\b(\d{1,2})(wks|wk|weeks|week|w)\b")
 # "can not", "cannot": the concepts spell it "cant".
 _CANNOT = re.compile(r"\bcan ?not\b")
 # "36+2", "31 + 5": weeks and days of a pregnancy, as midwives write them.
@@ -83,9 +85,6 @@ def normalise(text: str) -> str:
     joined = _COMPACT_WEEKS.sub(r"\1 \2", joined)
     return _SET_PHRASES.sub(lambda m: "".join(g for g in m.groups() if g), joined)
 
-
-# A number of weeks in one word, read as two: "34wks", "28wk" ("34wks." is a pregnancy's weeks).
-_COMPACT_WEEKS = re.compile(r"\b(\d{1,2})(wks|wk|weeks|week|w)\b")
 
 _LONGEST_NUMBER = 9  # digits; a longer run is no count or reading (and int() refuses 4,300+ digits)
 

@@ -258,7 +258,7 @@ _NAME_PART = regex.compile(r"(?<![\p{L}\p{M}'’-])\p{Lu}\p{Ll}[\p{Ll}\p{M}'’-
 _EPONYM_AFTER = regex.compile(
     r"(?:['’]s)?[ ]++(?i:disease|syndrome|sign|test|scale|score|criteria|classification|procedure|operation|"
     r"fracture|palsy|phenomenon|reflex|manoeuvre|maneuver|ulcer|lymphoma|sarcoma|tumou?r|node|oesophagus|"
-    r"esophagus|monitor|curves?|cyst|catheter|pouch|criteria|space|line|tube|method|estimator|index)\b"
+    r"esophagus|monitor|curves?|cyst|catheter|pouch|space|line|tube|method|estimator|index)\b"
 )
 _MOST_NAMES_PROPAGATED = 64  # names in one text whose other mentions are looked for (one pass)
 
@@ -277,7 +277,7 @@ def _other_mentions(text: str, taken: list[Finding], occupied: bytearray, not_na
                     parts.add(word)
     if not parts:
         return []
-    names = sorted(parts, key=len, reverse=True)[:_MOST_NAMES_PROPAGATED]
+    names = sorted(parts, key=lambda word: (-len(word), word))[:_MOST_NAMES_PROPAGATED]
     pattern = regex.compile(
         r"(?<![\p{L}\p{M}'’-])(?:" + "|".join(map(regex.escape, names)) + r")(?![\p{L}\p{M}]|-\p{L})"
     )

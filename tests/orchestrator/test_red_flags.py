@@ -580,16 +580,6 @@ REVIEW_NOP_ROUTINE = [
 ]
 
 
-@pytest.mark.parametrize("text", REVIEW_NOP_EMERGENCIES)
-def test_the_nop_reviews_emergencies_escalate(text: str) -> None:
-    assert fired(text)
-
-
-@pytest.mark.parametrize("text", REVIEW_NOP_ROUTINE)
-def test_the_nop_reviews_routine_messages_do_not(text: str) -> None:
-    assert fired(text) == []
-
-
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
     "I take cialis for my prostate, it's hard for me to pee and it is painful",
@@ -605,11 +595,11 @@ REVIEW_ROUTINE = [
 ]
 
 
-@pytest.mark.parametrize("text", REVIEW_EMERGENCIES)
+@pytest.mark.parametrize("text", REVIEW_EMERGENCIES + REVIEW_NOP_EMERGENCIES)
 def test_the_reviews_emergencies_escalate(text: str) -> None:
     assert fired(text), text
 
 
-@pytest.mark.parametrize("text", REVIEW_ROUTINE)
+@pytest.mark.parametrize("text", REVIEW_ROUTINE + REVIEW_NOP_ROUTINE)
 def test_the_reviews_routine_messages_do_not(text: str) -> None:
     assert fired(text) == []
