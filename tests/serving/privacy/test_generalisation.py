@@ -344,8 +344,10 @@ def test_a_names_other_mentions_are_found_but_not_an_eponym_of_the_same_word(det
 
 @pytest.mark.parametrize(
     "label",
-    ["Address", "Home address", "Adresse", "Anschrift", "Dirección", "Endereço", "Indirizzo", "Adres", "Адрес"]
-    + ["Địa chỉ", "Alamat", "住址", "住所", "주소", "पता", "ที่อยู่", "العنوان", "כתובת", "آدرس"],
+    [
+        *("Address", "Home address", "Adresse", "Anschrift", "Dirección", "Endereço", "Indirizzo", "Adres", "Адрес"),
+        *("Địa chỉ", "Alamat", "住址", "住所", "주소", "पता", "ที่อยู่", "العنوان", "כתובת", "آدرس"),
+    ],
 )
 def test_a_home_address_after_its_label_in_other_languages(detector: PhiDetector, label: str) -> None:
     text = f"{label}: 14 Kestrel Row, Flat 2, Ruislip\nTel: 0800 000 000"
