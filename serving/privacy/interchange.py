@@ -126,11 +126,11 @@ class Hl7Recognizer(EntityRecognizer):
 
 # ---- FHIR-like JSON ----
 
-_JSON_TEXT = r'"(?:[^"\\\n]|\\.)*"'
+_JSON_TEXT = r'"(?:[^"\\\n]|\\.)*+"'
 # A key and its string, or its array of strings ("given": ["Hodan", "Ali"]); never an array of
 # objects, whose own keys are read in turn.
 _JSON_VALUE = regex.compile(
-    rf'"(?P<key>[A-Za-z_]\w{{0,40}})"\s*:\s*(?P<value>{_JSON_TEXT}|\[\s*{_JSON_TEXT}(?:\s*,\s*{_JSON_TEXT})*\s*\])'
+    rf'"(?P<key>[A-Za-z_]\w{{0,40}})"\s*:\s*(?P<value>{_JSON_TEXT}|\[\s*{_JSON_TEXT}(?:\s*,\s*{_JSON_TEXT})*+\s*\])'
 )
 _JSON_STRING = regex.compile(r'"(?P<text>(?:[^"\\\n]|\\.)*)"')
 _JSON_KEYS: dict[str, str] = {

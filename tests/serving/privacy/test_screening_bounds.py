@@ -127,6 +127,7 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         lambda n: "0AB " * (n // 4),
         lambda n: "A" * n + "1",
         lambda n: "PID|" + "^" * n,
+        # an array that never closes: its items were given back one by one (2 s for 256 KB)
         lambda n: '"a": [' + '"x",' * (n // 4),
         lambda n: "1. " + "A" * n,
         # a label, then separators with no value (quadratic before this round too: 8 s for 30 KB)
