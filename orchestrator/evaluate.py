@@ -6,7 +6,10 @@ intake model alone, and both as the façade combines them) and ICD-10-CM categor
     python -m orchestrator.evaluate --rule-sets             # the rules on every development and blind
                                                             # set, by condition group (a model that
                                                             # reports nothing: only the rules escalate)
+                                                            # and with the learned reading too
     python -m orchestrator.evaluate --leave-one-out         # each condition without its own rule
+    python -m orchestrator.evaluate --learned-sets          # the learned reading on each case set,
+                                                            # trained on all the others
     ... --rule-sets --context medspacy                      # medspaCy's ConText as the context engine
                                                             # (run with `make -s medspacy-python`)
     python -m orchestrator.evaluate --base-url http://127.0.0.1:8000/v1 --api-key sk-... \\
@@ -24,37 +27,45 @@ import json
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from orchestrator.safety.red_flags import RedFlagRules, default_rules
 
+if TYPE_CHECKING:  # scikit-learn is imported where the learned reading is used: medspaCy's
+    # virtualenv runs the rule reports (--context medspacy) without it
+    from orchestrator.safety.learned import LearnedScreen
+    from orchestrator.safety.screen import EmergencyScreen
+
 TESTS = Path(__file__).resolve().parent.parent / "tests" / "orchestrator"
+CASES_DIR = Path(__file__).resolve().parent / "safety" / "cases"  # as orchestrator/safety/learned.py
 DEFAULT_VIGNETTES = TESTS / "vignettes.yaml"
 # Development sets: written beside the rules or used to fix them. Blind sets: written by helpers
 # who never saw the rules or earlier sets, each committed before any rule change it could
 # inspire (README: "Emergency detection"); a blind set used for fixes moves up here.
-# Blind sets C to P were scored once each (README), then used for fixes: development data since.
+# Blind sets C to P were scored once each (README), then used for fixes: development data since,
+# kept in orchestrator/safety/cases/, where the learned reading is trained on them.
 DEVELOPMENT_SETS = (
-    TESTS / "redflags_dev.yaml",
+    CASES_DIR / "redflags_dev.yaml",
     TESTS / "vignettes.yaml",
-    TESTS / "blind" / "redflags_blind_c.yaml",
-    TESTS / "blind" / "redflags_blind_d.yaml",
-    TESTS / "blind" / "redflags_blind_e.yaml",
-    TESTS / "blind" / "redflags_blind_f.yaml",
-    TESTS / "blind" / "redflags_blind_g.yaml",
-    TESTS / "blind" / "redflags_blind_h.yaml",
-    TESTS / "blind" / "redflags_blind_i.yaml",
-    TESTS / "blind" / "redflags_blind_j.yaml",
-    TESTS / "blind" / "redflags_blind_k.yaml",
-    TESTS / "blind" / "redflags_blind_l.yaml",
-    TESTS / "blind" / "redflags_blind_m.yaml",
-    TESTS / "blind" / "redflags_blind_n.yaml",
-    TESTS / "blind" / "redflags_blind_o.yaml",
-    TESTS / "blind" / "redflags_blind_p.yaml",
+    CASES_DIR / "redflags_blind_c.yaml",
+    CASES_DIR / "redflags_blind_d.yaml",
+    CASES_DIR / "redflags_blind_e.yaml",
+    CASES_DIR / "redflags_blind_f.yaml",
+    CASES_DIR / "redflags_blind_g.yaml",
+    CASES_DIR / "redflags_blind_h.yaml",
+    CASES_DIR / "redflags_blind_i.yaml",
+    CASES_DIR / "redflags_blind_j.yaml",
+    CASES_DIR / "redflags_blind_k.yaml",
+    CASES_DIR / "redflags_blind_l.yaml",
+    CASES_DIR / "redflags_blind_m.yaml",
+    CASES_DIR / "redflags_blind_n.yaml",
+    CASES_DIR / "redflags_blind_o.yaml",
+    CASES_DIR / "redflags_blind_p.yaml",
 )
-BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_q.yaml",)
+# Q was scored once by the rules alone (README), R once by the rules and the learned reading.
+BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_q.yaml", TESTS / "blind" / "redflags_blind_r.yaml")
 
 
 @dataclass
@@ -84,7 +95,7 @@ class Tally:
         )
 
 
-def rules_escalate(case: dict[str, Any], rules: RedFlagRules | None = None) -> bool:
+def rules_escalate(case: dict[str, Any], rules: RedFlagRules | EmergencyScreen | None = None) -> bool:
     patient = case.get("patient_data") or {}
     return (
         (rules or default_rules())
@@ -99,22 +110,35 @@ def rules_escalate(case: dict[str, Any], rules: RedFlagRules | None = None) -> b
 
 
 def rule_sets_report(
-    development: tuple[Path, ...], blind: tuple[Path, ...], rules: RedFlagRules | None = None
+    development: tuple[Path, ...],
+    blind: tuple[Path, ...],
+    rules: RedFlagRules | None = None,
+    learned: LearnedScreen | None = None,
 ) -> list[str]:
-    """Sensitivity and specificity of the rules alone on each set, overall and by condition group."""
+    """Sensitivity and specificity of the rules alone on each set, overall and by condition group,
+    and of the rules with the learned reading (which is trained on the development sets but the
+    vignettes: its development figures are on its own training data)."""
+    from orchestrator.safety.screen import EmergencyScreen
+
+    rules = rules or default_rules()
+    screen = EmergencyScreen(rules, learned) if learned is not None else None
     lines = []
     for kind, paths in (("development", development), ("blind", blind)):
         for path in paths:
             cases = yaml.safe_load(path.read_text())
-            overall, groups = Tally(), dict[str, Tally]()
+            overall, groups, both = Tally(), dict[str, Tally](), Tally()
             missed = []
             for case in cases:
                 escalated = rules_escalate(case, rules)
+                if screen is not None:
+                    both.add(case["red_flags"], escalated or rules_escalate(case, screen))
                 overall.add(case["red_flags"], escalated)
                 groups.setdefault(case.get("group", "adult"), Tally()).add(case["red_flags"], escalated)
                 if case["red_flags"] and not escalated:
                     missed.append(case.get("condition", case["id"]))
             lines.append(f"{kind} {path.name}: {overall.line('rules').split(maxsplit=1)[1]}")
+            if screen is not None:
+                lines.append(f"  with the learned reading: {both.line('both').split(maxsplit=1)[1]}")
             lines.extend(f"  {tally.line(group)}" for group, tally in sorted(groups.items()))
             if missed:
                 lines.append(f"  missed: {', '.join(sorted(missed))}")
@@ -147,6 +171,25 @@ def leave_one_condition_out(paths: tuple[Path, ...], rules: RedFlagRules | None 
         f"({without_own / total:.1%}) with it left out",
     )
     return lines
+
+
+def learned_sets_report(paths: tuple[Path, ...]) -> list[str]:
+    """The learned reading on each case set, trained on all the other sets: what it does on words
+    it was not trained on."""
+    from orchestrator.safety.learned import LearnedScreen
+
+    sets = {path: yaml.safe_load(path.read_text()) for path in paths}
+    lines, total = [], Tally()
+    for path, held_out in sets.items():
+        learned = LearnedScreen.train(case for other, cases in sets.items() if other != path for case in cases)
+        tally = Tally()
+        for case in held_out:
+            escalated = learned.read(case["symptoms"]).probability >= learned.threshold
+            tally.add(case["red_flags"], escalated)
+            total.add(case["red_flags"], escalated)
+        lines.append(f"  {tally.line(path.stem)}")
+    overall = total.line("x").split(maxsplit=1)[1]
+    return [f"learned reading, each set held out in turn ({len(sets)} sets): {overall}", *lines]
 
 
 def context_engine(name: str) -> RedFlagRules:
@@ -248,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rule-sets", action="store_true")
     parser.add_argument("--coverage", action="store_true")
     parser.add_argument("--leave-one-out", action="store_true")
+    parser.add_argument("--learned-sets", action="store_true")
     parser.add_argument("--context", choices=("ours", "medspacy", "medspacy-persons"), default="ours")
     parser.add_argument("--intake-only", action="store_true")
     parser.add_argument("--limit", type=int)
@@ -257,7 +301,13 @@ def main(argv: list[str] | None = None) -> int:
         print(coverage_table(DEVELOPMENT_SETS, BLIND_SETS), end="")
         return 0
     if args.rule_sets:
-        print(*rule_sets_report(DEVELOPMENT_SETS, BLIND_SETS, context_engine(args.context)), sep="\n")
+        from orchestrator.safety.learned import default_learned
+
+        learned = default_learned() if args.context == "ours" else None
+        print(*rule_sets_report(DEVELOPMENT_SETS, BLIND_SETS, context_engine(args.context), learned), sep="\n")
+        return 0
+    if args.learned_sets:
+        print(*learned_sets_report(tuple(sorted(CASES_DIR.glob("*.yaml")))), sep="\n")
         return 0
     if args.leave_one_out:
         print(*leave_one_condition_out(DEVELOPMENT_SETS, context_engine(args.context)), sep="\n")

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from orchestrator.safety.red_flags import default_rules
+from orchestrator.safety.screen import default_screen
 from serving import openapi
 from serving.errors import install_handlers
 from serving.observability.logs import configure_logging
@@ -36,9 +36,10 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         if services.audit is not None:
             services.audit.start()
         if services.consultations is not None:
-            # The red-flag rules' tables (wordfreq's among them, ~0.4 s): read before serving,
-            # not by the first consultation on the event loop.
-            await asyncio.to_thread(default_rules().assess, "warm-up")
+            # The red-flag rules' tables (wordfreq's among them, ~0.4 s) and the learned reading
+            # (trained on the case sets, ~4 s): made before serving, not by the first
+            # consultation on the event loop.
+            await asyncio.to_thread(lambda: default_screen().assess("warm-up"))
         if services.screens_requests:
             # Presidio's import and the name lists take ~2 s, before serving: done while
             # requests stream, the import would hold the GIL and stall the event loop.

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from orchestrator.directory import LocationNotFound, resolve_location
 from orchestrator.safety.escalation import DISCLAIMERS, with_model_findings
-from orchestrator.safety.red_flags import RedFlagRules, default_rules
+from orchestrator.safety.screen import LEARNED, EmergencyScreen, default_screen
 from orchestrator.state import ConsultationRequest, ConsultationState, StageError
 from serving.consultation.outcome import ConsultationOutcome
 from serving.errors import InvalidRequest
@@ -32,10 +32,10 @@ ALIAS = "consultation"  # the model name callers use, on /v1/chat/completions an
 
 class ConsultationService:
     def __init__(
-        self, *, graph: Any, config: ConsultationConfig, metrics: Metrics, rules: RedFlagRules | None = None
+        self, *, graph: Any, config: ConsultationConfig, metrics: Metrics, screen: EmergencyScreen | None = None
     ) -> None:
         self._graph = graph
-        self._rules = rules or default_rules()
+        self._screen = screen or default_screen()
         self._stages = config.stages
         self._metrics = metrics
         self._client: httpx2.AsyncClient | None = None
@@ -86,11 +86,12 @@ class ConsultationService:
 
     def start_state(self, request: ConsultationRequest) -> ConsultationState:
         patient = request.patient_data
-        safety = self._rules.assess(
+        safety = self._screen.assess(
             request.symptoms, age_years=patient.age, age_months=patient.age_months, pregnant=patient.pregnant
         )
         if safety.emergency:
-            self._metrics.red_flags.labels("rules").inc()
+            learned = safety.red_flags[0].rule.startswith(LEARNED)
+            self._metrics.red_flags.labels(LEARNED if learned else "rules").inc()
         location = None
         if patient.location:
             try:

@@ -159,7 +159,7 @@ class Metrics:
         )
         self.red_flags = Counter(
             "pearcare_consultation_red_flags",
-            "Consultations escalated as emergencies, by who found the danger signs (rules, model)",
+            "Consultations escalated as emergencies, by who found the danger signs (rules, learned, model)",
             ["source"],
             registry=r,
         )
