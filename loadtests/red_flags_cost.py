@@ -1,6 +1,8 @@
 """The red-flag rules' cost per message: p50 and p99 of one assessment of 2 KB (the issue's
 target: under 2 ms p99) and 8 KB slices of the development vignettes, after a warm-up, and the
-growth from 16 KB to 64 KB of a hostile text (linear: about four times).
+growth from 16 KB to 64 KB of a hostile text (linear: about four times); then the same slices
+through the emergency screen a consultation starts with (the rules and the learned reading,
+which reads what no rule fired on), and the learned reading's training time.
 
     python -m loadtests.red_flags_cost [--rounds 300]
     python -m loadtests.red_flags_cost --baseline /tmp/old   # against another checkout
@@ -24,9 +26,10 @@ import yaml
 
 from orchestrator.evaluate import DEVELOPMENT_SETS
 from orchestrator.safety.red_flags import RedFlagRules
+from orchestrator.safety.screen import EmergencyScreen
 
 
-def percentiles(rules: RedFlagRules, corpus: str, size: int, rounds: int) -> tuple[float, float]:
+def percentiles(rules: RedFlagRules | EmergencyScreen, corpus: str, size: int, rounds: int) -> tuple[float, float]:
     samples = []
     for index in range(rounds):
         offset = (index * 997) % max(1, len(corpus) - size)
@@ -108,6 +111,14 @@ def main(argv: list[str] | None = None) -> None:
         rules.assess(text)
         times.append(time.perf_counter() - started)
     print(f"hostile text 16 KB -> 64 KB: {times[1] / times[0]:.1f}x the time (linear: ~4x)")
+    from orchestrator.safety.learned import default_learned
+
+    started = time.perf_counter()
+    screen = EmergencyScreen(rules, default_learned())
+    print(f"learned reading trained in {(time.perf_counter() - started) * 1000:.0f} ms")
+    for size in (2048, 8192):
+        p50, p99 = percentiles(screen, corpus, size, args.rounds)
+        print(f"rules and learned reading, {size // 1024} KB: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -64,8 +64,12 @@ DEVELOPMENT_SETS = (
     CASES_DIR / "redflags_blind_o.yaml",
     CASES_DIR / "redflags_blind_p.yaml",
 )
-# Q was scored once by the rules alone (README), R once by the rules and the learned reading.
-BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_q.yaml", TESTS / "blind" / "redflags_blind_r.yaml")
+# Blind set R, scored once (README), then used to set the learned reading's threshold: it is
+# trained on, but no rule was fixed on it yet (its misses are the rules' next development data).
+THRESHOLD_SETS: tuple[Path, ...] = (CASES_DIR / "redflags_blind_r.yaml",)
+# Q was scored by the rules alone at cc789c2 and with the learned reading at b6963f8, never read;
+# S once by the rules and the learned reading as they stand (README).
+BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_q.yaml", TESTS / "blind" / "redflags_blind_s.yaml")
 
 
 @dataclass
@@ -114,6 +118,7 @@ def rule_sets_report(
     blind: tuple[Path, ...],
     rules: RedFlagRules | None = None,
     learned: LearnedScreen | None = None,
+    threshold: tuple[Path, ...] = (),
 ) -> list[str]:
     """Sensitivity and specificity of the rules alone on each set, overall and by condition group,
     and of the rules with the learned reading (which is trained on the development sets but the
@@ -123,7 +128,7 @@ def rule_sets_report(
     rules = rules or default_rules()
     screen = EmergencyScreen(rules, learned) if learned is not None else None
     lines = []
-    for kind, paths in (("development", development), ("blind", blind)):
+    for kind, paths in (("development", development), ("blind", blind), ("threshold", threshold)):
         for path in paths:
             cases = yaml.safe_load(path.read_text())
             overall, groups, both = Tally(), dict[str, Tally](), Tally()
@@ -304,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         from orchestrator.safety.learned import default_learned
 
         learned = default_learned() if args.context == "ours" else None
-        print(*rule_sets_report(DEVELOPMENT_SETS, BLIND_SETS, context_engine(args.context), learned), sep="\n")
+        rules = context_engine(args.context)
+        print(*rule_sets_report(DEVELOPMENT_SETS, BLIND_SETS, rules, learned, THRESHOLD_SETS), sep="\n")
         return 0
     if args.learned_sets:
         print(*learned_sets_report(tuple(sorted(CASES_DIR.glob("*.yaml")))), sep="\n")

@@ -195,3 +195,13 @@ async def test_an_emergency_is_answered_even_from_an_unknown_location(blind_mode
         json={"symptoms": routine["symptoms"], "patient_data": {**routine["patient_data"], "location": "Chicgo, IL"}},
     )
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "unknown_location"
+
+
+async def test_an_emergency_only_the_learned_reading_finds_is_escalated_and_counted(blind_model: RunningApp) -> None:
+    """No rule fires on it (test_learned.py); the learned reading escalates it before any stage."""
+    request = {"symptoms": "goodbye everyone, the notes are written", "patient_data": {"location": "02139"}}
+    document = (await blind_model.client.post("/v1/consultations", headers=AUTH, json=request)).json()
+    assert document["emergency"] is True and document["emergency_advice"]
+    assert [flag["rule"] for flag in document["red_flags"]] == ["learned:suicide_risk"]
+    assert blind_model.metric("pearcare_consultation_red_flags_total", source="learned") == 1
+    assert blind_model.metric("pearcare_consultation_red_flags_total", source="rules") == 0

@@ -1,0 +1,123 @@
+"""The learned reading beside the rules (orchestrator/safety/learned.py, screen.py): trained on the
+development case sets, it escalates what no rule fired on, names the nearest condition's advice,
+and never takes an escalation away."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import yaml
+
+from orchestrator import evaluate
+from orchestrator.safety.learned import (
+    CASES_DIR,
+    READ_CHARS,
+    THRESHOLD,
+    LearnedScreen,
+    default_learned,
+    development_cases,
+)
+from orchestrator.safety.red_flags import default_rules
+from orchestrator.safety.screen import LEARNED, EmergencyScreen, default_screen
+
+# Emergencies of blind set R (scored at b6963f8, development data since) that no rule caught.
+RULES_MISSED = [
+    ("I have sickle cell and I've been erect for 3 hours, it's painful", "priapism"),
+    ("goodbye everyone, the notes are written", "suicide_risk"),
+    ("she fainted at the checkout about 5 min ago and still isn't coming round", "unconscious"),
+    ("the kicks have stopped, 29 weeks. had a cold drink, lay on my left side and nothing", "reduced_fetal_movement"),
+]
+ROUTINE = [
+    "need a repeat prescription for my inhaler",
+    "my knee hurts when I run",
+    "sore throat and runny nose for 3 days",
+    "what are the signs of a stroke?",
+]
+
+
+def no_rules() -> EmergencyScreen:
+    """The screen with every rule taken out: whatever escalates, the learned reading did."""
+    return EmergencyScreen(replace(default_rules(), rules=()), default_learned())
+
+
+def test_it_is_trained_on_the_development_sets_the_evaluation_names() -> None:
+    assert evaluate.CASES_DIR == CASES_DIR
+    shipped = set(CASES_DIR.glob("*.yaml"))
+    trained = (*evaluate.DEVELOPMENT_SETS, *evaluate.THRESHOLD_SETS)
+    assert shipped == {path for path in trained if path.parent == CASES_DIR}
+    assert not shipped & set(evaluate.BLIND_SETS)  # never trained on a set that is still blind
+    cases = development_cases()
+    assert len(cases) == sum(len(yaml.safe_load(path.read_text())) for path in shipped)
+    assert {case["red_flags"] for case in cases} == {True, False}
+
+
+@pytest.mark.parametrize(("text", "condition"), RULES_MISSED)
+def test_it_escalates_emergencies_no_rule_caught(text: str, condition: str | None) -> None:
+    assert not default_rules().assess(text).emergency
+    assessment = default_screen().assess(text)
+    assert assessment.emergency
+    [flag] = assessment.red_flags
+    assert flag.rule.startswith(LEARNED)
+    assert assessment.advice == [flag.advice] and "now" in flag.advice.lower()
+    if condition is not None:
+        assert flag.rule == f"{LEARNED}:{condition}"
+        assert flag.source == next(rule.source for rule in default_rules().rules if rule.condition == condition)
+
+
+@pytest.mark.parametrize("text", ROUTINE)
+def test_it_leaves_routine_messages_alone(text: str) -> None:
+    reading = default_learned().read(text)
+    assert reading.probability < THRESHOLD and reading.condition is None
+    assert not no_rules().assess(text).emergency
+
+
+def test_a_rules_escalation_is_the_rules_own() -> None:
+    text = "crushing chest pain spreading to my left arm and I'm sweating"
+    assert default_screen().assess(text) == default_rules().assess(text)
+    assert all(not flag.rule.startswith(LEARNED) for flag in default_screen().assess(text).red_flags)
+
+
+def test_without_the_learned_reading_the_screen_is_the_rules() -> None:
+    screen = EmergencyScreen(default_rules())
+    for text, _ in RULES_MISSED:
+        assert screen.assess(text) == default_rules().assess(text)
+
+
+def test_training_is_deterministic_and_needs_both_kinds() -> None:
+    cases = yaml.safe_load((CASES_DIR / "redflags_blind_c.yaml").read_text())
+    first, second = LearnedScreen.train(cases), LearnedScreen.train(cases)
+    for text in ("chest pain and sweating", "repeat prescription please"):
+        assert first.read(text) == second.read(text)
+    with pytest.raises(ValueError, match="both emergencies and routine"):
+        LearnedScreen.train(case for case in cases if case["red_flags"])
+
+
+def test_a_condition_no_rule_names_gets_the_most_urgent_advice() -> None:
+    cases = [
+        *({"symptoms": f"zorblax fever {n} and glowing", "red_flags": True, "condition": "zorblax"} for n in range(6)),
+        *({"symptoms": f"routine question number {n}", "red_flags": False} for n in range(6)),
+    ]
+    screen = EmergencyScreen(replace(default_rules(), rules=()), LearnedScreen.train(cases, threshold=0.5))
+    [flag] = screen.assess("zorblax fever 3 and glowing").red_flags
+    assert flag.rule == LEARNED
+    assert flag.advice == next(iter(default_rules().advice_texts.values()))
+
+
+def test_a_long_message_is_read_from_its_start_and_end() -> None:
+    ending = " and now he won't wake up and his lips are blue"
+    half = READ_CHARS // 2
+    text = "x" * (64 * READ_CHARS) + ending
+    read_as = "x" * half + " " + "x" * (half - len(ending)) + ending
+    assert default_learned().read(text) == default_learned().read(read_as)
+
+
+def test_the_left_out_set_report() -> None:
+    paths = tuple(CASES_DIR / f"redflags_blind_{name}.yaml" for name in "cde")
+    lines = evaluate.learned_sets_report(paths)
+    assert lines[0].startswith("learned reading, each set held out in turn (3 sets): sensitivity ")
+    assert [line.split()[0] for line in lines[1:]] == ["redflags_blind_c", "redflags_blind_d", "redflags_blind_e"]
+    counts = [line.split("(")[1].split(")")[0] for line in lines[1:]]
+    assert sum(int(count.split("/")[1]) for count in counts) == sum(
+        case["red_flags"] for path in paths for case in yaml.safe_load(path.read_text())
+    )
