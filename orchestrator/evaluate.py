@@ -64,12 +64,13 @@ DEVELOPMENT_SETS = (
     CASES_DIR / "redflags_blind_o.yaml",
     CASES_DIR / "redflags_blind_p.yaml",
 )
-# Blind set R, scored once (README), then used to set the learned reading's threshold: it is
-# trained on, but no rule was fixed on it yet (its misses are the rules' next development data).
-THRESHOLD_SETS: tuple[Path, ...] = (CASES_DIR / "redflags_blind_r.yaml",)
-# Q was scored by the rules alone at cc789c2 and with the learned reading at b6963f8, never read;
-# S once by the rules and the learned reading as they stand (README).
-BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_q.yaml", TESTS / "blind" / "redflags_blind_s.yaml")
+# Blind sets scored once (README), then used for some fixes but not yet worked through: R set the
+# learned reading's threshold, S four rule fixes. Trained on and reported apart ("in use"); their
+# remaining misses are not in the rules' accepted lists (tests/orchestrator/test_red_flags.py).
+IN_USE_SETS: tuple[Path, ...] = (CASES_DIR / "redflags_blind_r.yaml", CASES_DIR / "redflags_blind_s.yaml")
+# Q was scored by the rules alone at cc789c2 and with the learned reading at b6963f8 and 9953fab,
+# never read.
+BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_q.yaml",)
 
 
 @dataclass
@@ -118,7 +119,7 @@ def rule_sets_report(
     blind: tuple[Path, ...],
     rules: RedFlagRules | None = None,
     learned: LearnedScreen | None = None,
-    threshold: tuple[Path, ...] = (),
+    in_use: tuple[Path, ...] = (),
 ) -> list[str]:
     """Sensitivity and specificity of the rules alone on each set, overall and by condition group,
     and of the rules with the learned reading (which is trained on the development sets but the
@@ -128,7 +129,7 @@ def rule_sets_report(
     rules = rules or default_rules()
     screen = EmergencyScreen(rules, learned) if learned is not None else None
     lines = []
-    for kind, paths in (("development", development), ("blind", blind), ("threshold", threshold)):
+    for kind, paths in (("development", development), ("blind", blind), ("in use", in_use)):
         for path in paths:
             cases = yaml.safe_load(path.read_text())
             overall, groups, both = Tally(), dict[str, Tally](), Tally()
@@ -310,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
 
         learned = default_learned() if args.context == "ours" else None
         rules = context_engine(args.context)
-        print(*rule_sets_report(DEVELOPMENT_SETS, BLIND_SETS, rules, learned, THRESHOLD_SETS), sep="\n")
+        print(*rule_sets_report(DEVELOPMENT_SETS, BLIND_SETS, rules, learned, IN_USE_SETS), sep="\n")
         return 0
     if args.learned_sets:
         print(*learned_sets_report(tuple(sorted(CASES_DIR.glob("*.yaml")))), sep="\n")

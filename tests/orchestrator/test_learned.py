@@ -44,7 +44,7 @@ def no_rules() -> EmergencyScreen:
 def test_it_is_trained_on_the_development_sets_the_evaluation_names() -> None:
     assert evaluate.CASES_DIR == CASES_DIR
     shipped = set(CASES_DIR.glob("*.yaml"))
-    trained = (*evaluate.DEVELOPMENT_SETS, *evaluate.THRESHOLD_SETS)
+    trained = (*evaluate.DEVELOPMENT_SETS, *evaluate.IN_USE_SETS)
     assert shipped == {path for path in trained if path.parent == CASES_DIR}
     assert not shipped & set(evaluate.BLIND_SETS)  # never trained on a set that is still blind
     cases = development_cases()

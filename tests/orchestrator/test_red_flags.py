@@ -579,6 +579,22 @@ REVIEW_NOP_ROUTINE = [
     "my sickle cell son has really painful knees after football",
 ]
 
+# From blind set S's false alarms (after its one scoring): "short of breath" read as the swelling
+# of a reaction too, "heavy" as heaving, "acid in" a throat as a burn. Breathlessness alone had
+# escalated as anaphylaxis; the emergencies it caught that way have rules of their own now.
+S_ROUND_ROUTINE = [
+    "bit short of breath going upstairs with this cold, can talk fine, no chest pain",
+    "coughed up a small streak of blood once with this heavy cold, none since, feel ok otherwise",
+    "acid in my throat when i bend over, worse with coffee",
+]
+S_ROUND_EMERGENCIES = [
+    "felt weirdly breathless and sick for the last hour, ache between my shoulder blades and my jaw hurts",
+    "sharp pain in my side when I breathe, breathless, pulse 120 on my watch and I had a baby 3 weeks ago",
+    "lifeguard pulled my daughter out earlier, she seemed fine but an hour later she's breathless and coughing",
+    "my tongue is swelling and I'm short of breath",
+    "acid in her eye from the drain cleaner, she can't open it",
+]
+
 
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
@@ -595,11 +611,11 @@ REVIEW_ROUTINE = [
 ]
 
 
-@pytest.mark.parametrize("text", REVIEW_EMERGENCIES + REVIEW_NOP_EMERGENCIES)
+@pytest.mark.parametrize("text", REVIEW_EMERGENCIES + REVIEW_NOP_EMERGENCIES + S_ROUND_EMERGENCIES)
 def test_the_reviews_emergencies_escalate(text: str) -> None:
     assert fired(text), text
 
 
-@pytest.mark.parametrize("text", REVIEW_ROUTINE + REVIEW_NOP_ROUTINE)
+@pytest.mark.parametrize("text", REVIEW_ROUTINE + REVIEW_NOP_ROUTINE + S_ROUND_ROUTINE)
 def test_the_reviews_routine_messages_do_not(text: str) -> None:
     assert fired(text) == []
