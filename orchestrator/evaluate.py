@@ -69,8 +69,8 @@ DEVELOPMENT_SETS = (
 # remaining misses are not in the rules' accepted lists (tests/orchestrator/test_red_flags.py).
 IN_USE_SETS: tuple[Path, ...] = (CASES_DIR / "redflags_blind_r.yaml", CASES_DIR / "redflags_blind_s.yaml")
 # Q was scored by the rules alone at cc789c2 and with the learned reading at b6963f8 and 9953fab,
-# never read.
-BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_q.yaml",)
+# never read; T once, at 26431bd (README).
+BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_q.yaml", TESTS / "blind" / "redflags_blind_t.yaml")
 
 
 @dataclass
