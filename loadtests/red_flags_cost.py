@@ -119,6 +119,19 @@ def main(argv: list[str] | None = None) -> None:
     for size in (2048, 8192):
         p50, p99 = percentiles(screen, corpus, size, args.rounds)
         print(f"rules and learned reading, {size // 1024} KB: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    # Routine messages only, one at a time as written: where the reading runs (no rule fires).
+    routine = [
+        c["symptoms"] for path in DEVELOPMENT_SETS for c in yaml.safe_load(path.read_text()) if not c["red_flags"]
+    ]
+    for name, reader in (("rules", rules), ("rules and learned reading", screen)):
+        samples = []
+        for index in range(args.rounds):
+            started = time.perf_counter()
+            reader.assess(routine[index % len(routine)])
+            samples.append((time.perf_counter() - started) * 1000)
+        samples.sort()
+        p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+        print(f"{name}, one routine message: p50 {statistics.median(samples):.2f} ms, p99 {p99:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -124,10 +124,12 @@ def rule_sets_report(
     """Sensitivity and specificity of the rules alone on each set, overall and by condition group,
     and of the rules with the learned reading (which is trained on the development sets but the
     vignettes: its development figures are on its own training data)."""
-    from orchestrator.safety.screen import EmergencyScreen
-
     rules = rules or default_rules()
-    screen = EmergencyScreen(rules, learned) if learned is not None else None
+    screen = None
+    if learned is not None:  # not in medspaCy's virtualenv, which has no scikit-learn
+        from orchestrator.safety.screen import EmergencyScreen
+
+        screen = EmergencyScreen(rules, learned)
     lines = []
     for kind, paths in (("development", development), ("blind", blind), ("in use", in_use)):
         for path in paths:
@@ -307,9 +309,11 @@ def main(argv: list[str] | None = None) -> int:
         print(coverage_table(DEVELOPMENT_SETS, BLIND_SETS), end="")
         return 0
     if args.rule_sets:
-        from orchestrator.safety.learned import default_learned
+        learned = None
+        if args.context == "ours":  # medspaCy's virtualenv has no scikit-learn
+            from orchestrator.safety.learned import default_learned
 
-        learned = default_learned() if args.context == "ours" else None
+            learned = default_learned()
         rules = context_engine(args.context)
         print(*rule_sets_report(DEVELOPMENT_SETS, BLIND_SETS, rules, learned, IN_USE_SETS), sep="\n")
         return 0

@@ -27,7 +27,11 @@ class EmergencyScreen:
         if reading.probability < self.learned.threshold:
             return assessment
         flag = self._flag(reading.condition)
-        return SafetyAssessment(emergency=True, red_flags=[flag], advice=[flag.advice])
+        # The nearest case's condition is a guess (about one learned escalation in eight names
+        # another condition than the case's own): the most urgent advice comes first whatever it
+        # names, the condition's own after it when it differs.
+        urgent = next(iter(self.rules.advice_texts.values()))
+        return SafetyAssessment(emergency=True, red_flags=[flag], advice=list(dict.fromkeys([urgent, flag.advice])))
 
     def _flag(self, condition: str | None) -> RedFlag:
         """The escalation in the words of the nearest condition's first rule: its meaning, advice

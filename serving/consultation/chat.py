@@ -6,6 +6,7 @@ gives or overrides them. What is missing is said in the answer, never refused.""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -66,7 +67,7 @@ async def respond(
     receive: Receive,
 ) -> Response:
     """A chat completion (or its stream) answered by a whole consultation."""
-    state = consultation_state(service, request)
+    state = await asyncio.to_thread(consultation_state, service, request)  # the screen: off the loop
     if request.stream:
         events = chat_stream(
             service, state, api_key=api_key, request_id=ctx.request_id, include_usage=request.wants_usage_chunk

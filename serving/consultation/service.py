@@ -35,7 +35,7 @@ class ConsultationService:
         self, *, graph: Any, config: ConsultationConfig, metrics: Metrics, screen: EmergencyScreen | None = None
     ) -> None:
         self._graph = graph
-        self._screen = screen or default_screen()
+        self._screen = screen  # None: the default, trained on first use (the lifespan's warm-up)
         self._stages = config.stages
         self._metrics = metrics
         self._client: httpx2.AsyncClient | None = None
@@ -86,7 +86,7 @@ class ConsultationService:
 
     def start_state(self, request: ConsultationRequest) -> ConsultationState:
         patient = request.patient_data
-        safety = self._screen.assess(
+        safety = (self._screen or default_screen()).assess(
             request.symptoms, age_years=patient.age, age_months=patient.age_months, pregnant=patient.pregnant
         )
         if safety.emergency:

@@ -3,6 +3,7 @@ the consultation's stage events as SSE, or its result document."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -30,7 +31,9 @@ def _handler(forced_stream: bool | None) -> Callable[..., Awaitable[Response]]:
         request: Request, consultations: ConsultationsDep, body: BodyDep, ctx: ContextDep, api_key: ApiKeyDep
     ) -> Response:
         parsed = validate(ConsultationRequest, body.json)
-        state = consultations.start_state(parsed)
+        # The emergency screen (the rules and the learned reading: ~2 ms for a routine message)
+        # runs off the event loop, beside the streams it serves.
+        state = await asyncio.to_thread(consultations.start_state, parsed)
         if parsed.stream if forced_stream is None else forced_stream:
             events = consultations.events(state, api_key=api_key, request_id=ctx.request_id)
             return sse.response(sse.json_events(events))

@@ -37,8 +37,11 @@ ROUTINE = [
 
 
 def no_rules() -> EmergencyScreen:
-    """The screen with every rule taken out: whatever escalates, the learned reading did."""
-    return EmergencyScreen(replace(default_rules(), rules=()), default_learned())
+    """The screen with rules that never fire (their conditions, meanings and advice kept):
+    whatever escalates, the learned reading did."""
+    rules = default_rules()
+    silent = tuple(replace(rule, alternatives=()) for rule in rules.rules)
+    return EmergencyScreen(replace(rules, rules=silent), default_learned())
 
 
 def test_it_is_trained_on_the_development_sets_the_evaluation_names() -> None:
@@ -53,16 +56,22 @@ def test_it_is_trained_on_the_development_sets_the_evaluation_names() -> None:
 
 
 @pytest.mark.parametrize(("text", "condition"), RULES_MISSED)
-def test_it_escalates_emergencies_no_rule_caught(text: str, condition: str | None) -> None:
-    assert not default_rules().assess(text).emergency
-    assessment = default_screen().assess(text)
+def test_it_escalates_emergencies_no_rule_caught(text: str, condition: str) -> None:
+    assessment = no_rules().assess(text)
     assert assessment.emergency
     [flag] = assessment.red_flags
-    assert flag.rule.startswith(LEARNED)
-    assert assessment.advice == [flag.advice] and "now" in flag.advice.lower()
-    if condition is not None:
-        assert flag.rule == f"{LEARNED}:{condition}"
-        assert flag.source == next(rule.source for rule in default_rules().rules if rule.condition == condition)
+    assert flag.rule == f"{LEARNED}:{condition}"
+    assert flag.source == next(rule.source for rule in default_rules().rules if rule.condition == condition)
+    # the most urgent advice first whatever the nearest condition is, that condition's own after it
+    urgent = next(iter(default_rules().advice_texts.values()))
+    assert assessment.advice == list(dict.fromkeys([urgent, flag.advice]))
+
+
+def test_the_screen_escalates_what_the_rules_missed() -> None:
+    text, condition = RULES_MISSED[0]
+    if default_rules().assess(text).emergency:
+        pytest.skip("a rule catches it now: pick another of the rules' misses")
+    assert [flag.rule for flag in default_screen().assess(text).red_flags] == [f"{LEARNED}:{condition}"]
 
 
 @pytest.mark.parametrize("text", ROUTINE)
@@ -105,11 +114,14 @@ def test_a_condition_no_rule_names_gets_the_most_urgent_advice() -> None:
 
 
 def test_a_long_message_is_read_from_its_start_and_end() -> None:
-    ending = " and now he won't wake up and his lips are blue"
+    """Its middle is the rules' alone: whatever it says, the reading is the same."""
+    danger = " she fainted at the checkout about 5 min ago and still isn't coming round "
+    filler = "the weather was fine and we had lunch in town. " * (READ_CHARS // 16)
+    learned = default_learned()
+    assert learned.read(filler + danger + filler) == learned.read(filler + " and then we went home " + filler)
     half = READ_CHARS // 2
-    text = "x" * (64 * READ_CHARS) + ending
-    read_as = "x" * half + " " + "x" * (half - len(ending)) + ending
-    assert default_learned().read(text) == default_learned().read(read_as)
+    text = filler + danger
+    assert learned.read(text) == learned.read(f"{text[:half]} {text[-half:]}")
 
 
 def test_the_left_out_set_report() -> None:

@@ -592,6 +592,8 @@ S_ROUND_EMERGENCIES = [
     "sharp pain in my side when I breathe, breathless, pulse 120 on my watch and I had a baby 3 weeks ago",
     "lifeguard pulled my daughter out earlier, she seemed fine but an hour later she's breathless and coughing",
     "my tongue is swelling and I'm short of breath",
+    "I can't swallow and I'm short of breath",  # a review: the swelling's own words, kept
+    "her eyes are swelling shut and she's breathless",
     "acid in her eye from the drain cleaner, she can't open it",
 ]
 
