@@ -276,6 +276,13 @@ HYPOTHETICAL_CUES = (
     ("does", "it", "cause"),
     ("side", "effect"),
     ("side", "effects"),
+    # questions asked ahead of time (blind sets R, S and T): "at what temperature should I worry
+    # in a 2 month old? she's totally fine, just want to know for the future"
+    ("at", "what", "temperature"),
+    ("at", "what", "point"),
+    ("for", "the", "future"),
+    ("just", "want", "to", "know"),
+    ("just", "wanted", "to", "know"),
 )
 # Worry about a condition, not a report of it: "worried about a stroke but feel fine". Their
 # reach is their own clause: "I'm worried about my dad, his face is drooping" still counts.

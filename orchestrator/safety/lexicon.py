@@ -36,6 +36,9 @@ _MIN_CORRECTED = 4
 _SET_PHRASES = re.compile(
     r"\b(hay) (fever)\b|\b(heart)(burn)\b|\b(blood) (pressure|tests?|sugars?|thinners?|counts?|results|work|"
     r"type|group|donation|glucose|levels?|draw)\b|\b(falls) (assessment|clinic|risk|prevention|team|service)\b"
+    # "a faint pink rash" is pale, not fainting; "skin barely broken" is no broken bone
+    r"|\b(faint) (pink|red|line|lines|mark|marks|smell|taste|tinge)\b"
+    r"|\b(skin) (?:(is|was|barely|just|slightly|not) )?(broken)\b|\b(broken) (skin)\b|\b(broke) (the) (skin)\b"
 )
 
 

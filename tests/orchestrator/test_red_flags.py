@@ -100,7 +100,6 @@ ACCEPTED_FALSE_ALARMS = {
     "l-054": "my grandad had a stroke from high blood pressure. mine was 138/88 on the machine, is that ok?",
     "l-147": "how do you actually do the glass test for a meningitis rash? want to know before winter",
     "l-447": "Not an emergency, just a question: ... I read that if someone's face droops... I'm just reading up",
-    "m-180": "At what temperature should I take a baby to A&E?",
     # A relative's story past its first clause is history only in a family-history question
     # (OWN_RISK_CUES): "My brother had meningitis as a baby, he had the purple rash all over" asks
     # about vaccines, so the rash reads as now ("she used to have asthma, she went blue" is now).
@@ -131,14 +130,10 @@ ACCEPTED_FALSE_ALARMS = {
     # ever normal to cough up this much blood?", "floppy or just lying there"); kept as asked.
     "n-224": "how do you tell if a bone is broken or just sprained?",
     "n-516": "new mum reading up: when is baby vomit something to worry about? is green sick ever normal?",
-    # "fit" as a verb is not told apart: "started to fit a minute ago" is a seizure.
-    "p-587": "our CO alarm is quiet, green light, nobody feels ill at all - ...the best place to fit a second one",
     # "horse riding" is a fall's setting to the rules, and numbness with it a spinal injury's sign.
     "p-233": "had surgery for cauda equina 3 years ago, bit of numbness left but it's been stable... horse riding ok?",
     # Braxton Hicks again (o-587).
     "p-336": "35 weeks and getting some tightenings, irregular, painless, and they go away when I sit down...",
-    # A fever threshold asked before the birth (j-133).
-    "p-464": "at what temperature is a baby considered to have a fever? buying a thermometer before the birth",
 }
 # Development emergencies the rules still miss, each with why: the README's development figure
 # counts them.
@@ -597,6 +592,20 @@ S_ROUND_EMERGENCIES = [
     "acid in her eye from the drain cleaner, she can't open it",
 ]
 
+# From blind set T's false alarms (after its one scoring at 26431bd): a faint pink rash is no
+# fainting, skin barely broken no broken bone, a baby's babbling no speech problem, and a fever
+# threshold asked ahead of time no fever.
+T_ROUND_ROUTINE = [
+    "our own dog nipped my hand playing, little scratch, skin barely broken, he's vaccinated",
+    "baby rolled off the sofa onto the carpet 2 days ago, cried straight away, fine since, feeding and babbling",
+    "at what temperature should i worry in a 2 month old? she's totally fine, just want to know for the future",
+]
+T_ROUND_EMERGENCIES = [
+    "she felt faint and her lips are swelling after the peanuts",
+    "he's babbling nonsense and his face has dropped on one side",
+    "I think his arm is broken, the bone is sticking out",
+    "my 6 week old has a temperature of 38.5, just want to know what to do",
+]
 
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
@@ -613,11 +622,13 @@ REVIEW_ROUTINE = [
 ]
 
 
-@pytest.mark.parametrize("text", REVIEW_EMERGENCIES + REVIEW_NOP_EMERGENCIES + S_ROUND_EMERGENCIES)
+@pytest.mark.parametrize(
+    "text", REVIEW_EMERGENCIES + REVIEW_NOP_EMERGENCIES + S_ROUND_EMERGENCIES + T_ROUND_EMERGENCIES
+)
 def test_the_reviews_emergencies_escalate(text: str) -> None:
     assert fired(text), text
 
 
-@pytest.mark.parametrize("text", REVIEW_ROUTINE + REVIEW_NOP_ROUTINE + S_ROUND_ROUTINE)
+@pytest.mark.parametrize("text", REVIEW_ROUTINE + REVIEW_NOP_ROUTINE + S_ROUND_ROUTINE + T_ROUND_ROUTINE)
 def test_the_reviews_routine_messages_do_not(text: str) -> None:
     assert fired(text) == []
