@@ -255,3 +255,20 @@ def test_a_consultation_stops_when_the_client_hangs_up(tmp_path: Path) -> None:
         )
         assert [(line["status"], line["outcome"]) for line in lines] == [(499, "client_disconnected")]
         assert slow.stats()["requests"] == 1, "no stage after intake started"
+
+
+def test_the_evaluation_scores_vignettes_against_a_running_stack(
+    stack: Facade, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """python -m orchestrator.evaluate --base-url ... (for a real MedGemma), here against the
+    simulator: every vignette's row, then the tallies of rules, model and both."""
+    from orchestrator.evaluate import main
+
+    for extra in ([], ["--intake-only"]):
+        assert main(["--base-url", stack.base_url, "--api-key", TEST_KEY, "--limit", "3", *extra]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        rows = [json.loads(line) for line in lines if line.startswith("{")]
+        assert len(rows) == 3 and all(row["rules"] in (True, False) for row in rows)
+        tallies = [line.split()[0] for line in lines if not line.startswith("{")]
+        assert tallies[:3] == ["rules", "model", "combined"]
+        assert ("ICD" in lines[-1]) == (extra == [])
