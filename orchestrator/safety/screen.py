@@ -30,15 +30,18 @@ class EmergencyScreen:
         # The nearest case's condition is a guess (about one learned escalation in eight names
         # another condition than the case's own): the most urgent advice comes first whatever it
         # names, the condition's own after it when it differs.
-        urgent = next(iter(self.rules.advice_texts.values()))
+        urgent = self._most_urgent_advice()
         return SafetyAssessment(emergency=True, red_flags=[flag], advice=list(dict.fromkeys([urgent, flag.advice])))
+
+    def _most_urgent_advice(self) -> str:
+        return next(iter(self.rules.advice_texts.values()))  # red_flags.yaml lists the most urgent first
 
     def _flag(self, condition: str | None) -> RedFlag:
         """The escalation in the words of the nearest condition's first rule: its meaning, advice
         and source, named as the learned reading's."""
         rule = next((rule for rule in self.rules.rules if rule.condition == condition), None)
         if rule is None:  # a case set's condition no rule names: the most urgent advice
-            advice = next(iter(self.rules.advice_texts.values()))
+            advice = self._most_urgent_advice()
             return RedFlag(
                 rule=LEARNED,
                 meaning="Worded like the emergencies in the reviewed case sets",

@@ -6,8 +6,9 @@ disclaimers survive a failed summary stage, streaming and not, on every consulta
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 import yaml
 
 from orchestrator.safety.escalation import DISCLAIMERS
+from orchestrator.safety.red_flags import SafetyAssessment
+from orchestrator.safety.screen import EmergencyScreen, default_screen
 from tests.support.inprocess import AUTH, QUICK, RunningApp, running_app, simulator_server
 from tests.support.stack import consultation_config
 
@@ -205,3 +208,22 @@ async def test_an_emergency_only_the_learned_reading_finds_is_escalated_and_coun
     assert [flag["rule"] for flag in document["red_flags"]] == ["learned:suicide_risk"]
     assert blind_model.metric("pearcare_consultation_red_flags_total", source="learned") == 1
     assert blind_model.metric("pearcare_consultation_red_flags_total", source="rules") == 0
+
+
+async def test_the_screen_runs_off_the_event_loop_on_both_paths(blind_model: RunningApp) -> None:
+    """~2 ms a routine message (README): read in a worker thread, not on the loop the streams share."""
+    threads: list[threading.Thread] = []
+
+    @dataclass(frozen=True)
+    class Recording(EmergencyScreen):
+        def assess(self, text: str, **facts: Any) -> SafetyAssessment:
+            threads.append(threading.current_thread())
+            return super().assess(text, **facts)
+
+    screen = default_screen()
+    blind_model.app.state.services.consultations._screen = Recording(screen.rules, screen.learned)
+    request = {"symptoms": "sore throat for three days", "patient_data": {"location": "02139"}}
+    assert (await blind_model.client.post("/v1/consultations", headers=AUTH, json=request)).status_code == 200
+    chat = {"model": "consultation", "messages": [{"role": "user", "content": "sore throat for three days"}]}
+    assert (await blind_model.client.post("/v1/chat/completions", headers=AUTH, json=chat)).status_code == 200
+    assert len(threads) == 2 and threading.main_thread() not in threads
