@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.safety.lexicon import CLAUSE_MARK, SENTENCE_END, Lexicon, normalise, tokens
+from orchestrator.safety.lexicon import CLAUSE_MARK, JOINED_PHRASES, SENTENCE_END, Lexicon, normalise, tokens
 
 CONCEPTS_FILE = Path(__file__).with_name("concepts.yaml")
 # Concepts read from numbers rather than listed words: a duration of 5 minutes or more ("fitting
@@ -69,7 +69,10 @@ def _term(concept: str, text: str, gap: int) -> Term:
 def _starred(text: str, words: list[str]) -> list[str]:
     """tokens() drops the `*` of a prefix pattern: put it back on the words that had one."""
     starred = {w.rstrip("*") for w in normalise(text).split() if w.endswith("*")}
-    return [f"{w}*" if w in starred else w for w in words]
+    # a set phrase is one word ("blood thinner*" reads "bloodthinner*"): starred by its last word
+    return [
+        f"{w}*" if w in starred or (w in JOINED_PHRASES and any(w.endswith(s) for s in starred)) else w for w in words
+    ]
 
 
 @dataclass
@@ -98,7 +101,9 @@ class Node:
         found = [self.exact[word]] if word in self.exact else []
         if self.prefixed:  # a look-up per prefix of the word, not a scan of the patterns
             prefixed = self.prefixed
-            found.extend(prefixed[word[:n]] for n in range(_MIN_PREFIX, len(word) + 1) if word[:n] in prefixed)
+            # a set phrase read as one word is no prefix of its first word's ("faintpink": "faint*")
+            shortest = JOINED_PHRASES.get(word, _MIN_PREFIX - 1) + 1
+            found.extend(prefixed[word[:n]] for n in range(shortest, len(word) + 1) if word[:n] in prefixed)
         return found
 
 

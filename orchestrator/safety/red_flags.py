@@ -143,6 +143,16 @@ class RedFlagRules:
     # another engine can be measured on the same rules: python -m orchestrator.evaluate --context).
     context: Callable[[list[str]], ContextEngine] = Context
 
+    @cached_property
+    def _by_anchor(self) -> dict[str, tuple[int, ...]]:
+        """concept -> the rules (by index) with an alternative whose `all` begins with it: no rule
+        can fire on a message without one of its anchors, so a message asks only those."""
+        anchors: dict[str, set[int]] = defaultdict(set)
+        for index, rule in enumerate(self.rules):
+            for alternative in rule.alternatives:
+                anchors[alternative.together[0]].add(index)
+        return {concept: tuple(sorted(indexes)) for concept, indexes in anchors.items()}
+
     def _counts(self, context: ContextEngine, mention: Mention) -> bool:
         if mention.concept in self.concepts.asked:  # "how many would it take so I don't wake up"
             return context.negated(mention) == mention.inverted and not context.past(mention)
@@ -186,7 +196,8 @@ class RedFlagRules:
         # that does not fire on every mention cannot fire on those that count: context (most of
         # the cost) is read only for the concepts of the rules that would.
         every = _positions(mentions)
-        candidates = [rule for rule in self.rules if rule.fires(every, facts)]
+        anchored = sorted({index for concept in every for index in self._by_anchor.get(concept, ())})
+        candidates = [rule for rule in map(self.rules.__getitem__, anchored) if rule.fires(every, facts)]
         fired: list[Rule] = []
         if candidates:
             needed = {concept for rule in candidates for concept in rule.concepts}

@@ -441,6 +441,18 @@ def test_the_lexicon_reads_possessives_accents_and_text_speak() -> None:
     assert lexicon.read("está sudando, odeszły wody") == ["esta", "sudando", ",", "odeszly", "wody"]
     read = lexicon.read("how do u know if ur waters went")
     assert read == ["how", "do", "you", "know", "if", "your", "waters", "went"]
+    # a possessive needs a word of letters before it; a pronoun's 's stays ("that's", "it's")
+    assert lexicon.read("3pm's slot, that's it's") == ["3pms", "slot", ",", "thats", "its"]
+    assert lexicon.read("‘mum’s’ arm") == ["mum", "arm"]
+
+
+def test_set_phrases_read_as_one_word() -> None:
+    lexicon = ConceptIndex.load().lexicon
+    read = lexicon.read("blood  pressure fine, hay fever, skin not broken, broke the skin, faint pink rash")
+    joined = ["bloodpressure", "fine", ",", "hayfever", ",", "skinnotbroken", ",", "broketheskin", ","]
+    assert read == [*joined, "faintpink", "rash"]  # a joined phrase is never corrected as a typo
+    assert lexicon.read("broken arm, skin fine") == ["broken", "arm", ",", "skin", "fine"]
+    assert lexicon.read("feeling faint") == ["feeling", "faint"]
 
 
 def test_age_and_pregnancy_where_the_rule_needs_them() -> None:
@@ -596,6 +608,9 @@ S_ROUND_EMERGENCIES = [
 # fainting, skin barely broken no broken bone, a baby's babbling no speech problem, and a fever
 # threshold asked ahead of time no fever.
 T_ROUND_ROUTINE = [
+    # the phrase was joined and then corrected to "fainting" as a typo (until a joined phrase was
+    # a word of its own, no typo and no prefix of its first word's concepts)
+    "9 yo has a faint pink itchy rash on his arms since we changed washing powder, fades when pressed",
     "our own dog nipped my hand playing, little scratch, skin barely broken, he's vaccinated",
     "baby rolled off the sofa onto the carpet 2 days ago, cried straight away, fine since, feeding and babbling",
     "at what temperature should i worry in a 2 month old? she's totally fine, just want to know for the future",
