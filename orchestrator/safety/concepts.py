@@ -16,12 +16,15 @@ from orchestrator.safety.lexicon import CLAUSE_MARK, JOINED_PHRASES, SENTENCE_EN
 CONCEPTS_FILE = Path(__file__).with_name("concepts.yaml")
 # Concepts read from numbers rather than listed words: a duration of 5 minutes or more ("fitting
 # for 7 mins", "2 hours"), weeks of a pregnancy before 37 ("only 29 wks"), a blood pressure of
-# 160/110 or more ("BP at home 165/110": NHS and ACOG's severe range), and an oxygen saturation
+# 160/110 or more ("BP at home 165/110": NHS and ACOG's severe range), a systolic of 90 or less
+# ("BP 85/50 on the home machine": with an infection, a sign of septic shock), and an oxygen saturation
 # of 92% or less ("sats 84%": the NHS pulse-oximeter advice to get help now).
-DERIVED = ("over_5_minutes", "preterm_weeks", "very_high_bp", "low_oxygen", "low_peak_flow")
+DERIVED = ("over_5_minutes", "preterm_weeks", "very_high_bp", "very_low_bp", "low_oxygen", "low_peak_flow")
 _PRESSURE_CUES = frozenset({"bp", "pressure", "bps"})
 _OXYGEN_CUES = frozenset({"sats", "sat", "spo2", "saturation", "saturations", "saturating", "oxygen", "o2", "sp02"})
+_OXYGEN_CUES |= {"ox", "oximeter", "oxymeter", "oximetre"}  # "pulse ox says 86"
 _OXYGEN_FILLER = frozenset({"is", "was", "of", "at", "are", "now", "only", "down", "to", "level", "levels", "reading"})
+_OXYGEN_FILLER |= {"says", "said", "reads", "shows", "showing", "showed"}
 _MINUTES = frozenset({"minutes", "minute", "mins", "min", "mns"})
 HOURS = frozenset({"hours", "hour", "hrs", "hr", "h"})
 _WEEKS = frozenset({"weeks", "week", "wks", "wk", "w"})
@@ -189,13 +192,15 @@ def _walk(
 def derived(words: list[str]) -> list[Mention]:
     found: list[Mention] = []
     for index, word in enumerate(words):
-        if word == "peak" and _low_peak_flow(words, index):
+        if word in _PEAK_FLOW and _low_peak_flow(words, index):
             found.append(Mention("low_peak_flow", index, index + 2))
         if not word.isdigit() or len(word) > 4:
             continue
         number, unit = int(word), words[index + 1] if index + 1 < len(words) else ""
         if unit and _very_high_bp(words, index, number):
             found.append(Mention("very_high_bp", index, index + 1))
+        elif unit and _very_low_bp(words, index, number):
+            found.append(Mention("very_low_bp", index, index + 1))
         if _low_oxygen(words, index, number):
             found.append(Mention("low_oxygen", index - 1, index))
         after = words[index + 2] if index + 2 < len(words) else ""
@@ -216,19 +221,32 @@ def _very_high_bp(words: list[str], index: int, systolic: int) -> bool:
     return systolic >= 160 or int(diastolic) >= 110
 
 
+def _very_low_bp(words: list[str], index: int, systolic: int) -> bool:
+    """ "BP 85/50" (read as "85 50"): a systolic of 50 to 90 over a lower diastolic, a pressure cue
+    within four words before."""
+    diastolic = words[index + 1]
+    if not diastolic.isdigit() or len(diastolic) > 2 or not 50 <= systolic <= 90:
+        return False
+    return 20 <= int(diastolic) < systolic and any(w in _PRESSURE_CUES for w in words[max(0, index - 4) : index])
+
+
 _NOT_PEAK_FLOW_UNITS = frozenset(
     {"kg", "kgs", "lb", "lbs", "st", "stone", "mg", "ml", "mcg", "g", "years", "yrs", "yr", "y", "yo", "percent"}
     | {"bpm", "mins", "min", "minutes", "hours", "hrs", "days", "weeks", "cm", "mm", "m", "ft", "feet", "x", "times"}
 )
 
 
+_PEAK_FLOW = frozenset({"peak", "pef", "pefr"})
+
+
 def _low_peak_flow(words: list[str], index: int) -> bool:
-    """ "peak flow normally 450, it's 150 now", "peak flow 180 (best 500)": two readings in the
-    sentence after "peak flow", the lower under half the higher (BTS/NHS: a severe attack)."""
-    if words[index + 1 : index + 2] != ["flow"]:
+    """ "peak flow normally 450, it's 150 now", "PEF 150 (best 550)": two readings in the sentence
+    after "peak flow" (or PEF), the lower under half the higher (BTS/NHS: a severe attack)."""
+    if words[index] == "peak" and words[index + 1 : index + 2] != ["flow"]:
         return False
     readings = []
-    window = words[index + 2 : index + 14]
+    first = index + 2 if words[index] == "peak" else index + 1
+    window = words[first : first + 12]
     for at, word in enumerate(window):
         if word in SENTENCE_END:
             break

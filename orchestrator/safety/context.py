@@ -238,7 +238,6 @@ HYPOTHETICAL_CUES = (
     ("for", "my", "exam"),
     ("first", "aid", "course"),
     ("just", "curious"),
-    ("what", "does", "it", "mean"),
     ("what", "is", "the", "difference"),
     ("difference", "between"),
     ("explain",),
@@ -557,7 +556,12 @@ class Context:
         after = words[mention.end + 1] if mention.end + 1 < len(words) else ""
         if mention.absence:
             # An absence stated by the concept's own words is a danger sign, unless a rate or
-            # manner follows: "not breathing fast" denies the fast breathing, not the breathing.
+            # manner follows: "not breathing fast" denies the fast breathing, not the breathing;
+            # "not weeing more (than usual)" denies more weeing (but "hasn't weed more than once"
+            # is the absence: after blind set U).
+            if after == "more":
+                than = words[mention.end + 2 : mention.end + 4]
+                return not than or than[0] != "than" or than[1:] in (["usual"], ["normal"], ["before"])
             return mention.concept == "stopped_breathing" and after in _RATE_AFTER_ABSENCE
         if after[:1] == "x" and after[1:].isdigit():
             return False  # counted, so present: "nil BO, vomiting x6"
@@ -709,6 +713,8 @@ class Context:
         words = self.words
         if end - start > 1 and words[start] == "how" and words[start + 1] in ("many", "much", "long", "often"):
             return True  # "How many paracetamol would count as an overdose?"
+        if _general_question(words[start:end]):
+            return True
         at = self.marks.first("if", start, end)
         if at is None:
             return False
@@ -743,6 +749,18 @@ class Context:
         return marks.has("aged", start, end) or self._asks_for_self
 
 
+def _general_question(words: list[str]) -> bool:
+    """ "what does green vomit in a baby mean?", "what does sepsis look like in kids?", "how do you
+    use an AED?" (after blind set U and the in-use sets): a question about no one; not "what does
+    it mean when my baby vomits green", which is about someone."""
+    if len(words) < 3 or not _OWN_PEOPLE.isdisjoint(words):
+        return False
+    if words[0] == "what" and words[1] in ("does", "do"):
+        return "mean" in words or "like" in words[3:]
+    return words[:3] == ["how", "do", "you"]
+
+
+_OWN_PEOPLE = frozenset({"i", "im", "me", "my", "we", "our", "he", "she", "hes", "shes", "his", "her", "him", "mine"})
 _WHAT_QUESTION = frozenset({"should", "would", "do", "does", "can", "could", "happens", "to"})
 _PRESENT_AUXILIARY = frozenset({"has", "have", "hes", "shes", "is", "are", "am", "im", "does", "do"})
 _THIRD_PERSON = frozenset({"he", "she", "his", "her", "they", "their"})
@@ -831,7 +849,7 @@ class Marks:
                 found.setdefault(kind, []).append((index, index + 1 + (kind == "aged")))
             if word in NEGATION_CUES:
                 negations.add(index)
-        pseudo = {start for start, _ in found.get("pseudo_negation", ())}
+        pseudo = {start for start, _ in found.get("pseudo_negation", ()) if not _denied_wish(words, start)}
         self.negations = negations - pseudo
         self._found = found
 
@@ -849,6 +867,20 @@ class Marks:
                 return marks[at][0]
             at += 1
         return None
+
+
+# "don't want to live" says the wish; "don't want to die", "don't want to hurt myself" deny it
+# (after blind set U): there "don't want" negates what follows.
+_DENIED_WISHES = frozenset({"die", "hurt", "harm", "kill"})
+
+
+def _denied_wish(words: list[str], start: int) -> bool:
+    return (
+        words[start] in ("dont", "doesnt")
+        and words[start + 1 : start + 3] in (["want", "to"], ["wanna", "to"])
+        and start + 3 < len(words)
+        and words[start + 3] in _DENIED_WISHES
+    )
 
 
 _WHEN_WAS = (["i", "was"], ["he", "was"], ["she", "was"])

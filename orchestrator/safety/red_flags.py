@@ -71,21 +71,30 @@ class Alternative:
     any_of: tuple[str, ...]
     facts: tuple[str, ...]
     within: int = TOGETHER_WITHIN
+    # Concepts that, counted within `within` words of the anchor, keep this alternative from
+    # holding ("a tiny streak of blood in my phlegm": coughing up blood, but not the A&E amount).
+    unless: tuple[str, ...] = ()
 
-    def holds(self, found: dict[str, list[int]], facts: PatientFacts) -> bool:
+    def holds(self, found: dict[str, list[int]], facts: PatientFacts, *, exceptions: bool = True) -> bool:
         if not all(facts.holds(fact) for fact in self.facts):
             return False
         if self.any_of and not any(concept in found for concept in self.any_of):
             return False
-        return _together(self.together, found, self.within)
+        unless = tuple(concept for concept in self.unless if concept in found) if exceptions else ()
+        return _together(self.together, found, self.within, unless)
 
 
-def _together(concepts: tuple[str, ...], found: dict[str, list[int]], within: int) -> bool:
-    """Each of `concepts` counted, all within `within` words of one mention of the first."""
+def _together(concepts: tuple[str, ...], found: dict[str, list[int]], within: int, unless: tuple[str, ...]) -> bool:
+    """Each of `concepts` counted, all within `within` words of one mention of the first, and
+    none of `unless` within `within` words of that mention."""
     if not all(concept in found for concept in concepts):
         return False
     first, rest = concepts[0], concepts[1:]
-    return any(all(_near(found[other], anchor, within) for other in rest) for anchor in found[first])
+    return any(
+        all(_near(found[other], anchor, within) for other in rest)
+        and not any(_near(found[other], anchor, within) for other in unless)
+        for anchor in found[first]
+    )
 
 
 def _near(positions: list[int], anchor: int, within: int) -> bool:
@@ -106,10 +115,10 @@ class Rule:
 
     @cached_property
     def concepts(self) -> frozenset[str]:
-        return frozenset(c for a in self.alternatives for c in (*a.together, *a.any_of))
+        return frozenset(c for a in self.alternatives for c in (*a.together, *a.any_of, *a.unless))
 
-    def fires(self, found: dict[str, list[int]], facts: PatientFacts) -> bool:
-        return any(alternative.holds(found, facts) for alternative in self.alternatives)
+    def fires(self, found: dict[str, list[int]], facts: PatientFacts, *, exceptions: bool = True) -> bool:
+        return any(alternative.holds(found, facts, exceptions=exceptions) for alternative in self.alternatives)
 
     def nearness(self, mentioned: set[str], facts: PatientFacts) -> int:
         """How much of the rule the message already names (its concepts in any context, facts
@@ -192,12 +201,13 @@ class RedFlagRules:
         mentions = self.concepts.find(words)
         context = self.context(words)
         facts = PatientFacts(words, mentions, context, age_years=age_years, age_months=age_months, pregnant=pregnant)
-        # Counting only removes mentions and a rule only needs more of them to fire, so a rule
-        # that does not fire on every mention cannot fire on those that count: context (most of
-        # the cost) is read only for the concepts of the rules that would.
+        # Counting only removes mentions and a rule, its exceptions set aside, only needs more of
+        # them to fire, so a rule that does not fire on every mention cannot fire on those that
+        # count: context (most of the cost) is read only for the concepts of the rules that would.
         every = _positions(mentions)
         anchored = sorted({index for concept in every for index in self._by_anchor.get(concept, ())})
-        candidates = [rule for rule in map(self.rules.__getitem__, anchored) if rule.fires(every, facts)]
+        rules = map(self.rules.__getitem__, anchored)
+        candidates = [rule for rule in rules if rule.fires(every, facts, exceptions=False)]
         fired: list[Rule] = []
         if candidates:
             needed = {concept for rule in candidates for concept in rule.concepts}
@@ -257,6 +267,7 @@ def _rule(entry: dict[str, Any]) -> Rule:
             any_of=tuple(alt.get("any", ())),
             facts=tuple(alt.get("facts", ())),
             within=int(alt.get("within", TOGETHER_WITHIN)),
+            unless=tuple(alt.get("unless", ())),
         )
         for alt in entry["when"]
     )

@@ -55,12 +55,6 @@ ACCEPTED_FALSE_ALARMS = {
     # A fever threshold asked for a baby not yet born: reading the newborn as the patient is the
     # safe side of the question.
     "j-133": "what temperature is too high for a newborn? baby due next month",
-    # "What does X mean?" about a sign's name: read as a question about a word, it would also
-    # cancel "my legs are numb down there, what does that mean?".
-    "k-189": "What does 'saddle numbness' mean? My physio mentioned it as something to watch out for...",
-    # Tightenings at 35 weeks are labour's first sign; "irregular, painless" is the writer's
-    # judgement, which the rules do not weigh.
-    "k-391": "35 weeks, getting tightenings on and off, irregular, painless...",
     # A relative's story told over "and" clauses ("went red and agonising one night and he lost
     # sight in it"): the walk back through the story stops at a clause with no verb of its own.
     "k-416": "Glaucoma runs on my dad's side - his eye went red and agonising one night and he lost sight in it...",
@@ -98,7 +92,6 @@ ACCEPTED_FALSE_ALARMS = {
     "k-295": "If my baby gets a temperature when she's under 3 months, what number counts as a fever?...",
     "k-414": "I'm a new lifeguard... what 'agonal breathing' actually looks like... Nothing has happened...",
     "l-054": "my grandad had a stroke from high blood pressure. mine was 138/88 on the machine, is that ok?",
-    "l-147": "how do you actually do the glass test for a meningitis rash? want to know before winter",
     "l-447": "Not an emergency, just a question: ... I read that if someone's face droops... I'm just reading up",
     # A relative's story past its first clause is history only in a family-history question
     # (OWN_RISK_CUES): "My brother had meningitis as a baby, he had the purple rash all over" asks
@@ -107,8 +100,6 @@ ACCEPTED_FALSE_ALARMS = {
     # NICE NG143 makes any fever of 38 or more under 3 months red; NHS expects a fever after the
     # 8-week jabs. The rules do not weigh a vaccine against the age: the safe side.
     "n-098": "8 week old had her first jabs this morning, temp is 38.1 tonight but she's feeding fine...",
-    # A toddler who chewed a pack of iron tablets: the count is the writer's judgement (like i-333).
-    "n-489": "my toddler chewed a blister pack of my iron tablets but I've counted and they're all still there...",
     # A swallowed chemical with "feel fine": how much mouthwash is harmless is not the rules' call.
     "n-535": "swallowed a mouthful of mouthwash by accident while gargling, feel fine",
     # A child with a pill bottle: the lid and the count are the writer's judgement (like i-333).
@@ -117,8 +108,6 @@ ACCEPTED_FALSE_ALARMS = {
     "o-181": "my first baby came at 33 weeks after my waters went early - she's 2 now and thriving...",
     # "a shock off" is how a mains shock is told too; a static shock is not told apart.
     "o-220": "got a little static shock off the car door, made me jump but I feel completely fine",
-    # Tightenings before 37 weeks are labour's sign (NHS); Braxton Hicks are not told apart.
-    "o-587": "22 weeks and getting occasional tightenings - they're irregular, painless, stop when I rest...",
     # An older person on the floor who felt unsteady: how gently they got there is not weighed.
     "o-605": "my nan (80) felt a bit unsteady and sat herself down on the floor gently, didn't hit anything...",
     # A time of life dates its sentence unless the sentence says now ("I'm 35 now"): so "when I
@@ -132,8 +121,6 @@ ACCEPTED_FALSE_ALARMS = {
     "n-516": "new mum reading up: when is baby vomit something to worry about? is green sick ever normal?",
     # "horse riding" is a fall's setting to the rules, and numbness with it a spinal injury's sign.
     "p-233": "had surgery for cauda equina 3 years ago, bit of numbness left but it's been stable... horse riding ok?",
-    # Braxton Hicks again (o-587).
-    "p-336": "35 weeks and getting some tightenings, irregular, painless, and they go away when I sit down...",
 }
 # Development emergencies the rules still miss, each with why: the README's development figure
 # counts them.
@@ -622,6 +609,59 @@ T_ROUND_EMERGENCIES = [
     "my 6 week old has a temperature of 38.5, just want to know what to do",
 ]
 
+# From blind set U's misses and false alarms (after its one scoring at f60e4c5; U is in use
+# since) and the in-use sets' false alarms: set phrases (a first aider, food poisoning, a sick
+# note, grunting at parents, shattered at work), a comparison denied ("not weeing more"), a wish
+# denied ("don't want to die"), questions about no one, and rules' exceptions (`unless`: a streak
+# of blood, tightenings that went away, bleeding gums, batteries and tablets accounted for, a
+# muddle that is her usual, shampoo, a neck slept on); readings (pulse ox, PEF, 33/40, a low
+# blood pressure with an infection) and words in other languages. Beside each, the emergency the
+# exception must not swallow.
+U_ROUND_ROUTINE = [
+    "school first aider here: boy bumped heads at break, small red mark, not sick, back in class",
+    "had food poisoning from a takeaway on Friday, sick a few times, all settled now, can I go back to work?",
+    "stressed at work, can't sleep, how do I get a sick note",
+    "teenage son moody and grunts at us all day, is that normal at 15?",
+    "lying awake till 3am most nights, absolutely shattered at work",
+    "my 8 yo is well, not extra thirsty, not weeing more than usual, can we screen for diabetes?",
+    "I don't want to die or hurt myself, I'm just lonely, is there a group?",
+    "what does green vomit in a baby mean? mine is fine, just curious",
+    "how do you use a defibrillator? we just got one at the club",
+    "is this a stroke? my eyelid twitches, face looks normal, arms fine, talking fine",
+    "24 weeks, a few tightenings last night, they went away after a bath, baby moving loads",
+    "tiny streak of blood in my phlegm once with a chest cold, breathing fine",
+    "bleeding gums when I brush my teeth, 20 weeks pregnant",
+    "son had the remote in his mouth, both batteries are still in, they're AA batteries anyway",
+    "thought my toddler took some of my tablets but we counted them and none are missing",
+    "mum (78) a bit muddled when she's tired at night, been like that for a year, same as usual",
+    "got shampoo in my eye, rinsed it, a bit red, vision fine",
+    "stiff neck and a headache from sleeping funny on a hotel pillow, no fever",
+]
+U_ROUND_EMERGENCIES = [
+    "abeg my oga fall for ground, e no dey breathe, e no dey answer",
+    "pulse ox says 86 and I'm gasping walking to the loo",
+    "PEF 150 (best 550), 12 puffs, no better",
+    "33/40, BP 168/114, headache and seeing spots",
+    "kidney infection on antibiotics, now rigors, BP 85/50 on the home machine",
+    "babysitting my niece (10 months), she's floppy and just lying there",
+    "on FEC-T, day 10, temp 37.6 and shivery",
+    "I've decided tonight's the night, I've got the tablets and the vodka ready",
+    "lighter fluid flared up, big blisters across the back of my hand and fingers, some patches white",
+    "hot tar on his foot through his boot, big area, black looking",
+    "30 weeks, the tightenings went away after a bath but now they're back every 5 minutes",
+    "coughing up blood",
+    "coughed up a streak of blood and now I'm breathless",
+    "I don't want to live anymore",
+    "I don't want to hurt myself but I have the pills ready",
+    "what does it mean when my baby vomits green?",
+    "is this a stroke? her face looks normal but she can't lift her arm, it came on suddenly",
+    "she's suddenly very confused compared to her usual self, breathing fast",
+    "bleeding heavily down below, 20 weeks pregnant",
+    "my toddler swallowed a button battery from the remote",
+    "stiff neck and headache, temperature 39.5, light hurts her eyes",
+    "bleach splashed in his eye, it's burning and he can't open it",
+]
+
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
     "I take cialis for my prostate, it's hard for me to pee and it is painful",
@@ -638,12 +678,15 @@ REVIEW_ROUTINE = [
 
 
 @pytest.mark.parametrize(
-    "text", REVIEW_EMERGENCIES + REVIEW_NOP_EMERGENCIES + S_ROUND_EMERGENCIES + T_ROUND_EMERGENCIES
+    "text",
+    REVIEW_EMERGENCIES + REVIEW_NOP_EMERGENCIES + S_ROUND_EMERGENCIES + T_ROUND_EMERGENCIES + U_ROUND_EMERGENCIES,
 )
 def test_the_reviews_emergencies_escalate(text: str) -> None:
     assert fired(text), text
 
 
-@pytest.mark.parametrize("text", REVIEW_ROUTINE + REVIEW_NOP_ROUTINE + S_ROUND_ROUTINE + T_ROUND_ROUTINE)
+@pytest.mark.parametrize(
+    "text", REVIEW_ROUTINE + REVIEW_NOP_ROUTINE + S_ROUND_ROUTINE + T_ROUND_ROUTINE + U_ROUND_ROUTINE
+)
 def test_the_reviews_routine_messages_do_not(text: str) -> None:
     assert fired(text) == []
