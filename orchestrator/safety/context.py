@@ -148,7 +148,10 @@ _PRESENT = frozenset({"some", "lots", "loads", "plenty", "bit"})
 _CONJUNCTIONS = frozenset({"and", "or", "so", "plus", "also", "because", "cos", "which", "who"})
 
 # Hypothetical and educational questions: cue word sequences found anywhere in a sentence.
+_HOW_ASKED = ("do i", "would i", "can i", "to", "do you", "would you", "can you")
 HYPOTHETICAL_CUES = (
+    # "how do I recognise pre-eclampsia?" (after blind set V)
+    *(("how", *asked.split(), verb) for asked in _HOW_ASKED for verb in ("recognise", "recognize")),
     ("how", "would", "i", "know"),
     ("how", "do", "i", "know"),
     ("how", "will", "i", "know"),

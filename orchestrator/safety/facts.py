@@ -62,6 +62,7 @@ FACT_CONCEPTS = frozenset(
 
 ADULT_FROM_YEARS = 16
 EARLY_PREGNANCY_WEEKS = 14
+MOVEMENTS_FROM_WEEKS = 24
 OLDER_FROM_YEARS = 65
 
 
@@ -179,6 +180,10 @@ class PatientFacts:
         # An ectopic pregnancy shows in the first trimester: "20 weeks, a sharp twinge low on one
         # side" is not one. No weeks stated reads as early, the safe side.
         self.early_pregnancy = self.pregnant and (weeks is None or weeks < EARLY_PREGNANCY_WEEKS)
+        # A baby's movements are felt from 16 to 24 weeks (NHS); reduced movements are the
+        # maternity unit's now from 24 weeks (RCOG), or when no weeks are said (the safe side):
+        # "17 weeks with my first, haven't felt the baby move yet" is not one (after blind set V).
+        self.movements_expected = self.pregnant and (weeks is None or weeks >= MOVEMENTS_FROM_WEEKS)
         self.postpartum = "postpartum" in stated
         # A baby the patient is carrying is not the patient: "baby" alone says nothing of age then.
         if self.pregnant and months is None:

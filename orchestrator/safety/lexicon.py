@@ -59,6 +59,18 @@ _FOLLOWED_BY = {
     "feeling": ("shattered",),
     "shattered": ("at work", "after work", "after a long"),
     "zu": ("viel",),  # German "too much", no "veil" over the eyes
+    # after blind set V: a static shock off a car door, a collapsed lung in June, a chest sore
+    # from the bench press that hurts when pressed, "fit and well"
+    "static": ("shock", "shocks"),
+    "collapsed": ("lung",),
+    "bench": ("press", "pressing"),
+    "press": ("on it",),
+    "pressed": ("on it",),
+    "pressing": ("on it",),
+    "fit": ("and well", "and healthy", "healthy"),
+    "heavy": ("bench press", "lifting", "weights", "box", "boxes", "shopping", "bags"),
+    "broken": ("glass", "bottle", "plate", "mirror", "window", "mug", "cup"),
+    "nic": ("od",),  # Polish "nothing since", no overdose
 }
 
 

@@ -106,8 +106,6 @@ ACCEPTED_FALSE_ALARMS = {
     "o-031": "My toddler grabbed my pill bottle but didn't get the lid open, I counted and none are missing...",
     # A past preterm birth with no word of when: "she's 2 now" says the child's age, not the date.
     "o-181": "my first baby came at 33 weeks after my waters went early - she's 2 now and thriving...",
-    # "a shock off" is how a mains shock is told too; a static shock is not told apart.
-    "o-220": "got a little static shock off the car door, made me jump but I feel completely fine",
     # An older person on the floor who felt unsteady: how gently they got there is not weighed.
     "o-605": "my nan (80) felt a bit unsteady and sat herself down on the floor gently, didn't hit anything...",
     # A time of life dates its sentence unless the sentence says now ("I'm 35 now"): so "when I
@@ -662,6 +660,41 @@ U_ROUND_EMERGENCIES = [
     "bleach splashed in his eye, it's burning and he can't open it",
 ]
 
+# From blind set V's misses and false alarms (after its one scoring at 1c8505e; V is in use since).
+V_ROUND_ROUTINE = [
+    "got a tiny static shock off the car door, is that bad for you?",
+    "how do I recognise pre-eclampsia? 20 weeks and all fine",
+    "had a chest drain for a collapsed lung in June, breathing normal now, can I fly?",
+    "sore spot on my chest after heavy bench press, hurts when I press on it, not breathless",
+    "cut my hand on a broken glass, small, edges sit together, stopped bleeding",
+    "17 weeks with my first, haven't felt the baby move yet, is that normal?",
+    "my hands sweat so much I can't hold a pen in exams",
+    "son has epilepsy, had his usual seizure, lasted about a minute, sleepy like always after",
+    "I had one seizure 3 years ago, nic od tego czasu, can I drive?",
+    "fit and well, 24, can I get an ECG?",
+]
+V_ROUND_EMERGENCIES = [
+    "my hands went weak and I can't hold a cup, my face feels numb on one side",
+    "30 weeks and the baby hasn't moved since yesterday",
+    "my son has epilepsy and his seizure has lasted 7 minutes",
+    "my 4 year old had a fit, first time ever",
+    "fell on a broken bottle, the cut on my knee gapes open, deep",
+    "bitten by a stray monkey in Bali, it broke the skin",
+    "student had a fit after drinking games",
+    "headache 10/10 instant onset",
+    "shadow in my vision spreading, with flashes",
+    "baby has a rash that doesn't go when pressed",
+    "kidney infection, now he's gone grey and can barely get a word out",
+    "a woman is walking along the dual carriageway talking to herself and won't come off the road",
+    "I'm 29 weeks, just had a big pop and a gush",
+    "cut my hand open on a tin lid, I can see something white and the edges won't stay together",
+    "coughing up blood and my chest hurts",
+    "Mi hija tiene asma y no puede hablar, el inhalador no funciona",
+    "mi hermano está convulsionando, es la primera vez",
+    "Tengo tos con sangre, mucha, y me falta el aire",
+    "mały ma 39 stopni i czerwone kropki, które nie znikają pod szklanką",
+]
+
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
     "I take cialis for my prostate, it's hard for me to pee and it is painful",
@@ -679,14 +712,20 @@ REVIEW_ROUTINE = [
 
 @pytest.mark.parametrize(
     "text",
-    REVIEW_EMERGENCIES + REVIEW_NOP_EMERGENCIES + S_ROUND_EMERGENCIES + T_ROUND_EMERGENCIES + U_ROUND_EMERGENCIES,
+    REVIEW_EMERGENCIES
+    + REVIEW_NOP_EMERGENCIES
+    + S_ROUND_EMERGENCIES
+    + T_ROUND_EMERGENCIES
+    + U_ROUND_EMERGENCIES
+    + V_ROUND_EMERGENCIES,
 )
 def test_the_reviews_emergencies_escalate(text: str) -> None:
     assert fired(text), text
 
 
 @pytest.mark.parametrize(
-    "text", REVIEW_ROUTINE + REVIEW_NOP_ROUTINE + S_ROUND_ROUTINE + T_ROUND_ROUTINE + U_ROUND_ROUTINE
+    "text",
+    REVIEW_ROUTINE + REVIEW_NOP_ROUTINE + S_ROUND_ROUTINE + T_ROUND_ROUTINE + U_ROUND_ROUTINE + V_ROUND_ROUTINE,
 )
 def test_the_reviews_routine_messages_do_not(text: str) -> None:
     assert fired(text) == []
