@@ -204,7 +204,8 @@ def derived(words: list[str]) -> list[Mention]:
         if _low_oxygen(words, index, number):
             found.append(Mention("low_oxygen", index - 1, index))
         after = words[index + 2] if index + 2 < len(words) else ""
-        if (unit in _MINUTES and number >= 5) or unit in HOURS:
+        if ((unit in _MINUTES and number >= 5) or unit in HOURS) and words[index - 1 : index] != ["within"]:
+            # ("came round within 15 min" is how soon it ended, not how long: after blind set W)
             found.append(Mention("over_5_minutes", index, index + 1))
         elif unit in _WEEKS and 20 <= number <= 36 and after not in ("old", "ago"):
             found.append(Mention("preterm_weeks", index, index + 1))

@@ -139,7 +139,7 @@ _RATE_AFTER_ABSENCE = frozenset(
 )
 _SAID_FINE_AFTER = frozenset(
     (verb, state)
-    for verb in ("feel", "feels", "is", "are", "seem", "seems")
+    for verb in ("feel", "feels", "is", "are", "seem", "seems", "work", "works", "working", "move", "moving")
     for state in ("fine", "ok", "okay", "normal")
 )
 # A quantifier that says something is there ends a negation's reach ("not like contractions,
@@ -150,6 +150,12 @@ _CONJUNCTIONS = frozenset({"and", "or", "so", "plus", "also", "because", "cos", 
 # Hypothetical and educational questions: cue word sequences found anywhere in a sentence.
 _HOW_ASKED = ("do i", "would i", "can i", "to", "do you", "would you", "can you")
 HYPOTHETICAL_CUES = (
+    # "I read secondary drowning is a thing, is that true?", "care plan says no 999 unless over
+    # 5 mins" (after blind set W)
+    ("is", "that", "true"),
+    ("is", "it", "true"),
+    ("is", "this", "true"),
+    ("unless",),
     # "how do I recognise pre-eclampsia?" (after blind set V)
     *(("how", *asked.split(), verb) for asked in _HOW_ASKED for verb in ("recognise", "recognize")),
     ("how", "would", "i", "know"),
@@ -336,6 +342,14 @@ NOW_CUES = frozenset(
 )
 # History: cue word sequences that put a clause in the past.
 PAST_CUES = (
+    # seen and sent home already (after blind set W): "went to triage yesterday for reduced
+    # movements, monitor was fine", "was admitted for a sickle crisis in March"
+    ("went", "to", "triage"),
+    ("was", "admitted"),
+    ("were", "admitted"),
+    ("got", "admitted"),
+    ("was", "discharged"),
+    ("discharged", "after"),
     ("history", "of"),
     ("hx", "of"),
     ("years", "ago"),
@@ -454,6 +468,8 @@ _PAST_VERBS = frozenset({"had", "suffered", "diagnosed", "got", "died", "went", 
 # A message that asks about the writer's own risk or care: "should I be tested?", "will I get
 # it?", "does that mean...", "for me". With it, a relative's past event is family history.
 _OWN_QUESTION = (
+    ("will", "they"),  # "will they give me aspirin?" (after blind set W)
+    ("give", "me"),
     ("should", "i"),
     ("will", "i"),
     ("am", "i"),
@@ -710,6 +726,29 @@ class Context:
             return False  # "what would happen if someone took 30 paracetamol? asking because I did"
         return not (marks.has("now_meant", start, end) or marks.has("now_phrase", start, end))
 
+    def _before_age_today(self, start: int, end: int, sentence: tuple[int, int]) -> bool:
+        """ "I took an overdose when I was 19, I'm 31 now and doing well", "he had one febrile
+        convulsion at 18 months, he's 5 now": a time of life, then an age today, date the clauses
+        between them; the age today's clause and what follows it are now ("I'm 35 now and want to
+        die" still counts). After blind sets V and W."""
+        marks, words = self.marks, self.words
+        then = marks.first("time_of_life", *sentence)
+        aged = marks.first("aged", *sentence)
+        if then is None or (aged is not None and aged < then):
+            then = aged
+        if then is None or marks.has("present", start, end):
+            return False  # "collapsed at 4 and isn't breathing, he's 6 now": the present is now
+        # The dated event is the time of life's own clause, or the one it follows ("overdosed |
+        # when I was 17"); not an earlier one ("crushing chest pain and sweating, my dad had a
+        # heart attack when he was 50 and he's 70 now": the chest pain is now).
+        clause, dated = self.layout.clause_of[start], self.layout.clause_of[then]
+        if clause != dated and not (clause == dated - 1 and words[then] == "when"):
+            return False
+        for index in range(then + 1, sentence[1] - 2):
+            if words[index] in _AGE_TODAY_SUBJECT and words[index + 1].isdigit() and words[index + 2] == "now":
+                return end <= self.layout.clauses[self.layout.clause_of[index]][0]
+        return False
+
     def _conditional_question(self, start: int, end: int) -> bool:
         """ "what should she do if she has a fall", "if my toddler ever swallowed a battery", "how
         many ... would count as": a what-question with an if, an if with ever, a how-many question."""
@@ -740,6 +779,8 @@ class Context:
             marks.has("now", *sentence) or marks.has("present", *sentence)
         ):
             return True  # "I took an overdose when I was 17": the sentence is then, unless it says now
+        if self._before_age_today(start, end, sentence):
+            return True
         # Someone else's event, with an age or a past verb: "my mum had a stroke at 60"; not one
         # in the present perfect ("my dad has had a stroke, what can I do?").
         told = marks.has("past_verb", start, end) or (
@@ -760,9 +801,12 @@ def _general_question(words: list[str]) -> bool:
         return False
     if words[0] == "what" and words[1] in ("does", "do"):
         return "mean" in words or "like" in words[3:]
+    if words[0] == "why" and words[1] in ("are", "is", "do", "does", "can", "would"):
+        return True  # "why are button batteries more dangerous than coins if a kid swallows one?"
     return words[:3] == ["how", "do", "you"]
 
 
+_AGE_TODAY_SUBJECT = frozenset({"im", "hes", "shes", "is", "theyre"})
 _OWN_PEOPLE = frozenset({"i", "im", "me", "my", "we", "our", "he", "she", "hes", "shes", "his", "her", "him", "mine"})
 _WHAT_QUESTION = frozenset({"should", "would", "do", "does", "can", "could", "happens", "to"})
 _PRESENT_AUXILIARY = frozenset({"has", "have", "hes", "shes", "is", "are", "am", "im", "does", "do"})
@@ -843,11 +887,13 @@ class Marks:
     def __init__(self, words: list[str]) -> None:
         found: dict[str, list[tuple[int, int]]] = {}
         negations: set[int] = set()
-        for index, word in enumerate(words):
-            for family, phrase in _BY_FIRST_WORD.get(word, ()):
-                if words[index : index + len(phrase)] == phrase:
-                    found.setdefault(family, []).append((index, index + len(phrase)))
-            kinds = _word_kinds(words, index)
+        for index, word in enumerate(words):  # the hot loop of Context: look-ups, few calls
+            phrases = _BY_FIRST_WORD.get(word)
+            if phrases:
+                for family, phrase in phrases:
+                    if words[index : index + len(phrase)] == phrase:
+                        found.setdefault(family, []).append((index, index + len(phrase)))
+            kinds = _word_kinds(words, index) if word in _NEIGHBOURED else _static_kinds(word)
             for kind in kinds:
                 found.setdefault(kind, []).append((index, index + 1 + (kind == "aged")))
             if word in NEGATION_CUES:
@@ -891,6 +937,9 @@ _WHEN_WAS = (["i", "was"], ["he", "was"], ["she", "was"])
 _AGE_UNITS = frozenset({"day", "days", "week", "weeks", "wk", "wks", "hours", "hour", "hrs"})
 # Words that say a sentence speaks of the present: a time of life elsewhere in it dates nothing.
 _PRESENT_TENSE = frozenset({"is", "are", "am", "im", "isnt", "arent", "hes", "shes", "keeps", "cant", "wont", "doesnt"})
+
+
+_NEIGHBOURED = frozenset({"when", "just", "at", "aged"})  # the words _word_kinds reads around
 
 
 def _word_kinds(words: list[str], index: int) -> tuple[str, ...]:

@@ -67,10 +67,13 @@ _FOLLOWED_BY = {
     "press": ("on it",),
     "pressed": ("on it",),
     "pressing": ("on it",),
-    "fit": ("and well", "and healthy", "healthy"),
     "heavy": ("bench press", "lifting", "weights", "box", "boxes", "shopping", "bags"),
     "broken": ("glass", "bottle", "plate", "mirror", "window", "mug", "cup"),
     "nic": ("od",),  # Polish "nothing since", no overdose
+    # after blind set W: a fit note (the UK's sick note) is no fit; a limp is no floppy child
+    "fit": ("and well", "and healthy", "healthy", "note", "notes"),
+    "a": ("limp",),
+    "slight": ("limp",),
 }
 
 
@@ -92,20 +95,23 @@ JOINED_PHRASES = {phrase: len(first) for first, rests in _SET_PHRASES.items() fo
 
 
 def _join_set_phrases(words: list[str]) -> list[str]:
-    if _SET_PHRASES.keys().isdisjoint(words):
+    starts = [index for index, word in enumerate(words) if word in _SET_PHRASES]
+    if not starts:
         return words
     joined: list[str] = []
-    index = 0
-    while index < len(words):
-        word = words[index]
-        for rest, phrase in _SET_PHRASES.get(word, ()):
+    last = 0  # the first word not yet copied
+    for index in starts:
+        if index < last:
+            continue  # inside a phrase joined already
+        for rest, phrase in _SET_PHRASES[words[index]]:
             if tuple(words[index + 1 : index + 1 + len(rest)]) == rest:
+                joined.extend(words[last:index])
                 joined.append(phrase)
-                index += 1 + len(rest)
+                last = index + 1 + len(rest)
                 break
-        else:
-            joined.append(word)
-            index += 1
+    if not last:
+        return words
+    joined.extend(words[last:])
     return joined
 
 

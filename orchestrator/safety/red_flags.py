@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import BaseModel
@@ -65,6 +65,43 @@ GENERAL_NET = SafetyNet(
 )
 
 
+class Positions(Protocol):
+    """concept -> the ascending word positions of its mentions (only concepts with one)."""
+
+    def __contains__(self, concept: object) -> bool: ...
+
+    def __getitem__(self, concept: str) -> list[int]: ...
+
+
+class _Counted:
+    """The positions of the mentions that count, each concept's context read the first time a
+    rule asks for it: a rule's alternative that fails on its first concept never pays for the
+    context of the rest (about a third of the mentions of the concepts candidates name)."""
+
+    __slots__ = ("_by_concept", "_counts", "_known")
+
+    def __init__(self, by_concept: dict[str, list[Mention]], counts: Callable[[Mention], bool]) -> None:
+        self._by_concept = by_concept
+        self._counts = counts
+        self._known: dict[str, list[int] | None] = {}
+
+    def _get(self, concept: str) -> list[int] | None:
+        if concept in self._known:
+            return self._known[concept]
+        positions = sorted(m.start for m in self._by_concept.get(concept, ()) if self._counts(m)) or None
+        self._known[concept] = positions
+        return positions
+
+    def __contains__(self, concept: object) -> bool:
+        return isinstance(concept, str) and self._get(concept) is not None
+
+    def __getitem__(self, concept: str) -> list[int]:
+        positions = self._get(concept)
+        if positions is None:
+            raise KeyError(concept)
+        return positions
+
+
 @dataclass(frozen=True)
 class Alternative:
     together: tuple[str, ...]
@@ -75,7 +112,7 @@ class Alternative:
     # holding ("a tiny streak of blood in my phlegm": coughing up blood, but not the A&E amount).
     unless: tuple[str, ...] = ()
 
-    def holds(self, found: dict[str, list[int]], facts: PatientFacts, *, exceptions: bool = True) -> bool:
+    def holds(self, found: Positions, facts: PatientFacts, *, exceptions: bool = True) -> bool:
         if not all(facts.holds(fact) for fact in self.facts):
             return False
         if self.any_of and not any(concept in found for concept in self.any_of):
@@ -84,7 +121,7 @@ class Alternative:
         return _together(self.together, found, self.within, unless)
 
 
-def _together(concepts: tuple[str, ...], found: dict[str, list[int]], within: int, unless: tuple[str, ...]) -> bool:
+def _together(concepts: tuple[str, ...], found: Positions, within: int, unless: tuple[str, ...]) -> bool:
     """Each of `concepts` counted, all within `within` words of one mention of the first, and
     none of `unless` within `within` words of that mention."""
     if not all(concept in found for concept in concepts):
@@ -117,7 +154,7 @@ class Rule:
     def concepts(self) -> frozenset[str]:
         return frozenset(c for a in self.alternatives for c in (*a.together, *a.any_of, *a.unless))
 
-    def fires(self, found: dict[str, list[int]], facts: PatientFacts, *, exceptions: bool = True) -> bool:
+    def fires(self, found: Positions, facts: PatientFacts, *, exceptions: bool = True) -> bool:
         return any(alternative.holds(found, facts, exceptions=exceptions) for alternative in self.alternatives)
 
     def nearness(self, mentioned: set[str], facts: PatientFacts) -> int:
@@ -210,8 +247,10 @@ class RedFlagRules:
         candidates = [rule for rule in rules if rule.fires(every, facts, exceptions=False)]
         fired: list[Rule] = []
         if candidates:
-            needed = {concept for rule in candidates for concept in rule.concepts}
-            counted = _positions(m for m in mentions if m.concept in needed and self._counts(context, m))
+            by_concept: dict[str, list[Mention]] = defaultdict(list)
+            for mention in mentions:
+                by_concept[mention.concept].append(mention)
+            counted = _Counted(by_concept, lambda mention: self._counts(context, mention))
             fired = [rule for rule in candidates if rule.fires(counted, facts)]
         order = list(self.advice_texts)  # as red_flags.yaml lists them: the most urgent first
         advice_keys = sorted({r.advice for r in fired}, key=order.index)

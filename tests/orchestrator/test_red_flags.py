@@ -104,15 +104,8 @@ ACCEPTED_FALSE_ALARMS = {
     "n-535": "swallowed a mouthful of mouthwash by accident while gargling, feel fine",
     # A child with a pill bottle: the lid and the count are the writer's judgement (like i-333).
     "o-031": "My toddler grabbed my pill bottle but didn't get the lid open, I counted and none are missing...",
-    # A past preterm birth with no word of when: "she's 2 now" says the child's age, not the date.
-    "o-181": "my first baby came at 33 weeks after my waters went early - she's 2 now and thriving...",
     # An older person on the floor who felt unsteady: how gently they got there is not weighed.
     "o-605": "my nan (80) felt a bit unsteady and sat herself down on the floor gently, didn't hit anything...",
-    # A time of life dates its sentence unless the sentence says now ("I'm 35 now"): so "when I
-    # was 19 I took an overdose, I'm 35 now and want to die" still counts (a review found the
-    # narrower reading, what follows the age alone being now, cancelled real emergencies).
-    "l-322": "attempted suicide when I was 19, I'm 35 now and doing really well...",
-    "o-319": "my son nearly drowned when he was 3, he's 8 now and completely fine but terrified of water...",
     # "or just" and "ever normal" as general questions cancelled real ones in review ("is it
     # ever normal to cough up this much blood?", "floppy or just lying there"); kept as asked.
     "n-224": "how do you tell if a bone is broken or just sprained?",
@@ -695,6 +688,41 @@ V_ROUND_EMERGENCIES = [
     "mały ma 39 stopni i czerwone kropki, które nie znikają pod szklanką",
 ]
 
+# From blind set W's misses and false alarms (after its one scoring at bfc26bf; W is in use since).
+W_ROUND_ROUTINE = [
+    "I took an overdose when I was 19, I'm 31 now and doing really well, does it stay on my record?",
+    "he had one febrile convulsion at 18 months, he's 5 now, is the booster safe?",
+    "I need a fit note extension for my shoulder",
+    "daughter twisted her ankle at PE, walking with a slight limp",
+    "small cut on my finger from a kitchen knife, stopped bleeding, plaster or stitch?",
+    "lower back ache from gardening, no numbness, both legs work fine",
+    "erection lasted 2 hours after sildenafil, went down on its own, no pain now",
+    "went to triage yesterday for reduced movements, monitor was fine, kicking since",
+    "was admitted for a sickle crisis in March, discharged after 4 days, well now",
+    "why are button batteries more dangerous than coins if a kid swallows one?",
+    "I read secondary drowning is a thing, is that true?",
+    "my sister had pre-eclampsia with both babies, I'm 10 weeks, will they give me aspirin?",
+    "known epilepsy, a typical seizure, 90 seconds, came round within 15 min, care plan says no 999 unless over 5 mins",
+]
+W_ROUND_EMERGENCIES = [
+    "when I was 19 I took an overdose, I'm 35 now and want to die",
+    "my son collapsed at 4 and isn't breathing, he's 6 now",
+    "he's taken a knife from the kitchen and says he'll deal with the neighbours",
+    "erection has lasted 4 and a half hours after my injection",
+    "my son stuck a fork in the socket, black marks on his fingers",
+    "dad is having a seizure in the bath",
+    "had a slipped disc diagnosed last month, today I lost control of my bowels and both legs feel weak",
+    "a car went into the back of us at full speed, neck pain and tingling in both hands",
+    "baby's been a lot quieter than normal since yesterday, can I use my home doppler instead?",
+    "barely a flutter since this morning, 29 weeks",
+    "I'm standing at the platform edge and I want to jump",
+    "foster baby 6 wks, sick 4x today, last 2 were green",
+    "haven't kept even a sip of water down for 24 hrs, getting muddled",
+    "lost the sight in my right eye suddenly",
+    "Tengo una erección desde hace 4 horas y media y me duele mucho",
+    "my seizure has lasted over 5 minutes and I can't stop it",
+]
+
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
     "I take cialis for my prostate, it's hard for me to pee and it is painful",
@@ -717,7 +745,8 @@ REVIEW_ROUTINE = [
     + S_ROUND_EMERGENCIES
     + T_ROUND_EMERGENCIES
     + U_ROUND_EMERGENCIES
-    + V_ROUND_EMERGENCIES,
+    + V_ROUND_EMERGENCIES
+    + W_ROUND_EMERGENCIES,
 )
 def test_the_reviews_emergencies_escalate(text: str) -> None:
     assert fired(text), text
@@ -725,7 +754,13 @@ def test_the_reviews_emergencies_escalate(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    REVIEW_ROUTINE + REVIEW_NOP_ROUTINE + S_ROUND_ROUTINE + T_ROUND_ROUTINE + U_ROUND_ROUTINE + V_ROUND_ROUTINE,
+    REVIEW_ROUTINE
+    + REVIEW_NOP_ROUTINE
+    + S_ROUND_ROUTINE
+    + T_ROUND_ROUTINE
+    + U_ROUND_ROUTINE
+    + V_ROUND_ROUTINE
+    + W_ROUND_ROUTINE,
 )
 def test_the_reviews_routine_messages_do_not(text: str) -> None:
     assert fired(text) == []
