@@ -156,6 +156,11 @@ HYPOTHETICAL_CUES = (
     ("is", "it", "true"),
     ("is", "this", "true"),
     ("unless",),
+    # "what temperature in a newborn should make me go?", "agar kisi dost ko..." (Hindi "if"),
+    # "no one specific" (after blind set X)
+    ("what", "temperature"),
+    ("agar",),
+    ("no", "one", "specific"),
     # "how do I recognise pre-eclampsia?" (after blind set V)
     *(("how", *asked.split(), verb) for asked in _HOW_ASKED for verb in ("recognise", "recognize")),
     ("how", "would", "i", "know"),
@@ -757,6 +762,15 @@ class Context:
             return True  # "How many paracetamol would count as an overdose?"
         if _general_question(words[start:end]):
             return True
+        # "Teacher here, preparing a lesson - why is a paracetamol overdose dangerous?": the
+        # question after a clause about the writer's work (after blind set X)
+        for index in range(start + 1, end - 2):
+            if (
+                words[index] in _WH_WORDS
+                and words[index - 1] in CLAUSE_MARK
+                and _OWN_PEOPLE.isdisjoint(words[start:index])
+            ):
+                return _general_question(words[index:end])
         at = self.marks.first("if", start, end)
         if at is None:
             return False
@@ -806,6 +820,7 @@ def _general_question(words: list[str]) -> bool:
     return words[:3] == ["how", "do", "you"]
 
 
+_WH_WORDS = frozenset({"why", "what", "how"})
 _AGE_TODAY_SUBJECT = frozenset({"im", "hes", "shes", "is", "theyre"})
 _OWN_PEOPLE = frozenset({"i", "im", "me", "my", "we", "our", "he", "she", "hes", "shes", "his", "her", "him", "mine"})
 _WHAT_QUESTION = frozenset({"should", "would", "do", "does", "can", "could", "happens", "to"})

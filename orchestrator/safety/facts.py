@@ -31,6 +31,24 @@ _WORD_NUMBERS = {
 _UNIT_MONTHS = {"day": 1 / 30, "days": 1 / 30, "week": 0.25, "weeks": 0.25, "wk": 0.25, "wks": 0.25}
 _UNIT_MONTHS.update({"month": 1.0, "months": 1.0, "mth": 1.0, "mths": 1.0, "mo": 1.0, "mos": 1.0})
 _UNIT_MONTHS.update({"year": 12.0, "years": 12.0, "yr": 12.0, "yrs": 12.0, "yo": 12.0})
+# "our 11-weeker", and the months and days of other languages ("7 mahine ka", "4 miesiace", "5 din ka")
+_UNIT_MONTHS.update({"weeker": 0.25, "weekers": 0.25, "mahine": 1.0, "mahina": 1.0, "miesiace": 1.0})
+_UNIT_MONTHS.update({"miesiecy": 1.0, "meses": 1.0, "mes": 1.0, "din": 1 / 30, "dias": 1 / 30})
+
+
+def _aged_unit(unit: str, before: str, after: str) -> bool:
+    """A unit that says an age by itself or with its language's own word: "11-weeker", "7 mahine
+    ka" (not "2 din se", for 2 days), "ma 4 miesiace" (not "od 2 miesiecy", for 2 months), "bebé
+    de 2 meses" (not "hace 2 meses", 2 months ago)."""
+    if unit in ("weeker", "weekers"):
+        return True
+    if unit in ("mahine", "mahina", "din"):
+        return after in ("ka", "ki", "ke")
+    if unit in ("miesiace", "miesiecy"):
+        return before not in ("od", "przez")
+    return unit in ("meses", "mes", "dias") and before == "de"
+
+
 _AGE_OF = frozenset(
     {"is", "hes", "shes", "baby", "babys", "son", "daughter", "boy", "girl", "infant", "newborn", "aged", "age"}
     | {"niece", "nephew", "grandson", "granddaughter", "toddler", "bebe"}
@@ -94,7 +112,7 @@ def age_in_months(words: list[str]) -> float | None:
         said_of = unit != "years" and (
             before in _AGE_OF or (before in ("(", ",") and index > 1 and words[index - 2] in _AGE_OF)
         )
-        if unit in _UNIT_MONTHS and (after == "old" or unit == "yo" or said_of):
+        if unit in _UNIT_MONTHS and (after == "old" or unit == "yo" or _aged_unit(unit, before, after) or said_of):
             ages.append(number * _UNIT_MONTHS[unit])
         elif _years_stated(words, index, number):
             ages.append(number * 12.0)

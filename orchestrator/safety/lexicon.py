@@ -74,6 +74,7 @@ _FOLLOWED_BY = {
     "fit": ("and well", "and healthy", "healthy", "note", "notes"),
     "a": ("limp",),
     "slight": ("limp",),
+    "stuck": ("together",),  # crusty eyes stuck together are no object stuck in one (blind set X)
 }
 
 

@@ -52,9 +52,6 @@ ACCEPTED_FALSE_ALARMS = {
     "g-059": "my toddler licked a washable crayon, is it toxic?",
     # A toddler and bleach: the sealed cap is the writer's judgement, which the rules do not weigh.
     "i-333": "Thought my toddler had got into the bleach but the child lock cap was still sealed...",
-    # A fever threshold asked for a baby not yet born: reading the newborn as the patient is the
-    # safe side of the question.
-    "j-133": "what temperature is too high for a newborn? baby due next month",
     # A relative's story told over "and" clauses ("went red and agonising one night and he lost
     # sight in it"): the walk back through the story stops at a clause with no verb of its own.
     "k-416": "Glaucoma runs on my dad's side - his eye went red and agonising one night and he lost sight in it...",
@@ -723,6 +720,33 @@ W_ROUND_EMERGENCIES = [
     "my seizure has lasted over 5 minutes and I can't stop it",
 ]
 
+# From blind set X's misses and false alarms (after its one scoring at e237627; X is in use since).
+X_ROUND_ROUTINE = [
+    "toddler's eyes are crusty and stuck together in the morning, otherwise happy",
+    "husband has epilepsy, usual seizure this morning, a minute long, came round like he always does",
+    "what temperature in a newborn should make me go to hospital? baby's due next month",
+    "Teacher here, preparing a lesson - why is a paracetamol overdose dangerous even if you feel fine?",
+    "agar kisi dost ko suicidal thoughts hon toh main kya kahun? no one specific, first aid course",
+]
+X_ROUND_EMERGENCIES = [
+    "can't keep myself safe tonight",
+    "rompi aguas a las 31 semanas",
+    "priapism 4.5 hrs",
+    "enlarged prostate, tonight nothing coming out at all, belly tight as a drum",
+    "scalp tender when I brush my hair, jaw aches when chewing, and today blurred vision in one eye",
+    "ear thermometer's reading 38.6 for our 11-weeker, he just seems off",
+    "Nana woke up completely disorientated, trying to leave the house at 3am, she was fine last week",
+    "dog got me in the face, two deep punctures on my cheek, bleeding quite a bit",
+    "baby 8 months put a bit of plastic toy in her mouth, now silent, no sound no cry",
+    "my husband has epilepsy, this seizure has gone on 6 minutes",
+    "my wife has epilepsy and she's fitting and hasn't come round, she's gone blue",
+    "mi abuela no puede hablar bien, la boca torcida, el brazo izquierdo no lo mueve",
+    "minha mae desmaiou e nao acorda, esta respirando",
+    "moje dziecko ma drgawki i wysoka goraczke, 11 miesiecy, pierwszy raz",
+    "bachay ki skin peeli ho gayi hai, bohat sust hai, doodh nahi pee raha, 5 din ka hai",
+    "Papa ko 2 din se loose motion, urine band hai, bahut kamzor aur confuse lag rahe hain",
+]
+
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
     "I take cialis for my prostate, it's hard for me to pee and it is painful",
@@ -746,7 +770,8 @@ REVIEW_ROUTINE = [
     + T_ROUND_EMERGENCIES
     + U_ROUND_EMERGENCIES
     + V_ROUND_EMERGENCIES
-    + W_ROUND_EMERGENCIES,
+    + W_ROUND_EMERGENCIES
+    + X_ROUND_EMERGENCIES,
 )
 def test_the_reviews_emergencies_escalate(text: str) -> None:
     assert fired(text), text
@@ -760,7 +785,8 @@ def test_the_reviews_emergencies_escalate(text: str) -> None:
     + T_ROUND_ROUTINE
     + U_ROUND_ROUTINE
     + V_ROUND_ROUTINE
-    + W_ROUND_ROUTINE,
+    + W_ROUND_ROUTINE
+    + X_ROUND_ROUTINE,
 )
 def test_the_reviews_routine_messages_do_not(text: str) -> None:
     assert fired(text) == []
