@@ -156,6 +156,8 @@ HYPOTHETICAL_CUES = (
     ("is", "it", "true"),
     ("is", "this", "true"),
     ("unless",),
+    ("if", "over"),  # "his care plan says only call 999 if over 5 mins" (blind set Y)
+    ("a", "real", "thing"),  # "is dry drowning a real thing?"
     # "what temperature in a newborn should make me go?", "agar kisi dost ko..." (Hindi "if"),
     # "no one specific" (after blind set X)
     ("what", "temperature"),
@@ -347,6 +349,8 @@ NOW_CUES = frozenset(
 )
 # History: cue word sequences that put a clause in the past.
 PAST_CUES = (
+    # a medicine taken since an event: "I'm on 75mg aspirin after my stroke" (blind set Y)
+    *((drug, "after", "my") for drug in ("aspirin", "clopidogrel", "statins", "statin", "bloodthinners", "warfarin")),
     # seen and sent home already (after blind set W): "went to triage yesterday for reduced
     # movements, monitor was fine", "was admitted for a sickle crisis in March"
     ("went", "to", "triage"),
@@ -447,6 +451,11 @@ RELATIVES = frozenset(
         "auntie",
         "uncle",
         "cousin",
+        "cousins",
+        "aunty",
+        "niece",
+        "nephew",
+        "grandparents",
         "grandma",
         "grandmother",
         "grandpa",
@@ -594,19 +603,27 @@ class Context:
         if tuple(words[mention.end + 1 : mention.end + 3]) in _SAID_FINE_AFTER:
             return True  # "both legs feel fine", "my eyes are ok"
         seen = 0
+        coordinated = False
         for index in range(mention.start - 1, -1, -1):
             word = words[index]
             if word in SENTENCE_END or word in _CONTRAST or word in _PRESENT or word in _SUBJECT_AND_VERB:
                 return False
             if word == "since":
                 return False  # "hasn't slept since the baby came home": what came after is not denied
+            if word in _DURATION_UNITS and index and words[index - 1].isdigit():
+                return False  # "no poo no wind 4 days vomiting green": a duration closes the denied item (blind set Y)
             if mention.inverted and (word in CLAUSE_MARK or (word in _CONJUNCTIONS and word not in ("or", "nor"))):
                 return False  # "no numbness, passed urine normally": the "no" is another clause's
             if word in CLAUSE_MARK or word in _CONJUNCTIONS:
                 after = words[index + 1] if index + 1 < len(words) else ""
                 if after in _SUBJECTS or after in _NEW_PREDICATE:
                     return False  # a new clause with its own subject, or a predicate of its own
+                # "no thoughts of harming myself or ending my life" (blind set Y): the second
+                # gerund is as far from the negation as the first
+                coordinated = coordinated or (word in ("or", "nor") and after.endswith("ing"))
                 continue
+            if coordinated and word.endswith("ing"):
+                coordinated, seen = False, 0
             if index in self._negation_cues:
                 return True
             seen += 1
@@ -729,6 +746,8 @@ class Context:
             return False
         if marks.has("confession", 0, len(self.words)):
             return False  # "what would happen if someone took 30 paracetamol? asking because I did"
+        if "hypothetically" in self.words[start:end]:
+            return True  # "Hypothetically, if I got stung and my throat started swelling...?" (blind set Y)
         return not (marks.has("now_meant", start, end) or marks.has("now_phrase", start, end))
 
     def _before_age_today(self, start: int, end: int, sentence: tuple[int, int]) -> bool:
@@ -795,6 +814,8 @@ class Context:
             return True  # "I took an overdose when I was 17": the sentence is then, unless it says now
         if self._before_age_today(start, end, sentence):
             return True
+        if marks.has("seen_already", end, sentence[1]) and not marks.has("present", start, end):
+            return True  # told, then seen and sent home: "...and they discharged me"
         # Someone else's event, with an age or a past verb: "my mum had a stroke at 60"; not one
         # in the present perfect ("my dad has had a stroke, what can I do?").
         told = marks.has("past_verb", start, end) or (
@@ -821,6 +842,7 @@ def _general_question(words: list[str]) -> bool:
 
 
 _WH_WORDS = frozenset({"why", "what", "how"})
+_DURATION_UNITS = frozenset({"days", "day", "hours", "hrs", "hour", "weeks", "wks", "mins", "minutes"})
 _AGE_TODAY_SUBJECT = frozenset({"im", "hes", "shes", "is", "theyre"})
 _OWN_PEOPLE = frozenset({"i", "im", "me", "my", "we", "our", "he", "she", "hes", "shes", "his", "her", "him", "mine"})
 _WHAT_QUESTION = frozenset({"should", "would", "do", "does", "can", "could", "happens", "to"})
@@ -857,6 +879,23 @@ _TIME_OF_LIFE = tuple(
     for what in ("younger", "little", "small", "pregnant", "young", "a child", "a kid", "a baby", "a teenager")
 )
 # Cue phrases, each family looked for once per message (Marks), by their first word.
+# Seen and sent home already: what the sentence told before it is over (blind set Y: "got a small
+# shock off a plug last night, seen at urgent care, ECG normal and they discharged me").
+_SEEN_ALREADY = (
+    *(("discharged", person) for person in ("me", "him", "her", "us", "them")),
+    *(("sent", person, "home") for person in ("me", "him", "her", "us", "them")),
+    *(("checked", person, "over") for person in ("me", "him", "her", "us", "them")),
+    ("and", "discharged"),
+    ("they", "discharged"),
+    ("was", "discharged"),
+    ("seen", "at", "urgent", "care"),
+    ("seen", "at", "a", "e"),
+    ("kept", "in", "a", "e"),
+    ("kept", "in", "hospital"),
+    ("kept", "in", "overnight"),
+    *(("kept", person, "in") for person in ("me", "him", "her", "us", "them")),
+    ("all", "clear"),
+)
 _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "hypothetical": HYPOTHETICAL_CUES,
     "worry": WORRY_CUES,
@@ -886,6 +925,7 @@ _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "what_question": tuple((wh, word) for wh in ("what", "who", "where", "how") for word in _WHAT_QUESTION),
     "asks": (("should", "i"), ("should", "we"), ("would", "i"), ("would", "you"), ("do", "i"), ("?",)),
     "pseudo_negation": PSEUDO_NEGATIONS,
+    "seen_already": _SEEN_ALREADY,
 }
 _BY_FIRST_WORD: dict[str, list[tuple[str, list[str]]]] = {}
 for _family, _phrases in _PHRASE_FAMILIES.items():

