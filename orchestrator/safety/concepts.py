@@ -27,7 +27,9 @@ _OXYGEN_FILLER = frozenset({"is", "was", "of", "at", "are", "now", "only", "down
 _OXYGEN_FILLER |= {"says", "said", "reads", "shows", "showing", "showed"}
 _MINUTES = frozenset({"minutes", "minute", "mins", "min", "mns"})
 HOURS = frozenset({"hours", "hour", "hrs", "hr", "h"})
-_WEEKS = frozenset({"weeks", "week", "wks", "wk", "w", "semanas", "semana", "tygodni", "tydzien", "hafta", "haftalik"})
+_WEEKS = frozenset(
+    {"weeks", "week", "wks", "wk", "w", "semanas", "semana", "tygodni", "tydzien", "hafta", "haftalik", "savaites"}
+)
 _GAP = 2  # other words allowed between two words of a term
 _MEMO_WORDS = 50_000
 # The negation words a term may carry itself (context.NEGATION_CUES, and near-absences).

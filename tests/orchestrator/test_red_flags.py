@@ -779,6 +779,33 @@ Y_ROUND_EMERGENCIES = [
     "no poo no wind 4 days vomiting green bloated",
 ]
 
+# From blind set Z's misses and false alarms (after its one scoring at 6d03568; Z is in use since).
+Z_ROUND_ROUTINE = [
+    "took too many tablets in a bad moment last month, was treated in hospital, seeing the crisis team now",
+    "got stitches in A&E on Saturday for a dog bite on my calf, healing nicely",
+    "shoulder stiff for 2 months, frozen shoulder? physio please",
+    "got some grit in my eye from the wind, rinsed it out, vision's fine",
+    "Mum had a stroke in January, she's home now with speech therapy, can you sign the blue badge form?",
+    "husband's snoring could wake the dead, he's not stopping breathing, just loud",
+    "son with known epilepsy had one of his usual seizures, came round within 10 minutes as his care plan says",
+    "my grandson swallowed a button battery in March, they removed it at the children's hospital",
+    "my son had a febrile seizure at 18 months, he's now 4 and never had another",
+    "COPD, sats 92% which is my normal, feel no different",
+]
+Z_ROUND_EMERGENCIES = [
+    "it won't stop bleeding, I cut too deep this time",
+    "he's stopped breathing and isn't responding",
+    "hit on the head by a hockey stick, drowsy and sick twice since",
+    "apprentice grabbed a live 240V tail, heart racing and skipping beats",
+    "the vision in my left eye just went like someone switched a light off",
+    "child found with an opened watch battery packet, one battery unaccounted for",
+    "Meu pai teve uma convulsão, tremendo no chão já faz 7 minutos e não para",
+    "Me cayó cal viva en el ojo, no veo nada",
+    "Man atrodo, kad nubėgo vandenys, 32 savaitės",
+    "a woman is screaming that we're demons and has cut both hands on the glass",
+    "sats 86% and I'm struggling to breathe, I don't have COPD",
+]
+
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
     "I take cialis for my prostate, it's hard for me to pee and it is painful",
@@ -804,7 +831,8 @@ REVIEW_ROUTINE = [
     + V_ROUND_EMERGENCIES
     + W_ROUND_EMERGENCIES
     + X_ROUND_EMERGENCIES
-    + Y_ROUND_EMERGENCIES,
+    + Y_ROUND_EMERGENCIES
+    + Z_ROUND_EMERGENCIES,
 )
 def test_the_reviews_emergencies_escalate(text: str) -> None:
     assert fired(text), text
@@ -820,7 +848,8 @@ def test_the_reviews_emergencies_escalate(text: str) -> None:
     + V_ROUND_ROUTINE
     + W_ROUND_ROUTINE
     + X_ROUND_ROUTINE
-    + Y_ROUND_ROUTINE,
+    + Y_ROUND_ROUTINE
+    + Z_ROUND_ROUTINE,
 )
 def test_the_reviews_routine_messages_do_not(text: str) -> None:
     assert fired(text) == []
