@@ -69,8 +69,8 @@ DEVELOPMENT_SETS = (
 # remaining misses are not in the rules' accepted lists (tests/orchestrator/test_red_flags.py).
 IN_USE_SETS: tuple[Path, ...] = tuple(CASES_DIR / f"redflags_blind_{name}.yaml" for name in "rstuvwxyz")
 # Q was scored by the rules alone at cc789c2 and with the learned reading at b6963f8 and 9953fab,
-# never read; AA once (README).
-BLIND_SETS: tuple[Path, ...] = (TESTS / "blind" / "redflags_blind_q.yaml", TESTS / "blind" / "redflags_blind_aa.yaml")
+# never read; AA and AB once each, at the same commit (README).
+BLIND_SETS: tuple[Path, ...] = tuple(TESTS / "blind" / f"redflags_blind_{name}.yaml" for name in ("q", "aa", "ab"))
 
 
 @dataclass
