@@ -34,8 +34,11 @@ CASES_DIR = Path(__file__).with_name("cases")
 # (README) was scored at 0.7: the rules and this reading escalated 98.0% of its emergencies and
 # 8.7% of its routine messages (the rules alone 5.5%), mostly symptoms already over ("felt faint
 # at the festival yesterday, fine in 20 min"); at 0.9, 95.6% and 6.4%. The rules read whether a
-# sign is over, the words alone cannot, so this reading is held to what it is surest of.
-THRESHOLD = 0.9
+# sign is over, the words alone cannot, so this reading is held to what it is surest of. With
+# U to Z trained on, the development vignette of a migraine with aura ("light hurts my eyes")
+# read 0.904 (possible meningitis), the only development message the reading escalated that the
+# rules did not; 0.91 leaves it (blind sets AA and AB were scored at 0.9: README).
+THRESHOLD = 0.91
 # The model reads at most this much of a message (the start and the end): the cost of a reading
 # stays bounded (a 256 KB body is read in the same time as 8 KB), and a danger sign in the middle
 # of a long message is the rules' to find.
