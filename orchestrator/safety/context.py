@@ -472,6 +472,12 @@ RELATIVES = frozenset(
         "relatives",
     }
 )
+# plurals too: "both grandmothers had strokes in their 70s" (after blind set AB)
+RELATIVES |= {
+    f"{word}s"
+    for word in RELATIVES
+    if not word.endswith("s") and word not in ("family", "granny", "aunty", "mama", "papa")
+} | {"grannies", "families"}
 _PAST_VERBS = frozenset({"had", "suffered", "diagnosed", "got", "died", "went", "developed", "was", "were"})
 # A message that asks about the writer's own risk or care: "should I be tested?", "will I get
 # it?", "does that mean...", "for me". With it, a relative's past event is family history.
@@ -744,9 +750,23 @@ class Context:
             return False
         if marks.has("confession", 0, len(self.words)):
             return False  # "what would happen if someone took 30 paracetamol? asking because I did"
-        if "hypothetically" in self.words[start:end]:
-            return True  # "Hypothetically, if I got stung and my throat started swelling...?" (blind set Y)
+        # "Hypothetically, if I got stung and my throat started swelling...?" (blind set Y); a
+        # question about no one, whose "5 minutes" is no "now" (blind set AB)
+        if "hypothetically" in self.words[start:end] or _general_question(self.words[start:end]):
+            return True
         return not (marks.has("now_meant", start, end) or marks.has("now_phrase", start, end))
+
+    def _in_a_month(self, start: int, end: int) -> bool:
+        """ "broke his hip in December", "my wrist fracture in June": a month the event happened
+        in, told with a past verb and nothing in the present (after blind set AB; not "due in
+        June", not "fell in May and now can't stand", which has its own "now")."""
+        month = self.marks.first("month", start, end)
+        if month is None or month == start or self.words[month - 1] not in ("in", "last"):
+            return False
+        sentence = self.layout.sentences[self.layout.sentence_of[start]]
+        if self.marks.has("present", start, end) or self.marks.has("now", *sentence):
+            return False  # "fell off his bike in January and now he has crushing pain in his head"
+        return any(_past_verb(word) for word in self.words[start:end])
 
     def _before_age_today(self, start: int, end: int, sentence: tuple[int, int]) -> bool:
         """ "I took an overdose when I was 19, I'm 31 now and doing well", "he had one febrile
@@ -766,7 +786,12 @@ class Context:
         clause, dated = self.layout.clause_of[start], self.layout.clause_of[then]
         if clause != dated and not (clause == dated - 1 and words[then] == "when"):
             return False
-        for index in range(then + 1, sentence[1] - 2):
+        # the age today may open the next sentence: "he had one febrile fit at 18 months. He's 4
+        # now and fine" (after blind set AB)
+        layout = self.layout
+        following = layout.sentence_of[sentence[0]] + 1
+        until = layout.sentences[following][1] if following < len(layout.sentences) else sentence[1]
+        for index in range(then + 1, until - 2):
             subject, first, second = words[index : index + 3]
             # "he's 5 now", "he's now 4" (blind set Z)
             if subject in _AGE_TODAY_SUBJECT and (
@@ -798,6 +823,8 @@ class Context:
         after_if = words[at + 1 : min(at + 6, end)]
         if "ever" in after_if:
             return True
+        if "?" in words[at:end] and any(word in ("would", "could") for word in words[max(start, at - 4) : at]):
+            return True  # "how dangerous would it be if our toddler got hold of..." (blind set AB)
         opens = at == start or words[at - 1] in CLAUSE_MARK or words[at - 1] in ("and", "but", "so")
         if opens and any(_past_verb(word) for word in after_if) and self.marks.has("asks", start, end):
             return True  # "if my waters broke at 35 weeks, should I go straight in?" (not "not sure if he took")
@@ -810,6 +837,8 @@ class Context:
         if marks.has("now_phrase", start, end):
             return False  # "at the moment", "right now"
         if marks.has("past", start, end) or marks.has("year", start, end):
+            return True
+        if self._in_a_month(start, end):
             return True
         sentence = self.layout.sentences[self.layout.sentence_of[start]]
         if marks.has("time_of_life", *sentence) and not (
@@ -829,7 +858,8 @@ class Context:
             return False
         if any(word in ("has", "have", "hes", "shes", "is") for word in self.words[start:end]):
             return False
-        return marks.has("aged", start, end) or self._asks_for_self
+        # "my mum and aunt both had pre-eclampsia": two people's shared illness is a history
+        return marks.has("aged", start, end) or self._asks_for_self or "both" in self.words[start:end]
 
 
 def _general_question(words: list[str]) -> bool:
@@ -842,10 +872,17 @@ def _general_question(words: list[str]) -> bool:
         return "mean" in words or "like" in words[3:]
     if words[0] == "why" and words[1] in ("are", "is", "do", "does", "can", "would"):
         return True  # "why are button batteries more dangerous than coins if a kid swallows one?"
+    if tuple(words[:4]) in _GENERIC_YOU or tuple(words[:3]) in _GENERIC_YOU:
+        return True  # "is it right you call an ambulance if a seizure lasts 5 minutes?" (blind set AB)
     return words[:3] == ["how", "do", "you"]
 
 
 _WH_WORDS = frozenset({"why", "what", "how"})
+# Questions about what one does in general, not about anyone ("should you call 999 if...")
+_GENERIC_YOU = frozenset(
+    {("is", "it", "right", "you"), ("is", "it", "true", "you"), ("is", "it", "correct", "you")}
+    | {("do", "you", "call"), ("should", "you", "call"), ("when", "do", "you"), ("when", "should", "you")}
+)
 _STOP_WORDS = frozenset({"stopping", "stopped", "stop", "stops"})
 _DURATION_UNITS = frozenset({"days", "day", "hours", "hrs", "hour", "weeks", "wks", "mins", "minutes"})
 _AGE_TODAY_SUBJECT = frozenset({"im", "hes", "shes", "is", "theyre"})
@@ -915,6 +952,13 @@ _SEEN_ALREADY = (
     ("had", "stitches"),
     ("they", "removed", "it"),
     ("home", "now"),
+    # after blind set AB: "broke his hip in December, had the operation, he's home", "cast came
+    # off yesterday after my wrist fracture"
+    *(("had", *what.split(), "operation") for what in ("the", "an", "his", "her", "my")),
+    ("had", "surgery"),
+    ("cast", "came", "off"),
+    ("cast", "off"),
+    ("out", "of", "plaster"),
 )
 _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "hypothetical": HYPOTHETICAL_CUES,
@@ -1048,4 +1092,12 @@ def _static_kinds(word: str) -> tuple[str, ...]:
         kinds.append("past_verb")
     if word in _PRESENT_TENSE:
         kinds.append("present")
+    if word in _MONTHS:
+        kinds.append("month")
     return tuple(kinds)
+
+
+_MONTHS = frozenset(
+    {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october"}
+    | {"november", "december", "jan", "feb", "sept", "oct", "nov", "dec"}
+)

@@ -13,7 +13,7 @@ import yaml
 
 from orchestrator.evaluate import DEVELOPMENT_SETS, rules_escalate
 from orchestrator.safety.concepts import ConceptIndex
-from orchestrator.safety.red_flags import RULES_FILE, RedFlagRules, default_rules
+from orchestrator.safety.red_flags import RULES_FILE, Alternative, RedFlagRules, default_rules
 from tests.support.growth import LINEAR_BOUND, growth
 
 HERE = Path(__file__).parent
@@ -73,8 +73,6 @@ ACCEPTED_FALSE_ALARMS = {
     # "... had hypertension and stroke": a verbless "and ..." after a past event carries nothing,
     # or "I had a stent in 2015 and crushing chest pain" would be history too.
     "l-261": "My late father had hypertension and stroke. I am 38, my BP is normal...",
-    # "at 4" with no history word is also a clock time ("collapsed at 4 and isn't breathing").
-    "m-295": "My son nearly drowned at 4. He's 10 now and terrified of water...",
     # A general question in a report's words: "always" as a cue would also cancel "is it always
     # this bad? crushing chest pain".
     "m-349": "Is chest pain always a heart attack? Writing an essay for my first aid course",
@@ -109,7 +107,6 @@ ACCEPTED_FALSE_ALARMS = {
     "o-605": "my nan (80) felt a bit unsteady and sat herself down on the floor gently, didn't hit anything...",
     # "or just" and "ever normal" as general questions cancelled real ones in review ("is it
     # ever normal to cough up this much blood?", "floppy or just lying there"); kept as asked.
-    "n-224": "how do you tell if a bone is broken or just sprained?",
     "n-516": "new mum reading up: when is baby vomit something to worry about? is green sick ever normal?",
     # "horse riding" is a fall's setting to the rules, and numbness with it a spinal injury's sign.
     "p-233": "had surgery for cauda equina 3 years ago, bit of numbness left but it's been stable... horse riding ok?",
@@ -816,6 +813,33 @@ Z_ROUND_EMERGENCIES = [
     "sats 86% and I'm struggling to breathe, I don't have COPD",
 ]
 
+# From blind set AB's false alarms and misses (after its one scoring at 7edb07f; AB is in use
+# since), each reworded, with emergencies beside them that the new exceptions must not cancel.
+AB_ROUND_ROUTINE = [
+    "Dad was seen in the stroke clinic last Tuesday, all fine now, when can he drive?",
+    "curled up with a hot water bottle for period pain, is tranexamic acid any good?",
+    "My mum and my sister both had pre-eclampsia. I'm 10 weeks and well, should I take aspirin?",
+    "plaster cast came off last week after the fracture in May, wrist is stiff, do I need physio?",
+    "My 3yo has a temperature of 38.6 and a blotchy rash but it fades when I press a glass on it, she's playing",
+    "Should you call an ambulance if a fit goes on for more than 5 minutes? Sorting out a care plan",
+    "do I finish the whole bottle of eye drops now my eye is better?",
+    "back a bit stiff after moving furniture, heat or ice?",
+    "My daughter had a febrile convulsion at 2. She's 6 now and well. Will it come back?",
+    "Nan broke her wrist in October, had an operation, she's home now, can we get a carer?",
+    "How do you tell heat stroke from heat exhaustion?",
+    "How serious would it be if my toddler swallowed a few Calpol sachets?",
+    "Both my grandfathers had heart attacks in their 60s, how can I lower my own risk?",
+]
+AB_ROUND_EMERGENCIES = [
+    "had a TIA last year, now my face is drooping and I can't lift my arm",
+    "my 2 year old has a high temperature and a rash that doesn't fade when I press a glass on it",
+    "Is it right you call an ambulance? My dad's face has dropped and he can't speak",
+    "baby 2 months hasnt kept a feed down all day, one barely damp nappy since this morning",
+    "Mi esposo tiene un dolor de estómago horrible, any movement makes it worse",
+    "fell asleep on a hot water bottle, big blister bigger than my palm and the skin is white",
+    "he broke his hip in the fall this morning, can't stand and his leg is twisted",
+]
+
 REVIEW_ROUTINE = [
     "The swelling in my ankle does not go down and it's painful",
     "I take cialis for my prostate, it's hard for me to pee and it is painful",
@@ -842,7 +866,8 @@ REVIEW_ROUTINE = [
     + W_ROUND_EMERGENCIES
     + X_ROUND_EMERGENCIES
     + Y_ROUND_EMERGENCIES
-    + Z_ROUND_EMERGENCIES,
+    + Z_ROUND_EMERGENCIES
+    + AB_ROUND_EMERGENCIES,
 )
 def test_the_reviews_emergencies_escalate(text: str) -> None:
     assert fired(text), text
@@ -859,7 +884,19 @@ def test_the_reviews_emergencies_escalate(text: str) -> None:
     + W_ROUND_ROUTINE
     + X_ROUND_ROUTINE
     + Y_ROUND_ROUTINE
-    + Z_ROUND_ROUTINE,
+    + Z_ROUND_ROUTINE
+    + AB_ROUND_ROUTINE,
 )
 def test_the_reviews_routine_messages_do_not(text: str) -> None:
     assert fired(text) == []
+
+
+def test_an_exception_near_the_anchor_keeps_an_alternative_from_holding() -> None:
+    alternative = Alternative(together=("fever",), any_of=("blotchy",), facts=(), within=5, unless=("fades",))
+    facts: Any = None  # the alternative asks no patient fact
+    assert alternative.holds({"fever": [3], "blotchy": [4]}, facts)
+    assert not alternative.holds({"fever": [3], "blotchy": [4], "fades": [7]}, facts)
+    assert alternative.holds({"fever": [3], "blotchy": [4], "fades": [30]}, facts)  # too far from the anchor
+    assert alternative.holds({"fever": [3, 40], "blotchy": [4], "fades": [7]}, facts)  # another anchor is clear
+    # candidates are found with exceptions set aside: an exception only ever removes a rule
+    assert alternative.holds({"fever": [3], "blotchy": [4], "fades": [7]}, facts, exceptions=False)
