@@ -87,9 +87,11 @@ class Node:
     exact: dict[str, Node] = field(default_factory=dict)
     prefixed: dict[str, Node] = field(default_factory=dict)
     ends: list[tuple[str, bool, bool]] = field(default_factory=list)  # (concept, words negate, inverted)
+    branches: bool = False  # a term goes on past this word
     _seen: dict[str, list[Node]] = field(default_factory=dict, repr=False)  # word -> next nodes
 
     def child(self, pattern: Pattern) -> Node:
+        self.branches = True
         children = self.prefixed if pattern.prefix else self.exact
         return children.setdefault(pattern.word, Node())
 
@@ -119,6 +121,8 @@ class ConceptIndex:
     asked: frozenset[str] = frozenset()  # concepts a question still counts ("how many would it take")
     lexicon: Lexicon = field(default_factory=lambda: Lexicon.of(()))
     listed: frozenset[str] = frozenset()
+    # word -> the (gap, node) pairs it starts a term at, over every root (memoised, bounded)
+    _starts: dict[str, tuple[tuple[int, Node], ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, path: Path = CONCEPTS_FILE) -> ConceptIndex:
@@ -153,17 +157,41 @@ class ConceptIndex:
     def find(self, words: list[str]) -> list[Mention]:
         """Every concept mention in `words` (as Lexicon.read returns them): one per concept and
         start, ending at the term's furthest word."""
+        # The hot loop of the rules (about a third of their cost): look-ups, few calls.
         found: dict[tuple[str, int, bool], tuple[int, bool]] = {}
-        roots = list(self.roots.items())
+        starts = self._starts
         for start, word in enumerate(words):
-            if word in SENTENCE_END:
-                continue
-            for gap, root in roots:
-                nodes = root._seen.get(word)
-                for node in root.next(word) if nodes is None else nodes:
+            hits = starts.get(word)
+            if hits is None:
+                hits = self._starting(word)
+            for gap, node in hits:
+                _record(node, start, start, found)
+                if node.branches:
                     _walk(node, words, start, start, gap, found)
         mentions = [Mention(c, start, end, absence, inverted) for (c, start, inverted), (end, absence) in found.items()]
         return mentions + derived(words)
+
+    def _starting(self, word: str) -> tuple[tuple[int, Node], ...]:
+        if len(self._starts) > _MEMO_WORDS:  # bounded: a stream of invented words can't grow it
+            self._starts.clear()
+        hits: tuple[tuple[int, Node], ...] = ()
+        if word not in SENTENCE_END:
+            hits = tuple((gap, node) for gap, root in self.roots.items() for node in root.next(word))
+        self._starts[word] = hits
+        return hits
+
+
+_STOPS = SENTENCE_END | CLAUSE_MARK  # a term's words stay in one clause ("not drooling, breathing's normal")
+
+
+def _record(node: Node, start: int, position: int, found: dict[tuple[str, int, bool], tuple[int, bool]]) -> None:
+    """The concepts of the terms that end at `node`, read from `start` to `position`: one
+    mention per concept and start, ending at the furthest word (an absence wins a tie)."""
+    for concept, absence, inverted in node.ends:
+        key = (concept, start, inverted)
+        known = found.get(key)
+        if known is None or known[0] < position or (known[0] == position and absence and not known[1]):
+            found[key] = (position, absence)
 
 
 def _walk(
@@ -174,21 +202,18 @@ def _walk(
     gap: int,
     found: dict[tuple[str, int, bool], tuple[int, bool]],
 ) -> None:
-    for concept, absence, inverted in node.ends:
-        key = (concept, start, inverted)
-        known = found.get(key)
-        if known is None or known[0] < position or (known[0] == position and absence and not known[1]):
-            found[key] = (position, absence)
-    if not (node.exact or node.prefixed):
-        return
+    """The terms that go on from `node` (read up to `position`), up to `gap` words skipped."""
     seen = node._seen
     for candidate in range(position + 1, min(len(words), position + 2 + gap)):
         token = words[candidate]
-        if token in SENTENCE_END or token in CLAUSE_MARK:
-            return  # a term's words stay in one clause ("not drooling, breathing's normal")
+        if token in _STOPS:
+            return
         children = seen.get(token)
         for child in node.next(token) if children is None else children:
-            _walk(child, words, start, candidate, gap, found)
+            if child.ends:
+                _record(child, start, candidate, found)
+            if child.branches:
+                _walk(child, words, start, candidate, gap, found)
 
 
 def derived(words: list[str]) -> list[Mention]:
