@@ -750,11 +750,23 @@ class Context:
             return False
         if marks.has("confession", 0, len(self.words)):
             return False  # "what would happen if someone took 30 paracetamol? asking because I did"
-        # "Hypothetically, if I got stung and my throat started swelling...?" (blind set Y); a
-        # question about no one, whose "5 minutes" is no "now" (blind set AB)
-        if "hypothetically" in self.words[start:end] or _general_question(self.words[start:end]):
-            return True
+        if "hypothetically" in self.words[start:end]:
+            return True  # "Hypothetically, if I got stung and my throat started swelling...?" (blind set Y)
+        if _general_question(self.words[start:end]) and self._no_now_but_durations(start, end):
+            return True  # a question about no one: its "5 minutes" is how long, not now (blind set AB)
         return not (marks.has("now_meant", start, end) or marks.has("now_phrase", start, end))
+
+    def _no_now_but_durations(self, start: int, end: int) -> bool:
+        """No cue of now but a duration ("lasts more than 5 minutes") or an idle "just": "how do
+        you do CPR on a baby not breathing right now?" still asks about now (a review)."""
+        words = self.words
+        if self.marks.has("now_phrase", start, end):
+            return False
+        return all(
+            words[index] == "just" or (index > 0 and words[index - 1].isdigit())
+            for index in range(start, end)
+            if words[index] in NOW_CUES
+        )
 
     def _in_a_month(self, start: int, end: int) -> bool:
         """ "broke his hip in December", "my wrist fracture in June": a month the event happened
@@ -766,7 +778,12 @@ class Context:
         sentence = self.layout.sentences[self.layout.sentence_of[start]]
         if self.marks.has("present", start, end) or self.marks.has("now", *sentence):
             return False  # "fell off his bike in January and now he has crushing pain in his head"
-        return any(_past_verb(word) for word in self.words[start:end])
+        words = self.words
+        # a birth or an age dated, and what happened after it, are no past event ("my daughter who
+        # turned 1 in March swallowed a button battery", "born in October went floppy": a review)
+        if (month >= 2 and words[month - 2] in _DATED_LIFE) or any(_past_verb(w) for w in words[month + 1 : end]):
+            return False
+        return any(_past_verb(word) for word in words[start:month])
 
     def _before_age_today(self, start: int, end: int, sentence: tuple[int, int]) -> bool:
         """ "I took an overdose when I was 19, I'm 31 now and doing well", "he had one febrile
@@ -793,6 +810,8 @@ class Context:
         until = layout.sentences[following][1] if following < len(layout.sentences) else sentence[1]
         for index in range(then + 1, until - 2):
             subject, first, second = words[index : index + 3]
+            if index >= sentence[1] and (index != layout.sentences[following][0] or subject == "is"):
+                continue  # the next sentence only where it opens on it ("pain is 9 now" is no age)
             # "he's 5 now", "he's now 4" (blind set Z)
             if subject in _AGE_TODAY_SUBJECT and (
                 (first.isdigit() and second == "now") or (first == "now" and second.isdigit())
@@ -823,8 +842,12 @@ class Context:
         after_if = words[at + 1 : min(at + 6, end)]
         if "ever" in after_if:
             return True
-        if "?" in words[at:end] and any(word in ("would", "could") for word in words[max(start, at - 4) : at]):
-            return True  # "how dangerous would it be if our toddler got hold of..." (blind set AB)
+        # "how dangerous would it be if our toddler got hold of..." (blind set AB); not "could it be
+        # sepsis if he's confused" nor "would you call 999 if your dad's face has dropped" (a review)
+        supposed = any(word in ("would", "could") for word in words[max(start, at - 4) : at])
+        told_now = self.marks.has("present", at, end) or any(word in ("has", "have") for word in words[at:end])
+        if supposed and "?" in words[at:end] and not told_now:
+            return True
         opens = at == start or words[at - 1] in CLAUSE_MARK or words[at - 1] in ("and", "but", "so")
         if opens and any(_past_verb(word) for word in after_if) and self.marks.has("asks", start, end):
             return True  # "if my waters broke at 35 weeks, should I go straight in?" (not "not sure if he took")
@@ -858,8 +881,13 @@ class Context:
             return False
         if any(word in ("has", "have", "hes", "shes", "is") for word in self.words[start:end]):
             return False
-        # "my mum and aunt both had pre-eclampsia": two people's shared illness is a history
-        return marks.has("aged", start, end) or self._asks_for_self or "both" in self.words[start:end]
+        return marks.has("aged", start, end) or self._asks_for_self or self._shared_illness(start, end)
+
+    def _shared_illness(self, start: int, end: int) -> bool:
+        """ "my mum and aunt both had pre-eclampsia": two people's shared illness is a history; not
+        "my grandparents were both found unresponsive this morning" (a review)."""
+        clause = self.words[start:end]
+        return "both" in clause and _SHARED_NOW.isdisjoint(clause) and not _SHARED_HISTORY.isdisjoint(clause)
 
 
 def _general_question(words: list[str]) -> bool:
@@ -873,7 +901,9 @@ def _general_question(words: list[str]) -> bool:
     if words[0] == "why" and words[1] in ("are", "is", "do", "does", "can", "would"):
         return True  # "why are button batteries more dangerous than coins if a kid swallows one?"
     if tuple(words[:4]) in _GENERIC_YOU or tuple(words[:3]) in _GENERIC_YOU:
-        return True  # "is it right you call an ambulance if a seizure lasts 5 minutes?" (blind set AB)
+        # "is it right you call an ambulance if a seizure lasts 5 minutes?" (blind set AB); not
+        # "should you call an ambulance, baby's gone blue?", which names someone (a review)
+        return "if" in words and RELATIVES.isdisjoint(words) and _NAMED_PEOPLE.isdisjoint(words)
     return words[:3] == ["how", "do", "you"]
 
 
@@ -952,13 +982,6 @@ _SEEN_ALREADY = (
     ("had", "stitches"),
     ("they", "removed", "it"),
     ("home", "now"),
-    # after blind set AB: "broke his hip in December, had the operation, he's home", "cast came
-    # off yesterday after my wrist fracture"
-    *(("had", *what.split(), "operation") for what in ("the", "an", "his", "her", "my")),
-    ("had", "surgery"),
-    ("cast", "came", "off"),
-    ("cast", "off"),
-    ("out", "of", "plaster"),
 )
 _PHRASE_FAMILIES: dict[str, tuple[tuple[str, ...], ...]] = {
     "hypothetical": HYPOTHETICAL_CUES,
@@ -1097,6 +1120,14 @@ def _static_kinds(word: str) -> tuple[str, ...]:
     return tuple(kinds)
 
 
+_DATED_LIFE = frozenset({"born", "turned", "due"})
+_SHARED_HISTORY = frozenset({"had", "suffered", "diagnosed", "died", "developed"})
+_SHARED_NOW = frozenset({"found", "collapsed", "unresponsive", "unconscious", "bitten", "confused", "stung"})
+# Someone named in a question ("should you call an ambulance, baby's gone blue?")
+_NAMED_PEOPLE = frozenset(
+    {"baby", "babys", "son", "sons", "daughter", "daughters", "child", "childs", "kid", "kids", "toddler"}
+    | {"husband", "husbands", "wife", "wifes", "partner", "partners", "boy", "girl", "he", "she", "hes", "shes"}
+)
 _MONTHS = frozenset(
     {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october"}
     | {"november", "december", "jan", "feb", "sept", "oct", "nov", "dec"}

@@ -84,7 +84,7 @@ _FOLLOWED_BY = {
     "within": tuple(f"{n} {unit}" for n in (5, 10, 15, 20, 30) for unit in ("minutes", "mins", "min")),
     # after blind set AB: a TIA clinic is a place, no stroke; heat stroke is heat illness, no
     # stroke; a hot water bottle or an ice pack for an ache is no burn and no cold exposure; the
-    # acid of a medicine's name no chemical; finishing a bottle of eye drops no overdose
+    # acid of a medicine's name no chemical; finishing a course or a bottle of eye drops no overdose
     "tia": ("clinic", "clinics"),
     "stroke": ("clinic", "clinics", "unit", "ward", "nurse", "nurses", "team", "service", "association"),
     "heat": ("stroke", "strokes", "or ice", "pack", "packs", "pad", "pads"),
@@ -92,7 +92,8 @@ _FOLLOWED_BY = {
     "ice": ("pack", "packs", "or heat", "cube", "cubes", "lolly", "lollies", "cream"),
     **{drug: ("acid", "acids") for drug in ("mefenamic", "folic", "tranexamic", "salicylic", "hyaluronic")},
     **{drug: ("acid", "acids") for drug in ("valproic", "fusidic", "azelaic", "glycolic", "amino", "omega")},
-    "finish": ("the whole", "the bottle", "the course", "the packet", "the box"),
+    # (not "finish the whole packet of my sleeping tablets tonight": a review)
+    "finish": ("the course", "the whole course", "the whole bottle of eye drops", "the bottle of eye drops"),
 }
 
 

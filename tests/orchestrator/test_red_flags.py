@@ -838,6 +838,23 @@ AB_ROUND_EMERGENCIES = [
     "Mi esposo tiene un dolor de estómago horrible, any movement makes it worse",
     "fell asleep on a hot water bottle, big blister bigger than my palm and the skin is white",
     "he broke his hip in the fall this morning, can't stand and his leg is twisted",
+    # a review of the round: real emergencies its first cut cancelled
+    "Suddenly really short of breath and my calf is swollen and hot, had surgery on my knee 10 days ago",
+    "Blood pouring from the wound and won't stop, had the operation yesterday",
+    "Calf swollen and hot and suddenly breathless, cast came off yesterday",
+    "how do you do cpr on a baby not breathing right now?",
+    "Should you call an ambulance, baby's gone blue and floppy?",
+    "Would you call 999 if your dad's face dropped on one side and he can't lift his arm?",
+    "Could it be sepsis if he's confused, not peed all day and has a temp of 39?",
+    "My grandparents were both found unresponsive in bed this morning",
+    "My daughter who turned 1 in March swallowed a button battery",
+    "Got crushing chest pain at 5 going down my left arm, sweating buckets. Pain is 9 now.",
+    "Husband has a temperature of 39.5, mottled skin on his legs, and a rash on his chest that fades under a glass",
+    "I've decided to finish the whole packet of my sleeping tablets tonight",
+    "My nan and grandad were both found collapsed at home, the carbon monoxide alarm was going off",
+    "Our little girl born in October went floppy and blue in her cot",
+    "Is it right you call 999 if the face droops on one side, because grandad's face has dropped right now?",
+    "Chest pain and coughing blood, out of plaster since Friday",
 ]
 
 REVIEW_ROUTINE = [
