@@ -4,7 +4,9 @@ and never takes an escalation away."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,6 +17,7 @@ from orchestrator.safety.learned import (
     READ_CHARS,
     THRESHOLD,
     LearnedScreen,
+    cached_learned,
     default_learned,
     development_cases,
 )
@@ -133,3 +136,39 @@ def test_the_left_out_set_report() -> None:
     assert sum(int(count.split("/")[1]) for count in counts) == sum(
         case["red_flags"] for path in paths for case in yaml.safe_load(path.read_text())
     )
+
+
+TEXTS = ("crushing chest pain and sweating", "repeat prescription please", "baby floppy and grey")
+
+
+def test_a_trained_reading_is_kept_and_read_back_the_same(tmp_path: Path) -> None:
+    cases, cache = tmp_path / "cases", tmp_path / "cache"
+    cases.mkdir()
+    shutil.copy(CASES_DIR / "redflags_blind_c.yaml", cases)
+    trained = cached_learned(cases, cache)
+    (kept,) = cache.glob("learned-*.joblib")
+    loaded = cached_learned(cases, cache)
+    assert loaded is not trained  # read from the file, not trained again
+    assert [loaded.read(t) for t in TEXTS] == [trained.read(t) for t in TEXTS]
+    assert [loaded.read(t) for t in TEXTS] == [LearnedScreen.train(development_cases(cases)).read(t) for t in TEXTS]
+    # other cases are another model, kept beside it
+    (cases / "redflags_blind_c.yaml").write_text((CASES_DIR / "redflags_blind_d.yaml").read_text())
+    cached_learned(cases, cache)
+    assert len(list(cache.glob("learned-*.joblib"))) == 2
+    # a file that cannot be read is trained over, and replaced by a whole one
+    kept.write_bytes(b"not a model")
+    (cases / "redflags_blind_c.yaml").write_text((CASES_DIR / "redflags_blind_c.yaml").read_text())
+    again = cached_learned(cases, cache)
+    assert [again.read(t) for t in TEXTS] == [trained.read(t) for t in TEXTS]
+    assert cached_learned(cases, cache).read(TEXTS[0]) == trained.read(TEXTS[0])
+    assert not list(cache.glob(".learned-*"))  # no temporary file left behind
+
+
+def test_a_cache_that_cannot_be_written_is_no_error(tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    shutil.copy(CASES_DIR / "redflags_blind_c.yaml", cases)
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache directory would be")
+    screen = cached_learned(cases, blocked / "cache")
+    assert screen.read(TEXTS[0]).probability > 0.5

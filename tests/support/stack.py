@@ -90,6 +90,9 @@ def redis_running(tmp_path: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
+FACADE_START_S = 120.0  # the longest a façade may take to answer /health (a readiness wait)
+
+
 @contextmanager
 def facade(tmp_path: Path, config: dict[str, Any]) -> Iterator[Facade]:
     port = free_port()
@@ -97,7 +100,9 @@ def facade(tmp_path: Path, config: dict[str, Any]) -> Iterator[Facade]:
     config_path.write_text(yaml.safe_dump(config))
     log_path = tmp_path / f"facade-{port}.log"
     command = [sys.executable, "-m", "serving", "--config", str(config_path), "--port", str(port)]
-    with running(command, f"http://127.0.0.1:{port}/health", log_path):
+    # A façade with a consultation trains the learned reading before it serves: 15 s under
+    # coverage on a slow machine beside a busy vLLM CPU (a clean-clone CI run timed out at 30 s).
+    with running(command, f"http://127.0.0.1:{port}/health", log_path, timeout=FACADE_START_S):
         yield Facade(port, log_path, config_path)
 
 
