@@ -770,7 +770,7 @@ class Context:
 
     def _in_a_month(self, start: int, end: int) -> bool:
         """ "broke his hip in December", "my wrist fracture in June": a month the event happened
-        in, told with a past verb and nothing in the present (after blind set AB; not "due in
+        in, a past verb before it and nothing in the present (after blind set AB; not "due in
         June", not "fell in May and now can't stand", which has its own "now")."""
         month = self.marks.first("month", start, end)
         if month is None or month == start or self.words[month - 1] not in ("in", "last"):
