@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from orchestrator.safety.case_sets import read_cases
 from orchestrator.safety.red_flags import RedFlagRules, default_rules
 
 if TYPE_CHECKING:  # scikit-learn is imported where the learned reading is used: medspaCy's
@@ -136,7 +137,7 @@ def rule_sets_report(
     lines = []
     for kind, paths in (("development", development), ("blind", blind), ("in use", in_use)):
         for path in paths:
-            cases = yaml.safe_load(path.read_text())
+            cases = read_cases(path)
             overall, groups, both = Tally(), dict[str, Tally](), Tally()
             missed = []
             for case in cases:
@@ -163,7 +164,7 @@ def leave_one_condition_out(paths: tuple[Path, ...], rules: RedFlagRules | None 
     rules = rules or default_rules()
     cases: dict[str, list[dict[str, Any]]] = {}
     for path in paths:
-        for case in yaml.safe_load(path.read_text()):
+        for case in read_cases(path):
             if case["red_flags"] and "condition" in case:
                 cases.setdefault(case["condition"], []).append(case)
     lines, with_own, without_own, total = [], 0, 0, 0
@@ -189,7 +190,7 @@ def learned_sets_report(paths: tuple[Path, ...]) -> list[str]:
     it was not trained on."""
     from orchestrator.safety.learned import LearnedScreen
 
-    sets = {path: yaml.safe_load(path.read_text()) for path in paths}
+    sets = {path: read_cases(path) for path in paths}
     lines, total = [], Tally()
     for path, held_out in sets.items():
         learned = LearnedScreen.train(case for other, cases in sets.items() if other != path for case in cases)
@@ -221,7 +222,7 @@ def coverage_table(development: tuple[Path, ...], blind: tuple[Path, ...]) -> st
     counts: dict[str, dict[str, int]] = {}
     for kind, paths in (("development", development), ("blind", blind)):
         for path in paths:
-            for case in yaml.safe_load(path.read_text()):
+            for case in read_cases(path):
                 if case["red_flags"] and "condition" in case:
                     row = counts.setdefault(case["condition"], {"development": 0, "blind": 0})
                     row[kind] += 1

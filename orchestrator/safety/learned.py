@@ -30,11 +30,12 @@ import joblib
 import numpy as np
 import scipy
 import sklearn
-import yaml
 from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
+
+from orchestrator.safety.case_sets import read_cases
 
 CASES_DIR = Path(__file__).with_name("cases")
 CACHE_DIR = Path(os.environ.get("PEARCARE_CACHE", Path.home() / ".cache" / "pearcare"))
@@ -122,9 +123,7 @@ class LearnedScreen:
 
 
 def development_cases(directory: Path = CASES_DIR) -> list[dict[str, Any]]:
-    # libyaml's loader where PyYAML has it: four times faster on the ~10,000 cases
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return [case for path in sorted(directory.glob("*.yaml")) for case in yaml.load(path.read_text(), Loader=loader)]
+    return [case for path in sorted(directory.glob("*.yaml")) for case in read_cases(path)]
 
 
 def _cache_key(directory: Path) -> str:

@@ -12,12 +12,13 @@ import pytest
 import yaml
 
 from orchestrator.evaluate import DEVELOPMENT_SETS, rules_escalate
+from orchestrator.safety.case_sets import read_cases
 from orchestrator.safety.concepts import ConceptIndex
 from orchestrator.safety.red_flags import RULES_FILE, Alternative, RedFlagRules, default_rules
 from tests.support.growth import LINEAR_BOUND, growth
 
 HERE = Path(__file__).parent
-DEVELOPMENT: list[dict[str, Any]] = [case for path in DEVELOPMENT_SETS for case in yaml.safe_load(path.read_text())]
+DEVELOPMENT: list[dict[str, Any]] = [case for path in DEVELOPMENT_SETS for case in read_cases(path)]
 PHRASINGS: dict[str, Any] = yaml.safe_load((HERE / "red_flag_phrasings.yaml").read_text())
 
 
