@@ -1126,7 +1126,7 @@ _SHARED_NOW = frozenset({"found", "collapsed", "unresponsive", "unconscious", "b
 # Someone named in a question ("should you call an ambulance, baby's gone blue?")
 _NAMED_PEOPLE = frozenset(
     {"baby", "babys", "son", "sons", "daughter", "daughters", "child", "childs", "kid", "kids", "toddler"}
-    | {"husband", "husbands", "wife", "wifes", "partner", "partners", "boy", "girl", "he", "she", "hes", "shes"}
+    | {"husband", "husbands", "wife", "wifes", "partner", "partners", "boy", "girl"}  # (pronouns: _OWN_PEOPLE)
 )
 _MONTHS = frozenset(
     {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october"}

@@ -161,6 +161,9 @@ def cached_learned(directory: Path = CASES_DIR, cache_dir: Path = CACHE_DIR) -> 
                 written.unlink(missing_ok=True)  # a disk that filled up leaves no half file
                 raise
         os.replace(written, path)
+        for older in cache_dir.glob("learned-*.joblib"):  # models of other cases: ~27 MB each, kept none
+            if older != path:
+                older.unlink(missing_ok=True)
     except OSError as error:
         log.warning("learned reading: not kept in %s (%s)", cache_dir, type(error).__name__)
     return screen
