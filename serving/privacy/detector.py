@@ -28,7 +28,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from serving.privacy import forms, interchange, labelled, recognizers, structure
+from serving.privacy import forms, interchange, labelled, people, recognizers, structure, towns
 
 # Placeholder types, and the Presidio entities each covers.
 ENTITY_TYPES: dict[str, str] = {
@@ -117,6 +117,10 @@ class PhiDetector:
             labelled.CuedNameRecognizer(
                 recognizers.common_words(), clinical_terms(), self._names.first, self._names.last
             ),
+            people.PeopleByRoleRecognizer(
+                recognizers.common_words(), clinical_terms(), self._names.first, self._names.last
+            ),
+            towns.TownRecognizer(),
             forms.WrittenDateRecognizer(),
             forms.DayMonthRecognizer(),
             forms.AgeBesideNameRecognizer(),

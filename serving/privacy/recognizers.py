@@ -205,7 +205,11 @@ class NpiRecognizer(RegexRecognizer):
     rules = (rule(r"(?<![\d-])(?P<id>[12]\d{9})(?![\d-])", 0.6),)
 
     def accept(self, text: str, start: int, end: int) -> bool:
-        return npi_is_valid(text[start:end])
+        # the label decides: "(NPI 1437219856)" whatever its check digit (made-up and mistyped ones too)
+        return npi_is_valid(text[start:end]) or bool(_NPI_LABEL.search(text[max(0, start - 12) : start]))
+
+
+_NPI_LABEL = regex.compile(r"(?i:\bnpi)(?:\s*(?:no\.?|number|\#))?[\s:#.(]{0,6}+$")
 
 
 class HealthPlanRecognizer(RegexRecognizer):

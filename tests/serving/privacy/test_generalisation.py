@@ -231,6 +231,33 @@ FHIR = (
         ("Symptoms since 3/7, seen at the walk-in centre.", "DATE", "3/7"),
         ("seen in 3/12 by Dr Lee.", "DATE", "3/12"),
         ("Address: 14 Mt. Vernon road, Springfield", "ADDRESS", "14 Mt. Vernon road, Springfield"),
+        # after blind set 13: a name before a credential, after a role in capitals, a form's role
+        # label or another language's title; an NPI after its label whatever its check digit;
+        # values a header aligns after its label; towns beside a postcode, a state, a line's end
+        # or a letter's date; facilities with more of the world's words
+        ("Pathologist on call: Keiko Morimoto, MD, FCAP", "NAME", "Keiko Morimoto"),
+        ("Signed off by the night team - O. Adeyemi RN, 03:10", "NAME", "O. Adeyemi"),
+        ("Whitlock, Bernadette NP  ext 4410", "NAME", "Whitlock, Bernadette"),
+        ("Home visit with SW Tendai Moyo and the family", "NAME", "Tendai Moyo"),
+        ("Witnessed by: Radka Novotná (HCA)", "NAME", "Radka Novotná"),
+        ("Policy holder: Ferreira, Joaquim   Plan: Gold", "NAME", "Ferreira, Joaquim"),
+        ("Vista por la Dra. Itziar Goikoetxea en urgencias", "NAME", "Itziar Goikoetxea"),
+        ("revue par la Dre Mireille Tremblay-Roy ce matin", "NAME", "Mireille Tremblay-Roy"),
+        ("visita con la dott.ssa Ilaria Benedetti", "NAME", "Ilaria Benedetti"),
+        ("An Herrn Dr. med. Jörg Haberkorn, Facharzt", "NAME", "Jörg Haberkorn"),
+        ("Referring clinician (NPI 1234567890), fax to follow", "NPI", "1234567890"),
+        ("Specimen No.        : HYD2411870032    Collected", "ID", "HYD2411870032"),
+        ("Fallnummer: 30114729 / Station 4B", "ID", "30114729"),
+        ("Ref: SG/23/11487 raised today", "ID", "SG/23/11487"),
+        ("Marktstraße 3, Weinheim 69469", "ADDRESS", "Weinheim"),
+        ("Marktstraße 3, Weinheim 69469", "ZIP", "69469"),
+        ("Transferred from Silver Spring, MD for review", "ADDRESS", "Silver Spring"),
+        ("CVS Pharmacy #2210, Tempe, AZ", "ADDRESS", "Tempe"),
+        ("Employer: Lakehead Mills, Kenora\nHealth and safety", "ADDRESS", "Kenora"),
+        ("Freiburg, den 02.05.2024\nSehr geehrte Kollegen", "ADDRESS", "Freiburg"),
+        ("follow-up at Toa Payoh Polyclinic next month", "ADDRESS", "Toa Payoh Polyclinic"),
+        ("Harbourview Orthopaedic Associates\n22 Quay Road", "ADDRESS", "Harbourview Orthopaedic Associates"),
+        ("Hôpital de la Timone - Service de Cardiologie", "ADDRESS", "Hôpital de la Timone"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -302,6 +329,15 @@ TRAPS = [
     # from the review: clinical text written in two scripts; a mark alone is no script
     "诊断：糖尿病 (Diabetes Mellitus). Plan: Diabetes Mellitus review, Mellitus education.",
     "Диагноз: пневмония (Community Acquired Pneumonia)",
+    # after blind set 13: a role in capitals before
+    # a label or a service is no name, a triage role no credentialed name; readings and doses after
+    # a unit or a vitamin are no postcode or licence; a word that is also a town is read as a word
+    "IP No. pending; NHS Near Me video consult; DVA Gold Card holder; PBM Prior Auth Dept",
+    "Triage RN: pain 6/10",
+    "Haemoglobin 10.2 L g/dL      13.0 - 17.0",
+    "Vit D 1000 IU daily; 2012 Honda Civic",
+    "MOTOR VEHICLE COLLISION - Police/Ambulance handover",
+    "ДН I. SpO2 92%",
 ]
 
 

@@ -144,6 +144,16 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         # (60 s for 64 KB of Arabic)
         lambda n: "ف" * (n - 1) + "(",
         lambda n: "山" * (n - 1) + "(",
+        # after blind set 13: names before a credential, after a role or a title; towns beside a
+        # postcode, a state or a line's end
+        lambda n: "Ab Cd " * (n // 6) + "MD",
+        lambda n: "A. " * (n // 3) + "RN",
+        lambda n: "ABC Ab " * (n // 7),
+        lambda n: "Checked by: Ab Cd " * (n // 18),
+        lambda n: "Dra. " * (n // 5),
+        lambda n: "Ab, 12345 " * (n // 10),
+        lambda n: ", Ab" + " " * n + "x",
+        lambda n: "Ab, AZ " * (n // 7),
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:

@@ -1,0 +1,171 @@
+"""People named by what stands beside them rather than by the name lists (after blind set 13):
+
+- a professional credential after the name: "Hiroshi Tanabe, MD, PhD", "M. Bell RN",
+  "Rhys Llewellyn BDS", "Laura Whitcombe NP";
+- a role in capitals before it: "CPN Dominic Frost", "PCW Gurjeet Kaur", "CHV Wanjiru Kamau";
+- a form's role label that ends in "by" or names a role: "Checked by: Tapas Mondal",
+  "Certifier: Desmond LeBlanc", "Account holder: Okonjo, Chidinma", "Dependent: MAKAYLA CARTER";
+- a title as other languages write it: "Dra. Rocío Barrientos Gil", "Dre Anh Truong",
+  "dott.ssa Chiara Fontanesi", "Dña. Inmaculada Soto", "Herrn Dr. med. Klaus Wendtland".
+
+Each keeps the run's words while they can be a name: never a clinical or common word unless the
+name lists know it, never a word with a digit. Every pattern is possessive or bounded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import regex
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from wordfreq import zipf_frequency
+
+from serving.privacy.labelled import places
+
+_COMMON_ENGLISH = 3.5  # wordfreq's Zipf scale: at or above, a word most readers would know
+_RARE_NAME = 3.0  # after a role in capitals, rarer than this ("Gurjeet", "Achebe"; not "Registrar")
+# Words of a label, never of a name ("IP No.", "PRC Lic. No.", "MC No:")
+_LABEL_WORDS = frozenset({"no", "nr", "nro", "num", "id", "lic", "reg", "ref", "tel", "fax", "dob", "mrn"})
+_LABEL_WORDS |= {"her", "his"}
+
+# A word of a name: capitalised (any script, inner capitals and hyphens: "LeBlanc", "Holloway-Price",
+# "O'Sullivan"), all capitals ("CARTER"), or an initial ("M.", "M.J.").
+_WORD = r"(?:\p{Lu}\.(?:\p{Lu}\.)*+|\p{Lu}[\p{L}\p{M}'’]*+(?:-\p{Lu}[\p{L}\p{M}'’]*+)*+(?!\d))"  # ("SpO2": no word)
+_PARTICLE = r"(?:van|von|de|der|den|del|della|di|da|dos|das|du|la|le|bin|binti|binte|bint|ibn|ap|al|el)"
+# (a form's "Last, First" too: "Account holder: Okonjo, Chidinma")
+_RUN = rf"(?P<id>{_WORD}(?:(?:,[ ]|[ ](?:{_PARTICLE}[ ])*+){_WORD}){{0,3}}+)"
+
+# Credentials a clinician writes after their name. Not "OD" (the right eye), "PT", "OT", "PA"
+# (Pennsylvania) or "DO" alone in mixed case: they mean other things as often.
+_CREDENTIAL = (
+    r"(?:M\.?D\.?|D\.O\.|DO(?=,)|RN|R\.N\.|NP|PA-C|Ph\.?D\.?|BDS|MBBS|MBChB|MBBCh|MRCP|MRCGP|FRCS|FRCP|FRACP|FRCPC|"
+    r"FAAD|FACP|FACC|FACS|FAAP|DNP|CNM|CRNA|LPN|LVN|LCSW|LMFT|PharmD|RPh|DDS|DMD|DPM|DPT|APRN|FNP(?:-[BC]{1,2})?|"
+    r"ANP|RGN|RMN|RSCN|MSW|CCC-SLP|RDN|IBCLC|EMT(?:-P)?|NRP|MPH|MSc|BSc\s?\(Hons\)|FNP|DNB|MS\s?\(Ortho\))"
+)
+_NOT_CREDENTIAL = rf"(?!{_CREDENTIAL}(?![\p{{L}}-]))"  # the run stops before its credential ("M. Bell RN")
+_CREDENTIALED = regex.compile(
+    rf"(?<![\p{{L}}\p{{M}}'’.-])"
+    rf"(?P<id>{_NOT_CREDENTIAL}{_WORD}(?:[ ](?:{_PARTICLE}[ ])*+{_NOT_CREDENTIAL}{_WORD}){{0,3}}+)"
+    rf",?[ ]{_CREDENTIAL}(?![\p{{L}}-])"
+)
+
+# A role in capitals before a name ("CPN Dominic Frost"): two to five capitals, then the run.
+_ROLE_BEFORE = regex.compile(rf"(?<![\p{{L}}-])\p{{Lu}}{{2,5}}[ ]{_RUN}")
+
+# A form's label for a person: "<verb>ed by:", or a role noun, then a colon.
+_ROLE_LABEL = regex.compile(
+    r"(?i:\b(?:(?:checked|raised|found|certified|examined|reviewed|performed|authori[sz]ed|completed|prepared|"
+    r"approved|collected|received|witnessed|escorted|transported|assessed|triaged|interpreted|supervised|"
+    r"countersigned|discharged|admitted|booked|entered|amended|logged)\s+by|certifier|director|service\s+user|"
+    r"account\s+holder|card\s?holder|policy\s?holder|dependent|dependant|treatment\s+supporter|customer|"
+    r"anaesthe(?:sia|tics?)|anesthe(?:sia|siologist)|interpreting|interpreter|responsable|m[ée]dico\s+responsable|"
+    r"superviseure?|supervisor|assistant|scrub\s+nurse|first\s+assist|mo|ho|sho|fy[12]|st[1-8]|cns|keyworker))"
+    r"[ ]?[:\-–][ ]{0,3}+"
+    rf"(?:(?i:dr|dra|dre|prof|mr|mrs|ms|miss|sr|sra)\.?[ ])?{_RUN}"
+)
+
+# Titles as other languages write them: Spanish and Portuguese Dra./Dña./Sra., French Dre, Italian
+# dott./dott.ssa/dr.ssa/sig.ra, German "Dr. med.", Dutch dhr./mevr., Polish pan/pani, Malay Encik/Puan.
+_TITLE = regex.compile(
+    r"(?<![\p{L}.])(?i:dra|dre|dña|doña|dott(?:\.ssa|ssa)?|dr\.ssa|sig\.ra|sig|sra|srta|dhr|mevr|"
+    r"pani|pan|encik|puan|cik|tuan|bpk|ibu|sayın|herrn|frau|dr\.?[ ]med(?:\.[ ]?dent)?)\.?[ ]"
+    r"(?:(?i:dr|prof)\.?[ ](?:(?i:med)\.[ ])?)?" + _RUN
+)
+
+
+class PeopleByRoleRecognizer(EntityRecognizer):
+    """Names beside a credential, a role or a title (this module's docstring)."""
+
+    entity = "NAME"
+
+    def __init__(
+        self, common: frozenset[str], clinical: frozenset[str], first_names: frozenset[str], surnames: frozenset[str]
+    ) -> None:
+        super().__init__(supported_entities=[self.entity], name="PeopleByRoleRecognizer", supported_language="en")
+        self._common = common
+        self._clinical = clinical
+        self._known = first_names | surnames
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        results = []
+        for pattern, score, from_end in (
+            (_CREDENTIALED, 0.8, True),
+            (_ROLE_BEFORE, 0.7, False),
+            (_ROLE_LABEL, 0.8, False),
+            (_TITLE, 0.85, False),
+        ):
+            for match in pattern.finditer(text):
+                # a role in capitals is often a label ("IP No.", "UZ Leuven", "EXIF DateTimeOriginal"):
+                # there, two words that both read as a name's ("CPN Dominic Frost", "AMHP T Achebe")
+                strict = pattern is _ROLE_BEFORE
+                span = self._name(text, match.start("id"), match.group("id"), from_end=from_end, strict=strict)
+                if span is not None and from_end and _a_place(text, span):
+                    continue  # "Silver Spring, MD 20910": a town in Maryland
+                if span is not None:
+                    results.append(RecognizerResult(self.entity, span[0], span[1], score))
+        return results
+
+    def _name(self, text: str, start: int, run: str, *, from_end: bool, strict: bool = False) -> tuple[int, int] | None:
+        """The words of `run` that can be a name: its end (a credential follows the name) or its
+        start (a label or title precedes it), up to the first word that cannot."""
+        pieces = [(m.start(), m.end()) for m in regex.finditer(r"[^\s,]+", run)]
+        if (
+            not from_end
+            and len(pieces) > 1
+            and regex.fullmatch(r"\p{Lu}{2,5}", run[pieces[0][0] : pieces[0][1]])
+            and run[pieces[1][0] : pieces[1][1]][1:2].islower()
+        ):
+            pieces = pieces[1:]  # a role in capitals before the name: "PCW Gurjeet Kaur"
+        if not from_end:  # "Last, First" has its comma after the first word: "Qureshi, CNIC" is no name
+            for index in range(2, len(pieces)):
+                if "," in run[pieces[index - 1][1] : pieces[index][0]]:
+                    pieces = pieces[:index]
+                    break
+        ordered = list(reversed(pieces)) if from_end else pieces
+        kept: list[tuple[int, int]] = []
+        for begin, end in ordered:
+            word = run[begin:end]
+            if regex.fullmatch(_PARTICLE, word) and kept:
+                kept.append((begin, end))
+                continue
+            if not self._could_be_a_name(word, strict=strict):
+                break
+            kept.append((begin, end))
+        while kept and regex.fullmatch(_PARTICLE, run[kept[-1][0] : kept[-1][1]]):
+            kept.pop()  # a run ends on a name, never on "de"
+        if not from_end:
+            while kept and regex.fullmatch(r"\p{Lu}{1,3}", run[kept[-1][0] : kept[-1][1]]):
+                kept.pop()  # a name ends on its surname: "Killip I" is a class, "Smith II" a count
+        words = [run[b:e] for b, e in kept]
+        if strict and len(words) < 2:
+            return None
+        if not words or all(regex.fullmatch(r"(?:\p{Lu}\.?)+", w) for w in words):
+            return None  # initials alone ("RT / JM") say too little
+        if from_end and len(words) == 1 and words[0].strip(".").lower() not in self._known:
+            return None  # "Triage RN": one word before a credential is a name only if the lists know it
+        first, last = min(b for b, _ in kept), max(e for _, e in kept)
+        return start + first, start + last
+
+    def _could_be_a_name(self, word: str, *, strict: bool = False) -> bool:
+        if regex.fullmatch(r"(?:\p{Lu}\.)+|\p{Lu}", word):
+            return True  # an initial ("M.", "T Achebe")
+        bare = word.strip(".,'’").lower()
+        if not bare or any(ch.isdigit() for ch in bare) or bare in self._clinical or bare in _LABEL_WORDS:
+            return False
+        if bare in self._known:
+            return not strict or bare not in self._common  # "NHS Near Me", "DVA Gold Card": no names
+        if bare in self._common:
+            return False
+        rare = _RARE_NAME if strict else _COMMON_ENGLISH
+        return not bare.isascii() or zipf_frequency(bare, "en") < rare
+
+
+_STATE_ZIP = regex.compile(r"^,?[ ]\S+[ ]+\d{5}\b")
+
+
+def _a_place(text: str, span: tuple[int, int]) -> bool:
+    """A town before a state's abbreviation, not a clinician before a credential."""
+    return text[span[0] : span[1]] in places() or bool(_STATE_ZIP.match(text[span[1] : span[1] + 16]))
