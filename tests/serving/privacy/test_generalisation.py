@@ -258,6 +258,12 @@ FHIR = (
         ("follow-up at Toa Payoh Polyclinic next month", "ADDRESS", "Toa Payoh Polyclinic"),
         ("Harbourview Orthopaedic Associates\n22 Quay Road", "ADDRESS", "Harbourview Orthopaedic Associates"),
         ("Hôpital de la Timone - Service de Cardiologie", "ADDRESS", "Hôpital de la Timone"),
+        # a name in capitals alone where a name is expected: a label, staff initials after "by",
+        # an HL7 field, a nickname in quotes
+        ("Surname: OKAFOR   Given: Chidi", "NAME", "OKAFOR"),
+        ("Obs repeated at 02:00 by PKW, all stable", "NAME", "PKW"),
+        ("PID|1||44120^^^H^MR||ABARA^NNEKA||19500101|F", "NAME", "ABARA"),
+        ('Resident: Thomas ("TJ") Okoro', "NAME", "TJ"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -338,6 +344,10 @@ TRAPS = [
     "Vit D 1000 IU daily; 2012 Honda Civic",
     "MOTOR VEHICLE COLLISION - Police/Ambulance handover",
     "ДН I. SpO2 92%",
+    # a word in capitals alone is an abbreviation unless a name is expected there: lab tests,
+    # scores, ventilator settings, classifications
+    "Bloods: AST 61, GGT 140, HDL 0.9, TG 2.3. ECOG 1. MMSE 26. PEEP 8. GINA step 3. NGT in situ.",
+    "Echo: RVSP 38. FBS 6.1, PASI 12, EASI 20, EDSS 3.5; SJS ruled out; CCTC aware.",
 ]
 
 
