@@ -28,7 +28,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from serving.privacy import forms, interchange, labelled, people, recognizers, structure, towns
+from serving.privacy import forms, interchange, labelled, national_ids, people, recognizers, structure, towns
 
 # Placeholder types, and the Presidio entities each covers.
 ENTITY_TYPES: dict[str, str] = {
@@ -121,6 +121,8 @@ class PhiDetector:
                 recognizers.common_words(), clinical_terms(), self._names.first, self._names.last
             ),
             towns.TownRecognizer(),
+            national_ids.NationalIdRecognizer(),
+            national_ids.NumberInProseRecognizer(),
             forms.WrittenDateRecognizer(),
             forms.DayMonthRecognizer(),
             forms.AgeBesideNameRecognizer(),

@@ -518,6 +518,8 @@ class LabelledPlaceRecognizer(RegexRecognizer):
             r"(?i:hospital|facility|clinic|employer|school|venue|institution|practice|"
             r"surgery|care[ ]home|nursing[ ]home|pharmacy|club|workplace|place[ ]of[ ]work|treating[ ]hospital|"
             r"residence|domicilio|adres|adresse|adresa|endere[çc]o|direcci[óo]n|"
+            # after blind set 14: a form's town and an ambulance's destination or agency
+            r"city|town|village|suburb|county|district|municipality|agency|dest|destination|"
             r"住所|住址|주소|[đd][ịi]a[ ]ch[ỉi])"
             r"[ \t]*:[ \t]*(?P<id>(?-i:\p{Lu})[^\n,()\t]*?)(?=[ \t]*(?:$|\n|,|\(|\t|[ ]{2}))",
             0.7,

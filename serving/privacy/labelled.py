@@ -57,7 +57,7 @@ class LabelledRecognizer(RegexRecognizer):
             return False
         sentence_end = text[max(0, start - 2) : start] == ". " and not text[
             max(0, start - 6) : start - 2
-        ].lower().endswith(("no", "nr", "num", "ref", "acc", "id"))
+        ].lower().endswith(("no", "nr", "num", "ref", "acc", "id", "reg", "col", "prof", "lic", "céd"))
         if any(ch.islower() for ch in value) or sentence_end:
             return False  # prose, or a new sentence after the label: "for billing. A 67-year-old"
         if end < len(text) and (text[end].isalpha() or text[end] == "-"):
@@ -74,7 +74,10 @@ class LabelledMrnRecognizer(LabelledRecognizer):
     rules = (
         labelled(
             r"mrn|mr\s*no|med(?:ical)?\s*rec(?:ord)?s?|hosp(?:ital)?\s*(?:no|num|number|id|\#)|hosp\#|chart|"
-            r"unit\s*(?:no|number)|patient\s*(?:id|no|number)|pt\s*(?:id|no)|temp\s*mrn|urn|crn|case\s*record"
+            r"unit\s*(?:no|number)|patient\s*(?:id|no|number)|pt\s*(?:id|no)|temp\s*mrn|urn|crn|case\s*record|"
+            # after blind set 14: "expediente", "Nr księgi głównej:", "MRN (if known):" (not "Exp.", a
+            # card's expiry as often)
+            r"expediente|nr\s+ksi[ęe]gi\s+g[łl][óo]wnej|mrn\s*\([^)\n]{0,16}\)"
         ),
     )
 
@@ -83,8 +86,8 @@ class LabelledSsnRecognizer(RegexRecognizer):
     entity = "SSN"
     rules = (
         rule(
-            r"\b(?:ssn|ss\#|social\s*security(?:\s*(?:no|number|\#))?)\b[\s:#.-]{0,4}+"
-            r"(?:(?:last\s*(?:4|four)|ending(?:\s*in)?)[\s:#.-]{0,3}+)?(?:(?:is|was)\s+)?"
+            r"\b(?:ssn|ss\#|social\s*security(?:\s*(?:no|number|\#))?)\b[\s:#.(-]{0,4}+"
+            r"(?:(?:last\s*(?:4|four)(?:\s+on\s+file)?|ending(?:\s*in)?)\)?[\s:#.-]{0,3}+)?(?:(?:is|was)\s+)?"
             r"(?P<id>\d{3}[\s.-]?\d{2}[\s.-]?\d{4}|(?:x{3}|\*{3})[\s.-]?(?:x{2}|\*{2})[\s.-]?\d{4}|\d{4})\b",
             0.9,
         ),
@@ -111,7 +114,10 @@ class LabelledLicenseRecognizer(LabelledRecognizer):
     rules = (
         labelled(
             r"licen[cs]e|lic|dl|driver'?s?\s*licen[cs]e|dea|certificate|cert|registration\s*(?:no|number)|"
-            r"gmc|nmc|ahpra|permit"
+            r"gmc|nmc|ahpra|permit|"
+            # a clinician's college or register number in Spanish and Latin America ("Col. M-4471",
+            # "Céd. Prof. 9912407"), Germany's LANR (after blind set 14)
+            r"col|colegiado|c[ée]d(?:ula)?\.?\s*prof(?:esional)?|lanr|arzt-nr"
         ),
     )
 
@@ -221,6 +227,18 @@ class MoreDatesRecognizer(RegexRecognizer):
         rule(r"\b(?P<id>\d{1,2}\s+(?:mac|mei|ogos|disember|maj|juni|juli)\s+(?:19|20)\d\d)\b", 0.8),
         rule(r"(?P<id>(?:(?:令和|平成|昭和)\d{1,2}|\d{4})年\d{1,2}月\d{1,2}日|\d{1,2}月\d{1,2}日)", 0.8),
         rule(r"(?P<id>(?:\d{4}년\s?)?\d{1,2}월\s?\d{1,2}일)", 0.8),
+        # after blind set 14: a month and a year ("placed 3/2023", "waiting since 11/2019", "born
+        # 03.1958"), and a month alone after a word that dates by it ("no cannabis since July",
+        # "ECG du mai"): each an element of a date finer than the year
+        rule(r"(?<![\d/.])(?P<id>(?:0?[1-9]|1[0-2])[/.](?:19|20)\d\d)(?![\d/.]|\s?(?:mg|ml|g|%|kg|units?)\b)", 0.75),
+        rule(
+            r"\b(?:since|in|until|till|from|during|last|early|late|mid|du|de|en|em|seit|im)[ -]"
+            r"(?P<id>(?-i:January|February|March|April|May|June|July|August|September|October|November|"
+            r"December|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre|"
+            r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))\b"
+            r"(?!\s+(?:\d|de\s+\d|of\s+\d))",  # (with a day it is read whole by another rule)
+            0.7,
+        ),
     )
 
 
@@ -244,7 +262,11 @@ _FACILITY_WORD = (
     r"opticians?|clínica|clinica|hôpital|hopital|krankenhaus|ziekenhuis|klinik|rehab|university|universitätsmedizin|"
     # after blind set 13 ("Ang Mo Kio Polyclinic", "Lakeshore Dermatology Associates", "Meander Medisch
     # Centrum", "Erasmus MC", "Cathedral Road Dental Care", "Greenoaks Memorial", "New Hope Baptist Church")
-    r"polyclinic|pathology|associates|medisch\s+centrum|mc|dental\s+care|memorial|(?:baptist\s+)?church|mall)"
+    r"polyclinic|pathology|associates|medisch\s+centrum|mc|dental\s+care|memorial|(?:baptist\s+)?church|mall|"
+    # after blind set 14: practices by specialty, schools, employers ("Riverbend Internal Medicine",
+    # "Motor City Physical Therapy", "Duke Cancer Institute", "Whitmore Elementary", "... Ltd")
+    r"internal\s+medicine|orthop(?:a)?edics|physical\s+therapy|cancer\s+(?:institute|center|centre)|institute|"
+    r"elementary|state\s+high|high\s+school|ltd|inc|llc|gmbh|pty|plc|fire\s+(?:&|and)\s+rescue)"
 )
 _CAPWORD = r"(?:St\.?|Saint|\p{Lu}[\p{Ll}'’]++(?:-\p{Lu}[\p{Ll}]++)?|\p{Lu}{2,}+)"
 
@@ -324,6 +346,7 @@ _GENERIC_FACILITY_START = frozenset(
         "from",
         "in",
         "patient",
+        "employer",
     }
 )
 

@@ -27,6 +27,8 @@ _RARE_NAME = 3.0  # after a role in capitals, rarer than this ("Gurjeet", "Acheb
 # Words of a label, never of a name ("IP No.", "PRC Lic. No.", "MC No:")
 _LABEL_WORDS = frozenset({"no", "nr", "nro", "num", "id", "lic", "reg", "ref", "tel", "fax", "dob", "mrn"})
 _LABEL_WORDS |= {"her", "his"}
+# A form's next labels after a name on its line ("Patient: Ann Lee DOB ...", "Sex F", "Age 91")
+_FORM_WORDS = frozenset({"age", "sex", "gender", "dob", "born", "ward", "bed", "room", "unit", "nhs", "hospital"})
 
 # A word of a name: capitalised (any script, inner capitals and hyphens: "LeBlanc", "Holloway-Price",
 # "O'Sullivan"), all capitals ("CARTER"), or an initial ("M.", "M.J.").
@@ -59,7 +61,8 @@ _ROLE_LABEL = regex.compile(
     r"countersigned|discharged|admitted|booked|entered|amended|logged)\s+by|certifier|director|service\s+user|"
     r"account\s+holder|card\s?holder|policy\s?holder|dependent|dependant|treatment\s+supporter|customer|"
     r"anaesthe(?:sia|tics?)|anesthe(?:sia|siologist)|interpreting|interpreter|responsable|m[ée]dico\s+responsable|"
-    r"superviseure?|supervisor|assistant|scrub\s+nurse|first\s+assist|mo|ho|sho|fy[12]|st[1-8]|cns|keyworker))"
+    r"superviseure?|supervisor|assistant|scrub\s+nurse|first\s+assist|mo|ho|sho|fy[12]|st[1-8]|cns|keyworker|"
+    r"clinician|assessor|nurse\s+completing|(?:actioned|transcribed|typed|scribed)\s+by))"
     r"[ ]?[:\-–][ ]{0,3}+"
     rf"(?:(?i:dr|dra|dre|prof|mr|mrs|ms|miss|sr|sra)\.?[ ])?{_RUN}"
 )
@@ -70,6 +73,18 @@ _TITLE = regex.compile(
     r"(?<![\p{L}.])(?i:dra|dre|dña|doña|dott(?:\.ssa|ssa)?|dr\.ssa|sig\.ra|sig|sra|srta|dhr|mevr|"
     r"pani|pan|encik|puan|cik|tuan|bpk|ibu|sayın|herrn|frau|dr\.?[ ]med(?:\.[ ]?dent)?)\.?[ ]"
     r"(?:(?i:dr|prof)\.?[ ](?:(?i:med)\.[ ])?)?" + _RUN
+)
+
+# A patient's own label at a line's or column's start, then the name to the column's end: there a
+# word is the name's unless it is clinical or a label ("Patient: Said bin Hamood Al-Busaidi",
+# "Pt: Chen, Wei-Ling", "Name, Vorname des Versicherten: Bauer, Maximilian Josef", "Patient :
+# M. Karim BENSALEM"), even a word English has ("Said").
+_PATIENT_LABEL = regex.compile(
+    r"(?:(?<=^|\n)[ \t]{0,8}+|(?<=[ ]{2}|\t))"  # (bounded: a run of spaces is not rescanned from each)
+    r"(?i:patient(?:\s+name)?|pt(?:\s+name)?|name|full\s+name|resident|client|service\s+user|usager|"
+    r"paciente|patiente?|nom|nombre|nome|name,\s*vorname(?:\s+des\s+versicherten)?|versicherte[rn]?)"
+    r"[ \t]?:[ \t]{0,3}+(?:(?i:m|mme|mr|mrs|ms|miss|mx|dr|sr|sra|herr|frau|dhr|mevr)\.?[ ])?"
+    rf"(?P<id>{_WORD}(?:(?:,[ ]|[ ](?:{_PARTICLE}[ ])*+){_WORD}){{0,4}}+)"
 )
 
 
@@ -106,7 +121,29 @@ class PeopleByRoleRecognizer(EntityRecognizer):
                     continue  # "Silver Spring, MD 20910": a town in Maryland
                 if span is not None:
                     results.append(RecognizerResult(self.entity, span[0], span[1], score))
+        for match in _PATIENT_LABEL.finditer(text):
+            span = self._labelled(match.start("id"), match.group("id"))
+            if span is not None:
+                results.append(RecognizerResult(self.entity, span[0], span[1], 0.85))
         return results
+
+    def _labelled(self, start: int, run: str) -> tuple[int, int] | None:
+        """After a patient's label: the run's words up to the first clinical or label word, a name
+        when one of them reads as a name's ("Said bin Hamood Al-Busaidi"; not "Stable overnight")."""
+        pieces = [(m.start(), m.end()) for m in regex.finditer(r"[^\s,]+", run)]
+        kept: list[tuple[int, int]] = []
+        for begin, end in pieces:
+            bare = run[begin:end].strip(".").lower()
+            if bare in self._clinical or bare in _LABEL_WORDS or bare in _FORM_WORDS:
+                break
+            kept.append((begin, end))
+        while kept and regex.fullmatch(_PARTICLE, run[kept[-1][0] : kept[-1][1]]):
+            kept.pop()
+        words = [run[b:e] for b, e in kept if not regex.fullmatch(_PARTICLE, run[b:e])]
+        named = [w for w in words if self._could_be_a_name(w) and not regex.fullmatch(r"(?:\p{Lu}\.?)+", w)]
+        if not named or (len(words) == 1 and words[0].strip(".").lower() in self._common):
+            return None
+        return start + kept[0][0], start + kept[-1][1]
 
     def _name(self, text: str, start: int, run: str, *, from_end: bool, strict: bool = False) -> tuple[int, int] | None:
         """The words of `run` that can be a name: its end (a credential follows the name) or its
@@ -155,6 +192,9 @@ class PeopleByRoleRecognizer(EntityRecognizer):
         bare = word.strip(".,'’").lower()
         if not bare or any(ch.isdigit() for ch in bare) or bare in self._clinical or bare in _LABEL_WORDS:
             return False
+        if "-" in bare.strip("-") and word[:1].isupper():  # "Mary-Kate", "Kaur-Whitlam": each part
+            parts = [part for part in bare.split("-") if part]
+            return all(part in self._known or part not in self._common for part in parts)
         if bare in self._known:
             return not strict or bare not in self._common  # "NHS Near Me", "DVA Gold Card": no names
         if bare in self._common:

@@ -264,6 +264,28 @@ FHIR = (
         ("Obs repeated at 02:00 by PKW, all stable", "NAME", "PKW"),
         ("PID|1||44120^^^H^MR||ABARA^NNEKA||19500101|F", "NAME", "ABARA"),
         ('Resident: Thomas ("TJ") Okoro', "NAME", "TJ"),
+        # after blind set 14: the words after a patient's own label are the name's even when
+        # English has them; role labels of assessors and clinicians; towns after a place word in
+        # other languages, before a UK postcode, beside a person in brackets, between " - "; a
+        # national id by its label a few words away; a number prose says is someone's; a month
+        # and year; a month after "since"
+        ("Patient: Said Al-Harthy      Ward: 4", "NAME", "Said Al-Harthy"),
+        ("Pt: Tan, Mei-Ling (Jess)    DOB", "NAME", "Tan, Mei-Ling"),
+        ("Assessor: Rohan Pillai (OT)", "NAME", "Rohan Pillai"),
+        ("Nurse completing: Anne-Marie Doyle, RGN", "NAME", "Anne-Marie Doyle"),
+        ("elle rentre de Marseille demain", "ADDRESS", "Marseille"),
+        ("Eye Unit, Rhiwbina, Cardiff CF14 6UZ", "ADDRESS", "Cardiff"),
+        ("paternal uncle Colm Byrne (Drogheda), bowel ca at 50", "ADDRESS", "Drogheda"),
+        ("Centro de Salud Norte - Granada - Consulta", "ADDRESS", "Granada"),
+        ("City: Bellevue   State: WA", "ADDRESS", "Bellevue"),
+        ("ul. Długa 5, 80-831 Gdańsk", "ZIP", "80-831"),
+        ("Aadhaar (for the claim) : 4417 2290 3381", "SSN", "4417 2290 3381"),
+        ("PESEL, if needed for the forms: 75031412345", "SSN", "75031412345"),
+        ("my member number for the gym card is GX-44120, sorry", "ID", "GX-44120"),
+        ("the coil was placed 4/2022 at the clinic", "DATE", "4/2022"),
+        ("off alcohol since August, sleeping better", "DATE", "August"),
+        ("SSN (last 4 on file): ***-**-4471", "SSN", "***-**-4471"),
+        ("Physio: Ana Ruiz (Col. M-5521)   Referred", "LICENSE", "M-5521"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -348,6 +370,11 @@ TRAPS = [
     # scores, ventilator settings, classifications
     "Bloods: AST 61, GGT 140, HDL 0.9, TG 2.3. ECOG 1. MMSE 26. PEEP 8. GINA step 3. NGT in situ.",
     "Echo: RVSP 38. FBS 6.1, PASI 12, EASI 20, EDSS 3.5; SJS ruled out; CCTC aware.",
+    # after blind set 14: a Foley in brackets, "Fecha de Alta", a country after "de", a dose number
+    # and a reading said in prose, a patient label before a clinical word
+    "Catheter changed (Foley), draining. Fecha de Alta pendiente. Viene de Peru.",
+    "the dose number is 2 and my BP is 140/90",
+    "Patient: Stable overnight\nPatient: Diabetes Review",
 ]
 
 

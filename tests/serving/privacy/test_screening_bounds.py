@@ -154,6 +154,13 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         lambda n: "Ab, 12345 " * (n // 10),
         lambda n: ", Ab" + " " * n + "x",
         lambda n: "Ab, AZ " * (n // 7),
+        # after blind set 14: a patient's label, a national id's label and a number in prose with
+        # nothing after them, again and again
+        lambda n: "Patient: " + "Ab " * (n // 3),
+        lambda n: "aadhaar " * (n // 8),
+        lambda n: "my id is " * (n // 9),
+        lambda n: "since " * (n // 6),
+        lambda n: "de Ab " * (n // 6),
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
