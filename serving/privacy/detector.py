@@ -120,7 +120,7 @@ class PhiDetector:
             people.PeopleByRoleRecognizer(
                 recognizers.common_words(), clinical_terms(), self._names.first, self._names.last
             ),
-            towns.TownRecognizer(),
+            towns.TownRecognizer(self._names.first, self._names.last),
             national_ids.NationalIdRecognizer(),
             national_ids.NumberInProseRecognizer(),
             forms.WrittenDateRecognizer(),
@@ -153,6 +153,7 @@ class PhiDetector:
         self._clinical = clinical_terms()
         self._common = recognizers.common_words()
         labelled.places()  # GeoNames' table (~0.5 s): loaded with the detector, not by a request
+        towns.big_towns()
         self._presidio: list[PatternRecognizer] = [
             UsSsnRecognizer(),
             UsMbiRecognizer(),
@@ -247,6 +248,7 @@ _READING_BEFORE = regex.compile(
     r"(?i:\b(?:bp|ta|pa|rr|nibp|abp|blood\s+pressure|tensi[óo]n(?:\s+arterial)?|pressione|blutdruck|"
     r"press[ãa]o|va|acuity|visus|vision|od|os|ou|right\s+eye|left\s+eye)\b[\s:=]{0,3})$"
 )
+_TEST_BEFORE = regex.compile(r"(?<![\p{L}\d])\p{Lu}[\p{Lu}\d-]{1,8}[ ]?[:=]?[ ]?$")  # "ACE-III ", "SAT "
 _DECIMAL_RANGE = regex.compile(r"\d+[.,]\d+\s?[-–]\s?\d+[.,]\d+")
 
 
@@ -257,6 +259,8 @@ def _clinical_reading(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 24) : start]
     if _MONTHS_OR_DAYS.fullmatch(found) and _DURATION_BEFORE.search(before):
         return True
+    if _FRACTION.fullmatch(found) and _TEST_BEFORE.search(before):
+        return True  # a score or a strength after a test's or a drug's capitals: "MMSE 21/30", "AV 75/10"
     return bool(_FRACTION.fullmatch(found) and _READING_BEFORE.search(before))
 
 
@@ -271,11 +275,30 @@ _NAME_EXPECTED_BEFORE = regex.compile(
     r"pharmacist|sonographer|scribe|nurse|rn|initials?|signed|child|son|daughter|mum|dad)\W{0,4})$"
     r"|[|^\t\"“]$|\]\s$|/\s?$|(?:^|\n|\.)\s?[-–]\s$"
 )
+# a relative, or another name and age of the same list, before it: "wife Mwanaisha 38, children
+# Fatuma 11, Juma 7" are people and their ages
+_PERSON_BEFORE = regex.compile(
+    r"(?i:\b(?:wife|husband|brother|sister|children|child|kids?|partner|spouse|grand(?:son|daughter|mother|father)|"
+    r"girlfriend|boyfriend|lady|gentleman|man|woman|aunt|uncle|niece|nephew|cousin|mother|father|twins?|"
+    r"siblings?)\W{0,3})(?:\p{Lu}\p{Ll}+[ ]\d{1,3}[a-z]{0,3},[ ]){0,3}$"
+)
+# (not an age, a phone number's first digits, nor a chat's speaker: "Deb: 129, they said")
+_SCORE_AFTER = regex.compile(
+    r"(?:[ ]?=|[ ]?(?<!^[\p{L}-]*+):)?[ ]?\d{1,3}(?:[.,]\d+)?(?![\d/:-]|[ ]\d|[ ]?(?:y|yo|yrs?|years?|wks?|M|F|m|f)\b)",
+    regex.MULTILINE,
+)
 _NAME_EXPECTED_AFTER = regex.compile(r"[|^\t]|,\s?\p{Lu}\p{Ll}|:")
 
 
 def _abbreviation_as_name(text: str, result: RecognizerResult) -> bool:
-    if result.entity_type != "NAME" or not _CAPS_WORD.fullmatch(text, result.start, result.end):
+    if result.entity_type != "NAME":
+        return False
+    if _SCORE_AFTER.match(text, result.end) and regex.fullmatch(r"\p{L}[\p{L}-]*+", text[result.start : result.end]):
+        # one word and then a reading is a score or a test ("Braden 14", "MoCA 23", "Calprotectin 1,240"),
+        # unless a name is expected there (after blind set 15)
+        before = text[max(0, result.start - 64) : result.start]
+        return not (_NAME_EXPECTED_BEFORE.search(before[-24:]) or _PERSON_BEFORE.search(before))
+    if not _CAPS_WORD.fullmatch(text, result.start, result.end):
         return False
     if _NAME_EXPECTED_BEFORE.search(text[max(0, result.start - 24) : result.start]):
         return False

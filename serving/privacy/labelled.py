@@ -98,7 +98,9 @@ class LabelledPlanRecognizer(LabelledRecognizer):
     entity = "HEALTH_PLAN"
     rules = (
         labelled(
-            r"member(?:ship)?|subscriber|policy|group|medicare|medicaid|insurance|insured|plan|beneficiary|"
+            # ("plan" only with its number's word: "Plan: 6 sessions CBT" is a care plan; after blind set 15)
+            r"member(?:ship)?|subscriber|policy|group|medicare|medicaid|insurance|insured|plan\s*(?:id|no|number|\#)|"
+            r"beneficiary|"
             r"mbi|hicn|health\s*plan|coverage|cigna|aetna|uhc|bcbs|humana|kaiser|tricare|medi-cal"
         ),
     )
@@ -634,7 +636,9 @@ class CuedNameRecognizer(EntityRecognizer):
             words = [w for w in words if w not in self._stop] if words[-1] in self._stop else words
             if len(words) < 2 or any(w in self._clinical for w in words):
                 continue
-            listed = words[0] in self._surnames or words[1] in self._first_names
+            # ("FALL, SYNCOPE", "MIN, SWEATY": an EMS note's capitals; the "first name" is an English word)
+            first_is_word = words[1] not in self._first_names and zipf_frequency(words[1], "en") >= _COMMON_ENGLISH
+            listed = (words[0] in self._surnames and not first_is_word) or words[1] in self._first_names
             labelled = bool(_NAME_LABEL_BEFORE.search(text[max(0, match.start() - 24) : match.start()])) or bool(
                 _AGE_SEX_AFTER.match(text[match.end() : match.end() + 16])
             )

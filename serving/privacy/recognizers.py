@@ -219,8 +219,8 @@ class HealthPlanRecognizer(RegexRecognizer):
     entity = "HEALTH_PLAN"
     rules = (
         rule(
-            rf"\b(?:member|subscriber|policy|group|plan|insurance|medicaid|medicare|beneficiary|mbi|hicn|ins)"
-            rf"(?:\s+(?:id|number|no\.?|\#))?{_ID_LABEL_SEP}(?P<id>(?=[A-Z-]*\d)[A-Z0-9]{{1,5}}[-\s]?[A-Z0-9]{{3,14}}"
+            rf"\b(?:member|subscriber|policy|group|plan(?=\s+(?:id|number|no\.?|\#))|insurance|medicaid|medicare|"
+            rf"beneficiary|mbi|hicn|ins)(?:\s+(?:id|number|no\.?|\#))?{_ID_LABEL_SEP}(?P<id>(?=[A-Z-]*\d)[A-Z0-9]{{1,5}}[-\s]?[A-Z0-9]{{3,14}}"
             rf"(?:-[A-Z0-9]{{2,6}})?)\b",
             1.0,
         ),

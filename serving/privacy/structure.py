@@ -246,7 +246,8 @@ def _fits(kind: str, value: str) -> bool:
         return value.isdigit() and int(value) > 89
     if kind in ("DATE", "PHONE", "ZIP", "MRN", "SSN"):
         return any(c.isdigit() for c in value) or kind == "ZIP"
-    return True
+    # a room of a home under "Location" ("bedroom", "en-suite") is no place: a town is capitalised
+    return not (kind == "ADDRESS" and value[:1].islower() and not any(c.isdigit() for c in value))
 
 
 # ---- scanned forms ----

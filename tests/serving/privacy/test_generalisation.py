@@ -286,6 +286,10 @@ FHIR = (
         ("off alcohol since August, sleeping better", "DATE", "August"),
         ("SSN (last 4 on file): ***-**-4471", "SSN", "***-**-4471"),
         ("Physio: Ana Ruiz (Col. M-5521)   Referred", "LICENSE", "M-5521"),
+        # after blind set 15: a town of 50,000 people or more needs no cue
+        ("moved back to Ludhiana with her son", "ADDRESS", "Ludhiana"),
+        ("works nights at a depot outside Bremen these days", "ADDRESS", "Bremen"),
+        ("Household: wife Zawadi 41, children Neema 12, Baraka 6", "NAME", "Neema"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -375,6 +379,14 @@ TRAPS = [
     "Catheter changed (Foley), draining. Fecha de Alta pendiente. Viene de Peru.",
     "the dose number is 2 and my BP is 140/90",
     "Patient: Stable overnight\nPatient: Diabetes Review",
+    # after blind set 15: a score or a strength after a test's or a drug's capitals; a care plan; a
+    # room of a home under "Location"; one word and then a reading; a big town's name as an eponym
+    # or a score, a word of another language, a person's name after a relative
+    "Cognition: MMSE 24/30, ACE-III 71/100; Widal TO 1/160; Ecosprin AV 75/20 daily",
+    "Plan: 8 sessions of CBT, then review",
+    "Shift\tLocation\tInjury\tHospital\nnight\tbathroom\tnone\tnot needed\nday\tlounge\tgraze\tnot needed",
+    "Braden 12, MoCA 19, Calprotectin 860, STOP-BANG 6, Alvarado 7",
+    "Epworth 15; Unna boot applied; Registro de enfermería; Centro de salud",
 ]
 
 

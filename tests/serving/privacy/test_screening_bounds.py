@@ -161,6 +161,9 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         lambda n: "my id is " * (n // 9),
         lambda n: "since " * (n // 6),
         lambda n: "de Ab " * (n // 6),
+        # after blind set 15: capitalised runs a big town's name could start, names before readings
+        lambda n: "Abc Def Ghi " * (n // 12),
+        lambda n: "wife Ab 12, " * (n // 12),
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
