@@ -153,7 +153,8 @@ class PhiDetector:
         self._clinical = clinical_terms()
         self._common = recognizers.common_words()
         labelled.places()  # GeoNames' table (~0.5 s): loaded with the detector, not by a request
-        towns.big_towns()
+        towns.big_towns()  # and the towns of 50,000 or more, and the countries (a first request would pay)
+        towns.countries()
         self._presidio: list[PatternRecognizer] = [
             UsSsnRecognizer(),
             UsMbiRecognizer(),
@@ -252,6 +253,12 @@ _TEST_BEFORE = regex.compile(r"(?<![\p{L}\d])\p{Lu}[\p{Lu}\d-]{1,8}[ ]?[:=]?[ ]?
 _DECIMAL_RANGE = regex.compile(r"\d+[.,]\d+\s?[-–]\s?\d+[.,]\d+")
 
 
+def _could_be_a_day(fraction: str) -> bool:
+    """ "02/05", "12/03": a day and a month in one order or the other (a date after "LMP", "CT")."""
+    first, second = (int(part) for part in fraction.split("/"))
+    return (1 <= first <= 31 and 1 <= second <= 12) or (1 <= first <= 12 and 1 <= second <= 31)
+
+
 def _clinical_reading(text: str, start: int, end: int) -> bool:
     found = text[start:end]
     if _WEEKS_OR_GESTATION.fullmatch(found) or _DECIMAL_RANGE.fullmatch(found):
@@ -259,7 +266,7 @@ def _clinical_reading(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 24) : start]
     if _MONTHS_OR_DAYS.fullmatch(found) and _DURATION_BEFORE.search(before):
         return True
-    if _FRACTION.fullmatch(found) and _TEST_BEFORE.search(before):
+    if _FRACTION.fullmatch(found) and _TEST_BEFORE.search(before) and not _could_be_a_day(found):
         return True  # a score or a strength after a test's or a drug's capitals: "MMSE 21/30", "AV 75/10"
     return bool(_FRACTION.fullmatch(found) and _READING_BEFORE.search(before))
 
@@ -273,6 +280,7 @@ _CAPS_WORD = regex.compile(r"\p{Lu}{2,6}(?:-\p{Lu}{1,3})?")
 _NAME_EXPECTED_BEFORE = regex.compile(
     r"(?i:\b(?:name|surname|given|forename|pt|patient|resident|dr|mr|mrs|ms|miss|hi|hello|dear|by|to|from|"
     r"pharmacist|sonographer|scribe|nurse|rn|initials?|signed|child|son|daughter|mum|dad)\W{0,4})$"
+    r"|(?i:\b(?:bed|bay|room|rm|cubicle|chair)[ ]?\d{1,3}[a-z]?[ ]?[-:,]?[ ]?)$"
     r"|[|^\t\"“]$|\]\s$|/\s?$|(?:^|\n|\.)\s?[-–]\s$"
 )
 # a relative, or another name and age of the same list, before it: "wife Mwanaisha 38, children

@@ -148,7 +148,9 @@ _ACRONYM_LABEL = rf"(?<![\w/])(?P<label>(?-i:\p{{Lu}}{{2,6}}))(?:\s?(?:No\.?|\#|
 _ALIGNED = r"(?:[ \t]{2,12}+:[ \t]{0,3}+|\s?[:.\#]?\s?)"
 _WORD_LABEL = rf"\b(?P<label>\w+)[\s-](?:id|no\.?|nr\.?|n[°º]\.?|nro\.?|number|nummer|code){_ALIGNED}{_ID_VALUE}"
 # one word that ends in its number: "Personnummer:", "polisnr.", "Versichertennr.", "Fallnummer"
-_COMPOUND_LABEL = rf"\b(?P<label>\w{{2,}}(?:nummer|nr\.?|number)){_ALIGNED}{_ID_VALUE}"
+# (bounded: an unbroken word gives back at most thirty letters looking for its "nr": a review found
+# "NR" * n quadratic with an open count)
+_COMPOUND_LABEL = rf"\b(?P<label>\w{{2,30}}(?:nummer|nr\.?|number)){_ALIGNED}{_ID_VALUE}"
 _HASH_LABEL = rf"\b(?P<label>\w+)\s?\#\s?:?\s?{_ID_VALUE}"
 # A number's label in scripts without spaces: "住院号:", "등록번호:", "身份证号:" (number, in
 # Chinese, Japanese and Korean); "AMKA" and other capitals in any script above.
@@ -177,8 +179,8 @@ class LabelDecidesRecognizer(LabelledRecognizer):
         for each in self.rules:
             for match in each.pattern.finditer(text):
                 label = match.group("label").lower()
-                if label in self._clinical or label in _NOT_LABELS:
-                    continue
+                if label in self._clinical or label in _NOT_LABELS or any(ch.isdigit() for ch in label):
+                    continue  # ("ICD-10 code I21.4", "ICD10 code: E11.65": a code system's code, no one's)
                 start, end = match.span("id")
                 value = text[start:end].rstrip()
                 end = start + len(value)
@@ -198,6 +200,7 @@ _NOT_LABELS = frozenset(
     {"page", "pg", "step", "the", "a", "and", "or", "of", "in", "at", "to", "is", "was", "no", "dob", "dod", "doa"}
     | {"date", "dated", "year", "since", "from", "until", "born", "tel", "ph", "phone", "fax", "mob", "cell"}
     | {"icd", "cpt", "hcpcs", "code", "codes", "dx", "snomed", "loinc", "ndc", "rxnorm", "version", "v"}
+    | {"atc", "procedure", "diagnosis", "diagnostic", "billing", "drug", "opcs", "read", "ctv3"}
     | {"npi"}  # a provider's public number, not the patient's (the NPI recognizer reads valid ones)
     # lab tests, vital signs and times: "CK 2500", "ALT 1250", "AM 0800"
     | {"ck", "alt", "ast", "alp", "ggt", "ldh", "crp", "esr", "wcc", "wbc", "hb", "hgb", "plt", "tsh", "psa", "bnp"}
@@ -385,9 +388,9 @@ _FACILITY_FIRST = (
     r"Centro\s+Médico|Ysbyty|Zorgcentrum|Huisartsenpraktijk|Krankenhaus|Ziekenhuis|Rumah\s+Sakit|Puskesmas|"
     r"Universitätsklinikum|Policlínica|Sanatorio|Maison|Résidence|Residencia|Casa|"
     # after blind set 13: a health centre, a hospital and a clinic in Swedish, Polish, Portuguese,
-    # French, Italian and Turkish; Spanish and French ones in capitals
+    # French, Italian and Turkish; Spanish and French hospitals in capitals
     r"Vårdcentral(?:en)?|Szpital|Przychodnia|UBS|Centre\s+Hospitalier|Polyclinique|Policlinico|Poliklinik|"
-    r"HOSPITAL|HÔPITAL|CLÍNICA|CLINICA)"
+    r"HOSPITAL|HÔPITAL)"  # (not "CLÍNICA MÉDICA": Brazil's internal-medicine service)
 )
 # (up to two particles: "Hôpital de la Croix-Rousse")
 _NAMING_WORD = (
@@ -518,8 +521,8 @@ class LabelledPlaceRecognizer(RegexRecognizer):
             r"(?i:hospital|facility|clinic|employer|school|venue|institution|practice|"
             r"surgery|care[ ]home|nursing[ ]home|pharmacy|club|workplace|place[ ]of[ ]work|treating[ ]hospital|"
             r"residence|domicilio|adres|adresse|adresa|endere[çc]o|direcci[óo]n|"
-            # after blind set 14: a form's town and an ambulance's destination or agency
-            r"city|town|village|suburb|county|district|municipality|agency|dest|destination|"
+            # after blind set 14: a form's town and an ambulance's agency (not its destination: "Dest: AMU")
+            r"city|town|village|suburb|county|district|municipality|agency|"
             r"住所|住址|주소|[đd][ịi]a[ ]ch[ỉi])"
             r"[ \t]*:[ \t]*(?P<id>(?-i:\p{Lu})[^\n,()\t]*?)(?=[ \t]*(?:$|\n|,|\(|\t|[ ]{2}))",
             0.7,

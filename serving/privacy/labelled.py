@@ -58,6 +58,8 @@ class LabelledRecognizer(RegexRecognizer):
         sentence_end = text[max(0, start - 2) : start] == ". " and not text[
             max(0, start - 6) : start - 2
         ].lower().endswith(("no", "nr", "num", "ref", "acc", "id", "reg", "col", "prof", "lic", "céd"))
+        if regex.fullmatch(r"[A-Z]+/[A-Z]+\s\d+(?:[.,]\d+)?", value):
+            return False  # a test and its reading ("Lab: PT/INR 12.5"), not "Ref: SAF/24/00871", "MMC 2009/04/1187"
         if any(ch.islower() for ch in value) or sentence_end:
             return False  # prose, or a new sentence after the label: "for billing. A 67-year-old"
         if end < len(text) and (text[end].isalpha() or text[end] == "-"):
@@ -232,7 +234,11 @@ class MoreDatesRecognizer(RegexRecognizer):
         # after blind set 14: a month and a year ("placed 3/2023", "waiting since 11/2019", "born
         # 03.1958"), and a month alone after a word that dates by it ("no cannabis since July",
         # "ECG du mai"): each an element of a date finer than the year
-        rule(r"(?<![\d/.])(?P<id>(?:0?[1-9]|1[0-2])[/.](?:19|20)\d\d)(?![\d/.]|\s?(?:mg|ml|g|%|kg|units?)\b)", 0.75),
+        rule(
+            r"(?<![\d/.])(?<!(?i:risk|chance|odds|ratio|prevalence|incidence)\s)(?P<id>(?:0?[1-9]|1[0-2])[/.](?:19|20)\d\d)"
+            r"(?![\d/]|\.\d|\s?(?:mg|ml|g|%|kg|units?)\b)",
+            0.75,
+        ),
         rule(
             r"\b(?:since|in|until|till|from|during|last|early|late|mid|du|de|en|em|seit|im)[ -]"
             r"(?P<id>(?-i:January|February|March|April|May|June|July|August|September|October|November|"
@@ -265,10 +271,11 @@ _FACILITY_WORD = (
     # after blind set 13 ("Ang Mo Kio Polyclinic", "Lakeshore Dermatology Associates", "Meander Medisch
     # Centrum", "Erasmus MC", "Cathedral Road Dental Care", "Greenoaks Memorial", "New Hope Baptist Church")
     r"polyclinic|pathology|associates|medisch\s+centrum|mc|dental\s+care|memorial|(?:baptist\s+)?church|mall|"
-    # after blind set 14: practices by specialty, schools, employers ("Riverbend Internal Medicine",
-    # "Motor City Physical Therapy", "Duke Cancer Institute", "Whitmore Elementary", "... Ltd")
-    r"internal\s+medicine|orthop(?:a)?edics|physical\s+therapy|cancer\s+(?:institute|center|centre)|institute|"
-    r"elementary|state\s+high|high\s+school|ltd|inc|llc|gmbh|pty|plc|fire\s+(?:&|and)\s+rescue)"
+    # after blind set 14: practices by specialty, schools, employers ("Northside Pediatric Orthopedics",
+    # "Whitmore Elementary", "... Ltd")
+    # (not "internal medicine", "physical therapy" or "institute" alone: services and criteria as often)
+    r"orthop(?:a)?edics|cancer\s+(?:center|centre)|elementary|state\s+high|high\s+school|ltd|inc|llc|gmbh|pty|plc|"
+    r"fire\s+(?:&|and)\s+rescue)"
 )
 _CAPWORD = r"(?:St\.?|Saint|\p{Lu}[\p{Ll}'’]++(?:-\p{Lu}[\p{Ll}]++)?|\p{Lu}{2,}+)"
 
@@ -797,7 +804,7 @@ _STOP_AFTER_CUE = frozenset(
         "doctor",
         "dr",
         # titles as other languages write them, before a name (serving/privacy/people.py reads it)
-        *("dra", "dre", "dña", "doña", "dott", "dottssa", "sra", "srta", "dhr", "mevr", "sig", "sigra"),
+        *("dra", "dre", "dña", "doña", "dott", "sra", "srta", "dhr", "mevr", "sig"),
         "mr",
         "mrs",
         "ms",

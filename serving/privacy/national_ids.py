@@ -14,7 +14,9 @@ from __future__ import annotations
 from serving.privacy.labelled import LabelledRecognizer
 from serving.privacy.recognizers import rule
 
-_GAP = r"[^\d\n]{0,32}?"  # "(ABHA linking) :", " if you need it for age:" (lazy and bounded)
+# "(ABHA linking) :", " if you need it for age:" (lazy and bounded; never across a sentence: "DNR/DNI.
+# Daughter Jane 07700 ...")
+_GAP = r"[^\d\n.]{0,32}?"
 # digits in groups ("6738 2210 4597", "1 72 12 93 066 118 42", "384.551.902-17"), or letters and
 # digits ("BNCGPP28T48G999K", "GOMJ870421HJCNRS08")
 _NUMBER = r"(?P<id>\d(?:[\d]|[ .-](?=\d)){7,24}+|[A-Z0-9]{8,20}+(?<=\d[A-Z0-9]*))"
@@ -23,9 +25,9 @@ _NATIONAL = (
     r"emirates\s+id|iqama|codice\s+fiscale|dni|nie|rut|cédula|cedula|id\s+number|national\s+id|"
     r"identity\s+(?:card|number)|身份证号?|주민등록번호"
 )
-_PROSE_NUMBER = (
-    r"(?:id|number|no\.?|n[úu]mero|numero|expediente|p[óo]liza|afiliaci[óo]n|policy|account|member|"
-    r"script|token|reference|ref)"
+_PROSE_NUMBER = (  # (not a bare "no": "No fever today and the platelet count is 150000")
+    r"(?:id|number|n[úu]mero|numero|expediente|p[óo]liza|afiliaci[óo]n|policy|account|member|script|token|"
+    r"reference|ref)"
 )
 
 
@@ -35,7 +37,10 @@ class NationalIdRecognizer(LabelledRecognizer):
 
     def accept(self, text: str, start: int, end: int) -> bool:
         value = text[start:end]
-        return sum(ch.isdigit() for ch in value) >= 8 and super().accept(text, start, end)
+        digits = sum(ch.isdigit() for ch in value)
+        # eight digits, or six with letters ("S8812345D", "X1234567L", "BNCGPP28T48G999K")
+        enough = digits >= 8 or (digits >= 6 and any(ch.isalpha() for ch in value))
+        return enough and super().accept(text, start, end)
 
 
 class NumberInProseRecognizer(LabelledRecognizer):
@@ -50,4 +55,6 @@ class NumberInProseRecognizer(LabelledRecognizer):
 
     def accept(self, text: str, start: int, end: int) -> bool:
         value = text[start:end]
+        if not any(ch.isalpha() for ch in value) and (len(value) < 8 or "-" in value):
+            return False  # a count or a range in prose ("platelets es 150000", "range is 4000-11000")
         return sum(ch.isdigit() for ch in value) >= 4 and super().accept(text, start, end)

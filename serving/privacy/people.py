@@ -23,10 +23,16 @@ from wordfreq import zipf_frequency
 from serving.privacy.labelled import places
 
 _COMMON_ENGLISH = 3.5  # wordfreq's Zipf scale: at or above, a word most readers would know
-_RARE_NAME = 3.0  # after a role in capitals, rarer than this ("Gurjeet", "Achebe"; not "Registrar")
 # Words of a label, never of a name ("IP No.", "PRC Lic. No.", "MC No:")
 _LABEL_WORDS = frozenset({"no", "nr", "nro", "num", "id", "lic", "reg", "ref", "tel", "fax", "dob", "mrn"})
-_LABEL_WORDS |= {"her", "his"}
+_LABEL_WORDS |= {"her", "his", "nil", "nbm"}
+# Job titles: "Examined by: ED Registrar", "Reviewed by Staff Nurse RN" name no one
+_LABEL_WORDS |= {
+    *("registrar", "sonographer", "dietitian", "dietician", "physiotherapist", "physio", "nurse", "triage"),
+    *("staff", "charge", "consultant", "surgeon", "physician", "therapist", "technician", "technologist"),
+    *("radiographer", "pharmacist", "paramedic", "midwife", "doctor", "resident", "intern", "fellow"),
+    *("attending", "specialist", "assistant", "worker", "coordinator", "officer", "team", "duty", "senior"),
+}
 # A form's next labels after a name on its line ("Patient: Ann Lee DOB ...", "Sex F", "Age 91")
 _FORM_WORDS = frozenset({"age", "sex", "gender", "dob", "born", "ward", "bed", "room", "unit", "nhs", "hospital"})
 
@@ -51,17 +57,23 @@ _CREDENTIALED = regex.compile(
     rf",?[ ]{_CREDENTIAL}(?![\p{{L}}-])"
 )
 
-# A role in capitals before a name ("CPN Dominic Frost"): two to five capitals, then the run.
-_ROLE_BEFORE = regex.compile(rf"(?<![\p{{L}}-])\p{{Lu}}{{2,5}}[ ]{_RUN}")
+# A staff role in capitals before a name ("CPN Dominic Frost", "PCW Gurjeet Kaur"): a list, since
+# any capitals before an eponym's two words ("OGD Mallory Weiss", "EEG Lennox Gastaut") are a test
+_STAFF_ROLES = (
+    r"CPN|PCW|CHV|CHW|CHEW|AMHP|SW|HCA|RGN|RMN|SN|SCN|OT|SLT|HCW|CSW|SCA|KW|AHP|ANP|APN|CNM|LPN|LVN|CNA|PCT|"
+    r"BHW|ASHA|ANM|HEW|VHT|EMT|FY1|FY2|SHO|SpR|RMO|HO|MO|TL|NIC|NP|PA|GP|RAN|CHA|HV|CHN|DN|CMW|RM"
+)
+_ROLE_BEFORE = regex.compile(rf"(?<![\p{{L}}-])(?:{_STAFF_ROLES})[ ]{_RUN}")
 
 # A form's label for a person: "<verb>ed by:", or a role noun, then a colon.
 _ROLE_LABEL = regex.compile(
     r"(?i:\b(?:(?:checked|raised|found|certified|examined|reviewed|performed|authori[sz]ed|completed|prepared|"
     r"approved|collected|received|witnessed|escorted|transported|assessed|triaged|interpreted|supervised|"
     r"countersigned|discharged|admitted|booked|entered|amended|logged)\s+by|certifier|director|service\s+user|"
+    # (not "Assistant:", "CNS:", "Anaesthesia:", "Responsable:": a chat's model, a system, a drug, a service)
     r"account\s+holder|card\s?holder|policy\s?holder|dependent|dependant|treatment\s+supporter|customer|"
-    r"anaesthe(?:sia|tics?)|anesthe(?:sia|siologist)|interpreting|interpreter|responsable|m[ée]dico\s+responsable|"
-    r"superviseure?|supervisor|assistant|scrub\s+nurse|first\s+assist|mo|ho|sho|fy[12]|st[1-8]|cns|keyworker|"
+    r"anaesthetist|anesthesiologist|interpreting|interpreter|m[ée]dico\s+responsable|"
+    r"superviseure?|scrub\s+nurse|first\s+assist|mo|ho|sho|fy[12]|st[1-8]|keyworker|"
     r"clinician|assessor|nurse\s+completing|(?:actioned|transcribed|typed|scribed)\s+by))"
     r"[ ]?[:\-–][ ]{0,3}+"
     rf"(?:(?i:dr|dra|dre|prof|mr|mrs|ms|miss|sr|sra)\.?[ ])?{_RUN}"
@@ -115,8 +127,9 @@ class PeopleByRoleRecognizer(EntityRecognizer):
             for match in pattern.finditer(text):
                 # a role in capitals is often a label ("IP No.", "UZ Leuven", "EXIF DateTimeOriginal"):
                 # there, two words that both read as a name's ("CPN Dominic Frost", "AMHP T Achebe")
-                strict = pattern is _ROLE_BEFORE
-                span = self._name(text, match.start("id"), match.group("id"), from_end=from_end, strict=strict)
+                span = self._name(text, match.start("id"), match.group("id"), from_end=from_end)
+                if span is not None and pattern is _ROLE_LABEL and not self._full_or_listed(text[span[0] : span[1]]):
+                    continue  # "Dependent: Oedema", "Assessor: Tachycardia": one word the lists don't know
                 if span is not None and from_end and _a_place(text, span):
                     continue  # "Silver Spring, MD 20910": a town in Maryland
                 if span is not None:
@@ -140,12 +153,12 @@ class PeopleByRoleRecognizer(EntityRecognizer):
         while kept and regex.fullmatch(_PARTICLE, run[kept[-1][0] : kept[-1][1]]):
             kept.pop()
         words = [run[b:e] for b, e in kept if not regex.fullmatch(_PARTICLE, run[b:e])]
-        named = [w for w in words if self._could_be_a_name(w) and not regex.fullmatch(r"(?:\p{Lu}\.?)+", w)]
+        named = [w for w in words if self._could_be_a_name(w) and not regex.fullmatch(r"(?:\p{Lu}\.)+|\p{Lu}", w)]
         if not named or (len(words) == 1 and words[0].strip(".").lower() in self._common):
             return None
         return start + kept[0][0], start + kept[-1][1]
 
-    def _name(self, text: str, start: int, run: str, *, from_end: bool, strict: bool = False) -> tuple[int, int] | None:
+    def _name(self, text: str, start: int, run: str, *, from_end: bool) -> tuple[int, int] | None:
         """The words of `run` that can be a name: its end (a credential follows the name) or its
         start (a label or title precedes it), up to the first word that cannot."""
         pieces = [(m.start(), m.end()) for m in regex.finditer(r"[^\s,]+", run)]
@@ -168,7 +181,7 @@ class PeopleByRoleRecognizer(EntityRecognizer):
             if regex.fullmatch(_PARTICLE, word) and kept:
                 kept.append((begin, end))
                 continue
-            if not self._could_be_a_name(word, strict=strict):
+            if not self._could_be_a_name(word):
                 break
             kept.append((begin, end))
         while kept and regex.fullmatch(_PARTICLE, run[kept[-1][0] : kept[-1][1]]):
@@ -177,16 +190,18 @@ class PeopleByRoleRecognizer(EntityRecognizer):
             while kept and regex.fullmatch(r"\p{Lu}{1,3}", run[kept[-1][0] : kept[-1][1]]):
                 kept.pop()  # a name ends on its surname: "Killip I" is a class, "Smith II" a count
         words = [run[b:e] for b, e in kept]
-        if strict and len(words) < 2:
-            return None
-        if not words or all(regex.fullmatch(r"(?:\p{Lu}\.?)+", w) for w in words):
+        if not words or all(regex.fullmatch(r"(?:\p{Lu}\.)+|\p{Lu}", w) for w in words):
             return None  # initials alone ("RT / JM") say too little
         if from_end and len(words) == 1 and words[0].strip(".").lower() not in self._known:
             return None  # "Triage RN": one word before a credential is a name only if the lists know it
         first, last = min(b for b, _ in kept), max(e for _, e in kept)
         return start + first, start + last
 
-    def _could_be_a_name(self, word: str, *, strict: bool = False) -> bool:
+    def _full_or_listed(self, found: str) -> bool:
+        words = [w for w in regex.split(r"[ ,]+", found) if w and not regex.fullmatch(_PARTICLE, w)]
+        return len(words) >= 2 or any(w.strip(".").lower() in self._known for w in words)
+
+    def _could_be_a_name(self, word: str) -> bool:
         if regex.fullmatch(r"(?:\p{Lu}\.)+|\p{Lu}", word):
             return True  # an initial ("M.", "T Achebe")
         bare = word.strip(".,'’").lower()
@@ -196,11 +211,10 @@ class PeopleByRoleRecognizer(EntityRecognizer):
             parts = [part for part in bare.split("-") if part]
             return all(part in self._known or part not in self._common for part in parts)
         if bare in self._known:
-            return not strict or bare not in self._common  # "NHS Near Me", "DVA Gold Card": no names
+            return True
         if bare in self._common:
             return False
-        rare = _RARE_NAME if strict else _COMMON_ENGLISH
-        return not bare.isascii() or zipf_frequency(bare, "en") < rare
+        return not bare.isascii() or zipf_frequency(bare, "en") < _COMMON_ENGLISH
 
 
 _STATE_ZIP = regex.compile(r"^,?[ ]\S+[ ]+\d{5}\b")

@@ -261,6 +261,7 @@ FHIR = (
         # a name in capitals alone where a name is expected: a label, staff initials after "by",
         # an HL7 field, a nickname in quotes
         ("Surname: OKAFOR   Given: Chidi", "NAME", "OKAFOR"),
+        ("LMP 02/05. CT 12/03: no bleed.", "DATE", "12/03"),
         ("Obs repeated at 02:00 by PKW, all stable", "NAME", "PKW"),
         ("PID|1||44120^^^H^MR||ABARA^NNEKA||19500101|F", "NAME", "ABARA"),
         ('Resident: Thomas ("TJ") Okoro', "NAME", "TJ"),
@@ -287,8 +288,15 @@ FHIR = (
         ("SSN (last 4 on file): ***-**-4471", "SSN", "***-**-4471"),
         ("Physio: Ana Ruiz (Col. M-5521)   Referred", "LICENSE", "M-5521"),
         # after blind set 15: a town of 50,000 people or more needs no cue
-        ("moved back to Ludhiana with her son", "ADDRESS", "Ludhiana"),
-        ("works nights at a depot outside Bremen these days", "ADDRESS", "Bremen"),
+        ("Visiting Ludhiana next week with her son", "ADDRESS", "Ludhiana"),
+        ("Bremen relatives arriving Friday", "ADDRESS", "Bremen"),
+        # from the review of these rounds: a month and year before a full stop, national ids with
+        # seven digits and letters, a name in a ward list after its bay, a staff role before a name
+        ("The implant was placed 6/2021.", "DATE", "6/2021"),
+        ("Codice fiscale: RSSMRA70A01H501U", "SSN", "RSSMRA70A01H501U"),
+        ("NRIC (for the insurer) : S7712345B", "SSN", "S7712345B"),
+        ("Bay 4 Fairweather 88, confused overnight", "NAME", "Fairweather"),
+        ("CPN Dominic Frost visited at noon", "NAME", "Dominic Frost"),
         ("Household: wife Zawadi 41, children Neema 12, Baraka 6", "NAME", "Neema"),
     ],
 )
@@ -387,6 +395,22 @@ TRAPS = [
     "Shift\tLocation\tInjury\tHospital\nnight\tbathroom\tnone\tnot needed\nday\tlounge\tgraze\tnot needed",
     "Braden 12, MoCA 19, Calprotectin 860, STOP-BANG 6, Alvarado 7",
     "Epworth 15; Unna boot applied; Registro de enfermería; Centro de salud",
+    # from the review of these rounds: dates stay dates after a scan's capitals (below, as shapes);
+    # doses after a comma are no postcode; eponyms after a test's capitals, a chat model's answer, an
+    # anaesthetic, a service and job titles are no names; scores, viruses and classifications named
+    # after towns, a drug and a German word are no places; counts and ranges in prose, code systems'
+    # codes, a test and its reading after a label, a destination ward and services are no ids or places
+    "Dalteparin, 5000 Units, once daily; Colecalciferol, 20000 IU, weekly",
+    "OGD Mallory Weiss tear. USS Budd Chiari excluded. EEG Lennox Gastaut pattern. TTO Clexane Oramorph.",
+    "Assistant: Tachycardia means a fast heart rate.\nAnaesthesia: Propofol TCI, LMA",
+    "Responsable: Servicio de Cardiología",
+    "Examined by: ED Registrar. Performed by: Sonographer. Reviewed by Staff Nurse RN",
+    "Framingham risk 18%; Norwalk virus outbreak; Lugano classification; Bethesda category IV",
+    "Allergies: penicillin, Norco. BZ 2 h nach Essen",
+    "No fever today and the platelet count is 150000. The number of steps she manages is 3000 a day.",
+    "ICD-10 code I21.4; ATC code N02BE01; procedure code 99214. Lab: PT/INR 12.5",
+    "Destination: Cath Lab. Referred to Acute Internal Medicine. Outpatient Physical Therapy weekly.",
+    "Patient: Nil by mouth from midnight. T21 risk 1/2000 low.",
 ]
 
 

@@ -164,6 +164,9 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         # after blind set 15: capitalised runs a big town's name could start, names before readings
         lambda n: "Abc Def Ghi " * (n // 12),
         lambda n: "wife Ab 12, " * (n // 12),
+        # from the review: an unbroken word a compound label's "nr" could end (quadratic before)
+        lambda n: "NR" * (n // 2),
+        lambda n: "1nr" * (n // 3),
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
