@@ -125,8 +125,6 @@ class PeopleByRoleRecognizer(EntityRecognizer):
             (_TITLE, 0.85, False),
         ):
             for match in pattern.finditer(text):
-                # a role in capitals is often a label ("IP No.", "UZ Leuven", "EXIF DateTimeOriginal"):
-                # there, two words that both read as a name's ("CPN Dominic Frost", "AMHP T Achebe")
                 span = self._name(text, match.start("id"), match.group("id"), from_end=from_end)
                 if span is not None and pattern is _ROLE_LABEL and not self._full_or_listed(text[span[0] : span[1]]):
                     continue  # "Dependent: Oedema", "Assessor: Tachycardia": one word the lists don't know
