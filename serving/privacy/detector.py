@@ -286,9 +286,8 @@ _NAME_EXPECTED_BEFORE = regex.compile(
 # a relative, or another name and age of the same list, before it: "wife Mwanaisha 38, children
 # Fatuma 11, Juma 7" are people and their ages
 _PERSON_BEFORE = regex.compile(
-    r"(?i:\b(?:wife|husband|brother|sister|children|child|kids?|partner|spouse|grand(?:son|daughter|mother|father)|"
-    r"girlfriend|boyfriend|lady|gentleman|man|woman|aunt|uncle|niece|nephew|cousin|mother|father|twins?|"
-    r"siblings?)\W{0,3})(?:\p{Lu}\p{Ll}+[ ]\d{1,3}[a-z]{0,3},[ ]){0,3}$"
+    rf"(?i:\b(?:{labelled.RELATIVE_WORDS}|lady|gentleman|man|woman)\W{{0,3}})"
+    r"(?:\p{Lu}\p{Ll}+[ ]\d{1,3}[a-z]{0,3},[ ]){0,3}$"
 )
 # (not an age, a phone number's first digits, nor a chat's speaker: "Deb: 129, they said")
 _SCORE_AFTER = regex.compile(

