@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypedDict
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.directory import Location
-from orchestrator.safety.red_flags import SafetyAssessment
+from orchestrator.safety.assessment import SafetyAssessment
 
 STAGES = ("intake", "icd", "cpt", "providers", "summary")
 Severity = Literal["mild", "moderate", "severe"]

@@ -11,9 +11,10 @@ from typing import Any
 
 import yaml
 
+from orchestrator.safety.compiled import PACKAGE_DIR
 from orchestrator.safety.lexicon import CLAUSE_MARK, JOINED_PHRASES, SENTENCE_END, Lexicon, normalise, tokens
 
-CONCEPTS_FILE = Path(__file__).with_name("concepts.yaml")
+CONCEPTS_FILE = PACKAGE_DIR / "concepts.yaml"  # the package's, wherever a compiled build lives
 # Concepts read from numbers rather than listed words: a duration of 5 minutes or more ("fitting
 # for 7 mins", "2 hours"), weeks of a pregnancy before 37 ("only 29 wks"), a blood pressure of
 # 160/110 or more ("BP at home 165/110": NHS and ACOG's severe range), a systolic of 90 or less
@@ -165,7 +166,8 @@ class ConceptIndex:
             if hits is None:
                 hits = self._starting(word)
             for gap, node in hits:
-                _record(node, start, start, found)
+                if node.ends:  # (most words start terms only: "my", "in", "a")
+                    _record(node, start, start, found)
                 if node.branches:
                     _walk(node, words, start, start, gap, found)
         mentions = [Mention(c, start, end, absence, inverted) for (c, start, inverted), (end, absence) in found.items()]

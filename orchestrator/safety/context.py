@@ -1029,12 +1029,20 @@ class Marks:
     def __init__(self, words: list[str]) -> None:
         found: dict[str, list[tuple[int, int]]] = {}
         negations: set[int] = set()
+        count = len(words)
         for index, word in enumerate(words):  # the hot loop of Context: look-ups, few calls
             phrases = _BY_FIRST_WORD.get(word)
             if phrases:
                 for family, phrase in phrases:
-                    if words[index : index + len(phrase)] == phrase:
-                        found.setdefault(family, []).append((index, index + len(phrase)))
+                    # word by word, no slice: most phrases fail on their second word
+                    length = len(phrase)
+                    matched = index + length <= count
+                    at = 1
+                    while matched and at < length:
+                        matched = words[index + at] == phrase[at]
+                        at += 1
+                    if matched:
+                        found.setdefault(family, []).append((index, index + length))
             kinds = _word_kinds(words, index) if word in _NEIGHBOURED else _static_kinds(word)
             for kind in kinds:
                 found.setdefault(kind, []).append((index, index + 1 + (kind == "aged")))

@@ -3,7 +3,7 @@ intake model) found danger signs, and our disclaimers. Never written by a model.
 
 from __future__ import annotations
 
-from orchestrator.safety.red_flags import RedFlag, SafetyAssessment
+from orchestrator.safety.assessment import RedFlag, SafetyAssessment
 from orchestrator.state import ConsultationState, IntakeFindings
 
 DISCLAIMERS = [

@@ -12,57 +12,21 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from functools import cache, cached_property
+from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
-from pydantic import BaseModel
 
+from orchestrator.safety.assessment import GENERAL_NET, SAFETY_NETS, RedFlag, SafetyAssessment, SafetyNet
+from orchestrator.safety.compiled import PACKAGE_DIR
 from orchestrator.safety.concepts import CONCEPTS_FILE, ConceptIndex, Mention
 from orchestrator.safety.context import Context, ContextEngine
 from orchestrator.safety.facts import PatientFacts
 
-RULES_FILE = Path(__file__).with_name("red_flags.yaml")
+RULES_FILE = PACKAGE_DIR / "red_flags.yaml"  # the package's, wherever a compiled build lives
 TOGETHER_WITHIN = 20  # words: the reach of `all` (a sentence, or "my chest, it's like a weight on it")
-
-
-class RedFlag(BaseModel):
-    rule: str
-    meaning: str
-    advice: str
-    source: str
-
-
-class SafetyNet(BaseModel):
-    """What would make a routine complaint an emergency, and what to do then: never an escalation."""
-
-    condition: str
-    warning_signs: str
-    advice: str
-
-
-class SafetyAssessment(BaseModel):
-    """What the rules found; `emergency` is the top-level flag every response carries. A routine
-    answer carries `safety_netting` instead: the warning signs near the complaint's own words."""
-
-    emergency: bool
-    red_flags: list[RedFlag]
-    advice: list[str]  # distinct, most urgent first
-    safety_netting: list[SafetyNet] = []
-
-
-SAFETY_NETS = 3  # the most warning-sign paragraphs a routine answer lists
-# When a routine complaint names nothing any rule is built on: the signs public guidance lists first.
-GENERAL_NET = SafetyNet(
-    condition="general",
-    warning_signs=(
-        "chest pain or pressure, severe difficulty breathing, a face drooping or an arm going weak, "
-        "sudden confusion, fainting or a seizure, heavy bleeding, or thoughts of harming yourself"
-    ),
-    advice="Call 911 (or your local emergency number, 999 in the UK) now if any of these start.",
-)
 
 
 class Positions(Protocol):
@@ -150,7 +114,7 @@ class Rule:
     alternatives: tuple[Alternative, ...]
     safety_net: str | None = None  # the warning signs in lay words, when `meaning` is not enough
 
-    @cached_property
+    @property
     def concepts(self) -> frozenset[str]:
         return frozenset(c for a in self.alternatives for c in (*a.together, *a.any_of, *a.unless))
 
@@ -189,15 +153,17 @@ class RedFlagRules:
     # another engine can be measured on the same rules: python -m orchestrator.evaluate --context).
     context: Callable[[list[str]], ContextEngine] = Context
 
-    @cached_property
-    def _by_anchor(self) -> dict[str, tuple[int, ...]]:
-        """concept -> the rules (by index) with an alternative whose `all` begins with it: no rule
-        can fire on a message without one of its anchors, so a message asks only those."""
+    # concept -> the rules (by index) with an alternative whose `all` begins with it: no rule can
+    # fire on a message without one of its anchors, so a message asks only those. A field set once
+    # (not a cached_property: a compiled class has no instance __dict__ to cache in).
+    _by_anchor: dict[str, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
         anchors: dict[str, set[int]] = defaultdict(set)
         for index, rule in enumerate(self.rules):
             for alternative in rule.alternatives:
                 anchors[alternative.together[0]].add(index)
-        return {concept: tuple(sorted(indexes)) for concept, indexes in anchors.items()}
+        object.__setattr__(self, "_by_anchor", {concept: tuple(sorted(at)) for concept, at in anchors.items()})
 
     def _counts(self, context: ContextEngine, mention: Mention) -> bool:
         if mention.concept in self.concepts.asked:  # "how many would it take so I don't wake up"

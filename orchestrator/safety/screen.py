@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from orchestrator.safety.assessment import RedFlag, SafetyAssessment
 from orchestrator.safety.learned import LearnedScreen, default_learned
-from orchestrator.safety.red_flags import RedFlag, RedFlagRules, SafetyAssessment, default_rules
+from orchestrator.safety.red_flags import RedFlagRules, default_rules
 
 LEARNED = "learned"  # the rule id prefix of an escalation by the learned reading ("learned:stroke")
 

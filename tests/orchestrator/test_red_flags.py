@@ -14,6 +14,8 @@ import yaml
 from orchestrator.evaluate import DEVELOPMENT_SETS, rules_escalate
 from orchestrator.safety.case_sets import read_cases
 from orchestrator.safety.concepts import ConceptIndex
+from orchestrator.safety.context import Context
+from orchestrator.safety.facts import PatientFacts
 from orchestrator.safety.red_flags import RULES_FILE, Alternative, RedFlagRules, default_rules
 from tests.support.growth import LINEAR_BOUND, growth
 
@@ -911,7 +913,7 @@ def test_the_reviews_routine_messages_do_not(text: str) -> None:
 
 def test_an_exception_near_the_anchor_keeps_an_alternative_from_holding() -> None:
     alternative = Alternative(together=("fever",), any_of=("blotchy",), facts=(), within=5, unless=("fades",))
-    facts: Any = None  # the alternative asks no patient fact
+    facts = PatientFacts([], [], Context([]))  # the alternative asks no patient fact
     assert alternative.holds({"fever": [3], "blotchy": [4]}, facts)
     assert not alternative.holds({"fever": [3], "blotchy": [4], "fades": [7]}, facts)
     assert alternative.holds({"fever": [3], "blotchy": [4], "fades": [30]}, facts)  # too far from the anchor

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from orchestrator.safety.assessment import SafetyAssessment
 from orchestrator.safety.escalation import DISCLAIMERS
-from orchestrator.safety.red_flags import SafetyAssessment
 from orchestrator.safety.screen import EmergencyScreen, default_screen
 from tests.support.inprocess import AUTH, QUICK, RunningApp, running_app, simulator_server
 from tests.support.stack import consultation_config
