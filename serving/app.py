@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from orchestrator.safety import compiled
 from orchestrator.safety.screen import default_screen
 from serving import openapi
 from serving.errors import install_handlers
@@ -46,7 +47,11 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
             await asyncio.to_thread(shared_detector)
         log.info(
             "serving",
-            extra={"models": list(services.registry.aliases), "backends": list(services.registry.backends)},
+            extra={
+                "models": list(services.registry.aliases),
+                "backends": list(services.registry.backends),
+                "red_flag_rules": compiled.active(),  # compiled (make compiled) or python
+            },
         )
         # Long-lived start-up objects leave the GC's generations: fewer, shorter full
         # collections under load (a known source of tail latency in Python gateways).

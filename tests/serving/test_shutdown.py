@@ -105,3 +105,14 @@ async def test_a_task_that_never_ends_is_given_up_on_with_a_log_line(caplog: pyt
     task.cancel()
     await asyncio.wait({task}, timeout=5)
     assert task.done()
+
+
+async def test_the_start_up_log_says_how_the_red_flag_rules_run(caplog: pytest.LogCaptureFixture) -> None:
+    """An operator sees whether the rules run compiled (make compiled) or as Python (the tests: off)."""
+    async with simulator_server() as sim:
+        config = facade_config({"sim": vllm_backend(sim.base_url, "m")}, {"medgemma": ["sim"]})
+        with caplog.at_level(logging.INFO):
+            async with running_app(config):
+                pass
+    [started] = [r for r in caplog.records if r.getMessage() == "serving"]
+    assert getattr(started, "red_flag_rules", None) == "python"
