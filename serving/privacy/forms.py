@@ -33,6 +33,31 @@ _FRENCH_MONTHS = (
     r"(?:janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre)"
 )
 _YEAR_WORDS = r"(?:nineteen|twenty)[\s-]\w+(?:[\s-]\w+)?"
+# Months as other languages write them after a day (after blind set 16: "22 iulie", "6. nóvember
+# 2024", "20 Ionawr 2025", "29 października"), Portuguese, Italian, German, Dutch, the Nordic
+# languages, Polish and Czech (their genitive), Romanian, Hungarian, Turkish, Finnish, Icelandic,
+# Welsh, Indonesian and Malay. Only after a day in figures or before a year: alone, "mars",
+# "mai", "Medi" or "Mart" are other words as often.
+_OTHER_MONTHS = (
+    r"(?:janeiro|fevereiro|março|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro|"
+    r"gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|settembre|ottobre|novembre|dicembre|"
+    r"januar|jänner|februar|märz|mai|juni|juli|oktober|dezember|"
+    r"januari|februari|maart|mei|augustus|"
+    r"mars|april|augusti|september|november|december|desember|maj|"
+    r"stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|wrzesnia|października|"
+    r"pazdziernika|listopada|grudnia|"
+    r"ledna|února|unora|března|brezna|dubna|května|kvetna|června|cervna|července|cervence|srpna|září|zari|"
+    r"října|rijna|listopadu|prosince|"
+    r"ianuarie|februarie|martie|aprilie|iunie|iulie|septembrie|octombrie|noiembrie|decembrie|"
+    r"január|február|március|április|május|június|július|augusztus|szeptember|október|"
+    r"ocak|şubat|subat|nisan|mayıs|mayis|haziran|temmuz|ağustos|agustos|eylül|eylul|ekim|kasım|kasim|aralık|"
+    r"aralik|"
+    r"tammikuuta|helmikuuta|maaliskuuta|huhtikuuta|toukokuuta|kesäkuuta|heinäkuuta|elokuuta|syyskuuta|"
+    r"lokakuuta|marraskuuta|joulukuuta|"
+    r"janúar|febrúar|apríl|maí|júní|júlí|ágúst|október|nóvember|desember|"
+    r"ionawr|chwefror|mawrth|ebrill|mehefin|gorffennaf|awst|medi|hydref|tachwedd|rhagfyr|"
+    r"maret|agustus|julai|ogos|disember)"
+)
 
 
 class WrittenDateRecognizer(RegexRecognizer):
@@ -53,9 +78,26 @@ class WrittenDateRecognizer(RegexRecognizer):
             0.8,
         ),
         rule(rf"\b(?P<id>\d{{1,2}}/{_MONTHS}/\d{{2,4}})\b", 0.85),  # 15/sep/2023
+        # "22 iulie", "6. nóvember 2024", "1. maja 2023", "20 Ionawr 2025"; "settembre 2024", "maart 2023"
+        rule(rf"(?<![\d.])(?P<id>\d{{1,2}}\.?[ ](?i:{_OTHER_MONTHS})(?:[ ]\d{{4}})?)(?![\p{{L}}\d])", 0.8),
+        rule(rf"(?<![\p{{L}}\d])(?P<id>(?i:{_OTHER_MONTHS})[ ](?:de[ ])?(?:19|20)\d\d)(?!\d)", 0.7),
+        # "2024. 10. 02.", "1952. 08. 27." (Hungarian: year, month, day); "1955-Apr-02"
+        rule(r"(?<![\d.])(?P<id>(?:19|20)\d\d\.[ ]?(?:0?[1-9]|1[0-2])\.[ ]?(?:0?[1-9]|[12]\d|3[01])\.?)(?![\d])", 0.8),
+        rule(rf"\b(?P<id>(?:19|20)\d\d-{_MONTHS}-\d{{1,2}})\b", 0.85),
+        # "29. 7. 2024" (Czech and Slovak put a space after each dot)
+        rule(r"(?<![\d.])(?P<id>(?:0?[1-9]|[12]\d|3[01])\.[ ](?:0?[1-9]|1[0-2])\.[ ](?:19|20)\d\d)(?![\d])", 0.8),
         rule(r"(?<![\d.])(?P<id>(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:\d{4}|\d{2}))(?![\d.])", 0.8),
         rule(r"(?P<id>(?:\d{4}|(?:昭和|平成|令和|大正)\d{1,2})年\d{1,2}月\d{1,2}日)", 0.85, 0),
         rule(r"\b(?:about|around|circa|approx\.?)\s+(?P<id>the\s+\d{1,2}(?:st|nd|rd|th))\b", 0.75),
+        # the Hijri calendar's months, after blind set 16 ("10 Rajab 1446"), and a date the Hijri way ("18/1/1436 H")
+        rule(
+            r"\b(?P<id>\d{1,2}[ ](?:Muharram|Safar|Rabi['’]?[ ]?al[- ](?:Awwal|Thani|Akhir)|"
+            r"Jumada[ ]al[- ](?:Ula|Awwal|Akhirah|Thani)|Rajab|Sha['’]?ban|Ramadan|Shawwal|"
+            r"Dhu[ ]al[- ]Qi?['’]?dah|Dhu[ ]al[- ]Hijjah)[ ]1[34]\d\d)\b",
+            0.8,
+            0,
+        ),
+        rule(r"(?<![\d/])(?P<id>\d{1,2}/\d{1,2}/1[34]\d\d)[ ]?(?:H|AH|هـ)\b", 0.8, 0),
     )
 
     def accept(self, text: str, start: int, end: int) -> bool:
@@ -133,6 +175,14 @@ class AgeBesideNameRecognizer(RegexRecognizer):
         rule(rf"(?<=\p{{L}}),\s+(?P<id>{_OVER_89}|{_OVER_89_WORD})(?=\s*(?:[,;)\n]|$|[MF]\b|y\b|from|and))", 0.75),
         rule(rf"\b(?:at|hes|shes|he\s+is|she\s+is|aged|youre|you['’]re|age)\W{{0,3}}(?P<id>{_OVER_89_WORD})\b", 0.75),
         rule(rf"(?<![\d.])(?P<id>{_OVER_89})\s?(?:(?:años|anos|ans|jaar|jahre|y|yrs|yo)\b|歳|岁|Y/)", 0.75),
+        # after blind set 16: "(101 år)", "101-åring", "95 lat", "92 yaşında"; "Doris is 91," "who is 93"
+        rule(rf"(?<![\d.])(?P<id>{_OVER_89})[ -]?(?:år|åring|lat|yaş\w*|éves|vuotias)(?!\p{{L}})", 0.75),
+        rule(
+            rf"(?:\b(?:who|he|she)|(?<![\p{{L}}-])\p{{Lu}}\p{{Ll}}{{2,}})[ ](?:is|was|turned|turns)[ ]"
+            rf"(?P<id>{_OVER_89})"
+            r"(?=[ ]?(?:[,;.)\n]|$|and\b|on\b|with\b|years?\b))",
+            0.7,
+        ),
         rule(rf"\b(?:age|age/sex|âge|edad|idade|alter|leeftijd)\W{{1,3}}(?P<id>{_OVER_89})\b", 0.75),
     )
 
@@ -390,7 +440,11 @@ _FACILITY_FIRST = (
     # after blind set 13: a health centre, a hospital and a clinic in Swedish, Polish, Portuguese,
     # French, Italian and Turkish; Spanish and French hospitals in capitals
     r"Vårdcentral(?:en)?|Szpital|Przychodnia|UBS|Centre\s+Hospitalier|Polyclinique|Policlinico|Poliklinik|"
-    r"HOSPITAL|HÔPITAL)"  # (not "CLÍNICA MÉDICA": Brazil's internal-medicine service)
+    r"HOSPITAL|HÔPITAL|"  # (not "CLÍNICA MÉDICA": Brazil's internal-medicine service)
+    # after blind set 16: "Clinique Al Amal", "Centro di Riabilitazione Don Orione", "Puesto de Salud
+    # Chinchero", "USF Bom Porto", "RSUD Dr. Soetomo", "HMP Durham", "FN Brno-Bohunice", "AZ Sint-Lucas"
+    r"Clinique|Centro\s+di\s+Riabilitazione|Puesto\s+de\s+Salud|Posto\s+de\s+Sa[úu]de|"
+    r"Centro\s+de\s+Sa[úu]de|Centre\s+Léon|USF|RSUD|RSUP|HMP|HMYOI|FN|AZ|Universitätsspital|Kantonsspital)"
 )
 # (up to two particles: "Hôpital de la Croix-Rousse")
 _NAMING_WORD = (
@@ -401,7 +455,7 @@ _NAMING_WORD = (
 class FacilityFirstRecognizer(RegexRecognizer):
     entity = "ADDRESS"
     rules = (
-        rule(rf"(?P<id>(?-i:{_FACILITY_FIRST})(?:\s+(?-i:{_NAMING_WORD})){{1,4}})", 0.75, 0),
+        rule(rf"(?P<id>(?-i:{_FACILITY_FIRST})(?:[ ](?-i:{_NAMING_WORD})){{1,4}})", 0.75, 0),  # (one line)
         rule(
             r"(?<![\p{L}'’-])(?P<id>(?:\p{Lu}[\p{L}'’-]++[ ]){1,3}+"
             r"(?-i:Home|Primary|School|High[ ]School|Academy|College|Sanatorium|Hospice|Estate))\b",

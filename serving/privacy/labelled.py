@@ -275,7 +275,10 @@ _FACILITY_WORD = (
     # "Whitmore Elementary", "... Ltd")
     # (not "internal medicine", "physical therapy" or "institute" alone: services and criteria as often)
     r"orthop(?:a)?edics|cancer\s+(?:center|centre)|elementary|state\s+high|high\s+school|ltd|inc|llc|gmbh|pty|plc|"
-    r"fire\s+(?:&|and)\s+rescue)"
+    r"fire\s+(?:&|and)\s+rescue|"
+    # after blind set 16: a hospital or care home named before its kind, as the Nordic languages and
+    # Turkish write it ("Kungälvs sjukhus", "Fyllingsdalen sykehjem", "Şehir Hastanesi"), a super-clinic
+    r"sjukhus|sykehus|sykehjem|sygehus|hastanesi|spital|superclinic|nursing\s+station|county\s+jail)"
 )
 _CAPWORD = r"(?:St\.?|Saint|\p{Lu}[\p{Ll}'’]++(?:-\p{Lu}[\p{Ll}]++)?|\p{Lu}{2,}+)"
 
@@ -557,6 +560,17 @@ class InternationalPhoneRecognizer(EntityRecognizer):
 # A word (with combining marks: Thai and Devanagari vowel signs), an initial or two ("А.В."), a
 # nickname in quotes ("Dami")
 _NAME_WORD = r"(?:\p{L}[\p{L}\p{M}'’]*+(?:-\p{L}[\p{L}\p{M}'’]*+)?|\p{Lu}\.(?:\p{Lu}\.)?|[\"“]\p{L}[\p{L}'’]*+[\"”])"
+# Relatives as other languages name them, and people beside a patient (after blind set 16: "su
+# marido Andrés", "Hennes dotter Pernilla", "Genitori: Stefano Colombo", "partnerką Martą", "aide
+# Kerline"): a person comes next.
+_OTHER_RELATIVES = (
+    r"marido|primo|herman[oa]|irm[ãa]o?|companheir[oa]|sobrin[oa]|abuel[oa]|cu[ñn]ad[oa]|suegr[oa]|"
+    r"novi[oa]|pareja|vecin[oa]|vizinh[oa]|marito|moglie|figli[oa]|fratello|sorella|genitori|nonn[oa]|"
+    r"cugin[oa]|mari|[ée]pouse|fr[èe]re|s(?:œ|oe)ur|ehemann|ehefrau|bruder|mutter|vater|enkel(?:in)?|oma|opa|"
+    r"vrouw|dochter|zoon|broer|moeder|vader|dotter|datter|s[øo]nn|hustru|syster|s[øo]ster|bror|sambo|kone|"
+    r"barnebarn|mormor|farmor|morfar|farfar|partnerk[aąi]|m[ąa][żz]|siostra|matka|ojciec|babcia|dziadek|"
+    r"wnuk|wnuczka|e[şs]i|annesi|babas[ıi]|karde[şs]i|kokum|mushum|gogo|ambuya|sekuru|aunty|aide|attendant"
+)
 _LABEL_CUE = (
     r"(?:patient|pt|name|re|client|resident|member|insured|subscriber|guarantor|surgeon|ordering|referring|"
     r"surname|forename|given\s+names?|given|first\s+name|last\s+name|family\s+name|nok|next\s+of\s+kin|"
@@ -585,6 +599,7 @@ _LABEL_CUE = (
     r"paziente|pati[ëe]nt|huisarts|echtgenote|echtgenoot|anh[öo]rig|suami|isteri|pakar|"
     # blind set 10: patient and name labels as other languages write them
     r"paciente|pacient|patientin|hasta|acompa[ñn]ante|acompanhante|famille|nipote|betreft|pflegekraft|"
+    rf"{_OTHER_RELATIVES}|children|foreman|professor|speaking\s+(?:with|to)|"
     r"ф\.?и\.?о\.?|пациент|врач|лечащий\s+врач|ασθενής|ονοματεπώνυμο|"
     r"اسم\s+المريض|الاسم|الطبيب\s+المعالج|المرافق|نام\s+بیمار|پزشک|همراه|"
     r"שם\s+המטופל|רופא\s+מטפל|בת\s+משפחה|"
@@ -603,10 +618,11 @@ _PERSON_CUE = regex.compile(
     r"granddaughter|grandma|grandmother|grandad|grandfather|grandpa|gran|granny|nan|nana|aunt|auntie|uncle|"
     r"cousin|partner|friend|neighbou?r|fianc[eé]e?|boyfriend|girlfriend|mama|papa|lola|lolo|ouma|oupa|moko|"
     r"mokopuna|flatmate|housemate|roommate|stepmum|stepmom|stepdad|hi|hello|hey|hiya|hola|bonjour|dear|"
-    r"call\s+me|known\s+as|naam|name\s+is|name['’]s|this\s+is|its|it['’]s|i['’]m|im|i\s+am)\W{0,3}$"
+    r"call\s+me|known\s+as|naam|name\s+is|name['’]s|this\s+is|its|it['’]s|i['’]m|im|i\s+am|children|"
+    rf"{_OTHER_RELATIVES})\W{{0,3}}$"
 )
 _CUED_NAME = regex.compile(
-    rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?+\s{{0,3}}+[:：|,(!-]?+\s{{0,3}}+"
+    rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?+\s{{0,3}}+[:：|,(!–—-]?+\s{{0,3}}+"
     rf"(?P<id>{_NAME_WORD}(?:(?:,\s?|[ ]){_NAME_WORD}){{0,5}})"  # one space: two or more end a column
 )
 _AND_NAME = regex.compile(r"\s+(?:and|&)\s+(?P<name>\p{Lu}\p{Ll}[\p{L}'’-]*+)")
@@ -674,11 +690,14 @@ class CuedNameRecognizer(EntityRecognizer):
         position = start
         kept = 0
         pieces = list(regex.finditer(r"\S+", run))
+        capitalised = bool(pieces) and pieces[0].group().lstrip('"“')[:1].isupper()
         for index, piece in enumerate(pieces):
             word = piece.group().strip(',;:.()"“”').lower()
             following = pieces[index + 1].group() if index + 1 < len(pieces) else ""
             if kept and word in _NAME_PARTICLES and following[:1].isupper():
                 continue  # "Luuk de Vries", "Siti Nurhaliza binti Abdullah", "Dafydd ap Rhys"
+            if kept and capitalised and piece.group()[:1].islower():
+                break  # a capitalised name goes on capitalised: "marido Nico está" ends at Nico
             bare = word.replace("'", "").replace("’", "")
             glued = text[start + piece.end() : start + piece.end() + 1].isdigit()  # "PRS8871": an id, not a name
             if (
@@ -713,11 +732,19 @@ class CuedNameRecognizer(EntityRecognizer):
             return word not in self._stop or raw[:1].isupper()
         if raw.upper() == raw.lower() and any(c.isalpha() for c in raw):
             return word not in _HONORIFICS  # a script without case ("鈴木", "김민준", "王秀英")
-        if word in self._stop or not raw[:1].isupper() or word.endswith(("ed", "ing")):
+        # (a verb's ending, not a name's last part: "El-Sayed")
+        if word in self._stop or not raw[:1].isupper() or (word.endswith(("ed", "ing")) and "-" not in word):
             return False
         # "José", "Seán", "Öztürk": English spells no word with these letters (wordfreq knows
         # "josé" from names in English text, which is what it is here).
-        return not word.isascii() or zipf_frequency(word, "en") < _COMMON_ENGLISH
+        if not word.isascii():  # (but not a common word of the languages that spell that way: "está", "también")
+            return not any(zipf_frequency(word, language) >= _COMMON_ELSEWHERE for language in _OTHER_LANGUAGES)
+        return zipf_frequency(word, "en") < _COMMON_ENGLISH
+
+
+_OTHER_LANGUAGES = ("es", "pt", "fr", "de", "it")
+# wordfreq's Zipf scale: "está" 6.2, "después" 5.9; names stay under it ("José" 5.2, "Müller" 4.8)
+_COMMON_ELSEWHERE = 5.5
 
 
 # Honorifics after a name in scripts without case: not part of the name.

@@ -21,7 +21,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from wordfreq import zipf_frequency
 
-from serving.privacy.labelled import places
+from serving.privacy.labelled import RELATIVE_WORDS, places
 
 _COMMON_ENGLISH = 3.5  # wordfreq's Zipf scale: at or above, a word most readers would know
 # Words of a label, never of a name ("IP No.", "PRC Lic. No.", "MC No:")
@@ -75,9 +75,13 @@ _ROLE_LABEL = regex.compile(
     r"account\s+holder|card\s?holder|policy\s?holder|dependent|dependant|treatment\s+supporter|customer|"
     r"anaesthetist|anesthesiologist|interpreting|interpreter|m[ée]dico\s+responsable|"
     r"superviseure?|scrub\s+nurse|first\s+assist|mo|ho|sho|fy[12]|st[1-8]|keyworker|"
-    r"clinician|assessor|nurse\s+completing|(?:actioned|transcribed|typed|scribed)\s+by))"
+    r"clinician|assessor|nurse\s+completing|(?:actioned|transcribed|typed|scribed)\s+by|"
+    # (blind set 16: "Attendant: Venkatesh Iyer", "Neurologist: I.A. Smirnov", "Case manager: Meron
+    # Girma", "Investigateur principal: Pr Hélène Fauchier-Roux", "Enfermera de triage: Yuliana Montoya")
+    r"attendant|\p{L}{3,16}olog(?:ist|ue|o|a)|case\s+manager|health\s+practitioner|"
+    r"investigat(?:eur|or)\s+principal|principal\s+investigator|enfermer[oa](?:\s+de\s+triage)?|m[ée]dico))"
     r"[ ]?[:\-–][ ]{0,3}+"
-    rf"(?:(?i:dr|dra|dre|prof|mr|mrs|ms|miss|sr|sra)\.?[ ])?{_RUN}"
+    rf"(?:(?i:dr|dra|dre|prof|pr|mr|mrs|ms|miss|sr|sra)\.?[ ])?{_RUN}"
 )
 
 # Titles as other languages write them: Spanish and Portuguese Dra./Dña./Sra., French Dre, Italian
@@ -95,9 +99,30 @@ _TITLE = regex.compile(
 _PATIENT_LABEL = regex.compile(
     r"(?:(?<=^|\n)[ \t]{0,8}+|(?<=[ ]{2}|\t))"  # (bounded: a run of spaces is not rescanned from each)
     r"(?i:patient(?:\s+name)?|pt(?:\s+name)?|name|full\s+name|resident|client|service\s+user|usager|"
-    r"paciente|patiente?|nom|nombre|nome|name,\s*vorname(?:\s+des\s+versicherten)?|versicherte[rn]?)"
+    r"paciente|patiente?|nom|nombre|nome|name,\s*vorname(?:\s+des\s+versicherten)?|versicherte[rn]?|"
+    # (blind set 16: Portuguese, Norwegian, Dutch, Italian, Polish, Czech, Finnish, Hungarian)
+    r"utente|pasient|pati[ëe]nt|paziente|pacjent(?:ka)?|pacient(?:ka)?|potilas|beteg)"
     r"[ \t]?:[ \t]{0,3}+(?:(?i:m|mme|mr|mrs|ms|miss|mx|dr|sr|sra|herr|frau|dhr|mevr)\.?[ ])?"
     rf"(?P<id>{_WORD}(?:(?:,[ ]|[ ](?:{_PARTICLE}[ ])*+){_WORD}){{0,4}}+)"
+)
+
+
+# A person's relation to the patient in brackets after their name: "Venkatesh Iyer (husband)",
+# "Haruto (grandson", "Kemi Adeyemi (sister, NOK)".
+_RELATION_AFTER = regex.compile(
+    rf"(?<![\p{{L}}\p{{M}}'’.-])(?P<id>{_WORD}(?:[ ](?:{_PARTICLE}[ ])*+{_WORD}){{0,3}}+)[ ]?\("
+    rf"(?i:{RELATIVE_WORDS}|grandparent|parent|mother-in-law|father-in-law|neighbou?r|friend|carer|caregiver|"
+    r"nok|next\s+of\s+kin|interpreter)(?:[),/;]|$)"  # the relation alone: not "Metformin (son manages it)"
+)
+# The name an e-mail is sent under: "Från: Lindqvist Anna <anna.lindqvist@...>", "Karim El-Sayed <k...@...>"
+_DISPLAY_NAME = regex.compile(
+    rf"(?<![\p{{L}}\p{{M}}'’.-])(?P<id>{_WORD}(?:[ ,]{{1,2}}(?:{_PARTICLE}[ ])*+{_WORD}){{0,3}}+)[ ]?<[\w.+-]{{1,64}}@"
+)
+# A chat export's speaker: "[18/05/2025, 19:52] Jhoanna 🌸: guys", "18/05/2025, 19:52 - Ama Mensah: ok"
+_CHAT_SPEAKER = regex.compile(
+    r"(?:^|(?<=\n))(?:\[\d{1,2}/\d{1,2}/\d{2,4},?[ ]\d{1,2}:\d{2}(?::\d{2})?(?:[ ]?[APap][Mm])?\][ ]|"
+    r"\d{1,2}/\d{1,2}/\d{2,4},?[ ]\d{1,2}:\d{2}(?:[ ]?[APap][Mm])?[ ][-–][ ])"
+    rf"(?P<id>{_WORD}(?:[ ]{_WORD}){{0,3}}+)(?=[^:\n]{{0,12}}:)"
 )
 
 
@@ -133,6 +158,15 @@ class PeopleByRoleRecognizer(EntityRecognizer):
                     continue  # "Silver Spring, MD 20910": a town in Maryland
                 if span is not None:
                     results.append(RecognizerResult(self.entity, span[0], span[1], score))
+        for pattern in (_RELATION_AFTER, _DISPLAY_NAME):
+            for match in pattern.finditer(text):
+                span = self._name(text, match.start("id"), match.group("id"), from_end=True, listed_only=False)
+                if span is not None and not _a_place(text, span):
+                    results.append(RecognizerResult(self.entity, span[0], span[1], 0.75))
+        for match in _CHAT_SPEAKER.finditer(text):
+            span = self._name(text, match.start("id"), match.group("id"), from_end=False)
+            if span is not None:
+                results.append(RecognizerResult(self.entity, span[0], span[1], 0.8))
         for match in _PATIENT_LABEL.finditer(text):
             span = self._labelled(match.start("id"), match.group("id"))
             if span is not None:
@@ -157,7 +191,9 @@ class PeopleByRoleRecognizer(EntityRecognizer):
             return None
         return start + kept[0][0], start + kept[-1][1]
 
-    def _name(self, text: str, start: int, run: str, *, from_end: bool) -> tuple[int, int] | None:
+    def _name(
+        self, text: str, start: int, run: str, *, from_end: bool, listed_only: bool = True
+    ) -> tuple[int, int] | None:
         """The words of `run` that can be a name: its end (a credential follows the name) or its
         start (a label or title precedes it), up to the first word that cannot."""
         pieces = [(m.start(), m.end()) for m in regex.finditer(r"[^\s,]+", run)]
@@ -191,8 +227,11 @@ class PeopleByRoleRecognizer(EntityRecognizer):
         words = [run[b:e] for b, e in kept]
         if not words or all(regex.fullmatch(r"(?:\p{Lu}\.)+|\p{Lu}", w) for w in words):
             return None  # initials alone ("RT / JM") say too little
-        if from_end and len(words) == 1 and words[0].strip(".").lower() not in self._known:
-            return None  # "Triage RN": one word before a credential is a name only if the lists know it
+        # "Triage RN": one word before a credential is a name only if the lists know it; before a
+        # relation ("Haruto (grandson)") one the lists don't know will do if English lacks it
+        lone_unlisted = from_end and len(words) == 1 and words[0].strip(".").lower() not in self._known
+        if lone_unlisted and (listed_only or zipf_frequency(words[0].lower(), "en") >= _COMMON_ENGLISH):
+            return None
         first, last = min(b for b, _ in kept), max(e for _, e in kept)
         return start + first, start + last
 

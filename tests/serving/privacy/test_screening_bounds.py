@@ -167,6 +167,24 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         # from the review: an unbroken word a compound label's "nr" could end (quadratic before)
         lambda n: "NR" * (n // 2),
         lambda n: "1nr" * (n // 3),
+        # after blind set 16: a relation, an e-mail or a chat speaker after a long run; other
+        # languages' months and numeric dates; facilities and towns after their words
+        lambda n: "Ab " * (n // 3) + "(son)",
+        lambda n: "Ab (son) " * (n // 9),
+        lambda n: "Ab Cd " * (n // 6) + "<x@",
+        lambda n: "Ab <" * (n // 4),
+        lambda n: "[1/2/2024, 10:00] Ab " * (n // 21),
+        lambda n: "1. " * (n // 3),
+        lambda n: "2024. 1. " * (n // 9),
+        lambda n: "12 maj " * (n // 7),
+        lambda n: "Ab sjukhus " * (n // 11),
+        lambda n: "HMP Ab " * (n // 7),
+        lambda n: "i Ab " * (n // 5),
+        lambda n: "children Ab " * (n // 12),
+        lambda n: "Client – " * (n // 9),
+        lambda n: "Ab is 91 " * (n // 9),
+        lambda n: "101 år " * (n // 7),
+        lambda n: "1 Rajab 1446 " * (n // 13),
     ],
 )
 def test_labelled_and_cued_recognizers_grow_linearly(make: Any) -> None:
