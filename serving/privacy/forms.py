@@ -175,8 +175,8 @@ class AgeBesideNameRecognizer(RegexRecognizer):
         rule(rf"(?<=\p{{L}}),\s+(?P<id>{_OVER_89}|{_OVER_89_WORD})(?=\s*(?:[,;)\n]|$|[MF]\b|y\b|from|and))", 0.75),
         rule(rf"\b(?:at|hes|shes|he\s+is|she\s+is|aged|youre|you['’]re|age)\W{{0,3}}(?P<id>{_OVER_89_WORD})\b", 0.75),
         rule(rf"(?<![\d.])(?P<id>{_OVER_89})\s?(?:(?:años|anos|ans|jaar|jahre|y|yrs|yo)\b|歳|岁|Y/)", 0.75),
-        # after blind set 16: "(101 år)", "101-åring", "95 lat", "92 yaşında"; "Doris is 91," "who is 93"
-        rule(rf"(?<![\d.])(?P<id>{_OVER_89})[ -]?(?:år|åring|lat|yaş\w*|éves|vuotias)(?!\p{{L}})", 0.75),
+        # after blind sets 16 and 17: "(101 år)", "101-åring", "95 lat", "92 yaşında", "94 tuổi"; "Doris is 91,"
+        rule(rf"(?<![\d.])(?P<id>{_OVER_89})[ -]?(?:år|åring|lat|yaş\w*|éves|vuotias|tuổi|tahun)(?!\p{{L}})", 0.75),
         rule(
             rf"(?:\b(?:who|he|she)|(?<![\p{{L}}-])\p{{Lu}}\p{{Ll}}{{2,}})[ ](?:is|was|turned|turns)[ ]"
             rf"(?P<id>{_OVER_89})"

@@ -569,7 +569,9 @@ _OTHER_RELATIVES = (
     r"cugin[oa]|mari|[ée]pouse|fr[èe]re|s(?:œ|oe)ur|ehemann|ehefrau|bruder|mutter|vater|enkel(?:in)?|oma|opa|"
     r"vrouw|dochter|zoon|broer|moeder|vader|dotter|datter|s[øo]nn|hustru|syster|s[øo]ster|bror|sambo|kone|"
     r"barnebarn|mormor|farmor|morfar|farfar|partnerk[aąi]|m[ąa][żz]|siostra|matka|ojciec|babcia|dziadek|"
-    r"wnuk|wnuczka|e[şs]i|annesi|babas[ıi]|karde[şs]i|kokum|mushum|gogo|ambuya|sekuru|aunty|aide|attendant"
+    r"wnuk|wnuczka|e[şs]i|annesi|babas[ıi]|karde[şs]i|kokum|mushum|gogo|ambuya|sekuru|aunty|aide|attendant|"
+    # after blind set 17: "Sonen Anders", "Conjoint Jean-Philippe", "son of Wong Chi Keung"
+    r"sonen|dottern|hustrun|maken|conjointe?|(?:son|daughter|wife|husband|widow|child)\s+of"
 )
 _LABEL_CUE = (
     r"(?:patient|pt|name|re|client|resident|member|insured|subscriber|guarantor|surgeon|ordering|referring|"
@@ -600,6 +602,7 @@ _LABEL_CUE = (
     # blind set 10: patient and name labels as other languages write them
     r"paciente|pacient|patientin|hasta|acompa[ñn]ante|acompanhante|famille|nipote|betreft|pflegekraft|"
     rf"{_OTHER_RELATIVES}|children|foreman|professor|speaking\s+(?:with|to)|"
+    r"decedent|employee|claimant|beneficiary|veteran|applicant|child\s+\d|환자|"
     r"ф\.?и\.?о\.?|пациент|врач|лечащий\s+врач|ασθενής|ονοματεπώνυμο|"
     r"اسم\s+المريض|الاسم|الطبيب\s+المعالج|المرافق|نام\s+بیمار|پزشک|همراه|"
     r"שם\s+המטופל|רופא\s+מטפל|בת\s+משפחה|"

@@ -88,7 +88,8 @@ _ROLE_LABEL = regex.compile(
 # dott./dott.ssa/dr.ssa/sig.ra, German "Dr. med.", Dutch dhr./mevr., Polish pan/pani, Malay Encik/Puan.
 _TITLE = regex.compile(
     r"(?<![\p{L}.])(?i:dra|dre|dña|doña|dott(?:\.ssa|ssa)?|dr\.ssa|sig\.ra|sig|sra|srta|dhr|mevr|"
-    r"pani|pan|encik|puan|cik|tuan|bpk|ibu|sayın|herrn|frau|dr\.?[ ]med(?:\.[ ]?dent)?)\.?[ ]"
+    r"pani|pan|encik|puan|cik|tuan|bpk|bapak|ibu|sayın|herrn|frau|dr\.?[ ]med(?:\.[ ]?dent)?|"
+    r"bà|ông|bro|sis)\.?[ ]"  # (after blind set 17: Vietnamese "bà Lê Thị Hạnh", "Bro. Earl Combs")
     r"(?:(?i:dr|prof)\.?[ ](?:(?i:med)\.[ ])?)?" + _RUN
 )
 
@@ -110,13 +111,21 @@ _PATIENT_LABEL = regex.compile(
 # A person's relation to the patient in brackets after their name: "Venkatesh Iyer (husband)",
 # "Haruto (grandson", "Kemi Adeyemi (sister, NOK)".
 _RELATION_AFTER = regex.compile(
-    rf"(?<![\p{{L}}\p{{M}}'’.-])(?P<id>{_WORD}(?:[ ](?:{_PARTICLE}[ ])*+{_WORD}){{0,3}}+)[ ]?\("
+    rf"(?<![\p{{L}}\p{{M}}'’.-])(?P<id>{_WORD}(?:(?:,[ ]|[ ](?:{_PARTICLE}[ ])*+){_WORD}){{0,3}}+)[ ]?\("
     rf"(?i:{RELATIVE_WORDS}|grandparent|parent|mother-in-law|father-in-law|neighbou?r|friend|carer|caregiver|"
-    r"nok|next\s+of\s+kin|interpreter)(?:[),/;]|$)"  # the relation alone: not "Metformin (son manages it)"
+    # (after blind set 17, staff too: "Mercy Chebet (nurse)", "Nwosu, Chinonso (RN)")
+    # (the relation alone: not "Metformin (son manages it)")
+    r"nok|next\s+of\s+kin|interpreter|nurse|midwife|physio|doctor|gp|rn|rph|hca|pharmacist|chw)(?:[),/;]|$)"
 )
 # The name an e-mail is sent under: "Från: Lindqvist Anna <anna.lindqvist@...>", "Karim El-Sayed <k...@...>"
 _DISPLAY_NAME = regex.compile(
     rf"(?<![\p{{L}}\p{{M}}'’.-])(?P<id>{_WORD}(?:[ ,]{{1,2}}(?:{_PARTICLE}[ ])*+{_WORD}){{0,3}}+)[ ]?<[\w.+-]{{1,64}}@"
+)
+# A person's name as systems write it: a DICOM person name ("PN [ABERNATHY^WINIFRED^ROSE]"), a
+# log's key ("patient=\"Brennan, Hope\"", "user_name='Ana Ruiz'") (after blind set 17).
+_SYSTEM_NAME = regex.compile(
+    r"(?:\bPN[ ]+\[(?P<dicom>[^\]\^\n]{1,40}\^[^\]\n]{0,60})\]|"
+    r"\b(?i:patient|pt|name|patient_name|full_name|user_name|username|display_name)=[\"'](?P<logged>[^\"'\n]{2,60})[\"'])"
 )
 # A chat export's speaker: "[18/05/2025, 19:52] Jhoanna 🌸: guys", "18/05/2025, 19:52 - Ama Mensah: ok"
 _CHAT_SPEAKER = regex.compile(
@@ -163,6 +172,12 @@ class PeopleByRoleRecognizer(EntityRecognizer):
                 span = self._name(text, match.start("id"), match.group("id"), from_end=True, listed_only=False)
                 if span is not None and not _a_place(text, span):
                     results.append(RecognizerResult(self.entity, span[0], span[1], 0.75))
+        for match in _SYSTEM_NAME.finditer(text):
+            group = "dicom" if match.group("dicom") else "logged"
+            value = match.group(group).rstrip("^ ")
+            words = [w for w in regex.split(r"[\^ ,]+", value) if w]
+            if not any(c.isdigit() for c in value) and any(self._could_be_a_name(w) for w in words):
+                results.append(RecognizerResult(self.entity, match.start(group), match.start(group) + len(value), 0.8))
         for match in _CHAT_SPEAKER.finditer(text):
             span = self._name(text, match.start("id"), match.group("id"), from_end=False)
             if span is not None:

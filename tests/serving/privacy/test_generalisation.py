@@ -347,6 +347,22 @@ FHIR = (
         ("Risk: Doris is 91, on Adcal", "AGE", "91"),
         ("Visit: 10 Rajab 1446", "DATE", "10 Rajab 1446"),
         ("DOB: 02/11/2014 (gregorian), 18/1/1436 H", "DATE", "18/1/1436"),
+        # after blind set 17: staff in brackets after a name, names as systems write them, more
+        # people's labels and relatives, a table's "..._name" column, titles in other languages
+        ("Clinician: Dr. Otieno — Mercy Chebet (nurse)", "NAME", "Mercy Chebet"),
+        ("badge 0047712  Nwosu, Chinonso (RN)  fingerprint", "NAME", "Nwosu, Chinonso"),
+        ("(0010,0010) PN [ABERNATHY^WINIFRED^ROSE]", "NAME", "ABERNATHY^WINIFRED^ROSE"),
+        ('session=tv-8c41e2a9 patient="Brennan, Hope" mrn=NV-0', "NAME", "Brennan, Hope"),
+        ("Employee: Delgado, Ramón Esteban     SSN: ", "NAME", "Delgado, Ramón Esteban"),
+        ("Decedent: Ignatius Beauregard Thibodeaux     Age:", "NAME", "Ignatius Beauregard Thibodeaux"),
+        ("Child 2: Leyla Mitchell-Aziz, DOB 19/1", "NAME", "Leyla Mitchell-Aziz"),
+        ("Sonen Anders kontaktperson", "NAME", "Anders"),
+        ("Conjoint Jean-Philippe Ouellet avisé", "NAME", "Jean-Philippe Ouellet"),
+        ("환자: 김민서 (Kim Min-seo)", "NAME", "김민서"),
+        ("site,screen_no,full_name,dob\n104,104-S-0031,Jun-Ming Kwok,1967-11-02", "NAME", "Jun-Ming Kwok"),
+        ("con gái của bà Lê Thị Hạnh (94 tuổi)", "NAME", "Lê Thị Hạnh"),
+        ("con gái của bà Lê Thị Hạnh (94 tuổi)", "AGE", "94"),
+        ("anak dari Bapak Suharto Wibisono.", "NAME", "Suharto Wibisono"),
     ],
 )
 def test_shapes_our_templates_never_had(detector: PhiDetector, text: str, kind: str, value: str) -> None:
@@ -358,6 +374,8 @@ TRAPS = [
     # name goes on capitalised
     "Metformin (son manages the doses); at 1 MAC; AZ 500 mg; FN 12 in the chart",
     "Glucose is 95, fasting; Pulse was 98 and regular; Weight is 92 kg; Sodium is 135, potassium 4",
+    'name="Sodium" value="135"; Insulin (nurse to give); Pain (RN) score',
+    "drug_name,dose,test_name\nMetformin,500,HbA1c",
     "Recommend ADA diet; TIA last year; on ASA 81 mg; RA flare; see the JAMA review.",
     "OK to discharge, BID dosing, PRN for pain, NKDA, COPD and CKD stage 3.",
     "History of Parkinson's, Crohn's disease and Hodgkin lymphoma; Apgar 9 at 5 minutes.",
