@@ -124,6 +124,7 @@ class PhiDetector:
             national_ids.NationalIdRecognizer(),
             national_ids.NumberInProseRecognizer(),
             forms.WrittenDateRecognizer(),
+            forms.OtherLanguageDateRecognizer(),
             forms.DayMonthRecognizer(),
             forms.AgeBesideNameRecognizer(),
             forms.LabelDecidesRecognizer(clinical_terms()),
