@@ -42,10 +42,13 @@ lint: install
 install: .venv/.installed
 
 # Debian packages the tests run for real: redis-server, prometheus (promtool + the scrape test),
-# and gcc (the compiled red-flag rules: make compiled, tests/orchestrator/test_compiled_rules.py).
+# and gcc with Python's headers (the compiled red-flag rules: make compiled, tests/orchestrator/
+# test_compiled_rules.py; python3-dev when the interpreter has no Python.h).
 SYSTEM_TOOLS := redis-server prometheus gcc
 system:
 	@missing=$$(for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || echo $$t; done); \
+	$(PYTHON) -c "import os, sysconfig; assert os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))" \
+		2>/dev/null || missing="$$missing python3-dev"; \
 	if [ -n "$$missing" ]; then \
 		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \

@@ -78,8 +78,9 @@ _HERE = Path(__file__).resolve().parent.parent
 
 
 def compare(baseline: Path, corpus: str, rounds: int, runs: int = 3) -> None:
-    """p50 and p99 of another checkout's rules and this one's, interleaved runs, the median."""
-    environment = dict(os.environ)
+    """p50 and p99 of another checkout's rules and this one's, interleaved runs, the median: both
+    as Python (a baseline worktree has no compiled build of its own; --builds compares builds)."""
+    environment = {**os.environ, compiled.SETTING: "off"}
     interleaved({"baseline": (baseline, environment), "this checkout": (_HERE, environment)}, corpus, rounds, runs)
 
 

@@ -7,7 +7,7 @@ import os
 # The red-flag rules run as Python under test, where coverage can read them (a checkout that ran
 # `make run` holds a compiled build the package would otherwise use); tests/orchestrator/
 # test_compiled_rules.py runs the safety tests again on a fresh compiled build.
-os.environ.setdefault("PEARCARE_COMPILED_RULES", "off")
+os.environ["PEARCARE_COMPILED_RULES"] = "off"  # (not setdefault: a shell that exports the image's)
 
 from collections.abc import Iterator
 from pathlib import Path

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from orchestrator.safety.compiled import COMPILED_MODULES, DEFAULT_BUILD, PACKAGE_DIR, STAMP, source_digests
+from orchestrator.safety.compiled import (
+    COMPILED_MODULES,
+    DEFAULT_BUILD,
+    PACKAGE_DIR,
+    STAMP,
+    build_loads,
+    source_digests,
+)
 
 
 def build(out: Path) -> None:
@@ -20,13 +28,14 @@ def build(out: Path) -> None:
     digests = source_digests()
     stamp = out / STAMP
     wanted = {"python": sys.implementation.cache_tag, "sources": digests}
-    if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
+    if stamp.is_file() and json.loads(stamp.read_text()) == wanted and build_loads(out):
         print(f"{out}: compiled rules are current")
         return
     from mypyc.build import mypycify
     from setuptools import setup  # type: ignore[import-untyped]
 
-    stamp.unlink(missing_ok=True)  # a build that fails half way is no build
+    if out.exists():
+        shutil.rmtree(out)  # no module of an earlier build left to shadow its source, and no stamp
 
     sources = [str(PACKAGE_DIR / f"{name}.py") for name in COMPILED_MODULES]
     with tempfile.TemporaryDirectory() as work:

@@ -15,6 +15,8 @@ code either way; tests/orchestrator/test_compiled_rules.py checks the verdicts a
 from __future__ import annotations
 
 import hashlib
+import importlib.machinery
+import importlib.util
 import json
 import logging
 import os
@@ -45,11 +47,41 @@ def build_in_use(setting: str | None, package_dir: Path = PACKAGE_DIR) -> Path |
     try:
         recorded = json.loads((build / STAMP).read_text())
     except (OSError, ValueError):
+        if setting:  # a build named but not there (a typo, an image without it): said, not silent
+            logger.warning("no compiled red-flag rules at %s: running them as Python", build)
         return None  # no build there (a plain install): Python
     if recorded.get("python") != sys.implementation.cache_tag or recorded.get("sources") != source_digests(package_dir):
         logger.warning("compiled red-flag rules at %s are not of these sources: running them as Python", build)
         return None
+    if not build_loads(build):
+        logger.warning("compiled red-flag rules at %s do not load here: running them as Python", build)
+        return None
     return build
+
+
+def build_loads(build: Path) -> bool:
+    """Every module's extension is there, and the build's shared library loads in this process (a
+    copy without it, or one linked against a newer C library, would fail the first import)."""
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    package = build / "orchestrator" / "safety"
+    if not all((package / f"{name}{suffix}").is_file() for name in COMPILED_MODULES):
+        return False
+    shared = sorted(build.glob(f"*__mypyc{suffix}"))
+    if len(shared) != 1:
+        return False
+    name = shared[0].name[: -len(suffix)]
+    if name in sys.modules:
+        return True
+    try:
+        spec = importlib.util.spec_from_file_location(name, shared[0])
+        if spec is None or spec.loader is None:
+            return False
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except (ImportError, OSError):
+        return False
+    sys.modules[name] = module
+    return True
 
 
 def package_path(package_path: list[str]) -> list[str]:

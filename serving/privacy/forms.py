@@ -224,6 +224,13 @@ OTHER_MONTHS = frozenset(
 _DAY_THEN_WORD = regex.compile(r"(?<![\d.])\d{1,2}\.?[ ](?P<word>\p{L}{3,12})(?:[ ](?:19|20)\d\d)?(?![\p{L}\d])")
 _YEAR_AFTER_WORD = regex.compile(r"(?<=(?<![\p{L}\d])\p{L}{3,12}[ ](?:de[ ])?)(?:19|20)\d\d(?!\d)")
 _WORD_BEFORE_YEAR = regex.compile(r"(?<![\p{L}\d])(?P<word>\p{L}{3,12})[ ](?:de[ ])?$")
+# Hungarian puts the year first: "2024. március 15.", "1950. május 3."
+_YEAR_THEN_WORD = regex.compile(r"(?<![\d.])(?:19|20)\d\d\.[ ](?P<word>\p{L}{3,12})[ ]\d{1,2}\.?(?!\d)")
+
+
+def _month(word: str) -> bool:
+    # (a Turkish capital İ lowers to "i" and a combining dot: "NİSAN" is "nisan")
+    return word.lower().replace("i\u0307", "i") in OTHER_MONTHS
 
 
 class OtherLanguageDateRecognizer(EntityRecognizer):
@@ -239,12 +246,13 @@ class OtherLanguageDateRecognizer(EntityRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
         results = []
-        for match in _DAY_THEN_WORD.finditer(text):
-            if match.group("word").lower() in OTHER_MONTHS:
-                results.append(RecognizerResult(self.entity, match.start(), match.end(), 0.8))
+        for pattern in (_DAY_THEN_WORD, _YEAR_THEN_WORD):
+            for match in pattern.finditer(text):
+                if _month(match.group("word")):
+                    results.append(RecognizerResult(self.entity, match.start(), match.end(), 0.8))
         for match in _YEAR_AFTER_WORD.finditer(text):
             before = _WORD_BEFORE_YEAR.search(text, max(0, match.start() - 16), match.start())
-            if before is not None and before.group("word").lower() in OTHER_MONTHS:
+            if before is not None and _month(before.group("word")):
                 results.append(RecognizerResult(self.entity, before.start(), match.end(), 0.7))
         return results
 
@@ -277,11 +285,10 @@ class WrittenDateRecognizer(RegexRecognizer):
         rule(r"\b(?:about|around|circa|approx\.?)\s+(?P<id>the\s+\d{1,2}(?:st|nd|rd|th))\b", 0.75),
         # the Hijri calendar's months, after blind set 16 ("10 Rajab 1446"), and a date the Hijri way ("18/1/1436 H")
         rule(
-            r"\b(?P<id>\d{1,2}[ ](?:Muharram|Safar|Rabi['’]?[ ]?al[- ](?:Awwal|Thani|Akhir)|"
-            r"Jumada[ ]al[- ](?:Ula|Awwal|Akhirah|Thani)|Rajab|Sha['’]?ban|Ramadan|Shawwal|"
-            r"Dhu[ ]al[- ]Qi?['’]?dah|Dhu[ ]al[- ]Hijjah)[ ]1[34]\d\d)\b",
+            r"\b(?P<id>\d{1,2}[ ](?:Muharram|Safar|Rabi['’]?[ ]?(?:al|ul)[- ](?:Awwal|Thani|Akhir)|"
+            r"Jumada[ ](?:al|ul)[- ](?:Ula|Awwal|Akhirah|Thani)|Rajab|Sha['’]?ban|Ramadh?an|Shawwal|"
+            r"Dhu[ ]al[- ]Q[ai]['’]?dah|Dhu[ ]al[- ]Hijjah)[ ]1[34]\d\d)\b",
             0.8,
-            0,
         ),
         rule(r"(?<![\d/])(?P<id>\d{1,2}/\d{1,2}/1[34]\d\d)[ ]?(?:H|AH|هـ)\b", 0.8, 0),
     )
@@ -364,9 +371,10 @@ class AgeBesideNameRecognizer(RegexRecognizer):
         # after blind sets 16 and 17: "(101 år)", "101-åring", "95 lat", "92 yaşında", "94 tuổi"; "Doris is 91,"
         rule(rf"(?<![\d.])(?P<id>{_OVER_89})[ -]?(?:år|åring|lat|yaş\w*|éves|vuotias|tuổi|tahun)(?!\p{{L}})", 0.75),
         rule(
-            # (the number first, what is before it looked at behind: a pattern that opens on a
-            # capitalised word is tried at every one)
-            rf"(?<=(?:\b(?:who|he|she)|(?<![\p{{L}}-])\p{{Lu}}\p{{Ll}}{{2,}})[ ](?:is|was|turned|turns)[ ])"
+            # (the number first, what is before it looked at behind: a pattern that opens on a word
+            # is tried at every one; pronouns and relatives only: "Haemoglobin was 98" is a reading)
+            r"(?<=\b(?:who|he|she|mum|mom|mother|dad|father|nan|nana|gran|granny|grandma|grandmother|grandpa|"
+            r"grandfather|grandad)[ ](?:is|was|turned|turns)[ ])"
             rf"(?P<id>{_OVER_89})"
             r"(?=[ ]?(?:[,;.)\n]|$|and\b|on\b|with\b|years?\b))",
             0.7,

@@ -574,7 +574,7 @@ _OTHER_RELATIVES = (
     r"cugin[oa]|mari|[ée]pouse|fr[èe]re|s(?:œ|oe)ur|ehemann|ehefrau|bruder|mutter|vater|enkel(?:in)?|oma|opa|"
     r"vrouw|dochter|zoon|broer|moeder|vader|dotter|datter|s[øo]nn|hustru|syster|s[øo]ster|bror|sambo|kone|"
     r"barnebarn|mormor|farmor|morfar|farfar|partnerk[aąi]|m[ąa][żz]|siostra|matka|ojciec|babcia|dziadek|"
-    r"wnuk|wnuczka|e[şs]i|annesi|babas[ıi]|karde[şs]i|kokum|mushum|gogo|ambuya|sekuru|aunty|aide|attendant|"
+    r"wnuk|wnuczka|annesi|babas[ıi]|karde[şs]i|kokum|mushum|gogo|ambuya|sekuru|aunty|aide|attendant|"
     # after blind set 17: "Sonen Anders", "Conjoint Jean-Philippe", "son of Wong Chi Keung"
     r"sonen|dottern|hustrun|maken|conjointe?|(?:son|daughter|wife|husband|widow|child)\s+of"
 )
@@ -606,8 +606,7 @@ _LABEL_CUE = (
     r"paziente|pati[ëe]nt|huisarts|echtgenote|echtgenoot|anh[öo]rig|suami|isteri|pakar|"
     # blind set 10: patient and name labels as other languages write them
     r"paciente|pacient|patientin|hasta|acompa[ñn]ante|acompanhante|famille|nipote|betreft|pflegekraft|"
-    rf"{_OTHER_RELATIVES}|children|foreman|professor|speaking\s+(?:with|to)|"
-    r"decedent|employee|claimant|beneficiary|veteran|applicant|child\s+\d|환자|"
+    r"children|foreman|professor|decedent|employee|claimant|beneficiary|veteran|applicant|child\s+\d|환자|"
     r"ф\.?и\.?о\.?|пациент|врач|лечащий\s+врач|ασθενής|ονοματεπώνυμο|"
     r"اسم\s+المريض|الاسم|الطبيب\s+المعالج|المرافق|نام\s+بیمار|پزشک|همراه|"
     r"שם\s+המטופל|רופא\s+מטפל|בת\s+משפחה|"
@@ -626,8 +625,13 @@ _PERSON_CUE = regex.compile(
     r"granddaughter|grandma|grandmother|grandad|grandfather|grandpa|gran|granny|nan|nana|aunt|auntie|uncle|"
     r"cousin|partner|friend|neighbou?r|fianc[eé]e?|boyfriend|girlfriend|mama|papa|lola|lolo|ouma|oupa|moko|"
     r"mokopuna|flatmate|housemate|roommate|stepmum|stepmom|stepdad|hi|hello|hey|hiya|hola|bonjour|dear|"
-    r"call\s+me|known\s+as|naam|name\s+is|name['’]s|this\s+is|its|it['’]s|i['’]m|im|i\s+am|children|"
-    rf"{_OTHER_RELATIVES})\W{{0,3}}$"
+    r"call\s+me|known\s+as|naam|name\s+is|name['’]s|this\s+is|its|it['’]s|i['’]m|im|i\s+am|children)\W{0,3}$"
+)
+# A relative as other languages name them, then the name with no colon between ("su marido Andrés",
+# "Hennes dotter Pernilla"): after a colon a family history's diagnosis comes as often ("Mutter:
+# Hypertonie", "Matka: Cukrzyca"), and German capitalises it.
+_RELATIVE_ELSEWHERE = regex.compile(
+    rf"(?i:\b(?:{_OTHER_RELATIVES})\b)[ ]{{1,2}}+(?P<id>{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,3}})"
 )
 _CUED_NAME = regex.compile(
     rf"(?i:\b{_LABEL_CUE}\b)(?:['’]s)?+\s{{0,3}}+[:：|,(!–—-]?+\s{{0,3}}+"
@@ -676,6 +680,10 @@ class CuedNameRecognizer(EntityRecognizer):
             after = _AND_NAME.match(text, span[1]) if span is not None else None  # "Parents Lucía and Andrés"
             if after is not None and after.group("name").lower() not in self._stop:
                 results.append(RecognizerResult(self.entity, after.start("name"), after.end("name"), 0.75))
+        for match in _RELATIVE_ELSEWHERE.finditer(text):
+            span = self._name_span(text, match.start("id"), match.group("id"))
+            if span is not None:
+                results.append(RecognizerResult(self.entity, span[0], span[1], 0.75))
         for match in _CAPS_LAST_FIRST.finditer(text):
             words = [w.strip(",").lower() for w in match.group("id").split()]
             words = [w for w in words if w not in self._stop] if words[-1] in self._stop else words
@@ -698,14 +706,11 @@ class CuedNameRecognizer(EntityRecognizer):
         position = start
         kept = 0
         pieces = list(regex.finditer(r"\S+", run))
-        capitalised = bool(pieces) and pieces[0].group().lstrip('"“')[:1].isupper()
         for index, piece in enumerate(pieces):
             word = piece.group().strip(',;:.()"“”').lower()
             following = pieces[index + 1].group() if index + 1 < len(pieces) else ""
             if kept and word in _NAME_PARTICLES and following[:1].isupper():
                 continue  # "Luuk de Vries", "Siti Nurhaliza binti Abdullah", "Dafydd ap Rhys"
-            if kept and capitalised and piece.group()[:1].islower():
-                break  # a capitalised name goes on capitalised: "marido Nico está" ends at Nico
             bare = word.replace("'", "").replace("’", "")
             glued = text[start + piece.end() : start + piece.end() + 1].isdigit()  # "PRS8871": an id, not a name
             if (
@@ -735,7 +740,8 @@ class CuedNameRecognizer(EntityRecognizer):
                 verb = word.endswith("s") and zipf_frequency(word[:-1], "en") >= _COMMON_ENGLISH + 0.5
                 return not verb or word in self._first_names
             if word in self._first_names or zipf_frequency(word, "en") < _LOWER_NAME_ZIPF:
-                return raw.islower() or raw[:1].isupper()  # "my sister grace", "daughter ngozi"
+                # "my sister grace", "daughter ngozi"; not another language's word ("Nico está")
+                return word in self._first_names or not _common_elsewhere(word)
         if word in self._first_names or word in self._surnames:
             return word not in self._stop or raw[:1].isupper()
         if raw.upper() == raw.lower() and any(c.isalpha() for c in raw):
@@ -746,8 +752,12 @@ class CuedNameRecognizer(EntityRecognizer):
         # "José", "Seán", "Öztürk": English spells no word with these letters (wordfreq knows
         # "josé" from names in English text, which is what it is here).
         if not word.isascii():  # (but not a common word of the languages that spell that way: "está", "también")
-            return not any(zipf_frequency(word, language) >= _COMMON_ELSEWHERE for language in _OTHER_LANGUAGES)
+            return not _common_elsewhere(word)
         return zipf_frequency(word, "en") < _COMMON_ENGLISH
+
+
+def _common_elsewhere(word: str) -> bool:
+    return any(zipf_frequency(word, language) >= _COMMON_ELSEWHERE for language in _OTHER_LANGUAGES)
 
 
 _OTHER_LANGUAGES = ("es", "pt", "fr", "de", "it")
@@ -959,3 +969,4 @@ _STOP_AFTER_CUE = frozenset(
         "takes",
     }
 )
+_STOP_AFTER_CUE |= {"emeritus"}  # "Professor Emeritus" (a review)

@@ -7,7 +7,10 @@
   "Certifier: Desmond LeBlanc", "Account holder: Okonjo, Chidinma", "Dependent: MAKAYLA CARTER";
 - a title as other languages write it: "Dra. Rocío Barrientos Gil", "Dre Anh Truong",
   "dott.ssa Chiara Fontanesi", "Dña. Inmaculada Soto", "Herrn Dr. med. Klaus Wendtland";
-- a patient's own label at a line's or column's start: "Patient: Said bin Hamood Al-Busaidi".
+- a patient's own label at a line's or column's start: "Patient: Said bin Hamood Al-Busaidi";
+- a relation or a staff role in brackets after the name ("Venkatesh Iyer (husband)", "Nwosu,
+  Chinonso (RN)"), an e-mail's display name ("Lindqvist Anna <anna@...>"), a chat export's
+  speaker, a DICOM person name and a log's patient key (after blind sets 16 and 17).
 
 Each keeps the run's words while they can be a name: never a clinical or common word unless the
 name lists know it, never a word with a digit. Every pattern is possessive or bounded."""
@@ -113,19 +116,26 @@ _PATIENT_LABEL = regex.compile(
 _RELATION_AFTER = regex.compile(
     rf"(?<![\p{{L}}\p{{M}}'’.-])(?P<id>{_WORD}(?:(?:,[ ]|[ ](?:{_PARTICLE}[ ])*+){_WORD}){{0,3}}+)[ ]?\("
     rf"(?i:{RELATIVE_WORDS}|grandparent|parent|mother-in-law|father-in-law|neighbou?r|friend|carer|caregiver|"
-    # (after blind set 17, staff too: "Mercy Chebet (nurse)", "Nwosu, Chinonso (RN)")
     # (the relation alone: not "Metformin (son manages it)")
-    r"nok|next\s+of\s+kin|interpreter|nurse|midwife|physio|doctor|gp|rn|rph|hca|pharmacist|chw)(?:[),/;]|$)"
+    r"nok|next\s+of\s+kin|interpreter)(?:[),/;]|$)"
+)
+# Staff in brackets after their name (after blind set 17: "Mercy Chebet (nurse)", "Nwosu, Chinonso
+# (RN)"): a full or listed name only, since a drug or a task comes before one as often
+# ("Enoxaparin (nurse) administered", "Obs (HCA) 4 hourly").
+_STAFF_AFTER = regex.compile(
+    rf"(?<![\p{{L}}\p{{M}}'’.-])(?P<id>{_WORD}(?:(?:,[ ]|[ ](?:{_PARTICLE}[ ])*+){_WORD}){{1,3}}+)[ ]?\("
+    r"(?i:nurse|midwife|physio|doctor|gp|rn|rph|hca|pharmacist|chw)(?:[),/;]|$)"
 )
 # The name an e-mail is sent under: "Från: Lindqvist Anna <anna.lindqvist@...>", "Karim El-Sayed <k...@...>"
 _DISPLAY_NAME = regex.compile(
     rf"(?<![\p{{L}}\p{{M}}'’.-])(?P<id>{_WORD}(?:[ ,]{{1,2}}(?:{_PARTICLE}[ ])*+{_WORD}){{0,3}}+)[ ]?<[\w.+-]{{1,64}}@"
 )
 # A person's name as systems write it: a DICOM person name ("PN [ABERNATHY^WINIFRED^ROSE]"), a
-# log's key ("patient=\"Brennan, Hope\"", "user_name='Ana Ruiz'") (after blind set 17).
+# log's patient key ("patient=\"Brennan, Hope\"", "patient_name='Ana Ruiz'"; not a "name=" of any
+# element: "<medication name=\"Lisinopril\">") (after blind set 17).
 _SYSTEM_NAME = regex.compile(
     r"(?:\bPN[ ]+\[(?P<dicom>[^\]\^\n]{1,40}\^[^\]\n]{0,60})\]|"
-    r"\b(?i:patient|pt|name|patient_name|full_name|user_name|username|display_name)=[\"'](?P<logged>[^\"'\n]{2,60})[\"'])"
+    r"\b(?i:patient|pt|patient_name|pt_name|full_name|patient_full_name)=[\"'](?P<logged>[^\"'\n]{2,60})[\"'])"
 )
 # A chat export's speaker: "[18/05/2025, 19:52] Jhoanna 🌸: guys", "18/05/2025, 19:52 - Ama Mensah: ok"
 _CHAT_SPEAKER = regex.compile(
@@ -167,11 +177,17 @@ class PeopleByRoleRecognizer(EntityRecognizer):
                     continue  # "Silver Spring, MD 20910": a town in Maryland
                 if span is not None:
                     results.append(RecognizerResult(self.entity, span[0], span[1], score))
-        for pattern in (_RELATION_AFTER, _DISPLAY_NAME):
+        for pattern in (_RELATION_AFTER, _DISPLAY_NAME, _STAFF_AFTER):
             for match in pattern.finditer(text):
-                span = self._name(text, match.start("id"), match.group("id"), from_end=True, listed_only=False)
-                if span is not None and not _a_place(text, span):
-                    results.append(RecognizerResult(self.entity, span[0], span[1], 0.75))
+                listed_only = pattern is _STAFF_AFTER
+                span = self._name(text, match.start("id"), match.group("id"), from_end=True, listed_only=listed_only)
+                if span is None or _a_place(text, span):
+                    continue
+                if pattern is _STAFF_AFTER and not self._full_or_listed(text[span[0] : span[1]]):
+                    continue
+                if regex.fullmatch(r"\p{L}+(?:ed|ing)", text[span[0] : span[1]]):
+                    continue  # a verb before a relation: "Telephoned (friend)"
+                results.append(RecognizerResult(self.entity, span[0], span[1], 0.75))
         for match in _SYSTEM_NAME.finditer(text):
             group = "dicom" if match.group("dicom") else "logged"
             value = match.group(group).rstrip("^ ")

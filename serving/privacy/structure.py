@@ -145,8 +145,8 @@ _HEADER_TYPES: dict[str, str] = {}
 for _type, _names in {
     "NAME": "name patient patient_name pt_name first first_name firstname given given_name forename last last_name"
     " lastname surname family_name attending provider physician doctor clinician nurse contact nok next_of_kin"
-    " referrer consultant resident carer caregiver guardian parent mother father initials coordinator"
-    " investigator interviewer staff signed_by entered_by author",
+    " referrer consultant resident carer caregiver guardian parent mother father investigator interviewer"
+    " signed_by entered_by",
     "DATE": "dob date birth birthdate date_of_birth birth_date adm admitted admission discharge discharged dod"
     " visit visit_date appt appointment seen",
     "ZIP": "zip zipcode zip_code postcode post_code postal postal_code fsa pin pincode eircode",
@@ -163,9 +163,12 @@ for _type, _names in {
         _HEADER_TYPES[_name] = _type
 _DATE_SUFFIXES = ("_date", "_dt", "date", "_dob")
 _ID_SUFFIXES = ("_id", "_no", "_number")  # not a bare "id" ending: "covid", "paid", "fluid"
-_NOT_A_PERSON_NAME = (
-    *("drug", "med", "medication", "test", "product", "brand", "file", "host", "generic", "device", "site"),
-    *("study", "trial", "protocol", "ward", "unit", "user", "org", "organisation", "organization", "sheet"),
+# whose name a "..._name" column holds: a person's (not a vaccine's, a procedure's or a hospital's)
+_PERSON_NAME_PREFIXES = frozenset(
+    {"full", "pt_full", "patient_full", "pt", "patient", "first", "last", "given", "family", "middle", "maiden"}
+    | {"guardian", "parent", "mother", "father", "contact", "emergency_contact", "nok", "next_of_kin", "carer"}
+    | {"caregiver", "spouse", "partner", "member", "subscriber", "insured", "employee", "decedent", "child"}
+    | {"provider", "doctor", "physician", "nurse", "clinician", "referrer", "prescriber", "investigator"}
 )
 
 
@@ -175,8 +178,8 @@ def _header_type(cell: str) -> str | None:
         return _HEADER_TYPES[key]
     if key.endswith(_DATE_SUFFIXES):
         return "DATE"
-    if key.endswith("name") and not key.startswith(_NOT_A_PERSON_NAME):
-        return "NAME"  # "full_name", "pt_fullname", "guardian_name" (after blind set 17); not "drug_name"
+    if key.endswith("name") and key[: -len("name")].rstrip("_") in _PERSON_NAME_PREFIXES:
+        return "NAME"  # "full_name", "pt_fullname", "guardian_name" (after blind set 17); not "vaccine_name"
     if key.endswith(_ID_SUFFIXES) and len(key) <= 16:
         return "ID"
     return None

@@ -56,8 +56,9 @@ _PATTERNS = (
     # a town after a place word in French, Spanish, Portuguese or German: "retour de Montréal", "vive en
     # Sevilla", "mora em Recife", "kommt aus Köln" (not "a", "da", "di": "a Foley catheter", "di Rossi")
     # (after blind set 16, the other languages' "from", "in" and "to": "viene desde Cuenca", "locuim în
-    # Turda", "mieszka w Gdyni", "kontakt i Ytterby", "bei Bonn"; the town must be listed)
-    regex.compile(rf"\b(?-i:de|à|en|em|aus|nach|desde|hacia|para|în|din|w|we|i|bei|från|fra|til|till|z|ze)[ ]{_TOWN}"),
+    # Turda", "mieszka w Gdyni", "kontakt i Ytterby"; the town must be listed; not "para" or "bei": "para Sala de
+    # Operaciones", "bei Regen")
+    regex.compile(rf"\b(?-i:de|à|en|em|aus|nach|desde|hacia|în|din|w|we|i|från|fra|til|till|z|ze)[ ]{_TOWN}"),
     # a town before its state or province: "Mesa, AZ", "Fort Collins CO 80521", "Villa Coapa, CDMX"
     regex.compile(rf"(?<![\p{{L}}\p{{M}}'’.-]){_TOWN},?[ ](?P<state>{_STATES})\b(?![\p{{L}}/-])"),
     # the last part of an address line or a header: ", Lagos" then the line's or column's end

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,23 @@ def test_a_build_of_other_sources_is_not_used(build: Path, tmp_path: Path) -> No
     assert compiled.build_in_use(str(build), edited) == build
     (edited / "context.py").write_text((edited / "context.py").read_text() + "\n# an edit\n")
     assert compiled.build_in_use(str(build), edited) is None
+
+
+def test_a_build_that_cannot_load_is_not_used(build: Path, tmp_path: Path) -> None:
+    """A copy without its shared library (or one this machine's C library cannot load) would fail
+    the first import: the rules run as Python instead of the façade failing to start."""
+    copy = tmp_path / "copy"
+    shutil.copytree(build, copy)
+    for shared in copy.glob("*__mypyc*"):
+        shared.unlink()
+    assert compiled.build_in_use(str(copy)) is None
+    done = subprocess.run(
+        [sys.executable, "-c", "from orchestrator.safety import compiled; print(compiled.active())"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=_with(str(copy)),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "python"

@@ -185,6 +185,7 @@ async def test_a_request_waits_for_screening_no_longer_than_the_timeout() -> Non
         lambda n: "Ab is 91 " * (n // 9),
         lambda n: "101 år " * (n // 7),
         lambda n: "1 Rajab 1446 " * (n // 13),
+        lambda n: "2024. ab 1. " * (n // 12),
         # after blind set 17: names as systems write them, a name before its staff role
         lambda n: "PN [" + "^" * n,
         lambda n: "PN [A^" * (n // 6),
