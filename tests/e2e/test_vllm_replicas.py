@@ -104,7 +104,9 @@ def test_two_vllm_replicas_share_the_load_and_survive_one_killed(
     with ThreadPoolExecutor(max_workers=12) as pool:
         long_streams = []
         for i in range(4):
-            long_streams.append(pool.submit(stream, balanced.base_url, f"Count slowly {i}", 400))
+            # (1,000 tokens: at 400 one stream once ended on a quick replica before the other had
+            # started generating, in CI; the model's context is 2,048)
+            long_streams.append(pool.submit(stream, balanced.base_url, f"Count slowly {i}", 1000))
             sent = i + 1
             eventually(
                 lambda: sum(in_flight for in_flight, _ in endpoint_loads(balanced)), lambda n, sent=sent: n == sent
