@@ -7,7 +7,9 @@ import os
 # The red-flag rules run as Python under test, where coverage can read them (a checkout that ran
 # `make run` holds a compiled build the package would otherwise use); tests/orchestrator/
 # test_compiled_rules.py runs the safety tests again on a fresh compiled build.
-os.environ["PEARCARE_COMPILED_RULES"] = "off"  # (not setdefault: a shell that exports the image's)
+# (not setdefault: a shell that exports the image's setting; PEARCARE_TEST_RULES_BUILD is how that
+# test asks for its build, and it checks the build was the one imported)
+os.environ["PEARCARE_COMPILED_RULES"] = os.environ.get("PEARCARE_TEST_RULES_BUILD", "off")
 
 from collections.abc import Iterator
 from pathlib import Path

@@ -19,15 +19,14 @@ from orchestrator.safety.compiled import (
     PACKAGE_DIR,
     STAMP,
     build_loads,
-    source_digests,
+    stamp_of,
 )
 
 
 def build(out: Path) -> None:
     """Compile the rules' modules into `out` (setuptools and mypyc, a C compiler on the machine)."""
-    digests = source_digests()
     stamp = out / STAMP
-    wanted = {"python": sys.implementation.cache_tag, "sources": digests}
+    wanted = stamp_of()
     if stamp.is_file() and json.loads(stamp.read_text()) == wanted and build_loads(out):
         print(f"{out}: compiled rules are current")
         return

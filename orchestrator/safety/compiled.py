@@ -38,6 +38,11 @@ def source_digests(package_dir: Path = PACKAGE_DIR) -> dict[str, str]:
     return {name: hashlib.sha256((package_dir / f"{name}.py").read_bytes()).hexdigest() for name in COMPILED_MODULES}
 
 
+def stamp_of(package_dir: Path = PACKAGE_DIR) -> dict[str, object]:
+    """What a build of these sources for this interpreter records (compile_rules writes it)."""
+    return {"python": sys.implementation.cache_tag, "sources": source_digests(package_dir)}
+
+
 def build_in_use(setting: str | None, package_dir: Path = PACKAGE_DIR) -> Path | None:
     """The build to import the rules from, or None for Python: one whose recorded sources are
     these, at the setting's path (or the default), unless the setting is off."""
@@ -50,7 +55,7 @@ def build_in_use(setting: str | None, package_dir: Path = PACKAGE_DIR) -> Path |
         if setting:  # a build named but not there (a typo, an image without it): said, not silent
             logger.warning("no compiled red-flag rules at %s: running them as Python", build)
         return None  # no build there (a plain install): Python
-    if recorded.get("python") != sys.implementation.cache_tag or recorded.get("sources") != source_digests(package_dir):
+    if recorded != stamp_of(package_dir):
         logger.warning("compiled red-flag rules at %s are not of these sources: running them as Python", build)
         return None
     if not build_loads(build):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import regex
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from wordfreq import zipf_frequency
 
@@ -233,16 +233,11 @@ def _month(word: str) -> bool:
     return word.lower().replace("i\u0307", "i") in OTHER_MONTHS
 
 
-class OtherLanguageDateRecognizer(EntityRecognizer):
-    """Dates with a month of another language (OTHER_MONTHS) after a day or before a year."""
+class OtherLanguageDateRecognizer(RegexRecognizer):
+    """Dates with a month of another language (OTHER_MONTHS) after a day or before a year: its
+    patterns find a word beside a day or a year, the set says whether the word is a month."""
 
     entity = "DATE"
-
-    def __init__(self) -> None:
-        super().__init__(supported_entities=[self.entity], name=type(self).__name__, supported_language="en")
-
-    def load(self) -> None:
-        return None
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
         results = []
