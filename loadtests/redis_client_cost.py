@@ -1,6 +1,6 @@
 """What one Redis script call costs the façade's process: redis-py's asyncio client (as the
 façade called admission and settlement until #16) against the one auto-pipelined connection
-they now run on (serving/access/pipelined.py: each call one write, replies matched in order by
+they now run on (serving/store/pipelined.py: each call one write, replies matched in order by
 a reader task). Both run EVALSHA of the same script against a private redis-server.
 
     .venv/bin/python -m loadtests.redis_client_cost [--calls 20000] [--concurrency 50]
@@ -22,9 +22,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from serving.access.pipelined import PipelinedRedis
 from serving.devstack.redis_server import RedisServer
 from serving.settings import REPO_ROOT
+from serving.store.pipelined import PipelinedRedis
 
 SCRIPT = "return redis.call('INCR', KEYS[1])"
 
@@ -47,7 +47,7 @@ async def via_redis_py(url: str, calls: int, concurrency: int) -> tuple[float, i
 
 
 async def via_pipelined_connection(url: str, calls: int, concurrency: int) -> tuple[float, int]:
-    """The façade's own pipelined connection (serving/access/pipelined.py)."""
+    """The façade's own pipelined connection (serving/store/pipelined.py)."""
     store = PipelinedRedis(url)
     try:
         sha = (await store.execute_command("SCRIPT", "LOAD", SCRIPT)).decode()

@@ -15,9 +15,9 @@ from orchestrator.safety import compiled
 from orchestrator.safety.screen import default_screen
 from serving import openapi
 from serving.errors import install_handlers
+from serving.gateway.middleware import RequestRecordMiddleware
 from serving.observability.logs import configure_logging
 from serving.observability.metrics import Metrics
-from serving.observability.middleware import RequestContextMiddleware
 from serving.privacy.policy import shared_detector
 from serving.routes import admin, chat, completions, consultations, embeddings, health, models, responses, usage
 from serving.services import Services
@@ -101,7 +101,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
     ):
         app.include_router(router)
     app.add_middleware(
-        RequestContextMiddleware, metrics=services.metrics, settlements=services.settlements, audit=services.audit
+        RequestRecordMiddleware, metrics=services.metrics, settlements=services.settlements, audit=services.audit
     )
     return app
 

@@ -13,8 +13,8 @@ from serving.access.auth import presented_key, presented_key_hash
 from serving.access.limits import Grant
 from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
 from serving.consultation.service import ConsultationService
-from serving.context import RequestContext
 from serving.errors import APIError, InvalidAPIKey, InvalidRequest, ModelNotFound, RequestTooLarge
+from serving.gateway.record import RequestRecord
 from serving.protocol import RequestBody, parse_json_object
 from serving.services import Services
 
@@ -27,12 +27,12 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_context(request: Request) -> RequestContext:
-    ctx: RequestContext = request.scope["state"]["ctx"]  # created by the middleware
-    return ctx
+async def get_record(request: Request) -> RequestRecord:
+    record: RequestRecord = request.scope["state"]["record"]  # created by the middleware
+    return record
 
 
-ContextDep = Annotated[RequestContext, Depends(get_context)]
+RecordDep = Annotated[RequestRecord, Depends(get_record)]
 
 
 async def get_key_hash(request: Request, services: ServicesDep) -> str:
@@ -55,27 +55,27 @@ async def get_api_key(request: Request) -> str:
 ApiKeyDep = Annotated[str, Depends(get_api_key)]
 
 
-async def authenticate(services: Services, key_hash: str, ctx: RequestContext) -> Grant:
+async def authenticate(services: Services, key_hash: str, record: RequestRecord) -> Grant:
     """The caller's key, checked without charging any limit (routes that generate nothing)."""
     grant = await services.admission.admit(key_hash, "", 0, charge=False)
-    ctx.key_name = grant.name
+    record.key_name = grant.name
     return grant
 
 
-async def get_caller(services: ServicesDep, key_hash: KeyHashDep, ctx: ContextDep) -> Grant:
-    return await authenticate(services, key_hash, ctx)
+async def get_caller(services: ServicesDep, key_hash: KeyHashDep, record: RecordDep) -> Grant:
+    return await authenticate(services, key_hash, record)
 
 
 CallerDep = Annotated[Grant, Depends(get_caller)]
 
 
-async def get_counted_caller(services: ServicesDep, key_hash: KeyHashDep, ctx: ContextDep) -> Grant:
+async def get_counted_caller(services: ServicesDep, key_hash: KeyHashDep, record: RecordDep) -> Grant:
     """The caller's key, the request counted against its request rate (reports that read the
     store: a key cannot query it without limit)."""
     grant = await services.admission.admit(key_hash, "", 0, generates=False)
-    ctx.key_name = grant.name
+    record.key_name = grant.name
     grant.raise_if_refused()
-    ctx.response_headers.update(grant.headers)
+    record.response_headers.update(grant.headers)
     return grant
 
 
@@ -111,9 +111,9 @@ async def get_body(request: Request, services: ServicesDep, key_hash: KeyHashDep
 BodyDep = Annotated[RequestBody, Depends(get_body)]
 
 
-async def get_consultations(services: ServicesDep, caller: CallerDep, ctx: ContextDep) -> ConsultationService:
+async def get_consultations(services: ServicesDep, caller: CallerDep, record: RecordDep) -> ConsultationService:
     """The consultation service, for callers whose key grants the consultation alias."""
-    ctx.alias = CONSULTATION_ALIAS
+    record.alias = CONSULTATION_ALIAS
     if services.consultations is None or not caller.may_use(CONSULTATION_ALIAS):
         raise ModelNotFound(CONSULTATION_ALIAS)
     return services.consultations

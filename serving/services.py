@@ -11,7 +11,6 @@ from serving.access.admission import Admission
 from serving.access.keys import KeyStore
 from serving.access.settlement import Settlements
 from serving.access.static_keys import StaticKeys
-from serving.access.store import CommandRunner, connect_script_runner, connect_store
 from serving.access.usage import UsageReader
 from serving.access.verified import VerifiedKeys
 from serving.audit.trail import AuditTrail
@@ -22,12 +21,13 @@ from serving.cache import ResponseCache
 from serving.catalog import ModelCatalog
 from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
 from serving.consultation.service import ConsultationService
-from serving.generation import Generation
+from serving.gateway.pipeline import GenerationPipeline
 from serving.images import ImageGuard
 from serving.observability.metrics import Metrics
 from serving.privacy.policy import DataGuard, shared_detector
 from serving.readiness import Readiness
 from serving.settings import ServingConfig
+from serving.store.connection import CommandRunner, connect_script_runner, connect_store
 
 
 @dataclass(slots=True)
@@ -42,7 +42,7 @@ class Services:
     settlements: Settlements
     usage: UsageReader
     catalog: ModelCatalog
-    generation: Generation
+    generation: GenerationPipeline
     readiness: Readiness
     metrics: Metrics
     audit_trail: AuditTrail
@@ -89,7 +89,7 @@ class Services:
             settlements=settlements,
             usage=UsageReader(redis, keys),
             catalog=catalog,
-            generation=Generation(
+            generation=GenerationPipeline(
                 admission=admission,
                 proxy=Proxy(registry=registry, metrics=metrics, guard=guard),
                 catalog=catalog,

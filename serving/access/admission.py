@@ -16,10 +16,10 @@ from typing import Any, Literal
 from redis.exceptions import RedisError
 
 from serving.access.limits import Grant, day_name, day_number, limit_headers, models_of, names_of, priority_of, refusal
-from serving.access.store import CommandRunner, LuaScript, key_for
 from serving.access.verified import VerifiedKey, VerifiedKeys
 from serving.errors import InvalidAPIKey, ModelNotFound, StoreUnavailable
 from serving.observability.metrics import Metrics
+from serving.store.connection import CommandRunner, LuaScript, key_for
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Admission:
 
     def likely_admits(self, key_hash: str, alias: str) -> bool:
         """Whether a request may leave for a self-hosted backend before its admission is known
-        (serving/generation.py): the store answers, the key was accepted recently and may use
+        (serving/gateway/pipeline.py): the store answers, the key was accepted recently and may use
         the alias, and no limit refused it lately. A key that keeps hitting a limit must not keep
         the GPU busy with prompts it will never be served."""
         if not self.healthy:

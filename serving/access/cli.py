@@ -13,11 +13,10 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from serving.access.grants import check_models
 from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, new_key_id
 from serving.audit.records import cli_record
 from serving.audit.trail import AuditTrail, ChainContended
-from serving.settings import load_for_command
+from serving.settings import check_models, load_for_command
 
 
 def _limits(parser: argparse.ArgumentParser, *, defaults: bool) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from serving.access.grants import check_models
-from serving.access.store import KEY_INDEX, LuaScript, decode, key_for
+from serving.settings import check_models
+from serving.store.connection import KEY_INDEX, LuaScript, decode, key_for
 
 
 def hash_key(secret: str) -> str:

@@ -15,9 +15,8 @@ from typing import Any
 from redis.exceptions import RedisError, ResponseError
 
 from serving.access.limits import Grant, day_name
-from serving.access.store import CommandRunner, LuaScript, key_for
-from serving.context import RequestContext
 from serving.observability.metrics import Metrics
+from serving.store.connection import CommandRunner, LuaScript, key_for
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +50,6 @@ class Settlements:
     @property
     def backlog(self) -> int:
         return len(self._backlog)
-
-    def settle_request(self, ctx: RequestContext, *, failed: bool) -> None:
-        """Settle a finished request that was admitted for generation (ctx.grant set)."""
-        if ctx.grant is None or ctx.alias is None:
-            return
-        if ctx.prompt_tokens is None and ctx.tokens_estimated:
-            ctx.prompt_tokens = ctx.prompt_estimate  # abandoned stream: no usage chunk came
-        self.settle_later(
-            ctx.grant,
-            alias=ctx.alias,
-            prompt=ctx.prompt_tokens or 0,
-            completion=ctx.completion_tokens or 0,
-            failed=failed,
-        )
 
     def settle_later(self, grant: Grant, *, alias: str, prompt: int, completion: int, failed: bool) -> None:
         """Settle after the response, off the request's path; drain() waits for these at shutdown."""

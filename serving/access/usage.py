@@ -9,8 +9,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from serving.access.keys import KeyStore
-from serving.access.store import decode, key_for
 from serving.errors import InvalidRequest
+from serving.store.connection import decode, key_for
 
 MAX_DAYS = 366
 

@@ -23,8 +23,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from serving.access.store import LuaScript, decode
 from serving.audit.chain import GENESIS, anchor_mac, link
+from serving.store.connection import LuaScript, decode
 
 STREAM = "pc:{audit}:log"
 HEAD = "pc:{audit}:head"  # seq and hash of the newest record

@@ -11,11 +11,7 @@ after the other tiers (Envoy's panic mode): one endpoint is better than none."""
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import time
-from dataclasses import dataclass, field
-from typing import Literal
 
 import aiohttp
 import orjson
@@ -24,33 +20,15 @@ from serving.backends.balancer import Balancer
 from serving.backends.breaker import BreakerPolicy
 from serving.backends.discovery import Discovery, Resolver, resolve
 from serving.backends.endpoint import Endpoint
+from serving.backends.health import BackendHealth, endpoint_report
 from serving.backends.load import LoadScraper
 from serving.backends.translate import RequestTranslator
+from serving.backends.waiting import WaitQueue
 from serving.errors import APIError, BackendOverloaded, BackendTimeout, BackendUnavailable
 from serving.settings import BackendConfig
 
 # aiohttp, not httpx: one shared httpx.AsyncClient's pool collapsed at ~200 concurrent
 # streams on this hardware (see DOMAIN.md); aiohttp kept 1.00x of direct throughput.
-
-
-@dataclass
-class BackendHealth:
-    """The tier as a whole: down when no endpoint's breaker lets requests through."""
-
-    state: Literal["unknown", "healthy", "down"] = "unknown"
-    last_error: str | None = None
-    down_until: float = 0.0
-    consecutive_failures: int = 0
-
-    def is_skippable(self, now: float) -> bool:
-        return self.state == "down" and now < self.down_until
-
-
-@dataclass(order=True)
-class _Waiter:
-    priority: int
-    order: int
-    future: asyncio.Future[None] = field(compare=False)
 
 
 class Backend:
@@ -76,8 +54,7 @@ class Backend:
             load_max_age=max(3 * config.scrape_load_seconds, 1.0),
         )
         self._cap = config.concurrency.max_in_flight_per_endpoint
-        self._waiters: list[_Waiter] = []
-        self._order = itertools.count()
+        self._queue = WaitQueue()
         self._session: aiohttp.ClientSession | None = None
         self._headers = {"content-type": "application/json", "accept-encoding": "identity"}
         if config.api_key:
@@ -112,7 +89,7 @@ class Backend:
 
     @property
     def queued(self) -> int:
-        return len(self._waiters)
+        return len(self._queue)
 
     async def start(self) -> None:
         # Per replica: one replica's full pool must not make the others wait (a pool wait past the
@@ -154,7 +131,7 @@ class Backend:
         known = {endpoint.base_url for endpoint in kept}
         kept += [Endpoint(url, self._policy) for url in sorted(wanted - known)]
         self.endpoints = kept
-        self._wake()
+        self._queue.wake()
 
     # -- choosing an endpoint -------------------------------------------------------------
 
@@ -165,39 +142,29 @@ class Backend:
         BackendUnavailable when no endpoint may take it (every one tried, or its breaker open),
         BackendOverloaded when all are at their cap and the queue is full or the wait too long.
         `deadline` (monotonic): one bound for all of a request's attempts at this backend."""
-        # Waiters of the same or a higher class go first: a newcomer does not take the slot a
-        # woken waiter is about to claim.
-        if not self._waiters or priority < self._waiters[0].priority:
+        if not self._queue.ahead_of(priority):
             endpoint = self._choose(key, exclude, panic=not exclude)
             if endpoint is not None:
                 return self._take(endpoint)
         if not self._capped_only(exclude):
             raise BackendUnavailable(f"Backend `{self.name}` has no endpoint that can take the request now.")
-        if self.config.concurrency.queue_size <= len(self._waiters):
+        if self.config.concurrency.queue_size <= len(self._queue):
             raise BackendOverloaded(f"Backend `{self.name}` is at capacity and its queue is full.", reason="queue_full")
         if deadline is None:
             deadline = time.monotonic() + self.config.concurrency.max_wait_seconds
-        place = next(self._order)  # kept when woken for nothing: the queue stays first come, first served
+        place = self._queue.place()
         newcomer = True
         while True:
-            waiter = _Waiter(priority, place, asyncio.get_running_loop().create_future())
-            heapq.heappush(self._waiters, waiter)
-            if newcomer:  # a slot may be free that the waiters ahead can't use: all look again in
-                newcomer = False  # queue order, this one too (an endpoint the waiters ahead excluded
-                self._wake()  # may be idle, #26 item 3)
             try:
-                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                    await waiter.future
+                # A newcomer makes all look again (an endpoint the waiters ahead excluded may be idle).
+                await self._queue.wait(priority, place, deadline, look_again=newcomer)
             except TimeoutError:
                 raise BackendOverloaded(
                     f"Backend `{self.name}` is at capacity: no endpoint freed up within "
                     f"{self.config.concurrency.max_wait_seconds:g} s.",
                     reason="wait_exceeded",
                 ) from None
-            finally:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
-                    heapq.heapify(self._waiters)
+            newcomer = False
             endpoint = self._choose(key, exclude, panic=False)
             if endpoint is not None:
                 return self._take(endpoint)
@@ -210,7 +177,7 @@ class Backend:
         self.in_flight -= 1
         if endpoint.draining and not endpoint.in_flight and endpoint in self.endpoints:
             self.endpoints = [e for e in self.endpoints if e is not endpoint]
-        self._wake()
+        self._queue.wake()
 
     def _take(self, endpoint: Endpoint) -> Endpoint:
         endpoint.in_flight += 1
@@ -243,14 +210,6 @@ class Backend:
         return bool(self._cap) and any(
             not e.draining and e not in exclude and e.breaker.available(now) for e in self.endpoints
         )
-
-    def _wake(self, but: _Waiter | None = None) -> None:
-        """Every waiter looks again, in queue order: the first that can use what was freed
-        takes it, the others wait on in their places (no wake-up is lost to a waiter that
-        leaves, times out or can't use the endpoint that freed up)."""
-        for waiter in sorted(self._waiters):
-            if waiter is not but and not waiter.future.done():
-                waiter.future.set_result(None)
 
     # -- talking to an endpoint -----------------------------------------------------------
 
@@ -321,16 +280,4 @@ class Backend:
 
     def report(self) -> list[dict[str, object]]:
         """Per endpoint, for /health/ready."""
-        return [
-            {
-                "endpoint": e.name,
-                "breaker": e.breaker.state,
-                "in_flight": e.in_flight,
-                "draining": e.draining,
-                "engine": {"running": e.engine.running, "waiting": e.engine.waiting, "kv_cache": e.engine.kv_cache}
-                if e.engine.scraped_at
-                else None,
-                "error": e.breaker.last_error,
-            }
-            for e in self.endpoints
-        ]
+        return endpoint_report(self.endpoints)

@@ -28,7 +28,7 @@ class BackendRegistry:
     def self_hosted(self, alias: str) -> bool:
         """Every backend of the alias is ours (vllm, data policy allow) and admits requests
         without a queue: a request may leave for it before its admission is known
-        (serving/generation.py), since nothing leaves the network and no queue place is taken."""
+        (serving/gateway/pipeline.py), since nothing leaves the network and no queue place is taken."""
         backends = self.aliases.get(alias) or []
         return bool(backends) and all(
             b.config.kind == "vllm"

@@ -82,7 +82,7 @@ class StreamRelay:
         self.completed = False  # the stream ended cleanly, or reached its protocol's end
         self.ended = False  # it reached its protocol's end ([DONE], response.completed/incomplete)
         self.error_event = False  # it carried an error event
-        self.abandoned = False  # sent before admission, which refused it (serving/generation.py)
+        self.abandoned = False  # sent before admission, which refused it (serving/gateway/pipeline.py)
         self.failed = False
 
     @property

@@ -23,16 +23,26 @@ class RequestTranslator:
         self._force = config.forced_params
         self._gemma3 = config.message_format == "gemma3"
 
-    def translate(
-        self, body: dict[str, Any], *, stream: bool, path: str = "/chat/completions", may_store: bool = False
-    ) -> dict[str, Any]:
+    def chat(self, body: dict[str, Any], *, stream: bool) -> dict[str, Any]:
+        """A chat completion: the forced params (`store` and the like) apply here alone."""
+        out = self._common(body)
+        out.update(self._force)
+        return self._finish(out, stream=stream)
+
+    def plain(self, body: dict[str, Any], *, stream: bool) -> dict[str, Any]:
+        """Completions and embeddings: they take no `store` and the like."""
+        return self._finish(self._common(body), stream=stream)
+
+    def responses(self, body: dict[str, Any], *, may_store: bool) -> dict[str, Any]:
         """may_store: the key lets this backend keep its responses (allow_store)."""
+        return self._responses(self._common(body), may_store=may_store)
+
+    def _common(self, body: dict[str, Any]) -> dict[str, Any]:
         out = {key: value for key, value in body.items() if key not in self._drop}
         out["model"] = self._model
-        if path == "/responses":
-            return self._responses(out, may_store=may_store)
-        if path == "/chat/completions":  # the other endpoints take no `store` and the like
-            out.update(self._force)
+        return out
+
+    def _finish(self, out: dict[str, Any], *, stream: bool) -> dict[str, Any]:
         for source, target in self._rename.items():
             if source in out:
                 value = out.pop(source)

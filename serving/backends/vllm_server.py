@@ -15,8 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from serving.devstack.processes import stop as stop_process
 from serving.lifetime import end_with_parent
+from serving.lifetime import stop as stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Gemma 3 has no tool-call format of its own: configs/vllm/gemma3_tools.jinja asks for calls as a

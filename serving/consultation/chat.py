@@ -21,9 +21,9 @@ from orchestrator.state import ConsultationRequest, ConsultationState
 from serving import sse
 from serving.consultation.outcome import ConsultationOutcome
 from serving.consultation.service import ALIAS, ConsultationService
-from serving.context import RequestContext
-from serving.disconnect import unless_disconnected
 from serving.errors import InvalidRequest, validation_error
+from serving.gateway.disconnect import unless_disconnected
+from serving.gateway.record import RequestRecord
 from serving.protocol import ChatCompletionRequest
 
 
@@ -63,22 +63,22 @@ async def respond(
     request: ChatCompletionRequest,
     *,
     api_key: str,
-    ctx: RequestContext,
+    record: RequestRecord,
     receive: Receive,
 ) -> Response:
     """A chat completion (or its stream) answered by a whole consultation."""
     state = await asyncio.to_thread(consultation_state, service, request)  # the screen: off the loop
     if request.stream:
         events = chat_stream(
-            service, state, api_key=api_key, request_id=ctx.request_id, include_usage=request.wants_usage_chunk
+            service, state, api_key=api_key, request_id=record.request_id, include_usage=request.wants_usage_chunk
         )
         return sse.response(events)
 
     async def answer() -> Response:
-        body = await chat_completion(service, state, api_key=api_key, request_id=ctx.request_id)
+        body = await chat_completion(service, state, api_key=api_key, request_id=record.request_id)
         return Response(body, media_type="application/json")
 
-    return await unless_disconnected(receive, ctx, answer())
+    return await unless_disconnected(receive, record, answer())
 
 
 def _completion_id(outcome: ConsultationOutcome) -> str:

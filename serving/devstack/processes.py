@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 import urllib.request
@@ -11,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from serving.lifetime import end_with_parent
+from serving.lifetime import end_with_parent, stop
 
 
 def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -25,17 +24,6 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0)
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout}s")
-
-
-def stop(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
-    """SIGTERM the process group we started (never anything by name), then SIGKILL."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @contextmanager

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import redis
 
-from serving.devstack.processes import stop
 from serving.devstack.vllm_cpu import free_port
-from serving.lifetime import end_with_parent
+from serving.lifetime import end_with_parent, stop
 
 
 class RedisServer:

@@ -82,12 +82,6 @@ def restore_response(payload: dict[str, Any], redaction: Redaction, *, json_cont
         payload["output_text"] = redaction.restore(payload["output_text"], json_string=json_content)
 
 
-def stream_restorer(path: str, redaction: Redaction, *, json_content: bool) -> StreamRestorer | ResponseStreamRestorer:
-    if path == "/responses":
-        return ResponseStreamRestorer(redaction, json_content=json_content)
-    return StreamRestorer(redaction, json_content=json_content)
-
-
 class StreamRestorer:
     """Rewrites complete SSE events of a redacted stream (the relay's hook)."""
 

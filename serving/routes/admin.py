@@ -1,5 +1,5 @@
 """/admin/keys, /admin/usage and /admin/audit, behind the admin credential (store.admin_key),
-not an API key. Each handler names its action for the audit trail (ctx.audit_action)."""
+not an API key. Each handler names its action for the audit trail (request_record.audit_action)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from redis.exceptions import RedisError
 
-from serving.access.grants import check_models
 from serving.access.keys import KeyManagedByConfig, KeyNotFound, KeyRecord, new_key_id
 from serving.access.usage import UsageRange
 from serving.audit import reader
-from serving.context import RequestContext
-from serving.deps import ContextDep, ServicesDep, require_admin
+from serving.deps import RecordDep, ServicesDep, require_admin
 from serving.errors import APIError, InvalidRequest, StoreUnavailable
+from serving.gateway.record import RequestRecord
 from serving.services import Services
+from serving.settings import check_models
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
 
@@ -76,8 +76,8 @@ def _check_backends(services: Services, body: KeyCreate | KeyUpdate) -> None:
             raise InvalidRequest(f"Unknown backend(s) {unknown} in {grant}.", param=grant, code="invalid_value")
 
 
-def _audit(ctx: RequestContext, action: str, target: str | None = None) -> None:
-    ctx.audit_action, ctx.audit_target = action, target
+def _audit(request_record: RequestRecord, action: str, target: str | None = None) -> None:
+    request_record.audit_action, request_record.audit_target = action, target
 
 
 def _not_found(key_id: str) -> APIError:
@@ -85,22 +85,22 @@ def _not_found(key_id: str) -> APIError:
 
 
 @router.post("/keys", status_code=201)
-async def create_key(body: KeyCreate, services: ServicesDep, ctx: ContextDep) -> dict[str, Any]:
+async def create_key(body: KeyCreate, services: ServicesDep, request_record: RecordDep) -> dict[str, Any]:
     _check_backends(services, body)
     record, secret = await services.keys.create(KeyRecord(id=new_key_id(), **body.model_dump()))
-    _audit(ctx, "key.created", record.id)
+    _audit(request_record, "key.created", record.id)
     return {**record.public(), "key": secret}  # the only time the secret is shown
 
 
 @router.get("/keys")
-async def list_keys(services: ServicesDep, ctx: ContextDep) -> dict[str, Any]:
-    _audit(ctx, "keys.listed")
+async def list_keys(services: ServicesDep, request_record: RecordDep) -> dict[str, Any]:
+    _audit(request_record, "keys.listed")
     return {"object": "list", "data": [record.public() for record in await services.keys.list()]}
 
 
 @router.get("/keys/{key_id}")
-async def show_key(key_id: str, services: ServicesDep, ctx: ContextDep) -> dict[str, Any]:
-    _audit(ctx, "key.read", key_id)
+async def show_key(key_id: str, services: ServicesDep, request_record: RecordDep) -> dict[str, Any]:
+    _audit(request_record, "key.read", key_id)
     try:
         return (await services.keys.get(key_id)).public()
     except KeyNotFound:
@@ -108,9 +108,9 @@ async def show_key(key_id: str, services: ServicesDep, ctx: ContextDep) -> dict[
 
 
 @router.patch("/keys/{key_id}")
-async def update_key(key_id: str, body: KeyUpdate, services: ServicesDep, ctx: ContextDep) -> dict[str, Any]:
+async def update_key(key_id: str, body: KeyUpdate, services: ServicesDep, request_record: RecordDep) -> dict[str, Any]:
     _check_backends(services, body)
-    _audit(ctx, "key.updated", key_id)
+    _audit(request_record, "key.updated", key_id)
     try:
         return (await services.keys.update(key_id, **body.model_dump(exclude_none=True))).public()
     except KeyNotFound:
@@ -120,8 +120,8 @@ async def update_key(key_id: str, body: KeyUpdate, services: ServicesDep, ctx: C
 
 
 @router.delete("/keys/{key_id}")
-async def revoke_key(key_id: str, services: ServicesDep, ctx: ContextDep) -> dict[str, Any]:
-    _audit(ctx, "key.revoked", key_id)
+async def revoke_key(key_id: str, services: ServicesDep, request_record: RecordDep) -> dict[str, Any]:
+    _audit(request_record, "key.revoked", key_id)
     try:
         return (await services.keys.revoke(key_id)).public()
     except KeyNotFound:
@@ -130,16 +130,16 @@ async def revoke_key(key_id: str, services: ServicesDep, ctx: ContextDep) -> dic
 
 @router.get("/usage")
 async def all_usage(
-    services: ServicesDep, ctx: ContextDep, start: date | None = None, end: date | None = None
+    services: ServicesDep, request_record: RecordDep, start: date | None = None, end: date | None = None
 ) -> dict[str, Any]:
-    _audit(ctx, "usage.read")
+    _audit(request_record, "usage.read")
     return {"object": "list", "data": await services.usage.for_all(UsageRange.of(start, end))}
 
 
 @router.get("/audit")
 async def audit_records(
     services: ServicesDep,
-    ctx: ContextDep,
+    request_record: RecordDep,
     key_id: str | None = None,
     backend: str | None = None,
     outcome: str | None = None,
@@ -153,7 +153,7 @@ async def audit_records(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Audit records, oldest first; pass `next_cursor` as `after` for the next page."""
-    _audit(ctx, "audit.read")
+    _audit(request_record, "audit.read")
     query = reader.AuditQuery(
         key_id=key_id, backend=backend, outcome=outcome, phi=phi, kind=kind, since=since, until=until
     )

@@ -12,8 +12,8 @@ from starlette.responses import Response
 
 from orchestrator.state import ConsultationRequest
 from serving import sse
-from serving.deps import ApiKeyDep, BodyDep, ConsultationsDep, ContextDep
-from serving.disconnect import unless_disconnected
+from serving.deps import ApiKeyDep, BodyDep, ConsultationsDep, RecordDep
+from serving.gateway.disconnect import unless_disconnected
 from serving.protocol import validate
 
 router = APIRouter()
@@ -28,21 +28,21 @@ _PATHS = {
 
 def _handler(forced_stream: bool | None) -> Callable[..., Awaitable[Response]]:
     async def create_consultation(
-        request: Request, consultations: ConsultationsDep, body: BodyDep, ctx: ContextDep, api_key: ApiKeyDep
+        request: Request, consultations: ConsultationsDep, body: BodyDep, record: RecordDep, api_key: ApiKeyDep
     ) -> Response:
         parsed = validate(ConsultationRequest, body.json)
         # The emergency screen (the rules and the learned reading: ~2 ms for a routine message)
         # runs off the event loop, beside the streams it serves.
         state = await asyncio.to_thread(consultations.start_state, parsed)
         if parsed.stream if forced_stream is None else forced_stream:
-            events = consultations.events(state, api_key=api_key, request_id=ctx.request_id)
+            events = consultations.events(state, api_key=api_key, request_id=record.request_id)
             return sse.response(sse.json_events(events))
 
         async def document() -> Response:  # a client that hangs up stops the graph and its model calls
-            result = await consultations.run(state, api_key=api_key, request_id=ctx.request_id)
+            result = await consultations.run(state, api_key=api_key, request_id=record.request_id)
             return Response(orjson.dumps(result), media_type="application/json")
 
-        return await unless_disconnected(request.receive, ctx, document())
+        return await unless_disconnected(request.receive, record, document())
 
     return create_consultation
 

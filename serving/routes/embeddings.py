@@ -3,16 +3,16 @@
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from serving.deps import BodyDep, ContextDep, KeyHashDep, ServicesDep
-from serving.protocol import EmbeddingRequest
+from serving.deps import BodyDep, KeyHashDep, RecordDep, ServicesDep
+from serving.gateway.apis import EMBEDDINGS
 
 router = APIRouter()
 
 
 @router.post("/v1/embeddings")
 async def create_embedding(
-    request: Request, services: ServicesDep, key_hash: KeyHashDep, body: BodyDep, ctx: ContextDep
+    request: Request, services: ServicesDep, key_hash: KeyHashDep, body: BodyDep, record: RecordDep
 ) -> Response:
     return await services.generation.respond(
-        EmbeddingRequest, "/embeddings", body, key_hash=key_hash, ctx=ctx, receive=request.receive
+        EMBEDDINGS, body, key_hash=key_hash, record=record, receive=request.receive
     )

@@ -36,5 +36,5 @@ def test_the_wheel_holds_every_data_file_the_code_reads(tmp_path: Path) -> None:
         for path in (REPO_ROOT / package).rglob("*")
         if path.is_file() and path.suffix not in (".py", ".pyc", ".md") and "__pycache__" not in path.parts
     }
-    assert "orchestrator/safety/red_flags.yaml" in data and "serving/access/admit.lua" in data
+    assert "orchestrator/safety/red_flags.yaml" in data and "serving/store/admit.lua" in data
     assert data - packaged == set()

@@ -11,11 +11,11 @@ from redis.asyncio import Redis
 from serving.access.admission import Admission
 from serving.access.keys import KeyRecord, KeyStore, hash_key
 from serving.access.limits import Grant, day_name, day_number
-from serving.access.pipelined import PipelinedRedis
 from serving.access.settlement import Settlements
-from serving.access.store import CommandRunner, key_for
 from serving.errors import InvalidAPIKey, ModelNotFound, RateLimited, StoreUnavailable
 from serving.observability.metrics import Metrics
+from serving.store.connection import CommandRunner, key_for
+from serving.store.pipelined import PipelinedRedis
 from tests.conftest import RedisServer
 from tests.support.keys import Connect, admit_many, make_key
 from tests.support.wait import eventually_async

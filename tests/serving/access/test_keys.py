@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, hash_key, new_key_id, record_key
-from serving.access.store import KEY_INDEX, decode
+from serving.store.connection import KEY_INDEX, decode
 from tests.support.keys import Connect
 
 

@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 from serving.access.admission import Admission
 from serving.access.limits import Grant, day_name, day_number
 from serving.access.settlement import Settlements
-from serving.access.store import key_for
 from serving.observability.metrics import Metrics
+from serving.store.connection import key_for
 from tests.conftest import RedisServer
 from tests.support.keys import Connect, make_key
 

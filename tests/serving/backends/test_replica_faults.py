@@ -18,8 +18,9 @@ from typing import Any
 
 import httpx
 
-from serving.devstack.processes import running, stop
+from serving.devstack.processes import running
 from serving.devstack.vllm_cpu import free_port
+from serving.lifetime import stop
 from tests.support.stack import TEST_KEY, facade, facade_config, vllm_backend
 from tests.support.wait import eventually
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from loadtests.simulator import Behaviour
-from serving.privacy.policy import answers_in_json
+from serving.privacy.positions import answers_in_json
 from tests.support.inprocess import AUTH, RunningApp, RunningSimulator, running_app, simulator_server
 from tests.support.stack import facade_config, refused_url, vllm_backend
 

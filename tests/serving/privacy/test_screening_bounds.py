@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from serving.privacy.detector import PhiDetector
-from serving.privacy.policy import ScreeningAbandoned, screen
+from serving.privacy.positions import ScreeningAbandoned, screen
 from tests.support.growth import LINEAR_BOUND, growth
 from tests.support.inprocess import AUTH, RunningApp, running_app, simulator_server
 from tests.support.stack import facade_config

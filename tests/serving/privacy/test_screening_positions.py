@@ -148,7 +148,7 @@ def test_reasoning_done_text_is_not_json_escaped_when_the_answer_is_json() -> No
 
 def test_an_image_in_a_responses_tool_result_is_binary_and_ragged_token_ids_are_token_ids() -> None:
     from serving.privacy.detector import shared_detector
-    from serving.privacy.policy import screen
+    from serving.privacy.positions import screen
 
     image = {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}
     body = {"model": "m", "input": [{"type": "function_call_output", "call_id": "c1", "output": [image]}]}

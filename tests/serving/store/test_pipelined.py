@@ -17,10 +17,10 @@ from redis.exceptions import AuthenticationError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from serving.access.pipelined import PipelinedRedis, _Link
-from serving.access.store import LuaScript
-from serving.devstack.processes import stop
 from serving.devstack.vllm_cpu import free_port
+from serving.lifetime import stop
+from serving.store.connection import LuaScript
+from serving.store.pipelined import PipelinedRedis, _Link
 from tests.conftest import RedisServer
 from tests.support.wait import eventually_async
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from serving.access.admission import Admission
-from serving.access.store import LuaScript, connect_store, key_for
 from serving.observability.metrics import Metrics
 from serving.settings import StoreConfig
+from serving.store.connection import LuaScript, connect_store, key_for
 from tests.conftest import RedisServer
 from tests.support.keys import Connect, admit_many, make_key
 

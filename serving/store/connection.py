@@ -14,8 +14,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
-from serving.access.pipelined import PipelinedRedis
 from serving.settings import StoreConfig
+from serving.store.pipelined import PipelinedRedis
 
 log = logging.getLogger(__name__)
 

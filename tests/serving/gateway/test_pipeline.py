@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from serving.generation import token_allowance
-from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+from serving.gateway.apis import CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES
+from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest
 from tests.support.inprocess import AUTH, HELLO, QUICK, RunningApp, RunningSimulator, facade_with_simulator
 from tests.support.wait import eventually_async
 
@@ -32,11 +32,26 @@ async def facade() -> AsyncIterator[tuple[RunningApp, RunningSimulator]]:
 
 def test_token_allowance_counts_every_choice() -> None:
     chat = ChatCompletionRequest.model_validate({"model": "m", "messages": HELLO, "max_tokens": 10, "n": 3})
-    assert token_allowance(chat, default=1024) == 30
+    assert CHAT.allowance(chat, default=1024) == 30
     newer = ChatCompletionRequest.model_validate({"model": "m", "messages": HELLO, "max_completion_tokens": 7})
-    assert token_allowance(newer, default=1024) == 7
-    assert token_allowance(CompletionRequest.model_validate({"model": "m", "prompt": "x"}), default=50) == 50
-    assert token_allowance(EmbeddingRequest.model_validate({"model": "m", "input": "x"}), default=50) == 0
+    assert CHAT.allowance(newer, default=1024) == 7
+    assert COMPLETIONS.allowance(CompletionRequest.model_validate({"model": "m", "prompt": "x"}), default=50) == 50
+    two = CompletionRequest.model_validate({"model": "m", "prompt": ["x", "y"], "max_tokens": 5, "best_of": 3})
+    assert COMPLETIONS.allowance(two, default=50) == 30  # best_of sequences of each prompt
+    assert EMBEDDINGS.allowance(EmbeddingRequest.model_validate({"model": "m", "input": "x"}), default=50) == 0
+    responses = ResponsesRequest.model_validate({"model": "m", "input": "x"})
+    assert RESPONSES.allowance(responses, default=50) == 50
+
+
+def test_the_cap_that_was_charged_is_sent_when_the_client_named_none() -> None:
+    chat = ChatCompletionRequest.model_validate({"model": "m", "messages": HELLO})
+    assert CHAT.capped(chat, {"model": "m"}, 64) == {"model": "m", "max_tokens": 64}
+    named = ChatCompletionRequest.model_validate({"model": "m", "messages": HELLO, "max_completion_tokens": 7})
+    assert CHAT.capped(named, {"max_completion_tokens": 7}, 64) == {"max_completion_tokens": 7}
+    responses = ResponsesRequest.model_validate({"model": "m", "input": "x"})
+    assert RESPONSES.capped(responses, {}, 64) == {"max_output_tokens": 64}
+    embeddings = EmbeddingRequest.model_validate({"model": "m", "input": "x"})
+    assert EMBEDDINGS.capped(embeddings, {"input": "x"}, 64) == {"input": "x"}
 
 
 async def test_n_choices_are_charged_up_front(facade: tuple[RunningApp, RunningSimulator]) -> None:

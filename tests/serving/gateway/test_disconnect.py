@@ -9,7 +9,7 @@ import pytest
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from serving.disconnect import ClientDisconnected, cancel_on_disconnect
+from serving.gateway.disconnect import ClientDisconnected, cancel_on_disconnect
 
 
 async def test_a_result_that_arrives_after_the_hang_up_is_closed() -> None:

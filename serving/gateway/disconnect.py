@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from starlette.responses import Response
 from starlette.types import Receive
 
-from serving.context import RequestContext
+from serving.gateway.record import RequestRecord
 
 T = TypeVar("T")
 
@@ -61,10 +61,10 @@ def _discard_late_result(task: asyncio.Future[Any]) -> None:
 _CLOSING: set[asyncio.Future[Any]] = set()
 
 
-async def unless_disconnected(receive: Receive, ctx: RequestContext, work: Awaitable[Response]) -> Response:
+async def unless_disconnected(receive: Receive, record: RequestRecord, work: Awaitable[Response]) -> Response:
     """The work's response, or 499 (recorded on the request) when the client hung up first."""
     try:
         return await cancel_on_disconnect(receive, work)
     except ClientDisconnected:
-        ctx.outcome = "client_disconnected"
+        record.outcome = "client_disconnected"
         return Response(status_code=CLIENT_CLOSED_REQUEST)

@@ -1,0 +1,80 @@
+"""What one request did, read once at its end (metrics, the access log, settlement, the audit
+record: serving/gateway/finish.py).
+
+Written by the gateway alone for a generation request: the middleware creates it (request id,
+routing hints), the pipeline fills it in from the facts the lower packages return (the grant,
+the reply, the data policy); a stream's own facts are read from its relay when it has ended.
+Routes that generate nothing set the caller (serving/deps.py) and an admin action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from serving.access.limits import Grant
+    from serving.backends.relay import StreamRelay
+
+RequestOutcome = Literal["ok", "error", "client_disconnected", "backend_failed"]
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    request_id: str
+    started: float
+    alias: str | None = None
+    backend: str | None = None
+    backend_model: str | None = None
+    key_name: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    tokens_estimated: bool = False
+    time_to_first_token: float | None = None
+    inter_token_latency: float | None = None
+    outcome: RequestOutcome = "ok"
+    grant: Grant | None = None
+    prompt_estimate: int = 0
+    response_headers: dict[str, str] = field(default_factory=dict)
+    # Routing among a backend's replicas (serving/backends/): the conversation a request
+    # belongs to (x-session-id), and its queue priority (0 interactive, 1 consultation, 2 batch).
+    session_id: str | None = None
+    priority: int = 0
+    # Patient data: the policy applied to the backend that served (or refused), and the types
+    # and counts of identifiers detected, never their values (serving/privacy/policy.py).
+    data_policy: str | None = None
+    phi_counts: dict[str, int] | None = None
+    # The stream being relayed: what it carried is read from it once it has ended.
+    stream: StreamRelay | None = None
+    # What an admin request did, for the audit trail (serving/routes/admin.py).
+    audit_action: str | None = None
+    audit_target: str | None = None
+
+    def take_usage(self, usage: dict[str, Any]) -> None:
+        """Chat and completions name them prompt/completion tokens, the Responses API input/output."""
+        prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+        completion = usage.get("completion_tokens", usage.get("output_tokens"))
+        self.prompt_tokens = prompt if isinstance(prompt, int) else None
+        self.completion_tokens = completion if isinstance(completion, int) else 0
+
+    def take_stream(self) -> None:
+        """What the relayed stream carried, once it has ended (or was never read: closed now)."""
+        relay = self.stream
+        if relay is None:
+            return
+        self.stream = None
+        relay.close()  # a no-op for a stream that ended; a response never sent still holds one
+        if relay.abandoned:  # admission refused it after it left: nothing of it counts
+            return
+        if relay.failed:
+            self.outcome = "backend_failed"
+        elif not relay.completed:
+            self.outcome = "client_disconnected"
+        self.time_to_first_token = relay.time_to_first_event
+        self.inter_token_latency = relay.mean_event_gap
+        if relay.usage is not None:
+            self.take_usage(relay.usage)
+        else:
+            # An interrupted stream gets no usage chunk: each content event is one token
+            # (vLLM streams token by token).
+            self.completion_tokens = relay.estimated_tokens
+            self.tokens_estimated = True
