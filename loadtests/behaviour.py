@@ -51,7 +51,15 @@ _BLANKED = {
 }
 _HEX = re.compile(r"\b[0-9a-f]{32}\b")
 _TIMED_HEADERS = ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")
-_KEPT_HEADERS = ("content-type", "cache-control", "x-cache", "x-request-id", "retry-after")
+_KEPT_HEADERS = (
+    "content-type",
+    "cache-control",
+    "x-accel-buffering",
+    "x-cache",
+    "x-request-id",
+    "retry-after",
+    "allow",
+)
 
 
 def config(sim_url: str, spool: Path) -> dict[str, Any]:
@@ -84,10 +92,10 @@ def requests() -> list[dict[str, Any]]:
     phi_chat = [{"role": "user", "content": PHI}]
     out: list[dict[str, Any]] = []
 
-    def add(path: str, body: Any, key: str | None = KEY, **headers: str) -> None:
+    def add(path: str, body: Any, key: str | None = KEY, method: str = "POST", **headers: str) -> None:
         if key is not None:
             headers["authorization"] = f"Bearer {key}"
-        out.append({"path": path, "body": body, "headers": headers})
+        out.append({"method": method, "path": path, "body": body, "headers": headers})
 
     for model in ("medgemma", "gpt-5", "fallback"):
         for stream in (False, True):
@@ -177,6 +185,8 @@ def requests() -> list[dict[str, Any]]:
     add("/v1/completions", {"model": "gpt-5", "prompt": [1, 2, 3]})
     add("/v1/chat/completions", {"model": "medgemma", "messages": chat, "stream": True}, **{"x-session-id": "s-1"})
     add("/v1/chat/completions", {"model": "gpt-5", "messages": chat}, **{"x-pearcare-priority": "batch"})
+    add("/v1/chat/completions", {"model": "medgemma", "messages": chat}, **{"x-request-id": "bad id with spaces"})
+    add("/v1/chat/completions", b"", method="GET")
     while len(out) < 100:
         add("/v1/chat/completions", {"model": "medgemma", "messages": chat, "max_tokens": 2 + len(out) % 5})
     return out[:100]
@@ -243,8 +253,8 @@ async def run(workdir: Path) -> dict[str, Any]:
                 for index, sent in enumerate(requests()):
                     body = sent["body"]
                     content = body if isinstance(body, bytes) else orjson.dumps(body)
-                    headers = {**sent["headers"], "x-request-id": f"behaviour-{index:03d}"}
-                    response = await client.post(sent["path"], content=content, headers=headers)
+                    headers = {"x-request-id": f"behaviour-{index:03d}", **sent["headers"]}
+                    response = await client.request(sent["method"], sent["path"], content=content, headers=headers)
                     await services.settlements.drain()
                     kept = {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}
                     limits = {
@@ -256,7 +266,7 @@ async def run(workdir: Path) -> dict[str, Any]:
                         {
                             "path": sent["path"],
                             "status": response.status_code,
-                            "headers": kept | limits,
+                            "headers": _blank(kept | limits),
                             "body": _body(response),
                         }
                     )

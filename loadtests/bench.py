@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         help="part 6 also measures a reference gateway (litellm: its pinned release, installed into a virtualenv "
         "of its own in the cache on first use)",
     )
+    parser.add_argument(
+        "--baseline", type=Path, help="overhead: another checkout's façade beside this one, in the same rounds"
+    )
     parser.add_argument("--profile-seconds", type=float, default=8.0, help="py-spy at 100 streams; 0: none")
     parser.add_argument("--engine-url", help="a running vLLM's /v1 URL, instead of starting the CPU build")
     parser.add_argument("--engine-model", help="the served model name at --engine-url")
@@ -96,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                     levels=overhead.QUICK_LEVELS if args.quick else overhead.LEVELS,
                     non_streaming_s=2.0 if args.quick else 6.0,
                     profile_s=0.0 if args.quick else args.profile_seconds,
+                    baseline=args.baseline,
                 )
             )
         if "engine" in parts:

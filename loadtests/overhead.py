@@ -9,6 +9,7 @@ requests/s one façade process passes, and optionally a py-spy profile of the fa
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,13 +47,18 @@ async def measure(
     levels: tuple[Level, ...] = LEVELS,
     non_streaming_s: float = 6.0,
     profile_s: float = 0.0,
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
+    """baseline: another checkout whose façade runs beside this one, in the same rounds (the
+    `baseline` entries: a change's before and after measured in one run)."""
     out: dict[str, Any] = {"simulator": SIMULATOR, "streaming": []}
-    with (
-        servers.simulator(workdir, **SIMULATOR) as sim,
-        servers.bare_proxy(workdir, sim.base_url) as bare,
-        servers.facade(sim.base_url, "sim", workdir, redis_url) as facade,
-    ):
+    with contextlib.ExitStack() as stack:
+        sim = stack.enter_context(servers.simulator(workdir, **SIMULATOR))
+        bare = stack.enter_context(servers.bare_proxy(workdir, sim.base_url))
+        facade = stack.enter_context(servers.facade(sim.base_url, "sim", workdir, redis_url))
+        before = None
+        if baseline is not None:
+            before = stack.enter_context(servers.facade(sim.base_url, "sim", workdir, redis_url, source=baseline))
         direct_url = sim.base_url + "/chat/completions"
         bare_url = bare.base_url + "/chat/completions"
         facade_url = facade.base_url + "/chat/completions"
@@ -60,11 +66,14 @@ async def measure(
         for level in levels:
             direct, via = PhaseResult("direct", level.streams), PhaseResult("facade", level.streams)
             floor = PhaseResult("bare", level.streams)
-            sides = (
+            was = PhaseResult("baseline", level.streams)
+            sides = [
                 (direct, direct_url, "sim", None),
                 (floor, bare_url, "sim", bare.pid),
                 (via, facade_url, "bench", facade.pid),
-            )
+            ]
+            if before is not None:
+                sides.append((was, before.base_url + "/chat/completions", "bench", before.pid))
             steps_before = await _facade_steps(facade.base_url)
             for _ in range(level.rounds):
                 for result, url, model, pid in sides:
@@ -80,6 +89,8 @@ async def measure(
                     result.add(phase)
             row = compare(direct, via)
             row["bare"] = compare(direct, floor)
+            if before is not None:
+                row["baseline"] = compare(direct, was)
             row["facade_steps_ms"] = mean_ms_between(steps_before, await _facade_steps(facade.base_url))
             row["facade_rss_mb"] = ProcessSample.of(facade.pid, 0).rss_mb
             out["streaming"].append(row)
@@ -98,6 +109,17 @@ async def measure(
             cpu_pid=facade.pid,
         )
         out["non_streaming"] = compare(direct, via)
+        if before is not None:
+            was_ns = await run_phase(
+                "baseline",
+                before.base_url + "/chat/completions",
+                {**INSTANT, "model": "bench"},
+                concurrency=50,
+                duration_s=non_streaming_s,
+                stream=False,
+                cpu_pid=before.pid,
+            )
+            out["non_streaming"]["baseline"] = compare(direct, was_ns)
         out["facade_rss_mb"] = ProcessSample.of(facade.pid, 0).rss_mb
         print(f"overhead  non-streaming  {_brief(out['non_streaming'])}", flush=True)
 
@@ -131,10 +153,18 @@ async def _facade_steps(base_url: str) -> dict[str, tuple[float, float]]:
 
 
 def _brief(row: dict[str, Any]) -> str:
+    baseline = row.get("baseline")
+    was = (
+        f", baseline: TTFT p50 {baseline['added_ttft_p50_ms']} ms, {baseline['facade']['requests_per_s']:.0f} req/s, "
+        f"{baseline['facade']['cpu_us_per_token'] or 0:.0f} us CPU/token"
+        if baseline
+        else ""
+    )
     return (
         f"added TTFT p50 {row['added_ttft_p50_ms']} ms p99 {row['added_ttft_p99_ms']} ms "
         f"(bare proxy {row['bare']['added_ttft_p50_ms'] if 'bare' in row else '-'} ms), "
         f"latency p50 {row['added_latency_p50_ms']} ms, throughput x{row['throughput_ratio']}, "
         f"façade {row['facade']['requests_per_s']:.0f} req/s, "
-        f"errors {row['direct']['errors']}/{row['facade']['errors']}"
+        f"{row['facade']['cpu_us_per_token'] or 0:.0f} us CPU/token, "
+        f"errors {row['direct']['errors']}/{row['facade']['errors']}{was}"
     )

@@ -67,6 +67,7 @@ def facade(
     asgi_server: str = "uvicorn",
     endpoints: list[str] | None = None,
     extra: dict[str, Any] | None = None,
+    source: Path | None = None,
 ) -> Iterator[Server]:
     """Alias `bench` → the upstream. The bench key's limits are set so high they never refuse,
     so every request pays for the full admission script; the limited key refuses on purpose."""
@@ -108,6 +109,8 @@ def facade(
     path.write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "serving", "--config", str(path), "--port", str(port), "--workers", str(workers)]
     env: dict[str, str] = {}
+    if source is not None:  # another checkout's façade (a before/after comparison in one run)
+        env["PYTHONPATH"] = str(source)
     if asgi_server == "granian":  # the same app (each worker builds it from the config) under granian
         command = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--loop", "uvloop"]
         command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-ws"]

@@ -10,20 +10,40 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from orchestrator.safety import compiled
 from orchestrator.safety.screen import default_screen
 from serving import openapi
+from serving.consultation.chat import ConsultationChatModel
+from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
 from serving.errors import install_handlers
-from serving.gateway.middleware import RequestRecordMiddleware
+from serving.gateway.endpoints import ChatModel, GenerationEndpoints
+from serving.gateway.entry import RequestEntry
 from serving.observability.logs import configure_logging
 from serving.observability.metrics import Metrics
 from serving.privacy.policy import shared_detector
-from serving.routes import admin, chat, completions, consultations, embeddings, health, models, responses, usage
+from serving.routes import admin, consultations, health, models, usage
 from serving.services import Services
 from serving.settings import ServingConfig, Settings
 
 log = logging.getLogger(__name__)
+
+
+class ServingApp(FastAPI):
+    """FastAPI with the gateway's entry in front (serving/gateway/entry.py): every HTTP request
+    passes it; the generation endpoints are served there, the other routes by FastAPI."""
+
+    entry: RequestEntry | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.entry is None or scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+        else:
+            await self.entry(scope, receive, send)
+
+    async def fastapi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
 
 
 def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> FastAPI:
@@ -77,7 +97,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
             services.metrics.process_exited(os.getpid())
 
     docs = config.server.api_docs  # off by default: the schema lists every route, admin included
-    app = FastAPI(
+    app = ServingApp(
         title="Pear Care serving",
         version="0.1.0",
         lifespan=lifespan,
@@ -89,10 +109,6 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
     install_handlers(app)
     openapi.install(app)
     for router in (
-        chat.router,
-        completions.router,
-        responses.router,
-        embeddings.router,
         models.router,
         consultations.router,
         usage.router,
@@ -100,8 +116,22 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         health.router,
     ):
         app.include_router(router)
-    app.add_middleware(
-        RequestRecordMiddleware, metrics=services.metrics, settlements=services.settlements, audit=services.audit
+    chat_models: dict[str, ChatModel] = {}
+    if services.consultations is not None:
+        chat_models[CONSULTATION_ALIAS] = ConsultationChatModel(services.consultations, services.admission)
+    generation = GenerationEndpoints(
+        pipeline=services.generation,
+        admission=services.admission,
+        metrics=services.metrics,
+        max_request_bytes=config.server.max_request_bytes,
+        chat_models=chat_models,
+    )
+    app.entry = RequestEntry(
+        app.fastapi_app,
+        generation=generation,
+        metrics=services.metrics,
+        settlements=services.settlements,
+        audit=services.audit,
     )
     return app
 

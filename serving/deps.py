@@ -13,7 +13,8 @@ from serving.access.auth import presented_key, presented_key_hash
 from serving.access.limits import Grant
 from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
 from serving.consultation.service import ConsultationService
-from serving.errors import APIError, InvalidAPIKey, InvalidRequest, ModelNotFound, RequestTooLarge
+from serving.errors import APIError, InvalidAPIKey, ModelNotFound
+from serving.gateway.endpoints import read_body
 from serving.gateway.record import RequestRecord
 from serving.protocol import RequestBody, parse_json_object
 from serving.services import Services
@@ -28,7 +29,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_record(request: Request) -> RequestRecord:
-    record: RequestRecord = request.scope["state"]["record"]  # created by the middleware
+    record: RequestRecord = request.scope["state"]["record"]  # created by the gateway entry (serving/gateway/entry.py)
     return record
 
 
@@ -82,29 +83,12 @@ async def get_counted_caller(services: ServicesDep, key_hash: KeyHashDep, record
 CountedCallerDep = Annotated[Grant, Depends(get_counted_caller)]
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise InvalidRequest("Invalid Content-Length header.")
-        if int(declared) > max_bytes:
-            raise RequestTooLarge(f"Request body is {declared} bytes; the limit is {max_bytes}.")
-        return await request.body()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise RequestTooLarge(f"Request body exceeds the limit of {max_bytes} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def get_body(request: Request, services: ServicesDep, key_hash: KeyHashDep) -> RequestBody:
     """The body as a JSON object, read (bounded) and parsed once. A missing or unknown key gets
     its 401 before the body is read (a known key costs no store call here)."""
     await services.admission.check_known(key_hash)
     max_bytes = services.config.server.max_request_bytes
-    raw = await read_body(request, max_bytes)
+    raw = await read_body(request.headers, request.receive, max_bytes)
     return RequestBody(raw, parse_json_object(raw, max_bytes))
 
 

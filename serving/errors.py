@@ -266,5 +266,11 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", extra={"error_type": type(exc).__name__})
-        return render(APIError("The server had an error while processing your request.", status=500))
+        return render_unexpected(exc)
+
+
+def render_unexpected(exc: Exception) -> Response:
+    """A failure nobody foresaw: logged with its traceback (never the request's text), and the
+    client gets OpenAI's 500 envelope rather than a trace."""
+    log.error("unhandled error", exc_info=exc, extra={"error_type": type(exc).__name__})
+    return render(APIError("The server had an error while processing your request.", status=500))

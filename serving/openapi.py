@@ -1,5 +1,6 @@
 """The API schema (/openapi.json when server.api_docs is on, and what the fuzzer reads): the
-routes that read their body themselves (to parse it once, within its size limit) declare it."""
+routes that read their body themselves (to parse it once, within its size limit) declare it,
+and the generation endpoints, which the gateway serves before FastAPI's routing, are added."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from orchestrator.state import ConsultationRequest
+from serving.gateway.endpoints import ROUTES as GENERATION_ROUTES
 from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest
 
 REQUEST_BODIES: dict[str, type[BaseModel]] = {
@@ -35,6 +37,15 @@ def install(app: FastAPI) -> None:
 
 def build(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    for path in GENERATION_ROUTES:
+        name = "create_" + path.removeprefix("/v1/").replace("/", "_").removesuffix("s")  # create_chat_completion …
+        schema["paths"].setdefault(path, {})["post"] = {
+            "summary": name.replace("_", " ").title(),
+            "operationId": f"{name}{path.replace('/', '_')}_post",
+            "responses": {
+                "200": {"description": "Successful Response", "content": {"application/json": {"schema": {}}}}
+            },
+        }
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for path, model in REQUEST_BODIES.items():
         operation = schema["paths"].get(path, {}).get("post")

@@ -31,7 +31,7 @@ class Settlements:
         self._backlog: deque[Settlement] = deque(maxlen=backlog_size)
         self._pending: set[asyncio.Task[None]] = set()
         self._replaying = False
-        # Requests between the middleware's start and end: at shutdown, uvicorn cancels those
+        # Requests between the gateway entry's start and end: at shutdown, uvicorn cancels those
         # still running after its grace period *before* the lifespan ends, and their settlement
         # is only spawned as they unwind. drain() waits for them first.
         self._open_requests = 0

@@ -55,6 +55,7 @@ class Backend:
         )
         self._cap = config.concurrency.max_in_flight_per_endpoint
         self._queue = WaitQueue()
+        self.policy = config.policy  # the data policy (allow, redact, block): read on every request
         self._session: aiohttp.ClientSession | None = None
         self._headers = {"content-type": "application/json", "accept-encoding": "identity"}
         if config.api_key:
@@ -65,7 +66,12 @@ class Backend:
             sock_connect=config.timeouts.connect,
             sock_read=config.timeouts.read,
         )
-        self._first_byte = config.timeouts.first_byte
+        # A stream's silence is watched by its relay (one timer a stream, serving/backends/relay.py),
+        # not by aiohttp's sock_read, which re-arms a timer on every chunk: every token.
+        self._stream_timeout = aiohttp.ClientTimeout(
+            total=None, connect=config.timeouts.connect, sock_connect=config.timeouts.connect
+        )
+        self._first_byte = config.timeouts.first_byte or config.timeouts.read
         self._scraper: LoadScraper | None = None
         if config.kind == "vllm" and config.scrape_load_seconds > 0:
             self._scraper = LoadScraper(
@@ -219,9 +225,11 @@ class Backend:
         """Send a JSON body; return once the status line and headers arrived (body unread)."""
         headers = {**self._headers, "x-request-id": request_id}
         try:
-            sending = self.session.post(endpoint.base_url + path, data=data, headers=headers)
-            if self._first_byte is None or not stream:
-                return await sending
+            if not stream:
+                return await self.session.post(endpoint.base_url + path, data=data, headers=headers)
+            sending = self.session.post(
+                endpoint.base_url + path, data=data, headers=headers, timeout=self._stream_timeout
+            )
             return await asyncio.wait_for(sending, self._first_byte)
         except TimeoutError as exc:
             raise self.failed(BackendTimeout(f"Backend `{self.name}` timed out."), endpoint) from exc

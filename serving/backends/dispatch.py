@@ -12,7 +12,7 @@ import orjson
 from serving.backends.relay import EventRewriter, StreamRelay
 from serving.backends.translate import RequestTranslator
 from serving.errors import APIError, InvalidRequest
-from serving.privacy.policy import DataPolicy
+from serving.privacy.policy import DataPolicy, Screening
 
 if TYPE_CHECKING:
     from serving.access.limits import Grant
@@ -52,6 +52,7 @@ class Dispatch:
     request_id: str
     started: float  # perf_counter at the request's start: the time to first token counts from it
     grant: Grant | None
+    screening: Screening  # the body's screening, run once when a backend's policy first needs it
     session_id: str | None = None  # x-session-id: a conversation stays on one replica
     priority: int = 0
 
@@ -67,7 +68,6 @@ class ProxyReply:
     relay: StreamRelay | None = None
     usage: dict[str, Any] | None = None  # a JSON answer's usage (a stream's is on its relay)
     data_policy: DataPolicy | None = None  # the policy of the backend that served or refused last
-    phi_counts: dict[str, int] | None = None  # identifier types and counts, when it was screened
     error: APIError | None = None
 
 

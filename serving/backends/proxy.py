@@ -27,7 +27,7 @@ from serving.errors import (
     backend_error,
 )
 from serving.observability.metrics import Metrics
-from serving.privacy.policy import DataGuard, Screening
+from serving.privacy.policy import DataGuard
 from serving.privacy.restoration import restore_body
 
 log = logging.getLogger(__name__)
@@ -51,15 +51,13 @@ class Proxy:
     async def send(self, request: Dispatch) -> ProxyReply:
         """Never raises an APIError: the reply carries it, with what happened before it."""
         reply = ProxyReply()
-        screening = self._guard.screening(request.body)
         try:
-            await self._send(request, reply, screening)
+            await self._send(request, reply)
         except APIError as error:
             reply.error = error
-        reply.phi_counts = screening.counts
         return reply
 
-    async def _send(self, request: Dispatch, reply: ProxyReply, screening: Screening) -> None:
+    async def _send(self, request: Dispatch, reply: ProxyReply) -> None:
         alias, api, stream = request.alias, request.api, request.stream
         last_error: APIError = BackendUnavailable(f"No backend is configured for `{alias}`.")
         phi_refusal: PhiNotAllowed | None = None
@@ -68,8 +66,9 @@ class Proxy:
             # The backend's data policy first: identifiers redacted, or this backend skipped.
             try:
                 outgoing = await self._guard.outgoing(
-                    backend=backend.name, policy=backend.config.policy, grant=request.grant, screening=screening
+                    backend=backend.name, policy=backend.policy, grant=request.grant, screening=request.screening
                 )
+                sent_id = outgoing.request_id(request.request_id)  # a pseudonym for a non-allow backend
             except PhiNotAllowed as refusal:
                 reply.data_policy = "block"
                 phi_refusal = refusal
@@ -107,9 +106,7 @@ class Proxy:
                 self._opened(backend, endpoint)
                 sent = time.perf_counter()
                 try:
-                    response = await backend.post(
-                        endpoint, api.path, data, outgoing.request_id(request.request_id), stream=stream
-                    )
+                    response = await backend.post(endpoint, api.path, data, sent_id, stream=stream)
                     self._metrics.backend_response_start.labels(backend.name).observe(time.perf_counter() - sent)
                 except APIError as unreachable:
                     outcome = "timeout" if isinstance(unreachable, BackendTimeout) else "unreachable"
@@ -144,6 +141,7 @@ class Proxy:
                         on_finish=functools.partial(self._stream_finished, backend, endpoint),
                         strip_null_usage=api.strips_null_usage,
                         responses=api.typed_events,
+                        read_timeout=backend.config.timeouts.read,
                         rewriter=None
                         if outgoing.redaction is None
                         else api.stream_restorer(outgoing.redaction, json_content=outgoing.json_content),

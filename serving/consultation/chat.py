@@ -19,12 +19,13 @@ from starlette.types import Receive
 from orchestrator.patient_text import patient_from_text
 from orchestrator.state import ConsultationRequest, ConsultationState
 from serving import sse
+from serving.access.admission import Admission
 from serving.consultation.outcome import ConsultationOutcome
 from serving.consultation.service import ALIAS, ConsultationService
-from serving.errors import InvalidRequest, validation_error
+from serving.errors import InvalidRequest, ModelNotFound, validation_error
 from serving.gateway.disconnect import unless_disconnected
 from serving.gateway.record import RequestRecord
-from serving.protocol import ChatCompletionRequest
+from serving.protocol import ChatCompletionRequest, RequestBody, validate
 
 
 def consultation_state(service: ConsultationService, request: ChatCompletionRequest) -> ConsultationState:
@@ -56,6 +57,27 @@ def missing_details(state: ConsultationState) -> tuple[str, ...]:
     if patient.age is None:
         asks.append("Your age was not given: tell me how old the patient is for advice that fits.")
     return tuple(asks)
+
+
+class ConsultationChatModel:
+    """The consultation served as chat model `consultation` on /v1/chat/completions (the
+    gateway hands it chat requests for that model: serving/gateway/endpoints.py)."""
+
+    def __init__(self, service: ConsultationService, admission: Admission) -> None:
+        self._service = service
+        self._admission = admission
+
+    async def __call__(
+        self, body: RequestBody, key_hash: str, api_key: str, record: RequestRecord, receive: Receive
+    ) -> Response:
+        record.alias = ALIAS
+        grant = await self._admission.admit(key_hash, "", 0, charge=False)  # the key, no limit charged
+        record.key_name = grant.name
+        if not grant.may_use(ALIAS):
+            raise ModelNotFound(ALIAS)
+        parsed = validate(ChatCompletionRequest, body.json)
+        # api_key: the stages call the façade as the caller
+        return await respond(self._service, parsed, api_key=api_key, record=record, receive=receive)
 
 
 async def respond(

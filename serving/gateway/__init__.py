@@ -1,5 +1,6 @@
-"""One request's own home: the middleware creates its record (request id, routing hints);
-for generation, pipeline.py takes it from the parsed body through admission, the proxy (data
-policy, fallback) and the answer, writing the record from the facts each step returns; at its
-end finish.py does metrics, settlement, the audit record and the access log. apis.py describes
-each OpenAI API once; disconnect.py is the one place a hang-up cancels work (499)."""
+"""One request's own home. entry.py meets every HTTP request: it creates the request's record
+(request id, routing hints) and, at its end, hands it to finish.py (metrics, settlement, the
+audit record, the access log). The generation endpoints are served there (endpoints.py: key,
+body), through pipeline.py (validate → admit → send → answer), which writes the record from the
+facts each step returns. apis.py describes each OpenAI API once; disconnect.py is the one
+place a hang-up cancels work (499)."""

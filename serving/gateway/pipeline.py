@@ -22,6 +22,7 @@ from serving.gateway.apis import Api
 from serving.gateway.disconnect import unless_disconnected
 from serving.gateway.record import RequestRecord
 from serving.images import ImageGuard
+from serving.privacy.policy import DataGuard
 from serving.protocol import RequestBody, validate
 
 
@@ -31,6 +32,7 @@ class GenerationPipeline:
         *,
         admission: Admission,
         proxy: Proxy,
+        guard: DataGuard,
         catalog: ModelCatalog,
         default_max_tokens: int,
         images: ImageGuard,
@@ -39,6 +41,7 @@ class GenerationPipeline:
     ) -> None:
         self._admission = admission
         self._proxy = proxy
+        self._guard = guard
         self._catalog = catalog
         self._default_max_tokens = default_max_tokens
         self._images = images
@@ -76,7 +79,7 @@ class GenerationPipeline:
             # The time to first token need not wait for the store: the request leaves for our
             # own vLLM now, and nothing of it reaches the client unless admission says yes.
             dispatch = self._dispatch(api, parsed.model, forwarded, forward_usage, record)
-            early = asyncio.ensure_future(self._proxy.send(dispatch))
+            early = asyncio.ensure_future(self._sent(dispatch, record))
         try:
             alias = await self.admit(api, key_hash, parsed, prompt_tokens=prompt_tokens, record=record)
         except BaseException:
@@ -114,6 +117,7 @@ class GenerationPipeline:
             request_id=record.request_id,
             started=record.started,
             grant=record.grant,
+            screening=self._guard.screening(body),
             session_id=record.session_id,
             priority=record.priority,
         )
@@ -172,8 +176,14 @@ class GenerationPipeline:
 
     async def _send(self, dispatch: Dispatch, record: RequestRecord, cache_key: str | None) -> Response:
         """Waits for the backend's first byte (a hang-up meanwhile cancels it), then answers."""
-        reply = await self._proxy.send(dispatch)
-        return await self._respond_with(reply, record, cache_key)
+        return await self._respond_with(await self._sent(dispatch, record), record, cache_key)
+
+    async def _sent(self, dispatch: Dispatch, record: RequestRecord) -> ProxyReply:
+        """The proxy's reply; the identifier counts of the body's screening on the record."""
+        try:
+            return await self._proxy.send(dispatch)
+        finally:
+            record.phi_counts = dispatch.screening.counts
 
     async def _answer(
         self, early: asyncio.Future[ProxyReply], record: RequestRecord, cache_key: str | None
@@ -213,8 +223,6 @@ def _record_reply(record: RequestRecord, reply: ProxyReply) -> None:
     """What sending did, on the request's record (a stream's usage when it ends)."""
     if reply.data_policy is not None:
         record.data_policy = reply.data_policy
-    if reply.phi_counts is not None:
-        record.phi_counts = reply.phi_counts
     if reply.backend is not None:
         record.backend, record.backend_model = reply.backend, reply.backend_model
     if reply.usage is not None:

@@ -1,21 +1,30 @@
 """What one request did, read once at its end (metrics, the access log, settlement, the audit
 record: serving/gateway/finish.py).
 
-Written by the gateway alone for a generation request: the middleware creates it (request id,
-routing hints), the pipeline fills it in from the facts the lower packages return (the grant,
-the reply, the data policy); a stream's own facts are read from its relay when it has ended.
+Written by the gateway alone for a generation request: the entry (entry.py) creates it
+(request id, routing hints), the pipeline fills it in from the facts the lower packages return
+(the grant, the reply, the data policy); a stream's own facts are read from its relay when it
+has ended.
 Routes that generate nothing set the caller (serving/deps.py) and an admin action."""
 
 from __future__ import annotations
 
+import re
+import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from starlette.types import Scope
 
 if TYPE_CHECKING:
     from serving.access.limits import Grant
     from serving.backends.relay import StreamRelay
 
 RequestOutcome = Literal["ok", "error", "client_disconnected", "backend_failed"]
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # a client's x-request-id or x-session-id, kept
+_PRIORITY_NAMES = {b"interactive": 0, b"consultation": 1, b"batch": 2}
 
 
 @dataclass(slots=True)
@@ -48,6 +57,25 @@ class RequestRecord:
     # What an admin request did, for the audit trail (serving/routes/admin.py).
     audit_action: str | None = None
     audit_target: str | None = None
+
+    @classmethod
+    def from_scope(cls, scope: Scope) -> RequestRecord:
+        """A request's record as it arrives: its id (the client's x-request-id when it is safe to
+        echo, else a new one) and routing hints: x-session-id pins a conversation to a replica;
+        x-pearcare-priority may lower a request's queue priority (the consultation's stages say
+        `consultation`), never raise it."""
+        record = cls(request_id="", started=time.perf_counter())
+        for name, value in scope["headers"]:
+            if name == b"x-request-id" and not record.request_id:
+                candidate = value.decode("latin-1")
+                record.request_id = candidate if _SAFE_ID.match(candidate) else uuid.uuid4().hex
+            elif name == b"x-session-id" and _SAFE_ID.match(value.decode("latin-1")):
+                record.session_id = value.decode("latin-1")
+            elif name == b"x-pearcare-priority":
+                record.priority = max(record.priority, _PRIORITY_NAMES.get(value.strip().lower(), 0))
+        if not record.request_id:
+            record.request_id = uuid.uuid4().hex
+        return record
 
     def take_usage(self, usage: dict[str, Any]) -> None:
         """Chat and completions name them prompt/completion tokens, the Responses API input/output."""

@@ -1,1 +1,2 @@
-"""Access log, Prometheus metrics and the per-request middleware that feeds both."""
+"""Logs (JSON lines, the request id on each) and Prometheus metrics; what feeds them per
+request is serving/gateway/finish.py."""

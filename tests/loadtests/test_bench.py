@@ -14,6 +14,7 @@ from typing import Any
 from loadtests import report
 from loadtests.bench import PARTS
 from loadtests.profile import summarise
+from serving.settings import REPO_ROOT
 from tests.support.stack import simulator
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -32,7 +33,14 @@ def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
         command += ["--engine-url", engine.base_url, "--engine-model", "sim-model", "--engine-description", "sim"]
         runs = [
             subprocess.Popen(
-                [*command, "--parts", parts, "--out-dir", str(tmp_path / f"group-{index}")],
+                [
+                    *command,
+                    *(["--baseline", str(REPO_ROOT)] if "overhead" in parts else []),  # itself, beside itself
+                    "--parts",
+                    parts,
+                    "--out-dir",
+                    str(tmp_path / f"group-{index}"),
+                ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -77,7 +85,9 @@ def test_quick_run_writes_the_report_with_every_part(tmp_path: Path) -> None:
         assert row["direct"]["errors"] == row["facade"]["errors"] == 0
         assert row["facade"]["requests"] > 0 and row["facade"]["tokens_per_s"] > 0
         assert row["facade"]["cpu_us_per_token"] > 0
+        assert row["baseline"]["facade"]["errors"] == 0 and row["baseline"]["facade"]["tokens_per_s"] > 0
     assert results["overhead"]["non_streaming"]["facade"]["requests_per_s"] > 0
+    assert results["overhead"]["non_streaming"]["baseline"]["facade"]["requests_per_s"] > 0
     assert results["engine"]["streams"][0]["facade"]["tokens_per_s"] > 0
     consultation = results["engine"]["consultations"][0]
     assert consultation["status"] == "completed"

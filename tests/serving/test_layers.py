@@ -128,3 +128,18 @@ def test_the_consultation_graph_never_imports_the_facade() -> None:
         if any(room(module) is not None for module in imports_of(path))
     )
     assert found == []
+
+
+def test_the_readme_draws_this_graph() -> None:
+    """The Layout section's graph is the one the code has, layer and imports for each room."""
+    text = (SERVING.parent / "README.md").read_text()
+    block = text[text.index("The package graph, by layer") :]
+    block = block[block.index("```\n") + 4 :]
+    block = block[: block.index("```")]
+    drawn = {}
+    for line in block.splitlines():
+        layer, name, _, imports = line.split(maxsplit=3)
+        drawn[name] = (int(layer), set() if imports == "-" else set(imports.split(", ")))
+    graph = package_graph()
+    actual = {name: (LAYER_OF[name], targets) for name, targets in graph.items() if name != "__init__"}
+    assert drawn == actual

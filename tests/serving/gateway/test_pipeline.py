@@ -67,6 +67,20 @@ async def usage_rows(app: RunningApp) -> list[dict[str, Any]]:
     return rows
 
 
+async def test_a_stream_longer_than_the_read_timeout_is_not_cut_while_its_events_keep_coming(
+    facade: tuple[RunningApp, RunningSimulator],
+) -> None:
+    """The read timeout (0.5 s here) bounds the silence between events, not the stream: the
+    relay's watchdog re-arms from the last read."""
+    app, _ = facade
+    simulate = {"ttft_ms": 0, "itl_ms": 200, "tokens": 6}  # 1 s of events, 0.2 s apart
+    body = {"model": "medgemma", "messages": HELLO, "stream": True, "simulate": simulate}
+    response = await app.client.post("/v1/chat/completions", headers=AUTH, json=body)
+    events = [line.removeprefix("data: ") for line in response.text.split("\n\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]" and not any('"error"' in event for event in events)
+    assert sum('"content":" tok"' in event for event in events) == 6
+
+
 async def test_a_backend_that_stalls_mid_stream_ends_it_with_an_error_event(
     facade: tuple[RunningApp, RunningSimulator],
 ) -> None:
