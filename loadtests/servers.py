@@ -110,7 +110,7 @@ def facade(
     command = [sys.executable, "-m", "serving", "--config", str(path), "--port", str(port), "--workers", str(workers)]
     env: dict[str, str] = {}
     if source is not None:  # another checkout's façade (a before/after comparison in one run)
-        env["PYTHONPATH"] = str(source)
+        env.update(code_from(source))
     if asgi_server == "granian":  # the same app (each worker builds it from the config) under granian
         command = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--loop", "uvloop"]
         command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-ws"]
@@ -122,3 +122,10 @@ def facade(
             env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     with running(command, f"http://127.0.0.1:{port}/health", workdir / f"facade-{port}.log", env=env) as process:
         yield Server(f"http://127.0.0.1:{port}/v1", process.pid)
+
+
+def code_from(source: Path) -> dict[str, str]:
+    """The environment that makes `python -m serving` run another checkout's code.
+    PYTHONSAFEPATH: `-m` would otherwise put the working directory (this checkout) ahead of
+    PYTHONPATH, and both façades would run this one's code."""
+    return {"PYTHONPATH": str(source), "PYTHONSAFEPATH": "1"}

@@ -5,13 +5,14 @@ and its verdicts and profile summary on known inputs."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from loadtests import report
+from loadtests import report, servers
 from loadtests.bench import PARTS
 from loadtests.profile import summarise
 from serving.settings import REPO_ROOT
@@ -207,3 +208,18 @@ def test_leak_verdict_sets_bounded_pools_apart_but_catches_what_stays_open() -> 
     assert descriptors(_soak(50, {"listening": 1, "redis": 15, "clients": 10})).met is False
     # A Redis pool past its bound is not a pool behaving.
     assert descriptors(_soak(100, {"listening": 1, "redis": 85})).met is False
+
+
+def test_a_baseline_facade_runs_the_other_checkouts_code(tmp_path: Path) -> None:
+    """--baseline: `python -m serving` started from this checkout imports the other one."""
+    (tmp_path / "serving").mkdir()
+    (tmp_path / "serving" / "__init__.py").write_text("")
+    found = subprocess.run(
+        [sys.executable, "-c", "import serving; print(serving.__file__)"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **servers.code_from(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.strip() == str(tmp_path / "serving" / "__init__.py")
