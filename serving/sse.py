@@ -5,7 +5,6 @@ The backend relay forwards a backend's events as they are; everything else is fr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
@@ -73,18 +72,18 @@ class EventStream(Response):
         sending = asyncio.ensure_future(self._send_all(start, body))
         watching = asyncio.ensure_future(_hung_up(receive))
         try:
-            await asyncio.wait((sending, watching), return_when=asyncio.FIRST_COMPLETED)
-        except BaseException:  # cancelled ourselves (shutdown): the stream goes too
-            sending.cancel()
-            raise
+            try:
+                await asyncio.wait((sending, watching), return_when=asyncio.FIRST_COMPLETED)
+            finally:  # the client hung up first, or we were cancelled ourselves (shutdown)
+                watching.cancel()
+                if not sending.done():
+                    sending.cancel()
+                    await asyncio.wait((sending,))  # never raises its outcome; our own cancel still does
         finally:
-            watching.cancel()
-            if not sending.done():  # the client hung up first
-                sending.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sending
             if self.background is not None:
                 await self.background()
+        if watching.done() and not watching.cancelled() and (failure := watching.exception()) is not None:
+            raise failure  # receive() itself failed: not a hang-up
         if not sending.cancelled():
             sending.result()  # a failure of the stream itself is raised, as any handler's would be
 

@@ -48,9 +48,11 @@ class Proxy:
     def self_hosted(self, alias: str) -> bool:
         return self._registry.self_hosted(alias)
 
-    async def send(self, request: Dispatch) -> ProxyReply:
-        """Never raises an APIError: the reply carries it, with what happened before it."""
-        reply = ProxyReply()
+    async def send(self, request: Dispatch, reply: ProxyReply | None = None) -> ProxyReply:
+        """Never raises an APIError: the reply carries it, with what happened before it. A
+        caller that passes its own `reply` keeps what was learned if it is cancelled midway
+        (the data policy applied: the prompt may have left)."""
+        reply = reply if reply is not None else ProxyReply()
         try:
             await self._send(request, reply)
         except APIError as error:

@@ -90,6 +90,7 @@ class StreamRelay:
         # the last read when it fires (not on every chunk); past it the stream is cut.
         self._read_timeout = read_timeout
         self._last_read = 0.0
+        self._waiting_for_client = False  # suspended at a yield: the silence is not the backend's
         self._watchdog: asyncio.TimerHandle | None = None
         self._stalled = False
 
@@ -126,7 +127,10 @@ class StreamRelay:
                 complete, pending = buffer[:end], buffer[end:] + held
                 complete = self._take(complete)
                 if complete:
+                    self._waiting_for_client = True
                     yield complete
+                    self._waiting_for_client = False
+                    self._last_read = loop.time()  # a slow client's wait is not the backend's silence
             if pending.strip():  # the stream ended without a blank line after its last event
                 last = self._take(pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + _EVENT_END)
                 if last:
@@ -193,12 +197,15 @@ class StreamRelay:
         return self.events if self._responses else max(self.events - 1, 0)
 
     def _watch(self) -> None:
-        """The silence watchdog: cut a stream silent for the read timeout (its reader then gets
-        a ClientConnectionError, reported as the backend's timeout), else look again later."""
+        """The silence watchdog: cut a stream whose backend was silent for the read timeout (its
+        reader then gets a ClientConnectionError, reported as the backend's timeout), else look
+        again later. Time spent waiting for the client to take an event is not the backend's."""
         assert self._read_timeout is not None
         loop = asyncio.get_running_loop()
         due = self._last_read + self._read_timeout
-        if loop.time() >= due:
+        if self._waiting_for_client:
+            self._watchdog = loop.call_at(loop.time() + self._read_timeout, self._watch)
+        elif loop.time() >= due:
             self._stalled = True
             self._watchdog = None
             self._response.close()

@@ -27,6 +27,7 @@ class Api:
     typed_events: bool = False  # the Responses API: typed events, usage in the last, no [DONE]
     strips_null_usage: bool = False  # completion chunks: OpenAI's schema has no null usage
     optional_endpoint: bool = False  # a backend's 404/405/501 means the model does not serve it
+    cacheable: bool = True  # answers may be kept in the response cache (serving/cache.py)
 
     def allowance(self, parsed: Any, default: int) -> int:
         """The most completion tokens a request may generate, charged up front: every choice,
@@ -103,4 +104,4 @@ class EmbeddingsApi(Api):
 CHAT = Api("chat", "/chat/completions", ChatCompletionRequest)
 COMPLETIONS = CompletionsApi("completions", "/completions", CompletionRequest, strips_null_usage=True)
 RESPONSES = ResponsesApi("responses", "/responses", ResponsesRequest, typed_events=True)
-EMBEDDINGS = EmbeddingsApi("embeddings", "/embeddings", EmbeddingRequest, optional_endpoint=True)
+EMBEDDINGS = EmbeddingsApi("embeddings", "/embeddings", EmbeddingRequest, optional_endpoint=True, cacheable=False)

@@ -6,6 +6,7 @@ record is written here from the facts each step returns; finish.py reads it at t
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from starlette.background import BackgroundTask
@@ -63,6 +64,8 @@ class GenerationPipeline:
         images = self._images.inspect(body.raw, body.json)  # a refused image costs nothing
         stream = bool(getattr(parsed, "stream", False))
         cache_key = None
+        if not api.cacheable:
+            cache_wanted = None
         if self._cache.wanted(cache_wanted) and is_deterministic(body.json):
             cache_key = self._cache.key_for(key_hash, api.path, body.json)
             # Looked up before admission: a hit generates nothing, so it is admitted on the
@@ -75,29 +78,38 @@ class GenerationPipeline:
         forwarded = api.capped(parsed, body.json, self._default_max_tokens)
         forward_usage = stream and api.forwards_usage(parsed)
         early: asyncio.Future[ProxyReply] | None = None
+        early_send: _Send | None = None
         if stream and self._overlap and self._leaves_early(key_hash, parsed.model):
             # The time to first token need not wait for the store: the request leaves for our
             # own vLLM now, and nothing of it reaches the client unless admission says yes.
-            dispatch = self._dispatch(api, parsed.model, forwarded, forward_usage, record)
-            early = asyncio.ensure_future(self._sent(dispatch, record))
+            early_send = _Send(self._dispatch(api, parsed.model, forwarded, forward_usage, record))
+            early = asyncio.ensure_future(self._proxy.send(early_send.dispatch, early_send.reply))
         try:
             alias = await self.admit(api, key_hash, parsed, prompt_tokens=prompt_tokens, record=record)
         except BaseException:
-            if early is not None:
-                await _abandon(early, record)
+            if early is not None and early_send is not None:
+                try:
+                    await _abandon(early, record)
+                finally:
+                    early_send.note(record)
             raise
         if self._cache.wanted(cache_wanted) and record.grant is not None and record.grant.response_cache:
             self._cached(record, alias, "miss" if cache_key is not None else "bypass")
         else:
             cache_key = None
-        if early is not None:
+        if early is not None and early_send is not None:
             try:
                 return await unless_disconnected(receive, record, self._answer(early, record, cache_key))
             except BaseException:
                 _let_go(early)  # cancelled before _answer ran (shutdown): the request must not run on
                 raise
-        sending = self._send(self._dispatch(api, alias, forwarded, forward_usage, record, stream), record, cache_key)
-        return await unless_disconnected(receive, record, sending)
+            finally:
+                early_send.note(record)
+        send = _Send(self._dispatch(api, alias, forwarded, forward_usage, record, stream))
+        try:
+            return await unless_disconnected(receive, record, self._send(send, record, cache_key))
+        finally:
+            send.note(record)  # also when a hang-up cancelled it midway: the prompt may have left
 
     def _dispatch(
         self,
@@ -174,16 +186,10 @@ class GenerationPipeline:
         record.priority = max(record.priority, grant.priority)  # a header may lower it, never raise it
         return alias
 
-    async def _send(self, dispatch: Dispatch, record: RequestRecord, cache_key: str | None) -> Response:
+    async def _send(self, send: _Send, record: RequestRecord, cache_key: str | None) -> Response:
         """Waits for the backend's first byte (a hang-up meanwhile cancels it), then answers."""
-        return await self._respond_with(await self._sent(dispatch, record), record, cache_key)
-
-    async def _sent(self, dispatch: Dispatch, record: RequestRecord) -> ProxyReply:
-        """The proxy's reply; the identifier counts of the body's screening on the record."""
-        try:
-            return await self._proxy.send(dispatch)
-        finally:
-            record.phi_counts = dispatch.screening.counts
+        reply = await self._proxy.send(send.dispatch, send.reply)
+        return await self._respond_with(reply, record, cache_key)
 
     async def _answer(
         self, early: asyncio.Future[ProxyReply], record: RequestRecord, cache_key: str | None
@@ -192,7 +198,9 @@ class GenerationPipeline:
         try:
             reply = await early
         except BaseException:
-            early.cancel()  # the client hung up meanwhile: the request goes too
+            # The client hung up meanwhile: the request goes too, or, when it completed in the
+            # same turn, the stream it opened is closed (its endpoint released).
+            _let_go(early)
             raise
         return await self._respond_with(reply, record, cache_key)
 
@@ -219,6 +227,21 @@ class GenerationPipeline:
         return sse.response(events, background=BackgroundTask(close_events))
 
 
+@dataclass(slots=True)
+class _Send:
+    """One send to the proxy: what was dispatched, and the reply it fills in as it goes (kept
+    by us, so what it learned survives a cancel)."""
+
+    dispatch: Dispatch
+    reply: ProxyReply = field(default_factory=ProxyReply)
+
+    def note(self, record: RequestRecord) -> None:
+        """The data policy applied and the identifier types and counts found, on the record."""
+        record.phi_counts = self.dispatch.screening.counts
+        if self.reply.data_policy is not None:
+            record.data_policy = self.reply.data_policy
+
+
 def _record_reply(record: RequestRecord, reply: ProxyReply) -> None:
     """What sending did, on the request's record (a stream's usage when it ends)."""
     if reply.data_policy is not None:
@@ -241,6 +264,8 @@ async def _abandon(early: asyncio.Future[ProxyReply], record: RequestRecord) -> 
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise  # we were cancelled ourselves, not only the early request
+        return
+    except Exception:  # failed outside the protocol (a closed session at shutdown): nothing to close
         return
     reply.usage = None  # nothing of it is counted
     _record_reply(record, reply)

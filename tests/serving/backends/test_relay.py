@@ -165,3 +165,46 @@ async def test_a_null_usage_is_stripped_wherever_it_stands() -> None:
     first = b'data: {"usage":null,"object":"text_completion","choices":[{"text":"a"}]}\n\n'
     out, _ = await relay_all([first, DONE], forward_usage=False, strip_null_usage=True)
     assert out == b'data: {"object":"text_completion","choices":[{"text":"a"}]}\n\n' + DONE
+
+
+async def test_a_slow_client_is_not_the_backends_silence() -> None:
+    """The read timeout bounds the backend's silence: time the relay spends waiting for its
+    client to take an event (here 3x the timeout) does not count, while a backend that goes
+    silent with the client waiting is cut."""
+    runner, url = await serve([ROLE, TOKEN, TOKEN, DONE])
+    try:
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(url)
+            relay = StreamRelay(
+                response, backend="b", started=0.0, forward_usage=False, on_finish=lambda r: None, read_timeout=0.1
+            )
+            events = relay.stream()
+            out = [await events.__anext__()]
+            await asyncio.sleep(0.3)  # the client does not read
+            out.extend([chunk async for chunk in events])
+    finally:
+        await runner.cleanup()
+    assert b"".join(out) == ROLE + TOKEN + TOKEN + DONE and relay.completed and not relay.failed
+
+    async def stalls(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(ROLE)
+        await asyncio.sleep(1)  # silent, connection open
+        return response
+
+    app = web.Application()
+    app.router.add_get("/", stalls)
+    stalled = web.AppRunner(app)
+    await stalled.setup()
+    await web.TCPSite(stalled, "127.0.0.1", 0).start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(f"http://127.0.0.1:{stalled.addresses[0][1]}/")
+            relay = StreamRelay(
+                response, backend="b", started=0.0, forward_usage=False, on_finish=lambda r: None, read_timeout=0.2
+            )
+            relayed = b"".join([chunk async for chunk in relay.stream()])
+    finally:
+        await stalled.cleanup()
+    assert relayed.startswith(ROLE) and b'"backend_timeout"' in relayed and relay.failed

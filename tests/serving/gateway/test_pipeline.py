@@ -3,6 +3,8 @@ that break the protocol's happy path (a backend that stalls, one that ends witho
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -12,7 +14,15 @@ import pytest
 
 from serving.gateway.apis import CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES
 from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest
-from tests.support.inprocess import AUTH, HELLO, QUICK, RunningApp, RunningSimulator, facade_with_simulator
+from tests.support.inprocess import (
+    AUTH,
+    HELLO,
+    QUICK,
+    RunningApp,
+    RunningSimulator,
+    access_log_lines,
+    facade_with_simulator,
+)
 from tests.support.wait import eventually_async
 
 METERED_KEY = "sk-test-metered-0123456789abcdefgh"
@@ -139,3 +149,45 @@ async def test_an_absurd_cap_is_a_400_not_a_store_outage(
     response = await app.client.post("/v1/chat/completions", headers=METERED, json=body)
     assert response.status_code == 400 and response.json()["error"]["param"] == field
     assert sim.requests == 0
+
+
+async def test_a_request_cancelled_by_a_hang_up_keeps_its_data_policy_on_the_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The redacted prompt left for the backend before the client hung up: the record (access
+    log, audit) says `redact` and what was found, as it did when the guard wrote it directly."""
+    async with facade_with_simulator(replace(QUICK, hang_ms=3000), data_policy="redact") as (app, _):
+        body = orjson.dumps({"model": "medgemma", "messages": [{"role": "user", "content": "Patient John Smith."}]})
+        sent: list[dict[str, Any]] = []
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(0.5)  # the backend is still thinking
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/chat/completions",
+            "raw_path": b"/v1/chat/completions",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"authorization", AUTH["authorization"].encode()), (b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 1),
+            "server": ("facade.test", 80),
+        }
+        with caplog.at_level(logging.INFO, logger="serving.access_log"):
+            await app.app(scope, receive, send)  # type: ignore[arg-type]
+        assert sent[0]["status"] == 499
+        [line] = access_log_lines(caplog)
+        assert (line.outcome, line.data_policy, line.phi) == ("client_disconnected", "redact", {"NAME": 1})  # type: ignore[attr-defined]

@@ -245,3 +245,14 @@ def _no_cache_keys(client: Any) -> Any:
         return not [key async for key in client.scan_iter(match="*cache*")]
 
     return probe
+
+
+async def test_embeddings_are_never_cached(redis_server: RedisServer) -> None:
+    """Only generation is cached: an embeddings request with the header and a seed is served live
+    each time, with no x-cache header."""
+    async with cached_stack(redis_server.url) as (app, sim):
+        body = {"model": "medgemma", "input": "a migraine", "seed": 7}
+        for _ in range(2):
+            response = await app.client.post("/v1/embeddings", json=body, headers=auth(CACHING_KEY))
+            assert "x-cache" not in response.headers
+        assert sim.requests == 2
