@@ -18,6 +18,8 @@ from pathlib import Path
 
 import zipcodes
 
+from orchestrator.npi import npi_is_valid
+
 TAXONOMY: dict[str, str] = {
     "2084N0400X": "Neurology",
     "207RC0000X": "Cardiovascular Disease (Cardiology)",
@@ -61,21 +63,6 @@ class DirectoryError(ValueError):
 
 class LocationNotFound(ValueError):
     pass
-
-
-def npi_check_digit(first_nine: str) -> str:
-    """Luhn over 80840 + the first nine digits (the NPI standard)."""
-    total = 0
-    for index, digit in enumerate(int(d) for d in reversed("80840" + first_nine)):
-        if index % 2 == 0:
-            digit *= 2
-            digit = digit - 9 if digit > 9 else digit
-        total += digit
-    return str((10 - total % 10) % 10)
-
-
-def npi_is_valid(npi: str) -> bool:
-    return bool(re.fullmatch(r"\d{10}", npi)) and npi_check_digit(npi[:9]) == npi[9]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ import sys
 
 import zipcodes
 
-from orchestrator.directory import TAXONOMY, npi_check_digit
+from orchestrator.directory import TAXONOMY
+from orchestrator.npi import npi_check_digit
 
 REGIONS = [
     ("Boston", "MA"),

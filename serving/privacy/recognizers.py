@@ -20,6 +20,8 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from wordfreq import zipf_frequency
 
+from orchestrator.npi import npi_is_valid
+
 _I = regex.IGNORECASE
 
 
@@ -182,20 +184,6 @@ class MedicalRecordRecognizer(RegexRecognizer):
             1.0,
         ),
     )
-
-
-def npi_is_valid(digits: str) -> bool:
-    """The NPI check digit: Luhn over "80840" + the first nine digits (CMS)."""
-    if len(digits) != 10 or not digits.isdigit() or digits[0] not in "12":
-        return False
-    total, payload = 0, "80840" + digits[:9]
-    for position, char in enumerate(reversed(payload)):
-        value = int(char)
-        if position % 2 == 0:
-            value *= 2
-            value = value - 9 if value > 9 else value
-        total += value
-    return (10 - total % 10) % 10 == int(digits[9])
 
 
 class NpiRecognizer(RegexRecognizer):

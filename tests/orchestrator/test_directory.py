@@ -13,7 +13,6 @@ from orchestrator.directory import (
     LocationNotFound,
     ProviderDirectory,
     miles_between,
-    npi_is_valid,
     resolve_location,
     specialties_for,
 )
@@ -26,12 +25,6 @@ SHIPPED = REPO_ROOT / "configs" / "providers.json"
 @pytest.fixture(scope="module")
 def directory() -> ProviderDirectory:
     return ProviderDirectory.load(SHIPPED)
-
-
-def test_npi_check_digit() -> None:
-    assert npi_is_valid("1234567893")
-    assert not npi_is_valid("1234567890")
-    assert not npi_is_valid("12345")
 
 
 def test_shipped_directory_is_synthetic_valid_and_broad(directory: ProviderDirectory) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from faker import Faker
 
-from serving.privacy.recognizers import npi_is_valid, vin_is_valid
+from orchestrator.npi import npi_is_valid
+from serving.privacy.recognizers import vin_is_valid
 
 OUT = Path(__file__).with_name("phi_notes.jsonl")  # the development set the detector was tuned on
 HELDOUT = Path(__file__).with_name("phi_notes_heldout.jsonl")  # other phrasings, another seed
