@@ -17,4 +17,4 @@ def npi_check_digit(first_nine: str) -> str:
 
 
 def npi_is_valid(npi: str) -> bool:
-    return len(npi) == 10 and npi.isascii() and npi.isdigit() and npi[0] in "12" and npi_check_digit(npi[:9]) == npi[9]
+    return len(npi) == 10 and npi.isdigit() and npi[0] in "12" and npi_check_digit(npi[:9]) == npi[9]

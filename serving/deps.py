@@ -9,14 +9,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from serving.access.auth import presented_key, presented_key_hash
+from serving.access.auth import presented_key
 from serving.access.limits import Grant
 from serving.consultation.service import ALIAS as CONSULTATION_ALIAS
 from serving.consultation.service import ConsultationService
 from serving.errors import APIError, InvalidAPIKey, ModelNotFound
-from serving.gateway.endpoints import read_body
+from serving.gateway.endpoints import key_hash_of, read_json_body
 from serving.gateway.record import RequestRecord
-from serving.protocol import RequestBody, parse_json_object
+from serving.protocol import RequestBody
 from serving.services import Services
 
 
@@ -38,11 +38,7 @@ RecordDep = Annotated[RequestRecord, Depends(get_record)]
 
 async def get_key_hash(request: Request, services: ServicesDep) -> str:
     """The presented key's hash: a 401 for a missing key comes before the body is read."""
-    try:
-        return presented_key_hash(request.headers)
-    except InvalidAPIKey:
-        services.metrics.auth_failures.inc()
-        raise
+    return key_hash_of(request.headers, services.metrics)
 
 
 KeyHashDep = Annotated[str, Depends(get_key_hash)]
@@ -58,7 +54,7 @@ ApiKeyDep = Annotated[str, Depends(get_api_key)]
 
 async def authenticate(services: Services, key_hash: str, record: RequestRecord) -> Grant:
     """The caller's key, checked without charging any limit (routes that generate nothing)."""
-    grant = await services.admission.admit(key_hash, "", 0, charge=False)
+    grant = await services.admission.authenticate(key_hash)
     record.key_name = grant.name
     return grant
 
@@ -86,10 +82,9 @@ CountedCallerDep = Annotated[Grant, Depends(get_counted_caller)]
 async def get_body(request: Request, services: ServicesDep, key_hash: KeyHashDep) -> RequestBody:
     """The body as a JSON object, read (bounded) and parsed once. A missing or unknown key gets
     its 401 before the body is read (a known key costs no store call here)."""
-    await services.admission.check_known(key_hash)
-    max_bytes = services.config.server.max_request_bytes
-    raw = await read_body(request.headers, request.receive, max_bytes)
-    return RequestBody(raw, parse_json_object(raw, max_bytes))
+    return await read_json_body(
+        request.headers, request.receive, services.admission, key_hash, services.config.server.max_request_bytes
+    )
 
 
 BodyDep = Annotated[RequestBody, Depends(get_body)]

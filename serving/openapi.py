@@ -11,7 +11,6 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from orchestrator.state import ConsultationRequest
-from serving.gateway.endpoints import ROUTES as GENERATION_ROUTES
 from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest
 
 REQUEST_BODIES: dict[str, type[BaseModel]] = {
@@ -22,6 +21,14 @@ REQUEST_BODIES: dict[str, type[BaseModel]] = {
     "/v1/consultations": ConsultationRequest,
     "/v1/langchain/consultation": ConsultationRequest,
     "/v1/langchain/stream": ConsultationRequest,
+}
+# The gateway serves these before FastAPI's routing (serving/gateway/endpoints.py): their
+# operations are written here, named as FastAPI named them when they were its routes.
+GENERATION_OPERATIONS = {
+    "/v1/chat/completions": "create_chat_completion",
+    "/v1/completions": "create_completion",
+    "/v1/embeddings": "create_embedding",
+    "/v1/responses": "create_response",
 }
 _REF = "#/components/schemas/{model}"
 
@@ -37,8 +44,7 @@ def install(app: FastAPI) -> None:
 
 def build(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-    for path in GENERATION_ROUTES:
-        name = "create_" + path.removeprefix("/v1/").replace("/", "_").removesuffix("s")  # create_chat_completion …
+    for path, name in GENERATION_OPERATIONS.items():
         schema["paths"].setdefault(path, {})["post"] = {
             "summary": name.replace("_", " ").title(),
             "operationId": f"{name}{path.replace('/', '_')}_post",

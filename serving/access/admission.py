@@ -73,11 +73,16 @@ class Admission:
         if len(self._refused_until) > 10_000:
             self._refused_until.popitem(last=False)
 
+    async def authenticate(self, key_hash: str) -> Grant:
+        """The caller's key, checked without charging any limit (requests that generate nothing
+        of their own: listings, a consultation's outer request)."""
+        return await self.admit(key_hash, "", 0, charge=False)
+
     async def check_known(self, key_hash: str) -> None:
         """Refuse an unknown key cheaply, before its request body is read: no store call for a
         key verified within the TTL, one look-up otherwise."""
         if self._verified.recall(key_hash) is None:
-            await self.admit(key_hash, "", 0, charge=False)
+            await self.authenticate(key_hash)
 
     async def admit(
         self,

@@ -71,7 +71,7 @@ class ConsultationChatModel:
         self, body: RequestBody, key_hash: str, api_key: str, record: RequestRecord, receive: Receive
     ) -> Response:
         record.alias = ALIAS
-        grant = await self._admission.admit(key_hash, "", 0, charge=False)  # the key, no limit charged
+        grant = await self._admission.authenticate(key_hash)
         record.key_name = grant.name
         if not grant.may_use(ALIAS):
             raise ModelNotFound(ALIAS)

@@ -65,18 +65,12 @@ class GenerationEndpoints:
         if scope["method"] != "POST":
             raise APIError("Method Not Allowed", status=405, headers={"allow": "POST"})
         headers = Headers(scope=scope)
+        key_hash = key_hash_of(headers, self._metrics)
         try:
-            key_hash = presented_key_hash(headers)
-        except InvalidAPIKey:
-            self._metrics.auth_failures.inc()
-            raise
-        await self._admission.check_known(key_hash)  # an unknown key's 401 before its body is read
-        try:
-            raw = await read_body(headers, receive, self._max_bytes)
+            body = await read_json_body(headers, receive, self._admission, key_hash, self._max_bytes)
         except ClientDisconnect:
             record.outcome = "client_disconnected"
             return Response(status_code=CLIENT_CLOSED_REQUEST)
-        body = RequestBody(raw, parse_json_object(raw, self._max_bytes))
         api = ROUTES[route]
         model = body.json.get("model")
         chat_model = self._chat_models.get(model) if api is CHAT and isinstance(model, str) else None
@@ -85,6 +79,25 @@ class GenerationEndpoints:
         return await self._pipeline.respond(
             api, body, key_hash=key_hash, record=record, receive=receive, cache_wanted=headers.get(CACHE_HEADER)
         )
+
+
+def key_hash_of(headers: Headers, metrics: Metrics) -> str:
+    """The presented key's hash; a missing key is a 401, counted."""
+    try:
+        return presented_key_hash(headers)
+    except InvalidAPIKey:
+        metrics.auth_failures.inc()
+        raise
+
+
+async def read_json_body(
+    headers: Headers, receive: Receive, admission: Admission, key_hash: str, max_bytes: int
+) -> RequestBody:
+    """The body as a JSON object, read (bounded) and parsed once; an unknown key's 401 comes
+    before it is read (a key verified recently costs no store call)."""
+    await admission.check_known(key_hash)
+    raw = await read_body(headers, receive, max_bytes)
+    return RequestBody(raw, parse_json_object(raw, max_bytes))
 
 
 async def read_body(headers: Headers, receive: Receive, max_bytes: int) -> bytes:

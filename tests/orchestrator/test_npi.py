@@ -10,4 +10,4 @@ def test_the_check_digit_and_the_shape() -> None:
     assert npi_is_valid("1234567893")
     assert not npi_is_valid("1234567890")  # wrong check digit
     assert not npi_is_valid("3234567893")  # an NPI begins with 1 or 2
-    assert not npi_is_valid("12345") and not npi_is_valid("123456789３")  # short; a non-ASCII digit
+    assert not npi_is_valid("12345") and not npi_is_valid("12345678x3")  # short; not all digits
