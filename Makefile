@@ -16,7 +16,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 
 run: install model
 	@$(MAKE) --no-print-directory compiled || echo "make compiled failed (no C compiler?): the red-flag rules run as Python"
-	.venv/bin/python -m serving.devstack --model-dir $(MODEL_DIR)
+	.venv/bin/python -m loadtests.devstack --model-dir $(MODEL_DIR)
 
 # The red-flag rules compiled with mypyc (orchestrator/safety/compiled.py): about twice as fast,
 # used by the package whenever the build is of the sources beside it. Rebuilt only when they change.
@@ -74,7 +74,7 @@ vllm: $(VLLM_VENV)/.installed
 	ln -sfn $(VLLM_VENV) .venv-vllm
 
 $(MODEL_DIR)/.ready: | vllm
-	$(VLLM_VENV)/bin/python serving/devstack/prepare_gemma.py $(MODEL_DIR)
+	$(VLLM_VENV)/bin/python loadtests/devstack/prepare_gemma.py $(MODEL_DIR)
 
 model: vllm $(MODEL_DIR)/.ready
 

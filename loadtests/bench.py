@@ -37,7 +37,7 @@ from typing import Any
 import psutil
 
 from loadtests import compare, engine, overhead, replicas, report, responses_overhead, servers, soak, workers
-from serving.devstack.redis_server import RedisServer
+from loadtests.devstack.redis_server import RedisServer
 from serving.settings import REPO_ROOT
 
 PARTS = ("overhead", "engine", "soak", "replicas", "responses", "compare", "workers")

@@ -28,12 +28,12 @@ import redis
 import yaml
 from redis.asyncio import Redis
 
+from loadtests.devstack.processes import running
+from loadtests.devstack.redis_server import RedisServer
+from loadtests.devstack.vllm_cpu import free_port
 from loadtests.measure import KEY, compare, run_phase
 from serving.access.admission import Admission
 from serving.access.keys import KeyRecord, KeyStore, hash_key
-from serving.devstack.processes import running
-from serving.devstack.redis_server import RedisServer
-from serving.devstack.vllm_cpu import free_port
 from serving.observability.metrics import Metrics
 
 LIMITED_KEY = "sk-bench-limited-0123456789abcdefghijkl"

@@ -16,9 +16,9 @@ import aiohttp
 import yaml
 
 from loadtests import servers
+from loadtests.devstack.vllm_cpu import VllmCpuServer
 from loadtests.measure import KEY, PhaseResult, compare, run_phase
 from orchestrator.state import STAGES
-from serving.devstack.vllm_cpu import VllmCpuServer
 
 PROMPTS = Path(__file__).resolve().parent / "prompts.yaml"
 BODY = {

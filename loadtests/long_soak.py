@@ -39,10 +39,10 @@ import yaml
 
 from loadtests import servers
 from loadtests.bench import redis_server
+from loadtests.devstack.vllm_cpu import free_port
 from loadtests.engine import PROMPTS
 from loadtests.measure import PhaseResult, ProcessSample, one_request, one_stream
 from loadtests.soak import _consultation, _limited, _medians, _usage, connections_by_peer
-from serving.devstack.vllm_cpu import free_port
 
 MIX = {
     "stream": 20,

@@ -22,10 +22,10 @@ from typing import Any
 
 from loadtests import servers
 from loadtests.bench import redis_server
+from loadtests.evaluate_identifiers import latency, load, score
 from loadtests.measure import PhaseResult, compare, run_phase
 from loadtests.overhead import BODY, SIMULATOR, STREAM_SECONDS
 from serving.privacy.detector import shared_detector
-from serving.privacy.evaluate import latency, load, score
 from serving.settings import REPO_ROOT
 
 CORPUS = REPO_ROOT / "tests" / "serving" / "privacy" / "corpus"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-from orchestrator.evaluate import DEVELOPMENT_SETS
+from loadtests.evaluate_red_flags import DEVELOPMENT_SETS
 from orchestrator.safety import compiled
 from orchestrator.safety.red_flags import RedFlagRules
 from orchestrator.safety.screen import EmergencyScreen

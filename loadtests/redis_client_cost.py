@@ -22,7 +22,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from serving.devstack.redis_server import RedisServer
+from loadtests.devstack.redis_server import RedisServer
 from serving.settings import REPO_ROOT
 from serving.store.pipelined import PipelinedRedis
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
+from loadtests.devstack.processes import running
+from loadtests.devstack.vllm_cpu import CACHE_DIR, free_port
 from loadtests.measure import KEY
 from loadtests.servers import Server
-from serving.devstack.processes import running
-from serving.devstack.vllm_cpu import CACHE_DIR, free_port
 
 LITELLM_VERSION = "1.106.2"
 COMPROMISED = frozenset({"1.107.0"})

@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 import yaml
 
+from loadtests.devstack.processes import running
+from loadtests.devstack.vllm_cpu import free_port
 from loadtests.measure import KEY, PhaseResult, run_phase
-from serving.devstack.processes import running
-from serving.devstack.vllm_cpu import free_port
 
 TOKENS = 32
 TTFT_MS, PREFIX_TTFT_MS = 120, 15  # a prompt's prefill, and with its prefix cached

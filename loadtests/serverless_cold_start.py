@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from serving.devstack.vllm_cpu import CPU_ENGINE_ARGS, VllmCpuServer
+from loadtests.devstack.vllm_cpu import CPU_ENGINE_ARGS, VllmCpuServer
 from serving.settings import DEFAULT_CONFIG, REPO_ROOT
 
 PHASES = ("app_built_s", "vllm_ready_s", "worker_ready_s", "first_output_s")

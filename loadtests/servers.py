@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
+from loadtests.devstack.processes import running
+from loadtests.devstack.vllm_cpu import free_port
 from loadtests.measure import KEY
-from serving.devstack.processes import running
-from serving.devstack.vllm_cpu import free_port
 from serving.settings import REPO_ROOT
 
 # A key whose request limit the soak runs into on purpose: its 429s are the only errors allowed.

@@ -1,4 +1,6 @@
-"""Wiring only. intake -> (icd || cpt); icd -> providers; (providers, cpt) -> summary.
+"""Wiring only. safety -> intake -> escalation -> (icd || cpt); icd -> providers;
+(providers, cpt) -> summary. The safety node is first: its verdict stands before any model runs,
+and a consultation it refuses (an unknown location, no emergency) ends there.
 
 CPT runs beside ICD because the visit level follows from the findings (complexity, urgency,
 new or established patient), not from the diagnosis codes; providers need the ICD codes to pick
@@ -7,6 +9,7 @@ a specialty; the summary needs everything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -16,20 +19,29 @@ from orchestrator.directory import ProviderDirectory
 from orchestrator.nodes.coding import cpt, make_icd_node
 from orchestrator.nodes.intake import intake
 from orchestrator.nodes.providers import make_providers_node
+from orchestrator.nodes.safety import after_safety, escalation, make_safety_node
 from orchestrator.nodes.summary import summary
+from orchestrator.safety.screen import EmergencyScreen, default_screen
 from orchestrator.state import ConsultationState
 
 
-def build_graph(*, code_set: IcdCodeSet, directory: ProviderDirectory) -> Any:
-    graph = StateGraph(ConsultationState)
-    graph.add_node("intake", intake)  # type: ignore[call-overload]
-    graph.add_node("icd", make_icd_node(code_set))  # type: ignore[call-overload]
-    graph.add_node("cpt", cpt)  # type: ignore[call-overload]
-    graph.add_node("providers", make_providers_node(directory))  # type: ignore[call-overload]
-    graph.add_node("summary", summary)  # type: ignore[call-overload]
-    graph.add_edge(START, "intake")
-    graph.add_edge("intake", "icd")
-    graph.add_edge("intake", "cpt")
+def build_graph(
+    *, code_set: IcdCodeSet, directory: ProviderDirectory, screen_of: Callable[[], EmergencyScreen] = default_screen
+) -> Any:
+    # Any: langgraph's overloads cannot type a graph whose nodes differ in signature (sync, async)
+    graph: Any = StateGraph(ConsultationState)
+    graph.add_node("safety", make_safety_node(screen_of))
+    graph.add_node("intake", intake)
+    graph.add_node("escalation", escalation)
+    graph.add_node("icd", make_icd_node(code_set))
+    graph.add_node("cpt", cpt)
+    graph.add_node("providers", make_providers_node(directory))
+    graph.add_node("summary", summary)
+    graph.add_edge(START, "safety")
+    graph.add_conditional_edges("safety", after_safety, {"refused": END, "intake": "intake"})
+    graph.add_edge("intake", "escalation")
+    graph.add_edge("escalation", "icd")
+    graph.add_edge("escalation", "cpt")
     graph.add_edge("icd", "providers")
     graph.add_edge(["providers", "cpt"], "summary")
     graph.add_edge("summary", END)

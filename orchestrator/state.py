@@ -154,7 +154,9 @@ def merge(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str
 class ConsultationState(TypedDict, total=False):
     request: ConsultationRequest
     location: Location | None
-    safety: SafetyAssessment  # the red-flag rules' verdict, made before any model runs
+    safety: SafetyAssessment  # the screen's verdict (the first node), made before any model runs
+    escalated: SafetyAssessment  # the verdict once the intake model saw more (the escalation node)
+    refusal: StageError  # the first node declined the consultation (unknown location, no emergency)
     intake: IntakeFindings
     icd: IcdResult
     cpt: CptResult

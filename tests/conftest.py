@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from serving.devstack.redis_server import RedisServer
+from loadtests.devstack.redis_server import RedisServer
 from tests.support.stack import redis_running
 
 __all__ = ["RedisServer", "redis_server"]

@@ -3,7 +3,7 @@
 (context.py) on the same rules and sets:
 
     make medspacy          # its own virtualenv: medspaCy pins spaCy < 3.8 and NumPy 1.x
-    $(make -s medspacy-python) -m orchestrator.evaluate --rule-sets --context medspacy
+    $(make -s medspacy-python) -m loadtests.evaluate_red_flags --rule-sets --context medspacy
 
 It reads the words the concept layer reads (contractions split back the way spaCy's tokenizer
 splits them, "dont" -> "do n't", so that ConText's own rules match), one sentence per sentence

@@ -6,7 +6,7 @@ reading is a linear model, TF-IDF word and character n-grams and a logistic regr
 (scikit-learn), trained when first used on the development case sets shipped beside it
 (`cases/`: every blind set once it was scored and used for fixes, and the set written beside
 the rules). Trained on all sets but one and scored on the one left out, it escalates 91.4% of
-the emergencies and 0.2% of the routine messages alone (`python -m orchestrator.evaluate
+the emergencies and 0.2% of the routine messages alone (`python -m loadtests.evaluate_red_flags
 --learned-sets`); beside the rules it escalates what they miss. It only adds escalations: a
 message the rules escalate is escalated whatever it says. Deterministic (the same cases give the
 same model), no weights in the repository, no network, and independent of every generating model.

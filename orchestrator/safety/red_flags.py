@@ -150,7 +150,7 @@ class RedFlagRules:
     rules: tuple[Rule, ...]
     concepts: ConceptIndex
     # Reads one message's words and answers, per mention, whether it counts (a parameter so that
-    # another engine can be measured on the same rules: python -m orchestrator.evaluate --context).
+    # another engine can be measured on the same rules: python -m loadtests.evaluate_red_flags --context).
     context: Callable[[list[str]], ContextEngine] = Context
 
     # concept -> the rules (by index) with an alternative whose `all` begins with it: no rule can

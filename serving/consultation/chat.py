@@ -21,14 +21,14 @@ from orchestrator.state import ConsultationRequest, ConsultationState
 from serving import sse
 from serving.access.admission import Admission
 from serving.consultation.outcome import ConsultationOutcome
-from serving.consultation.service import ALIAS, ConsultationService
+from serving.consultation.service import ALIAS, ConsultationService, OpenConsultation
 from serving.errors import InvalidRequest, ModelNotFound, validation_error
 from serving.gateway.disconnect import unless_disconnected
 from serving.gateway.record import RequestRecord
 from serving.protocol import ChatCompletionRequest, RequestBody, validate
 
 
-def consultation_state(service: ConsultationService, request: ChatCompletionRequest) -> ConsultationState:
+def consultation_request(request: ChatCompletionRequest) -> ConsultationRequest:
     symptoms = "\n".join(
         m.content if isinstance(m.content, str) else " ".join(str(p.get("text", "")) for p in m.content or [])
         for m in request.messages
@@ -39,10 +39,9 @@ def consultation_state(service: ConsultationService, request: ChatCompletionRequ
         raise InvalidRequest("`patient_data` must be an object.", param="patient_data", code="invalid_value")
     patient = {**patient_from_text(symptoms), **(given or {})}
     try:
-        parsed = ConsultationRequest(symptoms=symptoms, patient_data=patient)
+        return ConsultationRequest(symptoms=symptoms, patient_data=patient)
     except ValidationError as exc:
         raise validation_error(list(exc.errors())) from None
-    return service.start_state(parsed)
 
 
 def missing_details(state: ConsultationState) -> tuple[str, ...]:
@@ -89,15 +88,14 @@ async def respond(
     receive: Receive,
 ) -> Response:
     """A chat completion (or its stream) answered by a whole consultation."""
-    state = await asyncio.to_thread(consultation_state, service, request)  # the screen: off the loop
+    # patient details read from the text (a few ms of regexes): off the loop
+    parsed = await asyncio.to_thread(consultation_request, request)
+    opened = await service.open(parsed, api_key=api_key, request_id=record.request_id)
     if request.stream:
-        events = chat_stream(
-            service, state, api_key=api_key, request_id=record.request_id, include_usage=request.wants_usage_chunk
-        )
-        return sse.response(events)
+        return sse.response(chat_stream(service, opened, include_usage=request.wants_usage_chunk))
 
     async def answer() -> Response:
-        body = await chat_completion(service, state, api_key=api_key, request_id=record.request_id)
+        body = await chat_completion(service, opened)
         return Response(body, media_type="application/json")
 
     return await unless_disconnected(receive, record, answer())
@@ -107,11 +105,9 @@ def _completion_id(outcome: ConsultationOutcome) -> str:
     return "chatcmpl-" + outcome.id.removeprefix("consult-")
 
 
-async def chat_completion(
-    service: ConsultationService, state: ConsultationState, *, api_key: str, request_id: str
-) -> bytes:
+async def chat_completion(service: ConsultationService, opened: OpenConsultation) -> bytes:
     outcome = ConsultationOutcome()
-    async for event in service.events(state, api_key=api_key, request_id=request_id):
+    async for event in service.events(opened):
         outcome.add(event)
     body = {
         "id": _completion_id(outcome),
@@ -121,7 +117,7 @@ async def chat_completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": outcome.text(missing=missing_details(state))},
+                "message": {"role": "assistant", "content": outcome.text(missing=missing_details(opened.state))},
                 "finish_reason": "stop",
                 "logprobs": None,
             }
@@ -132,7 +128,7 @@ async def chat_completion(
 
 
 async def chat_stream(
-    service: ConsultationService, state: ConsultationState, *, api_key: str, request_id: str, include_usage: bool
+    service: ConsultationService, opened: OpenConsultation, *, include_usage: bool
 ) -> AsyncIterator[bytes]:
     outcome = ConsultationOutcome()
 
@@ -152,14 +148,14 @@ async def chat_stream(
 
     yield delta({"role": "assistant", "content": ""})
     sent_urgent = ""
-    async for event in service.events(state, api_key=api_key, request_id=request_id):
+    async for event in service.events(opened):
         outcome.add(event)
         yield sse.comment(f"stage {event['stage']} {event['status']}")
         urgent = outcome.urgent_text()
         if urgent and urgent != sent_urgent:  # the escalation goes out as soon as it is known
             yield delta({"content": urgent})
             sent_urgent = urgent
-    yield delta({"content": outcome.text(urgent=False, missing=missing_details(state))})
+    yield delta({"content": outcome.text(urgent=False, missing=missing_details(opened.state))})
     yield delta({}, "stop")
     if include_usage:
         yield chunk([], usage=outcome.totals())

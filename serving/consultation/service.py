@@ -6,14 +6,15 @@ stages get the same translation, fallback, limits and usage accounting as any ot
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from orchestrator.directory import LocationNotFound, resolve_location
-from orchestrator.safety.escalation import DISCLAIMERS, with_model_findings
-from orchestrator.safety.screen import LEARNED, EmergencyScreen, default_screen
+from orchestrator.safety.assessment import SafetyAssessment
+from orchestrator.safety.escalation import DISCLAIMERS
+from orchestrator.safety.screen import LEARNED
 from orchestrator.state import ConsultationRequest, ConsultationState, StageError
 from serving.consultation.outcome import ConsultationOutcome
 from serving.errors import InvalidRequest
@@ -30,12 +31,21 @@ INTERNAL_BASE_URL = "http://pearcare.internal/v1"
 ALIAS = "consultation"  # the model name callers use, on /v1/chat/completions and in key grants
 
 
+@dataclass(frozen=True)
+class OpenConsultation:
+    """A consultation its first node accepted: the state the answer needs (request, location,
+    the screen's verdict) and the graph's event stream, paused before intake."""
+
+    state: ConsultationState
+    stream: AsyncGenerator[tuple[str, Any], None]
+
+
 class ConsultationService:
-    def __init__(
-        self, *, graph: Any, config: ConsultationConfig, metrics: Metrics, screen: EmergencyScreen | None = None
-    ) -> None:
+    """The adapter between the façade and the graph: the graph orders the consultation (safety
+    first, orchestrator/nodes/safety.py); this turns its updates into events, metrics and errors."""
+
+    def __init__(self, *, graph: Any, config: ConsultationConfig, metrics: Metrics) -> None:
         self._graph = graph
-        self._screen = screen  # None: the default, trained on first use (the lifespan's warm-up)
         self._stages = config.stages
         self._metrics = metrics
         self._client: httpx2.AsyncClient | None = None
@@ -84,47 +94,56 @@ class ConsultationService:
 
         return model_for
 
-    def start_state(self, request: ConsultationRequest) -> ConsultationState:
-        patient = request.patient_data
-        safety = (self._screen or default_screen()).assess(
-            request.symptoms, age_years=patient.age, age_months=patient.age_months, pregnant=patient.pregnant
-        )
+    async def open(self, request: ConsultationRequest, *, api_key: str, request_id: str) -> OpenConsultation:
+        """Start the graph and run its first node, the safety screen, before any answer begins:
+        a consultation it refuses is a 400 here; one it accepts carries the verdict and the
+        location its answer needs, with the graph paused before intake."""
+        config = {"configurable": {"models": self._models(api_key, request_id)}}
+        stream = self._graph.astream({"request": request}, config=config, stream_mode=["custom", "updates"])
+        opening: dict[str, Any] = {}
+        async for mode, chunk in stream:
+            if mode == "updates" and "safety" in chunk:
+                opening = chunk["safety"]
+                break
+        refusal: StageError | None = opening.get("refusal")
+        if refusal is not None or "safety" not in opening:
+            await stream.aclose()
+            if refusal is None:  # the graph ended without its first node: a defect, not the caller's
+                raise RuntimeError("the consultation graph did not run its safety node")
+            raise InvalidRequest(refusal.message, param=refusal.param, code=refusal.code)
+        safety: SafetyAssessment = opening["safety"]
         if safety.emergency:
             learned = safety.red_flags[0].rule.startswith(LEARNED)
             self._metrics.red_flags.labels(LEARNED if learned else "rules").inc()
-        location = None
-        if patient.location:
-            try:
-                location = resolve_location(patient.location)
-            except LocationNotFound as exc:
-                if not safety.emergency:  # an emergency is answered anyway, without providers
-                    raise InvalidRequest(str(exc), param="patient_data.location", code="unknown_location") from None
-        return {"request": request, "location": location, "safety": safety}
+        return OpenConsultation(
+            state={"request": request, "location": opening.get("location"), "safety": safety}, stream=stream
+        )
 
-    async def events(self, state: ConsultationState, *, api_key: str, request_id: str) -> AsyncIterator[dict[str, Any]]:
-        """Stage events as they happen: in_progress, then completed with the result or failed."""
-        config = {"configurable": {"models": self._models(api_key, request_id)}}
-        # The rules' verdict comes first, before any model runs, whatever happens after.
-        yield {"stage": "safety", "status": "completed", "result": state["safety"].model_dump()}
-        escalated_safety = None
+    async def events(self, opened: OpenConsultation) -> AsyncIterator[dict[str, Any]]:
+        """Stage events as the graph makes them: the screen's verdict first, then in_progress and
+        completed (or failed) per stage, an escalation after intake, and the closing verdict."""
+        final: SafetyAssessment = opened.state["safety"]
+        yield {"stage": "safety", "status": "completed", "result": final.model_dump()}
         try:
-            async for mode, chunk in self._graph.astream(state, config=config, stream_mode=["custom", "updates"]):
+            async for mode, chunk in opened.stream:
                 if mode == "custom":
                     yield chunk
                     continue
                 for stage, update in chunk.items():
-                    yield self._stage_event(stage, update)
-                    if stage == "intake" and "intake" in update:
-                        escalated_safety = with_model_findings(state["safety"], update["intake"])
-                        if escalated_safety is not None:  # the model saw danger signs the rules did not
+                    if stage == "escalation":
+                        if update and "escalated" in update:  # the model saw danger signs the screen did not
+                            final = update["escalated"]
                             self._metrics.red_flags.labels("model").inc()
-                            yield {"stage": "safety", "status": "escalated", "result": escalated_safety.model_dump()}
+                            yield {"stage": "safety", "status": "escalated", "result": final.model_dump()}
+                        continue
+                    yield self._stage_event(stage, update)
         except Exception as exc:  # nodes catch their own failures; this is the graph itself failing
             log.exception("consultation graph failed", extra={"error_type": type(exc).__name__})
             error = StageError(message="The consultation failed unexpectedly.", type="server_error")
             yield {"stage": "consultation", "status": "failed", "error": error.model_dump()}
-        # The last event, whatever failed: the escalation as it finally stands, and the disclaimers.
-        final = escalated_safety or state["safety"]
+        finally:
+            await opened.stream.aclose()
+        # The last event, whatever failed: the verdict as it finally stands, and the disclaimers.
         yield {
             "stage": "consultation",
             "status": "completed",
@@ -152,10 +171,10 @@ class ConsultationService:
             "seconds": seconds,
         }
 
-    async def run(self, state: ConsultationState, *, api_key: str, request_id: str) -> dict[str, Any]:
+    async def run(self, opened: OpenConsultation) -> dict[str, Any]:
         """The whole consultation as one document."""
         outcome = ConsultationOutcome()
-        async for event in self.events(state, api_key=api_key, request_id=request_id):
+        async for event in self.events(opened):
             outcome.add(event)
         return outcome.document()
 

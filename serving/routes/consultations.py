@@ -3,7 +3,6 @@ the consultation's stage events as SSE, or its result document."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -31,15 +30,14 @@ def _handler(forced_stream: bool | None) -> Callable[..., Awaitable[Response]]:
         request: Request, consultations: ConsultationsDep, body: BodyDep, record: RecordDep, api_key: ApiKeyDep
     ) -> Response:
         parsed = validate(ConsultationRequest, body.json)
-        # The emergency screen (the rules and the learned reading: ~2 ms for a routine message)
-        # runs off the event loop, beside the streams it serves.
-        state = await asyncio.to_thread(consultations.start_state, parsed)
+        # The graph's first node, the emergency screen, runs before the answer starts (off the
+        # event loop, in LangGraph's executor): a consultation it refuses is a 400.
+        opened = await consultations.open(parsed, api_key=api_key, request_id=record.request_id)
         if parsed.stream if forced_stream is None else forced_stream:
-            events = consultations.events(state, api_key=api_key, request_id=record.request_id)
-            return sse.response(sse.json_events(events))
+            return sse.response(sse.json_events(consultations.events(opened)))
 
         async def document() -> Response:  # a client that hangs up stops the graph and its model calls
-            result = await consultations.run(state, api_key=api_key, request_id=record.request_id)
+            result = await consultations.run(opened)
             return Response(orjson.dumps(result), media_type="application/json")
 
         return await unless_disconnected(request.receive, record, document())

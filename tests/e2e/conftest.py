@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from serving.devstack.vllm_cpu import VllmCpuServer
+from loadtests.devstack.vllm_cpu import VllmCpuServer
 from tests.support.stack import Facade, facade, facade_config, refused_url, vllm_backend
 
 

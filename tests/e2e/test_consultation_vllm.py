@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from loadtests.devstack.vllm_cpu import VllmCpuServer
 from orchestrator.codes import IcdCodeSet
-from serving.devstack.vllm_cpu import VllmCpuServer
 from serving.settings import REPO_ROOT
 from tests.support.stack import TEST_KEY, Facade, facade, facade_config, vllm_backend
 from tests.support.wait import eventually

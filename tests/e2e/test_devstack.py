@@ -15,7 +15,7 @@ import httpx
 import psutil
 import pytest
 
-from serving.devstack.vllm_cpu import free_port
+from loadtests.devstack.vllm_cpu import free_port
 
 pytestmark = pytest.mark.vllm
 
@@ -29,7 +29,7 @@ def test_devstack_serves_and_sigterm_stops_vllm_with_it(tmp_path: Path) -> None:
     port, vllm_port = free_port(), free_port()
     key = "sk-dev-test-0123456789abcdefghijklmn"
     log = tmp_path / "devstack.log"
-    command = [sys.executable, "-m", "serving.devstack", "--port", str(port), "--vllm-port", str(vllm_port)]
+    command = [sys.executable, "-m", "loadtests.devstack", "--port", str(port), "--vllm-port", str(vllm_port)]
     with open(log, "wb") as out:
         process = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "DEV_API_KEY": key}

@@ -16,9 +16,9 @@ import httpx
 import pytest
 import yaml
 
-from serving.devstack.processes import running
-from serving.devstack.redis_server import RedisServer
-from serving.devstack.vllm_cpu import VllmCpuServer, free_port
+from loadtests.devstack.processes import running
+from loadtests.devstack.redis_server import RedisServer
+from loadtests.devstack.vllm_cpu import VllmCpuServer, free_port
 from serving.settings import REPO_ROOT
 from tests.support.dashboard import dashboard_metric_names
 from tests.support.stack import TEST_KEY, Facade, facade, facade_config, vllm_backend

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from loadtests.devstack.vllm_cpu import VllmCpuServer
 from loadtests.serverless_cold_start import JOB, log_records, run_worker
-from serving.devstack.vllm_cpu import VllmCpuServer
 from tests.support.stack import facade_config, vllm_backend
 
 pytestmark = pytest.mark.vllm

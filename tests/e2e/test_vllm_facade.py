@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from serving.devstack.vllm_cpu import VllmCpuServer
+from loadtests.devstack.vllm_cpu import VllmCpuServer
 from tests.support.stack import TEST_KEY, Facade
 
 pytestmark = pytest.mark.vllm

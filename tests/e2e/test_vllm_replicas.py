@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serving.devstack.vllm_cpu import VllmCpuServer
+from loadtests.devstack.vllm_cpu import VllmCpuServer
 from tests.support.stack import TEST_KEY, Facade, facade, facade_config, vllm_backend
 from tests.support.wait import eventually
 

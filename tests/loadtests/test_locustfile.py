@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from serving.devstack.redis_server import RedisServer
+from loadtests.devstack.redis_server import RedisServer
 from serving.settings import REPO_ROOT
 from tests.support.stack import TEST_KEY, consultation_config, facade, simulator
 

@@ -23,7 +23,7 @@ SAFETY_TESTS = ["tests/orchestrator/test_red_flags.py", "tests/orchestrator/test
 # Every case set's rules-only verdicts (development and blind), and which build gave them.
 VERDICTS = """
 import json
-from orchestrator.evaluate import BLIND_SETS, DEVELOPMENT_SETS, rules_escalate
+from loadtests.evaluate_red_flags import BLIND_SETS, DEVELOPMENT_SETS, rules_escalate
 from orchestrator.safety import compiled
 from orchestrator.safety.case_sets import read_cases
 from orchestrator.safety.red_flags import default_rules

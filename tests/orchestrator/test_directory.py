@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.make_directory import build
 from orchestrator.directory import (
     EMERGENCY,
     PEDIATRICS,
@@ -16,7 +17,6 @@ from orchestrator.directory import (
     resolve_location,
     specialties_for,
 )
-from orchestrator.make_directory import build
 from serving.settings import REPO_ROOT
 
 SHIPPED = REPO_ROOT / "configs" / "providers.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +14,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from orchestrator.codes import IcdCodeSet
-from orchestrator.directory import ProviderDirectory, resolve_location
+from orchestrator.directory import ProviderDirectory
 from orchestrator.graph import build_graph
 from orchestrator.safety.red_flags import default_rules
+from orchestrator.safety.screen import EmergencyScreen
 from orchestrator.state import STAGES, ConsultationRequest
 from serving.settings import REPO_ROOT
 
@@ -37,16 +39,18 @@ def scripted(answers: dict[str, Any], *, broken: tuple[str, ...] = ()) -> Callab
     return provider
 
 
+def rules_only() -> EmergencyScreen:
+    return EmergencyScreen(rules=default_rules())
+
+
 @pytest.fixture(scope="module")
 def graph() -> Any:
-    return build_graph(code_set=IcdCodeSet(), directory=ProviderDirectory.load(REPO_ROOT / "configs/providers.json"))
+    directory = ProviderDirectory.load(REPO_ROOT / "configs/providers.json")
+    return build_graph(code_set=IcdCodeSet(), directory=directory, screen_of=rules_only)
 
 
 async def run(graph: Any, case: dict[str, Any], models: Callable[[str], BaseChatModel]) -> tuple[dict, list]:
-    request = ConsultationRequest(symptoms=case["symptoms"], patient_data=case["patient_data"])
-    location = request.patient_data.location
-    safety = default_rules().assess(request.symptoms, age_years=request.patient_data.age)
-    state = {"request": request, "location": resolve_location(location) if location else None, "safety": safety}
+    state = {"request": ConsultationRequest(symptoms=case["symptoms"], patient_data=case["patient_data"])}
     events: list[tuple[str, Any]] = []
     final: dict[str, Any] = {}
     async for mode, chunk in graph.astream(
@@ -55,7 +59,7 @@ async def run(graph: Any, case: dict[str, Any], models: Callable[[str], BaseChat
         events.append((mode, chunk))
         if mode == "updates":
             for update in chunk.values():
-                for key, value in update.items():
+                for key, value in (update or {}).items():
                     if isinstance(value, dict) and isinstance(final.get(key), dict):
                         final[key] = {**final[key], **value}
                     elif isinstance(value, list) and isinstance(final.get(key), list):
@@ -87,6 +91,7 @@ async def test_stages_stream_in_dependency_order(graph: Any) -> None:
     assert started[0] == "intake" and started[-1] == "summary"
     assert set(started[1:3]) == {"icd", "cpt"}  # concurrently, after intake
     assert finished.index("providers") > finished.index("icd")
+    assert finished[0] == "safety" and finished.index("escalation") == finished.index("intake") + 1
     assert finished[-1] == "summary"
 
 
@@ -140,7 +145,7 @@ async def test_no_location_skips_providers(graph: Any) -> None:
 
 @pytest.mark.parametrize("case", VIGNETTES, ids=[v["id"] for v in VIGNETTES])
 async def test_evaluation_scores_a_good_answer_as_a_hit(graph: Any, case: dict[str, Any]) -> None:
-    from orchestrator.evaluate import score
+    from loadtests.evaluate_red_flags import score
 
     final, _ = await run(graph, case, scripted(case["scripted"]))
     document = {
@@ -154,3 +159,61 @@ async def test_evaluation_scores_a_good_answer_as_a_hit(graph: Any, case: dict[s
     assert scored["category_hit"]
     assert scored["rules"] == scored["combined"] == case["red_flags"]
     assert final["providers"].specialties[0] == case["expected_specialty"]
+
+
+class Forbidden(FakeListChatModel):
+    """A model no stage may call: the test fails if one does."""
+
+    async def _agenerate(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a model ran")
+
+
+def no_model(stage: str) -> BaseChatModel:
+    return Forbidden(responses=["unused"])
+
+
+async def test_the_screen_is_the_first_node_and_its_refusal_ends_the_graph(graph: Any) -> None:
+    """An unknown location with no emergency: the safety node refuses, and no model runs."""
+    case = {"symptoms": "a mild rash on my arm for two days", "patient_data": {"age": 30, "location": "Nowhere, ZZ"}}
+    final, events = await run(graph, case, no_model)
+    assert [name for mode, chunk in events if mode == "updates" for name in chunk] == ["safety"]
+    assert final["refusal"].code == "unknown_location" and final["refusal"].param == "patient_data.location"
+    assert final["safety"].emergency is False and "intake" not in final
+
+
+async def test_an_emergency_is_answered_without_the_location_it_could_not_find(graph: Any) -> None:
+    case = json.loads(json.dumps(next(v for v in VIGNETTES if v["red_flags"])))
+    case["patient_data"]["location"] = "Nowhere, ZZ"
+    final, _ = await run(graph, case, scripted(case["scripted"]))
+    assert final["safety"].emergency and final["location"] is None and "refusal" not in final
+    assert "summary" in final and final["errors"]["providers"].code == "skipped"
+
+
+async def test_the_intake_models_red_flags_escalate_after_it(graph: Any) -> None:
+    case = json.loads(json.dumps(next(v for v in VIGNETTES if not v["red_flags"])))
+    case["scripted"]["intake"]["red_flags"] = ["worst headache of life"]
+    final, events = await run(graph, case, scripted(case["scripted"]))
+    (escalated,) = [chunk["escalation"] for mode, chunk in events if mode == "updates" and "escalation" in chunk]
+    assert escalated["escalated"].emergency and escalated["escalated"].red_flags[-1].rule == "model"
+    assert not final["safety"].emergency  # the screen's own verdict, as the summary quotes it
+    assert final["summary"].emergency_advice  # and the stages after intake see the escalation
+
+
+async def test_the_graph_waits_after_its_first_node_until_asked(graph: Any) -> None:
+    """The façade opens a consultation by reading the first node's update before it answers
+    (serving/consultation/service.py): no model may run until it reads on."""
+    case = VIGNETTES[0]
+    calls: list[str] = []
+
+    def counting(stage: str) -> BaseChatModel:
+        calls.append(stage)
+        return scripted(case["scripted"])(stage)
+
+    state = {"request": ConsultationRequest(symptoms=case["symptoms"], patient_data=case["patient_data"])}
+    stream = graph.astream(state, config={"configurable": {"models": counting}}, stream_mode=["custom", "updates"])
+    mode, chunk = await anext(stream)
+    assert (mode, list(chunk)) == ("updates", ["safety"])
+    await asyncio.sleep(0.2)
+    assert calls == []
+    rest = [item async for item in stream]
+    assert calls and any(mode == "updates" and "summary" in chunk for mode, chunk in rest)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator import evaluate
+from loadtests import evaluate_red_flags as evaluate
 from orchestrator.safety.learned import (
     CASES_DIR,
     READ_CHARS,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.evaluate import DEVELOPMENT_SETS, rules_escalate
+from loadtests.evaluate_red_flags import DEVELOPMENT_SETS, rules_escalate
 from orchestrator.safety.case_sets import read_cases
 from orchestrator.safety.concepts import ConceptIndex
 from orchestrator.safety.context import Context

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import redis
 
+from loadtests.devstack.redis_server import RedisServer
 from serving.audit.trail import STREAM
 from serving.background import Periodic, stop_task
-from serving.devstack.redis_server import RedisServer
 from serving.store.connection import key_for
 from tests.support.inprocess import AUTH, HELLO, running_app, simulator_server
 from tests.support.stack import facade_config, vllm_backend

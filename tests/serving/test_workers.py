@@ -20,11 +20,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from redis.asyncio import Redis
 
+from loadtests.devstack.processes import wait_http
+from loadtests.devstack.redis_server import RedisServer
+from loadtests.devstack.vllm_cpu import free_port
 from serving.access.keys import KeyStore
 from serving.access.usage import UsageRange, UsageReader
-from serving.devstack.processes import wait_http
-from serving.devstack.redis_server import RedisServer
-from serving.devstack.vllm_cpu import free_port
 from serving.lifetime import stop
 from tests.support.stack import TEST_KEY, facade_config, simulator, vllm_backend
 from tests.support.wait import eventually

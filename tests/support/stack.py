@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import yaml
 
-from serving.devstack.processes import running
-from serving.devstack.redis_server import RedisServer
-from serving.devstack.vllm_cpu import free_port
+from loadtests.devstack.processes import running
+from loadtests.devstack.redis_server import RedisServer
+from loadtests.devstack.vllm_cpu import free_port
 from serving.settings import REPO_ROOT
 
 TEST_KEY = "sk-test-0123456789abcdefghijklmnop"

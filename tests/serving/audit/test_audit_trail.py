@@ -18,11 +18,11 @@ import orjson
 import redis
 import yaml
 
+from loadtests.devstack.redis_server import RedisServer
 from loadtests.simulator import Behaviour
 from serving.audit.chain import GENESIS, link, verify
 from serving.audit.cli import verify_file
 from serving.audit.trail import HEAD, STREAM, AuditTrail
-from serving.devstack.redis_server import RedisServer
 from tests.support.inprocess import AUTH, RunningApp, running_app, simulator_server
 from tests.support.stack import facade_config, vllm_backend
 

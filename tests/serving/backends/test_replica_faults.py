@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from serving.devstack.processes import running
-from serving.devstack.vllm_cpu import free_port
+from loadtests.devstack.processes import running
+from loadtests.devstack.vllm_cpu import free_port
 from serving.lifetime import stop
 from tests.support.stack import TEST_KEY, facade, facade_config, vllm_backend
 from tests.support.wait import eventually

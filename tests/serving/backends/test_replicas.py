@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from loadtests.devstack.vllm_cpu import free_port
 from loadtests.simulator import Behaviour
 from serving.backends.backend import Backend
 from serving.backends.load import parse_engine_load
-from serving.devstack.vllm_cpu import free_port
 from serving.settings import BackendConfig
 from tests.support.inprocess import AUTH, RunningApp, RunningSimulator, running_app, simulator_server
 from tests.support.stack import facade_config

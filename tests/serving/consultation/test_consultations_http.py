@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from serving.devstack.redis_server import RedisServer
+from loadtests.devstack.redis_server import RedisServer
 from tests.support.stack import (
     LIMITED_KEY,
     TEST_KEY,
@@ -260,9 +260,9 @@ def test_a_consultation_stops_when_the_client_hangs_up(tmp_path: Path) -> None:
 def test_the_evaluation_scores_vignettes_against_a_running_stack(
     stack: Facade, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """python -m orchestrator.evaluate --base-url ... (for a real MedGemma), here against the
+    """python -m loadtests.evaluate_red_flags --base-url ... (for a real MedGemma), here against the
     simulator: every vignette's row, then the tallies of rules, model and both."""
-    from orchestrator.evaluate import main
+    from loadtests.evaluate_red_flags import main
 
     for extra in ([], ["--intake-only"]):
         assert main(["--base-url", stack.base_url, "--api-key", TEST_KEY, "--limit", "3", *extra]) == 0

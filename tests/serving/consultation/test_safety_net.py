@@ -15,9 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
+from orchestrator.codes import IcdCodeSet
+from orchestrator.directory import ProviderDirectory
+from orchestrator.graph import build_graph
 from orchestrator.safety.assessment import SafetyAssessment
 from orchestrator.safety.escalation import DISCLAIMERS
 from orchestrator.safety.screen import EmergencyScreen, default_screen
+from serving.settings import REPO_ROOT
 from tests.support.inprocess import AUTH, QUICK, RunningApp, running_app, simulator_server
 from tests.support.stack import consultation_config
 
@@ -221,7 +225,10 @@ async def test_the_screen_runs_off_the_event_loop_on_both_paths(blind_model: Run
             return super().assess(text, **facts)
 
     screen = default_screen()
-    blind_model.app.state.services.consultations._screen = Recording(screen.rules, screen.learned)
+    recording = Recording(screen.rules, screen.learned)
+    directory = ProviderDirectory.load(REPO_ROOT / "configs/providers.json")  # the screen is the graph's first node
+    graph = build_graph(code_set=IcdCodeSet(), directory=directory, screen_of=lambda: recording)
+    blind_model.app.state.services.consultations._graph = graph
     request = {"symptoms": "sore throat for three days", "patient_data": {"location": "02139"}}
     assert (await blind_model.client.post("/v1/consultations", headers=AUTH, json=request)).status_code == 200
     chat = {"model": "consultation", "messages": [{"role": "user", "content": "sore throat for three days"}]}

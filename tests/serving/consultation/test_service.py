@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from orchestrator.safety.red_flags import default_rules
 from orchestrator.state import ConsultationRequest
 from serving.consultation.service import ConsultationService
 from serving.observability.metrics import Metrics
@@ -12,7 +13,11 @@ from serving.settings import ConsultationConfig
 
 
 class BreaksAfterIntake:
+    """The first node's update (the screen's verdict), then the graph itself fails."""
+
     async def astream(self, state: Any, **kwargs: Any) -> AsyncIterator[tuple[str, Any]]:
+        verdict = default_rules().assess(state["request"].symptoms)
+        yield "updates", {"safety": {"safety": verdict, "location": None}}
         yield "custom", {"stage": "intake", "status": "in_progress", "message": "..."}
         raise RuntimeError("checkpoint store gone")
 
@@ -20,8 +25,8 @@ class BreaksAfterIntake:
 async def test_a_broken_graph_ends_with_a_failed_event_not_a_crash() -> None:
     service = ConsultationService(graph=BreaksAfterIntake(), config=ConsultationConfig(), metrics=Metrics())
     service_request = ConsultationRequest(symptoms="headache", patient_data={"age": 30})
-    state = service.start_state(service_request)
-    events = [event async for event in service.events(state, api_key="k", request_id="r")]  # type: ignore[arg-type]
+    opened = await service.open(service_request, api_key="k", request_id="r")
+    events = [event async for event in service.events(opened)]
     assert events[0]["stage"] == "safety" and events[0]["result"]["emergency"] is False  # before the graph
     failed, closing = events[-2:]
     assert failed["status"] == "failed" and failed["stage"] == "consultation"
@@ -29,6 +34,6 @@ async def test_a_broken_graph_ends_with_a_failed_event_not_a_crash() -> None:
     assert "checkpoint" not in failed["error"]["message"]  # no internals to the client
     assert closing["stage"] == "consultation" and closing["result"]["disclaimers"]  # still the last word
 
-    document = await service.run(state, api_key="k", request_id="r")  # type: ignore[arg-type]
+    document = await service.run(await service.open(service_request, api_key="k", request_id="r"))
     assert document["status"] == "failed" and "consultation" in document["errors"]
     assert document["disclaimers"] and document["emergency"] is False

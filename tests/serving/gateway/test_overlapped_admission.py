@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import redis.asyncio
 
+from loadtests.devstack.redis_server import RedisServer
 from loadtests.simulator import Behaviour
 from serving.access.keys import hash_key
-from serving.devstack.redis_server import RedisServer
 from serving.store.connection import key_for
 from tests.support.inprocess import RunningApp, RunningSimulator, running_app, simulator_server
 from tests.support.stack import TEST_KEY, facade_config, vllm_backend

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.evaluate_identifiers import load, score
 from serving.privacy.detector import PhiDetector, shared_detector
-from serving.privacy.evaluate import load, score
 from serving.privacy.recognizers import vin_is_valid
 
 CORPUS = Path(__file__).with_name("corpus")

@@ -517,7 +517,7 @@ def test_the_allowlist_holds_the_issues_examples() -> None:
 
 
 def test_the_public_set_is_presidios_templates_filled_where_the_spans_say() -> None:
-    from serving.privacy.evaluate import PUBLIC_TEMPLATES, public_corpus
+    from loadtests.evaluate_identifiers import PUBLIC_TEMPLATES, public_corpus
 
     notes = public_corpus(copies=1)
     assert len(notes) >= 200 and public_corpus(copies=1) == notes  # seeded: the same set each time

@@ -20,9 +20,9 @@ import psutil
 import pytest
 import yaml
 
+from loadtests.devstack.processes import running
+from loadtests.devstack.vllm_cpu import free_port
 from loadtests.serverless_cold_start import JOB, PHASES, log_records, report, run_worker
-from serving.devstack.processes import running
-from serving.devstack.vllm_cpu import free_port
 from serving.settings import DEFAULT_CONFIG, REPO_ROOT
 from tests.support.stack import TEST_KEY, facade_config, simulator, vllm_backend
 

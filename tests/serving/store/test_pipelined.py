@@ -17,7 +17,7 @@ from redis.exceptions import AuthenticationError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from serving.devstack.vllm_cpu import free_port
+from loadtests.devstack.vllm_cpu import free_port
 from serving.lifetime import stop
 from serving.store.connection import LuaScript
 from serving.store.pipelined import PipelinedRedis, _Link

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from serving.devstack.redis_server import RedisServer
+from loadtests.devstack.redis_server import RedisServer
 from tests.support.inprocess import QUICK, RunningApp, RunningSimulator, running_app, simulator_server
 from tests.support.stack import facade_config, vllm_backend
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import redis
 
+from loadtests.devstack.redis_server import RedisServer
 from loadtests.simulator import Behaviour
-from serving.devstack.redis_server import RedisServer
 from tests.support.inprocess import RunningApp, RunningSimulator, running_app, simulator_server
 from tests.support.stack import TEST_KEY, facade_config, vllm_backend
 from tests.support.wait import eventually_async

@@ -1,6 +1,6 @@
 """The real vLLM OpenAI server, CPU build, with the small Gemma 3 model.
 
-Used by the quickstart (`python -m serving.devstack`) and the end-to-end test fixtures. It
+Used by the quickstart (`python -m loadtests.devstack`) and the end-to-end test fixtures. It
 only runs vLLM's interpreter from its own virtualenv: the façade never imports vLLM.
 """
 

@@ -1,4 +1,4 @@
-"""`python -m serving.devstack`: the whole stack on its embedded defaults, for development.
+"""`python -m loadtests.devstack`: the whole stack on its embedded defaults, for development.
 
 Starts the real vLLM CPU server with the small Gemma 3 model, then the façade in front of it,
 and prints the base URL and a development API key (made once, kept outside git).
@@ -22,9 +22,9 @@ from pathlib import Path
 import redis
 import uvicorn
 
+from loadtests.devstack.redis_server import RedisServer
+from loadtests.devstack.vllm_cpu import CACHE_DIR, DEFAULT_MODEL_DIR, DEFAULT_VLLM_PYTHON, VllmCpuServer, VllmStartError
 from serving.app import create_app
-from serving.devstack.redis_server import RedisServer
-from serving.devstack.vllm_cpu import CACHE_DIR, DEFAULT_MODEL_DIR, DEFAULT_VLLM_PYTHON, VllmCpuServer, VllmStartError
 from serving.observability.logs import configure_logging
 from serving.settings import DEFAULT_CONFIG, ConfigError, load_config
 
@@ -45,7 +45,7 @@ def development_key() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m serving.devstack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m loadtests.devstack", description=__doc__)
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

@@ -1,4 +1,4 @@
-"""Write the synthetic provider directory: `python -m orchestrator.make_directory > configs/providers.json`.
+"""Write the synthetic provider directory: `python -m loadtests.make_directory > configs/providers.json`.
 
 Deterministic (seeded). Names are invented and marked synthetic; NPIs are Luhn-valid but fake.
 """

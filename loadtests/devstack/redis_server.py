@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from serving.devstack.vllm_cpu import free_port
+from loadtests.devstack.vllm_cpu import free_port
 from serving.lifetime import end_with_parent, stop
 
 

@@ -1,8 +1,8 @@
 """Precision and recall of the PHI detector per identifier type over a labelled corpus
 (JSON Lines of {"text", "spans": [{"start", "end", "type"}]}), and its latency.
 
-    python -m serving.privacy.evaluate tests/serving/privacy/corpus/phi_notes.jsonl
-    python -m serving.privacy.evaluate --public   # Presidio's evaluator templates (MIT), filled by
+    python -m loadtests.evaluate_identifiers tests/serving/privacy/corpus/phi_notes.jsonl
+    python -m loadtests.evaluate_identifiers --public   # Presidio's evaluator templates (MIT), filled by
                                                   # Faker: the public set, never tuned on
 
 A labelled span counts as found when a finding of the same type covers at least half of it
@@ -117,7 +117,7 @@ def latency(detector: PhiDetector, notes: list[dict[str, Any]], size: int, round
 # The public set: Presidio's evaluator templates (MIT; serving/privacy/data/presidio_templates.txt)
 # filled with Faker's values. Each placeholder -> (the Safe Harbor type it is, or None, and how to
 # fill it). Countries, nationalities, organisations, jobs, years and weekdays are no identifiers.
-PUBLIC_TEMPLATES = Path(__file__).with_name("data") / "presidio_templates.txt"
+PUBLIC_TEMPLATES = Path(__file__).resolve().parents[1] / "serving" / "privacy" / "data" / "presidio_templates.txt"
 _FILLS: dict[str, tuple[str | None, str]] = {
     "person": ("NAME", "name"),
     "name": ("NAME", "name"),

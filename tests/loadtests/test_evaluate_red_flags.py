@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.evaluate import BLIND_SETS, Tally, leave_one_condition_out, main, score
+from loadtests.evaluate_red_flags import BLIND_SETS, Tally, leave_one_condition_out, main, score
 from orchestrator.safety.red_flags import default_rules
 
 
@@ -64,7 +64,7 @@ def test_every_set_is_scored_by_group(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_the_committed_coverage_table_is_up_to_date() -> None:
-    from orchestrator.evaluate import BLIND_SETS, DEVELOPMENT_SETS, coverage_table
+    from loadtests.evaluate_red_flags import BLIND_SETS, DEVELOPMENT_SETS, coverage_table
 
     committed = (Path(__file__).parents[2] / "orchestrator" / "safety" / "coverage.md").read_text()
     assert committed == coverage_table(DEVELOPMENT_SETS, BLIND_SETS)
@@ -121,7 +121,7 @@ def test_medspacys_context_reads_the_rules_mentions() -> None:
     """The adapter in medspaCy's own virtualenv (make medspacy): ConText's negation, history and
     family on the concept layer's mentions, with contractions split as spaCy splits them."""
     script = (
-        "from orchestrator.evaluate import context_engine\n"
+        "from loadtests.evaluate_red_flags import context_engine\n"
         "for name in ('medspacy', 'medspacy-persons'):\n"
         "    rules = context_engine(name)\n"
         "    for text in ('crushing chest pain and sweating', 'I do not have crushing chest pain',\n"
