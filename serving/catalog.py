@@ -18,9 +18,10 @@ class ModelCatalog:
         """A generation alias (chat, completions, embeddings) of the config."""
         return model in self._known
 
-    def resolve(self, grant: Grant, model: str) -> str:
-        """The alias a caller asked for; unknown and forbidden look the same (no leak)."""
-        if model not in self._known or not grant.may_use(model):
+    def resolve(self, allowed: frozenset[str] | None, model: str) -> str:
+        """The alias a caller asked for, given the aliases its key may use (None: all); unknown
+        and forbidden look the same (no leak)."""
+        if model not in self._known or (allowed is not None and model not in allowed):
             raise ModelNotFound(model)
         return model
 

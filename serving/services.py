@@ -92,7 +92,6 @@ class Services:
             generation=GenerationPipeline(
                 admission=admission,
                 proxy=Proxy(registry=registry, metrics=metrics, guard=guard),
-                guard=guard,
                 catalog=catalog,
                 default_max_tokens=config.store.default_max_tokens,
                 images=ImageGuard(config.images),

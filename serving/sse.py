@@ -1,30 +1,46 @@
 """Server-sent events as the OpenAI API frames them: `data: <json>` events, ended by
-`data: [DONE]`; and the one writer that sends an event stream to a client (EventStream).
-The backend relay forwards a backend's events as they are; everything else is framed here."""
+`data: [DONE]` (the Responses API's are typed: `event: <type>`), and reading a backend's
+events (events_in, split_events, data_of). The backend relay forwards a backend's events as
+they are; everything else is framed and read here. The one writer that sends an event stream
+to a client is serving/gateway/event_stream.py."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from typing import Any
 
 import orjson
-from starlette.background import BackgroundTask
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
 from serving.errors import APIError
 
-HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-_RAW_HEADERS = [
-    *((name.encode(), value.encode()) for name, value in HEADERS.items()),
-    (b"content-type", b"text/event-stream; charset=utf-8"),
-]
-DONE = b"data: [DONE]\n\n"
+EVENT_END = b"\n\n"  # the blank line that ends an event (a backend's \r\n is normalised first)
+DONE = b"data: [DONE]" + EVENT_END
 
 
 def event(payload: Any) -> bytes:
-    return b"data: " + orjson.dumps(payload) + b"\n\n"
+    return b"data: " + orjson.dumps(payload) + EVENT_END
+
+
+def typed_event(kind: str, payload: Any) -> bytes:
+    """A Responses API event: its type on an `event:` line, then its data."""
+    return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(payload) + EVENT_END
+
+
+def events_in(complete: bytes) -> Iterator[bytes]:
+    """The events of complete SSE text, each without its blank line."""
+    return (event for event in complete.split(EVENT_END) if event)
+
+
+def split_events(pending: bytes) -> tuple[list[bytes], bytes]:
+    """The complete events at the front of `pending`, and the partial one after them."""
+    *complete, rest = pending.split(EVENT_END)
+    return [event for event in complete if event], rest
+
+
+def data_of(event: bytes) -> bytes:
+    """An event's data field: its `data:` lines joined with newlines (the SSE spec), each one's
+    leading space dropped. b"[DONE]" for the end of a chat stream; b"" for a comment."""
+    return b"\n".join(line[5:].removeprefix(b" ") for line in event.split(b"\n") if line.startswith(b"data:")).strip()
 
 
 def comment(text: str) -> bytes:
@@ -42,62 +58,3 @@ async def json_events(payloads: AsyncIterable[Any]) -> AsyncIterator[bytes]:
     async for payload in payloads:
         yield event(payload)
     yield DONE
-
-
-class EventStream(Response):
-    """An event stream as an ASGI response: each chunk is sent as it comes, nothing buffered.
-
-    Hand-written rather than Starlette's StreamingResponse on purpose: this is the hot path
-    (every token of every stream passes here), and it needs no more than this: send the chunk,
-    and stop when the client hangs up. A hang-up (http.disconnect) cancels the stream, which
-    closes the backend request with it (vLLM aborts it); `background` runs after the stream
-    either way."""
-
-    media_type = "text/event-stream"
-
-    def __init__(self, events: AsyncIterable[bytes], *, background: BackgroundTask | None = None) -> None:
-        # Response's own __init__ renders a body; a stream has none. What Starlette and FastAPI
-        # read of a response is set here: its status, headers and background task.
-        self.status_code = 200
-        self.background = background
-        self.raw_headers = list(_RAW_HEADERS)
-        self._events = events
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.send_to(receive, start=send, body=send)
-
-    async def send_to(self, receive: Receive, *, start: Send, body: Send) -> None:
-        """The response's start through `start` (a wrapper that adds headers and notes the
-        status), its events straight through `body` (the server's send: no wrapper per token)."""
-        sending = asyncio.ensure_future(self._send_all(start, body))
-        watching = asyncio.ensure_future(_hung_up(receive))
-        try:
-            try:
-                await asyncio.wait((sending, watching), return_when=asyncio.FIRST_COMPLETED)
-            finally:  # the client hung up first, or we were cancelled ourselves (shutdown)
-                watching.cancel()
-                if not sending.done():
-                    sending.cancel()
-                    await asyncio.wait((sending,))  # never raises its outcome; our own cancel still does
-        finally:
-            if self.background is not None:
-                await self.background()
-        if watching.done() and not watching.cancelled() and (failure := watching.exception()) is not None:
-            raise failure  # receive() itself failed: not a hang-up
-        if not sending.cancelled():
-            sending.result()  # a failure of the stream itself is raised, as any handler's would be
-
-    async def _send_all(self, start: Send, send: Send) -> None:
-        await start({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        async for chunk in self._events:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _hung_up(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-def response(events: AsyncIterable[bytes], *, background: BackgroundTask | None = None) -> EventStream:
-    return EventStream(events, background=background)

@@ -15,10 +15,23 @@ from typing import Any, Literal
 
 from redis.exceptions import RedisError
 
-from serving.access.limits import Grant, day_name, day_number, limit_headers, models_of, names_of, priority_of, refusal
+from serving.access.limits import (
+    CHARGED,
+    LOOKED,
+    Charged,
+    Grant,
+    KeyGrants,
+    Looked,
+    day_name,
+    day_number,
+    limit_headers,
+    models_of,
+    refusal,
+)
 from serving.access.verified import VerifiedKey, VerifiedKeys
 from serving.errors import InvalidAPIKey, ModelNotFound, StoreUnavailable
 from serving.observability.metrics import Metrics
+from serving.settings import GRANT_FIELDS
 from serving.store.connection import CommandRunner, LuaScript, key_for
 
 log = logging.getLogger(__name__)
@@ -48,7 +61,7 @@ class Admission:
         # without persistence came back empty), so the lookup is worth one retry.
         self._reinstall = reinstall
         self._on_store_recovered = on_store_recovered
-        self._script = LuaScript.named("admit.lua")
+        self._script = LuaScript.named("admit.lua", GRANT_FIELDS=GRANT_FIELDS)
         self.failure_policy = failure_policy
         self.healthy = True
 
@@ -104,7 +117,7 @@ class Admission:
                 return self._serve_unchecked(key_hash)
             if result[0] != "day":
                 break
-            day = int(result[4])
+            day = int(result[4])  # the 'day' reply: status, id, name, models, the store's day
         else:
             raise StoreUnavailable("The store's day kept changing. Retry shortly.", headers={"retry-after": "1"})
         status = result[0]
@@ -117,50 +130,37 @@ class Admission:
         if status == "forbidden":
             raise ModelNotFound(alias)
         if not charge:
-            self._remember(key_hash, result, tpm=int(result[5]), daily=int(result[6]), grants=result[8:13])
+            looked = Looked(*result[:LOOKED])
+            grants = KeyGrants.from_reply(result[LOOKED:])
+            self._remember(key_hash, looked, grants, tpm=looked.tpm, daily=looked.daily)
             return Grant(
-                result[1],
-                key_hash,
-                result[2],
-                models_of(result[3]),
-                0,
-                0,
-                False,
-                False,
-                {},
-                allow_phi=names_of(result[8]),
-                allow_images=names_of(result[9]),
-                priority=priority_of(result[10]),
-                allow_store=names_of(result[11]),
-                response_cache=result[12] == "1",
+                looked.key_id, key_hash, looked.name, models_of(looked.models), 0, 0, False, False, {}, grants=grants
             )
+        reply = Charged(*result[:CHARGED])
+        grants = KeyGrants.from_reply(result[CHARGED:])
         if generates:  # a usage report's result leaves out the key's token limits: not worth remembering
-            self._remember(key_hash, result, tpm=int(result[7]), daily=int(result[11]), grants=result[17:22])
+            self._remember(key_hash, reply, grants, tpm=reply.tpm, daily=reply.daily)
         if status != "ok":
             self._metrics.rate_limited.labels(status).inc()
-            self._note_refusal(key_hash, int(result[13]))
+            self._note_refusal(key_hash, reply.retry_ms)
         elif self._refused_until:
             self._refused_until.pop(key_hash, None)
-        headers = limit_headers(result)
+        headers = limit_headers(reply)
         admitted = status == "ok"
         return Grant(
-            key_id=result[1],
+            key_id=reply.key_id,
             key_hash=key_hash,
-            name=result[2],
-            models=models_of(result[3]),
+            name=reply.name,
+            models=models_of(reply.models),
             estimate=estimate if admitted else 0,
-            bucket=int(result[10]),
-            has_token_limit=int(result[7]) > 0,
-            has_daily_budget=int(result[11]) > 0,
+            bucket=reply.second,
+            has_token_limit=reply.tpm > 0,
+            has_daily_budget=reply.daily > 0,
             headers=headers,
-            refusal=None if admitted else refusal(status, result, estimate, headers),
-            day=int(result[16]),
-            lease=lease if admitted and int(result[14]) > 0 else "",
-            allow_phi=names_of(result[17]),
-            allow_images=names_of(result[18]),
-            priority=priority_of(result[19]),
-            allow_store=names_of(result[20]),
-            response_cache=result[21] == "1",
+            refusal=None if admitted else refusal(reply, estimate, headers),
+            day=reply.day,
+            lease=lease if admitted and reply.max_in_flight > 0 else "",
+            grants=grants,
         )
 
     async def _run(
@@ -185,24 +185,9 @@ class Admission:
                 self._on_store_recovered()
         return [v.decode() if isinstance(v, bytes) else v for v in raw]
 
-    def _remember(self, key_hash: str, result: list[Any], *, tpm: int, daily: int, grants: list[Any]) -> None:
-        """grants: the key's allow_phi, allow_images, priority, allow_store and response_cache, as
-        admit.lua returns them."""
-        allow_phi, allow_images, priority, allow_store, response_cache = grants
+    def _remember(self, key_hash: str, reply: Looked | Charged, grants: KeyGrants, *, tpm: int, daily: int) -> None:
         self._verified.remember(
-            key_hash,
-            VerifiedKey(
-                result[1],
-                result[2],
-                models_of(result[3]),
-                tpm > 0,
-                daily > 0,
-                names_of(allow_phi),
-                names_of(allow_images),
-                priority_of(priority),
-                names_of(allow_store),
-                response_cache == "1",
-            ),
+            key_hash, VerifiedKey(reply.key_id, reply.name, models_of(reply.models), tpm > 0, daily > 0, grants)
         )
 
     def _store_failed(self, exc: RedisError) -> None:
@@ -234,9 +219,5 @@ class Admission:
             known.has_daily_budget,
             {},
             day=day_number(now),
-            allow_phi=known.allow_phi,
-            allow_images=known.allow_images,
-            priority=known.priority,
-            allow_store=known.allow_store,
-            response_cache=known.response_cache,
+            grants=known.grants,
         )

@@ -10,31 +10,29 @@ import sys
 import time
 from typing import Any
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, new_key_id
 from serving.audit.records import cli_record
 from serving.audit.trail import AuditTrail, ChainContended
-from serving.settings import check_models, load_for_command
+from serving.settings import KeySettings, choices_of, kind_of, load_for_command
 
 
-def _limits(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
-    default = 0 if defaults else None
-    parser.add_argument("--models", help="comma-separated aliases, or * (default: *)")
-    parser.add_argument("--rpm", type=int, default=default, help="requests per minute (0 = unlimited)")
-    parser.add_argument("--tpm", type=int, default=default, help="tokens per minute (0 = unlimited)")
-    parser.add_argument("--daily-tokens", type=int, default=default, help="daily token budget (0 = none)")
-    parser.add_argument("--max-in-flight", type=int, default=default, help="requests at once (0 = unlimited)")
+def _settings(parser: argparse.ArgumentParser) -> None:
+    """One flag per key setting (serving/settings/keys.py): --rpm, --allow-phi, --priority, ..."""
+    for name, info in KeySettings.model_fields.items():
+        flag, kind = "--" + name.replace("_", "-"), kind_of(info)
+        if kind == "count":
+            parser.add_argument(flag, type=int, help=info.description)
+        elif kind == "flag":
+            parser.add_argument(flag, choices=("on", "off"), help=info.description)
+        elif kind == "choice":
+            parser.add_argument(flag, choices=choices_of(info), help=info.description)
+        else:
+            parser.add_argument(flag, help=f"{info.description} (comma-separated)")
     parser.add_argument("--expires-in-days", type=float, help="expire after this many days")
-    parser.add_argument("--allow-phi", help="backends (comma-separated) this key may send identifiers to unredacted")
-    parser.add_argument("--allow-images", help="backends (comma-separated) this key may send images to")
-    parser.add_argument("--allow-store", help="backends (comma-separated) that may keep this key's responses")
-    parser.add_argument(
-        "--response-cache",
-        choices=("on", "off"),
-        help="deterministic requests may be answered from the response cache (opt-in per request too)",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a key; prints its secret once")
     create.add_argument("--name", required=True)
-    _limits(create, defaults=True)
+    _settings(create)
     commands.add_parser("list", help="list keys (never secrets)")
     commands.add_parser("show", help="show one key").add_argument("key_id")
     commands.add_parser("revoke", help="disable a key").add_argument("key_id")
@@ -51,26 +49,29 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("key_id")
     update.add_argument("--name")
     update.add_argument("--enable", action="store_true", help="re-enable a revoked key")
-    _limits(update, defaults=False)
+    _settings(update)
     return parser
 
 
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line, checked as the admin API and the config file
+    check them."""
     changes: dict[str, Any] = {}
-    if args.models is not None:
-        changes["models"] = check_models([m.strip() for m in args.models.split(",")])
-    for name in ("rpm", "tpm", "daily_tokens", "max_in_flight"):
+    for name, info in KeySettings.model_fields.items():
         value = getattr(args, name)
-        if value is not None:
-            if value < 0:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 0")
-            changes[name] = value
-    if args.response_cache is not None:
-        changes["response_cache"] = args.response_cache == "on"
-    for name in ("allow_phi", "allow_images", "allow_store"):
-        value = getattr(args, name)
-        if value is not None:
-            changes[name] = [backend.strip() for backend in value.split(",") if backend.strip()]
+        if value is None:
+            continue
+        kind = kind_of(info)
+        if kind == "list":
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        elif kind == "flag":
+            value = value == "on"
+        changes[name] = value
+    try:
+        KeySettings.model_validate(changes)
+    except ValidationError as exc:
+        problems = (f"--{str(error['loc'][0]).replace('_', '-')}: {error['msg']}" for error in exc.errors())
+        raise ValueError("; ".join(problems)) from None
     if args.expires_in_days is not None:
         changes["expires_at"] = int(time.time() + args.expires_in_days * 86400)
     return changes

@@ -8,12 +8,12 @@ import hashlib
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic import Field
 from redis.asyncio import Redis
 
-from serving.settings import check_models
+from serving.settings import KeySettings, check_models, kind_of
 from serving.store.connection import KEY_INDEX, LuaScript, decode, key_for
 
 
@@ -31,86 +31,52 @@ def new_secret() -> str:
     return "sk-pc-" + secrets.token_urlsafe(32)  # 32 random bytes
 
 
-@dataclass
-class KeyRecord:
+class KeyRecord(KeySettings):
+    """A key in the store: its settings (serving/settings/keys.py), and what the store keeps of
+    its own. Kept as a Redis hash of strings, one field per setting, written and read by the
+    settings' kinds: admit.lua reads the same fields."""
+
     id: str
     name: str
-    models: list[str] = field(default_factory=lambda: ["*"])
-    rpm: int = 0  # requests per minute; 0 = unlimited
-    tpm: int = 0  # tokens per minute; 0 = unlimited
-    daily_tokens: int = 0  # daily token budget; 0 = none
-    max_in_flight: int = 0  # requests at once; 0 = unlimited
-    expires_at: int = 0  # unix seconds; 0 = never
+    expires_at: int = Field(0, ge=0, description="unix seconds; 0 = never")
     disabled: bool = False
     created_at: int = 0
-    # Backends this key's tenant may send identifiers to as they are (its own BAA covers
-    # them), and backends it may send images to; see serving/privacy/policy.py.
-    allow_phi: list[str] = field(default_factory=list)
-    allow_images: list[str] = field(default_factory=list)
-    priority: str = "interactive"  # its requests' place in a backend's queue: interactive, consultation, batch
-    allow_store: list[str] = field(default_factory=list)  # backends that may keep its responses (Responses API)
-    response_cache: bool = False  # deterministic answers may be served from the response cache (opt-in per request)
 
     def to_redis(self) -> Mapping[Any, str]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "models": ",".join(self.models),
-            "rpm": str(self.rpm),
-            "tpm": str(self.tpm),
-            "daily_tokens": str(self.daily_tokens),
-            "max_in_flight": str(self.max_in_flight),
-            "expires_at": str(self.expires_at),
-            "disabled": "1" if self.disabled else "0",
-            "created_at": str(self.created_at),
-            "allow_phi": ",".join(self.allow_phi),
-            "allow_images": ",".join(self.allow_images),
-            "priority": self.priority,
-            "allow_store": ",".join(self.allow_store),
-            "response_cache": "1" if self.response_cache else "0",
-        }
+        return {name: _stored(getattr(self, name)) for name in type(self).model_fields}
 
     @classmethod
-    def from_redis(cls, raw: dict[str, str]) -> KeyRecord:
-        return cls(
-            id=raw["id"],
-            name=raw.get("name", ""),
-            models=(raw.get("models") or "*").split(","),
-            rpm=int(raw.get("rpm") or 0),
-            tpm=int(raw.get("tpm") or 0),
-            daily_tokens=int(raw.get("daily_tokens") or 0),
-            max_in_flight=int(raw.get("max_in_flight") or 0),
-            expires_at=int(raw.get("expires_at") or 0),
-            disabled=raw.get("disabled") == "1",
-            created_at=int(raw.get("created_at") or 0),
-            allow_phi=[name for name in (raw.get("allow_phi") or "").split(",") if name],
-            allow_images=[name for name in (raw.get("allow_images") or "").split(",") if name],
-            priority=raw.get("priority") or "interactive",
-            allow_store=[name for name in (raw.get("allow_store") or "").split(",") if name],
-            response_cache=raw.get("response_cache") == "1",
-        )
+    def from_redis(cls, raw: Mapping[str, str]) -> KeyRecord:
+        """Leniently, as the store has it (no validation): a field it lacks takes its default."""
+        values: dict[str, Any] = {}
+        for name, info in cls.model_fields.items():
+            text = raw.get(name)
+            if not text:
+                continue
+            kind = kind_of(info)
+            if kind == "list":
+                values[name] = [item for item in text.split(",") if item]
+            elif kind == "flag":
+                values[name] = text == "1"
+            elif kind == "count":
+                values[name] = int(text)
+            else:
+                values[name] = text
+        return cls.model_construct(**values)
 
     def public(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump()
 
 
-UPDATABLE = frozenset(
-    {
-        "name",
-        "models",
-        "rpm",
-        "tpm",
-        "daily_tokens",
-        "max_in_flight",
-        "expires_at",
-        "disabled",
-        "allow_phi",
-        "allow_images",
-        "priority",
-        "allow_store",
-        "response_cache",
-    }
-)
+def _stored(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(value)
+    return str(value)
+
+
+UPDATABLE = frozenset(KeyRecord.model_fields) - {"id", "created_at"}
 
 
 STATIC_PREFIX = "static-"  # ids of keys defined in the config file

@@ -4,11 +4,15 @@ x-ratelimit-* headers, and the 429 of a refused one. The decision itself is admi
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+from pydantic.fields import FieldInfo
 
 from serving.errors import RateLimited
+from serving.settings import GRANT_FIELDS, PRIORITIES, KeySettings, kind_of
 
 
 @functools.lru_cache(maxsize=8)
@@ -32,9 +36,90 @@ def duration(ms: int) -> str:
     return f"{minutes}m{rest}s"
 
 
+def names_of(raw: str | None) -> frozenset[str]:
+    return frozenset(name for name in (raw or "").split(",") if name)
+
+
+def priority_of(raw: str | None) -> int:
+    return PRIORITIES.index(raw) if raw in PRIORITIES else 0
+
+
+@dataclass(frozen=True, slots=True)
+class KeyGrants:
+    """The GRANT settings as an admitted request carries them: backend lists as sets, the
+    priority as its queue rank. Decoded from admit.lua's reply by GRANT_FIELDS' order."""
+
+    allow_phi: frozenset[str] = frozenset()
+    allow_images: frozenset[str] = frozenset()
+    priority: int = 0
+    allow_store: frozenset[str] = frozenset()
+    response_cache: bool = False
+
+    @classmethod
+    def from_reply(cls, values: Sequence[str | None]) -> KeyGrants:
+        """The GRANT settings' store strings, in GRANT_FIELDS' order."""
+        return cls(*[decode(raw or "") for decode, raw in zip(_GRANT_DECODERS, values, strict=True)])
+
+
+NO_GRANTS = KeyGrants()  # a key that allows nothing beyond the defaults
+
+
+def _decoder(info: FieldInfo) -> Callable[[str], Any]:
+    kind = kind_of(info)
+    if kind == "list":
+        return names_of
+    if kind == "flag":
+        return lambda text: text == "1"
+    return priority_of  # the priority, the one choice
+
+
+_GRANT_DECODERS = tuple(_decoder(KeySettings.model_fields[name]) for name in GRANT_FIELDS)
+
+
+class Looked(NamedTuple):
+    """admit.lua's reply to a look-up (ARGV[3] '0'), in its `return` order; the key's GRANT
+    settings follow (serving/settings/keys.py)."""
+
+    status: str
+    key_id: str
+    name: str
+    models: str
+    rpm: int
+    tpm: int
+    daily: int
+    max_in_flight: int
+
+
+class Charged(NamedTuple):
+    """admit.lua's reply to a charge or a refusal, in its `return` order; the key's GRANT
+    settings follow."""
+
+    status: str
+    key_id: str
+    name: str
+    models: str
+    rpm: int
+    rpm_left: int
+    rpm_reset_ms: int
+    tpm: int
+    tpm_left: int
+    tpm_reset_ms: int
+    second: int
+    daily: int
+    daily_used: int
+    retry_ms: int
+    max_in_flight: int
+    in_flight: int
+    day: int
+
+
+LOOKED = len(Looked._fields)
+CHARGED = len(Charged._fields)
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """An admitted request: who, and what was charged up front."""
+    """An admitted request: who, what was charged up front, and the key's GRANT settings."""
 
     key_id: str
     key_hash: str
@@ -48,11 +133,7 @@ class Grant:
     refusal: RateLimited | None = None  # set when a limit refused the request
     day: int = 0  # the store's day of admission: settlement corrects that day's budget
     lease: str = ""  # the in-flight lease to release at settlement ('' when none was taken)
-    allow_phi: frozenset[str] = frozenset()  # backends the key may send identifiers to unredacted
-    allow_images: frozenset[str] = frozenset()  # backends the key may send images to
-    priority: int = 0  # in a backend's queue: 0 interactive, 1 consultation, 2 batch
-    allow_store: frozenset[str] = frozenset()  # backends that may keep the key's responses (Responses API)
-    response_cache: bool = False  # the key opted in to the response cache
+    grants: KeyGrants = NO_GRANTS  # what the key allows its requests: PHI, images, priority, store, cache
 
     def raise_if_refused(self) -> None:
         if self.refusal is not None:
@@ -66,20 +147,9 @@ def models_of(raw: str) -> frozenset[str] | None:
     return None if raw == "*" else frozenset(raw.split(","))
 
 
-PRIORITIES = {"interactive": 0, "consultation": 1, "batch": 2}
-
-
-def priority_of(raw: str | None) -> int:
-    return PRIORITIES.get(raw or "", 0)
-
-
-def names_of(raw: str | None) -> frozenset[str]:
-    return frozenset(name for name in (raw or "").split(",") if name)
-
-
-def limit_headers(result: list[Any]) -> dict[str, str]:
-    """OpenAI's x-ratelimit-* headers from admit.lua's result."""
-    rpm, rpm_left, rpm_reset, tpm, tpm_left, tpm_reset = (int(v) for v in result[4:10])
+def limit_headers(reply: Charged) -> dict[str, str]:
+    """OpenAI's x-ratelimit-* headers from admit.lua's reply."""
+    rpm, rpm_left, rpm_reset, tpm, tpm_left, tpm_reset = reply[4:10]
     headers = {}
     if rpm:
         headers["x-ratelimit-limit-requests"] = str(rpm)
@@ -92,18 +162,19 @@ def limit_headers(result: list[Any]) -> dict[str, str]:
     return headers
 
 
-def refusal(status: str, result: list[Any], estimate: int, headers: dict[str, str]) -> RateLimited:
-    """The 429 for admit.lua's refusal `status`."""
+def refusal(reply: Charged, estimate: int, headers: dict[str, str]) -> RateLimited:
+    """The 429 for admit.lua's refusal."""
+    status = reply.status
     if status == "in_flight":
         return RateLimited(
-            f"Too many requests in flight for this key: limit {result[14]}. Retry when one has finished.",
+            f"Too many requests in flight for this key: limit {reply.max_in_flight}. Retry when one has finished.",
             type="requests",
             code="concurrency_limit_exceeded",
             headers={**headers, "retry-after": "1", "retry-after-ms": "1000"},
         )
     if status in ("requests", "tokens"):
-        retry_ms = int(result[13])
-        limit = result[4] if status == "requests" else result[7]
+        retry_ms = reply.retry_ms
+        limit = reply.rpm if status == "requests" else reply.tpm
         return RateLimited(
             f"Rate limit reached for {status} per minute: limit {limit}. Try again in {duration(retry_ms)}.",
             type=status,
@@ -111,7 +182,7 @@ def refusal(status: str, result: list[Any], estimate: int, headers: dict[str, st
         )
     if status == "too_large":
         return RateLimited(
-            f"Request too large: it may use {estimate} tokens, above the key's limit of {result[7]} per minute. "
+            f"Request too large: it may use {estimate} tokens, above the key's limit of {reply.tpm} per minute. "
             "Lower max_tokens.",
             type="tokens",
             headers={**headers, "x-should-retry": "false"},

@@ -27,20 +27,7 @@ class StaticKeys:
         self._keys = keys
         self._by_hash = {
             hash_key(key.key): (
-                KeyRecord(
-                    id=f"{STATIC_PREFIX}{key.name}",
-                    name=key.name,
-                    models=key.models,
-                    rpm=key.rpm,
-                    tpm=key.tpm,
-                    daily_tokens=key.daily_tokens,
-                    max_in_flight=key.max_in_flight,
-                    allow_phi=key.allow_phi,
-                    allow_images=key.allow_images,
-                    priority=key.priority,
-                    allow_store=key.allow_store,
-                    response_cache=key.response_cache,
-                ),
+                KeyRecord(id=f"{STATIC_PREFIX}{key.name}", **key.model_dump(exclude={"key"})),
                 key.key,
             )
             for key in static

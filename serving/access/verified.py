@@ -11,6 +11,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from serving.access.limits import NO_GRANTS, KeyGrants
+
 
 @dataclass(frozen=True, slots=True)
 class VerifiedKey:
@@ -19,11 +21,7 @@ class VerifiedKey:
     models: frozenset[str] | None
     has_token_limit: bool
     has_daily_budget: bool
-    allow_phi: frozenset[str] = frozenset()
-    allow_images: frozenset[str] = frozenset()
-    priority: int = 0
-    allow_store: frozenset[str] = frozenset()
-    response_cache: bool = False
+    grants: KeyGrants = NO_GRANTS
 
 
 class VerifiedKeys:

@@ -1,43 +1,20 @@
-"""A request as the proxy sends it and what sending did: the API it speaks (WireApi, which
-serving/gateway/apis.py implements), the Dispatch, the ProxyReply; the body's encoding and a
-JSON answer's usage."""
+"""A request as the proxy sends it and what sending did: the Dispatch (with the API it speaks,
+serving/backends/wire.py), the ProxyReply; the body's encoding and a JSON answer's usage."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from serving.backends.relay import EventRewriter, StreamRelay
-from serving.backends.translate import RequestTranslator
+from serving.backends.relay import StreamRelay
+from serving.backends.wire import WireApi
 from serving.errors import APIError, InvalidRequest
 from serving.privacy.policy import DataPolicy, Screening
 
 if TYPE_CHECKING:
     from serving.access.limits import Grant
-    from serving.privacy.redaction import Redaction
-
-
-class WireApi(Protocol):
-    """What the proxy needs of an OpenAI API (serving/gateway/apis.py describes each)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def typed_events(self) -> bool: ...
-    @property
-    def strips_null_usage(self) -> bool: ...
-    @property
-    def optional_endpoint(self) -> bool: ...
-
-    def translate(
-        self, translator: RequestTranslator, body: dict[str, Any], *, stream: bool, may_store: bool
-    ) -> dict[str, Any]: ...
-
-    def stream_restorer(self, redaction: Redaction, *, json_content: bool) -> EventRewriter: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +29,6 @@ class Dispatch:
     request_id: str
     started: float  # perf_counter at the request's start: the time to first token counts from it
     grant: Grant | None
-    screening: Screening  # the body's screening, run once when a backend's policy first needs it
     session_id: str | None = None  # x-session-id: a conversation stays on one replica
     priority: int = 0
 
@@ -68,6 +44,7 @@ class ProxyReply:
     relay: StreamRelay | None = None
     usage: dict[str, Any] | None = None  # a JSON answer's usage (a stream's is on its relay)
     data_policy: DataPolicy | None = None  # the policy of the backend that served or refused last
+    screening: Screening | None = None  # the body's screening: run once, when a backend's policy first needs it
     error: APIError | None = None
 
 

@@ -12,10 +12,11 @@ import aiohttp
 from serving.backends.backend import Backend
 from serving.backends.balancer import affinity_key
 from serving.backends.breaker import STATE_VALUE
-from serving.backends.dispatch import Dispatch, ProxyReply, WireApi, encode, usage_of
+from serving.backends.dispatch import Dispatch, ProxyReply, encode, usage_of
 from serving.backends.endpoint import Endpoint
 from serving.backends.registry import BackendRegistry
 from serving.backends.relay import StreamRelay
+from serving.backends.wire import WireApi
 from serving.errors import (
     APIError,
     BackendFailed,
@@ -64,11 +65,13 @@ class Proxy:
         last_error: APIError = BackendUnavailable(f"No backend is configured for `{alias}`.")
         phi_refusal: PhiNotAllowed | None = None
         tried_any = False
+        # Every backend tried reads one screening; on the reply, its counts reach the record.
+        screening = reply.screening = self._guard.screening(request.body)
         for position, backend in enumerate(self._registry.candidates(alias)):
             # The backend's data policy first: identifiers redacted, or this backend skipped.
             try:
                 outgoing = await self._guard.outgoing(
-                    backend=backend.name, policy=backend.policy, grant=request.grant, screening=request.screening
+                    backend=backend.name, policy=backend.policy, grant=request.grant, screening=screening
                 )
                 sent_id = outgoing.request_id(request.request_id)  # a pseudonym for a non-allow backend
             except PhiNotAllowed as refusal:
@@ -80,7 +83,7 @@ class Proxy:
             # Kept state only where nothing was redacted: placeholders restart at [NAME_1] in
             # every request, so a stored conversation would swap patients on its next turn.
             grant = request.grant
-            may_store = grant is not None and backend.name in grant.allow_store and outgoing.policy == "allow"
+            may_store = grant is not None and backend.name in grant.grants.allow_store and outgoing.policy == "allow"
             data = encode(api.translate(backend.translator, outgoing.body, stream=stream, may_store=may_store))
             tried_any = True
             # The prompt's prefix only matters where there is a replica to choose.

@@ -26,7 +26,6 @@ from serving.errors import BackendFailed, BackendTimeout
 
 _USAGE = re.compile(rb'"usage"\s*:\s*\{')
 _NULL_USAGE = re.compile(rb',\s*"usage"\s*:\s*null|(?<=\{)"usage"\s*:\s*null\s*,?')
-_EVENT_END = b"\n\n"
 _DONE = re.compile(rb"(?:^|\n)data: ?\[DONE\]")
 # The Responses API ends with one of these events (no [DONE]); its usage is inside it.
 _RESPONSE_END = re.compile(rb'"type"\s*:\s*"response\.(?:completed|incomplete)"')
@@ -117,13 +116,13 @@ class StreamRelay:
                 held = b""
                 if b"\r" in buffer:
                     buffer, held = _lf_lines(buffer)
-                end = buffer.rfind(_EVENT_END)
+                end = buffer.rfind(sse.EVENT_END)
                 if end < 0:
                     pending = buffer + held
                     if len(pending) > MAX_EVENT_BYTES:
                         raise _EventTooLarge
                     continue
-                end += len(_EVENT_END)
+                end += len(sse.EVENT_END)
                 complete, pending = buffer[:end], buffer[end:] + held
                 complete = self._take(complete)
                 if complete:
@@ -132,7 +131,7 @@ class StreamRelay:
                     self._waiting_for_client = False
                     self._last_read = loop.time()  # a slow client's wait is not the backend's silence
             if pending.strip():  # the stream ended without a blank line after its last event
-                last = self._take(pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + _EVENT_END)
+                last = self._take(pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + sse.EVENT_END)
                 if last:
                     yield last
             if self._rewriter is not None and (rest := self._rewriter.finish()):
@@ -226,13 +225,10 @@ class StreamRelay:
 
     def _take_usage(self, complete: bytes) -> bytes:
         kept = []
-        for event in complete.split(_EVENT_END):
-            if not event:
-                continue
-            data_at = 0 if event.startswith(b"data:") else event.find(b"\ndata:") + 1  # after an `event:` line
-            if _USAGE.search(event) and data_at >= 0 and event.startswith(b"data:", data_at):
+        for event in sse.events_in(complete):
+            if _USAGE.search(event):
                 try:
-                    payload = orjson.loads(event[data_at + 5 :])
+                    payload = orjson.loads(sse.data_of(event))
                 except orjson.JSONDecodeError:
                     payload = None
                 if isinstance(payload, dict) and isinstance(payload.get("response"), dict):
@@ -242,7 +238,7 @@ class StreamRelay:
                     if not self._forward_usage and not payload.get("choices"):
                         self.events -= 1
                         continue
-            kept.append(event + _EVENT_END)
+            kept.append(event + sse.EVENT_END)
         return b"".join(kept)
 
 

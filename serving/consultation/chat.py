@@ -23,6 +23,7 @@ from serving.access.admission import Admission
 from serving.consultation.outcome import ConsultationOutcome
 from serving.consultation.service import ALIAS, ConsultationService, OpenConsultation
 from serving.errors import InvalidRequest, ModelNotFound, validation_error
+from serving.gateway import event_stream
 from serving.gateway.disconnect import unless_disconnected
 from serving.gateway.record import RequestRecord
 from serving.protocol import ChatCompletionRequest, RequestBody, validate
@@ -92,7 +93,7 @@ async def respond(
     parsed = await asyncio.to_thread(consultation_request, request)
     opened = await service.open(parsed, api_key=api_key, request_id=record.request_id)
     if request.stream:
-        return sse.response(chat_stream(service, opened, include_usage=request.wants_usage_chunk))
+        return event_stream.response(chat_stream(service, opened, include_usage=request.wants_usage_chunk))
 
     async def answer() -> Response:
         body = await chat_completion(service, opened)

@@ -1,7 +1,8 @@
 """The OpenAI APIs the façade serves, one descriptor each: the schema a body is validated
-against, the backend path, how many tokens a request may generate and how that cap is sent,
-whether a stream carries usage, how a backend's translator builds the body, and how a redacted
-answer is restored. Adding an API is one descriptor here and one route."""
+against, how many tokens a request may generate and how that cap is sent, whether a stream
+carries usage, whether answers may be cached, and the API as a backend speaks it (its WireApi:
+path, translation, restoring: serving/backends/wire.py). Adding an API is one descriptor here,
+one WireApi and one route."""
 
 from __future__ import annotations
 
@@ -10,10 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from serving.backends.relay import EventRewriter
-from serving.backends.translate import RequestTranslator
-from serving.privacy.redaction import Redaction
-from serving.privacy.restoration import ResponseStreamRestorer, StreamRestorer
+from serving.backends.wire import CHAT_WIRE, COMPLETIONS_WIRE, EMBEDDINGS_WIRE, RESPONSES_WIRE, WireApi
 from serving.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest
 
 
@@ -21,12 +19,8 @@ from serving.protocol import ChatCompletionRequest, CompletionRequest, Embedding
 class Api:
     """Chat completions; the other APIs override what differs."""
 
-    name: str
-    path: str  # the backend's path, and the cache key's namespace
     schema: type[BaseModel]
-    typed_events: bool = False  # the Responses API: typed events, usage in the last, no [DONE]
-    strips_null_usage: bool = False  # completion chunks: OpenAI's schema has no null usage
-    optional_endpoint: bool = False  # a backend's 404/405/501 means the model does not serve it
+    wire: WireApi  # the API as the proxy sends it
     cacheable: bool = True  # answers may be kept in the response cache (serving/cache.py)
 
     def allowance(self, parsed: Any, default: int) -> int:
@@ -46,25 +40,12 @@ class Api:
         """Whether the client gets the stream's usage event (stream_options.include_usage)."""
         return bool(getattr(parsed, "wants_usage_chunk", False))
 
-    def translate(
-        self, translator: RequestTranslator, body: dict[str, Any], *, stream: bool, may_store: bool
-    ) -> dict[str, Any]:
-        return translator.chat(body, stream=stream)
-
-    def stream_restorer(self, redaction: Redaction, *, json_content: bool) -> EventRewriter:
-        return StreamRestorer(redaction, json_content=json_content)
-
 
 @dataclass(frozen=True, slots=True)
 class CompletionsApi(Api):
     def allowance(self, parsed: Any, default: int) -> int:
         sequences = max(parsed.n or 1, parsed.best_of or 1) * parsed.prompt_count
         return int((parsed.max_tokens or default) * sequences)
-
-    def translate(
-        self, translator: RequestTranslator, body: dict[str, Any], *, stream: bool, may_store: bool
-    ) -> dict[str, Any]:
-        return translator.plain(body, stream=stream)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +59,6 @@ class ResponsesApi(Api):
     def forwards_usage(self, parsed: Any) -> bool:
         return True  # inside its last event (response.completed): always forwarded
 
-    def translate(
-        self, translator: RequestTranslator, body: dict[str, Any], *, stream: bool, may_store: bool
-    ) -> dict[str, Any]:
-        return translator.responses(body, may_store=may_store)
-
-    def stream_restorer(self, redaction: Redaction, *, json_content: bool) -> EventRewriter:
-        return ResponseStreamRestorer(redaction, json_content=json_content)
-
 
 @dataclass(frozen=True, slots=True)
 class EmbeddingsApi(Api):
@@ -95,13 +68,8 @@ class EmbeddingsApi(Api):
     def capped(self, parsed: Any, body: dict[str, Any], default: int) -> dict[str, Any]:
         return body
 
-    def translate(
-        self, translator: RequestTranslator, body: dict[str, Any], *, stream: bool, may_store: bool
-    ) -> dict[str, Any]:
-        return translator.plain(body, stream=False)
 
-
-CHAT = Api("chat", "/chat/completions", ChatCompletionRequest)
-COMPLETIONS = CompletionsApi("completions", "/completions", CompletionRequest, strips_null_usage=True)
-RESPONSES = ResponsesApi("responses", "/responses", ResponsesRequest, typed_events=True)
-EMBEDDINGS = EmbeddingsApi("embeddings", "/embeddings", EmbeddingRequest, optional_endpoint=True, cacheable=False)
+CHAT = Api(ChatCompletionRequest, CHAT_WIRE)
+COMPLETIONS = CompletionsApi(CompletionRequest, COMPLETIONS_WIRE)
+RESPONSES = ResponsesApi(ResponsesRequest, RESPONSES_WIRE)
+EMBEDDINGS = EmbeddingsApi(EmbeddingRequest, EMBEDDINGS_WIRE, cacheable=False)

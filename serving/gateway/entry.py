@@ -12,11 +12,11 @@ from serving.audit.records import is_audited
 from serving.audit.writer import AuditWriter
 from serving.errors import APIError, AuditUnavailable, render, render_unexpected
 from serving.gateway.endpoints import GenerationEndpoints
+from serving.gateway.event_stream import EventStream
 from serving.gateway.finish import Finisher
 from serving.gateway.record import RequestRecord
 from serving.observability.logs import request_id_var
 from serving.observability.metrics import Metrics
-from serving.sse import EventStream
 
 
 class RequestEntry:

@@ -13,17 +13,16 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive
 
-from serving import sse
 from serving.access.admission import Admission
 from serving.backends.dispatch import Dispatch, ProxyReply
 from serving.backends.proxy import Proxy
 from serving.cache import ResponseCache, is_deterministic, replay
 from serving.catalog import ModelCatalog
+from serving.gateway import event_stream
 from serving.gateway.apis import Api
 from serving.gateway.disconnect import unless_disconnected
 from serving.gateway.record import RequestRecord
 from serving.images import ImageGuard
-from serving.privacy.policy import DataGuard
 from serving.protocol import RequestBody, validate
 
 
@@ -33,7 +32,6 @@ class GenerationPipeline:
         *,
         admission: Admission,
         proxy: Proxy,
-        guard: DataGuard,
         catalog: ModelCatalog,
         default_max_tokens: int,
         images: ImageGuard,
@@ -42,7 +40,6 @@ class GenerationPipeline:
     ) -> None:
         self._admission = admission
         self._proxy = proxy
-        self._guard = guard
         self._catalog = catalog
         self._default_max_tokens = default_max_tokens
         self._images = images
@@ -67,7 +64,7 @@ class GenerationPipeline:
         if not api.cacheable:
             cache_wanted = None
         if self._cache.wanted(cache_wanted) and is_deterministic(body.json):
-            cache_key = self._cache.key_for(key_hash, api.path, body.json)
+            cache_key = self._cache.key_for(key_hash, api.wire.path, body.json)
             # Looked up before admission: a hit generates nothing, so it is admitted on the
             # request rate alone (a key out of token budget still gets its cached answer).
             if cache_key is not None and (stored := await self._cache.get(cache_key)) is not None:
@@ -93,7 +90,7 @@ class GenerationPipeline:
                 finally:
                     early_send.note(record)
             raise
-        if self._cache.wanted(cache_wanted) and record.grant is not None and record.grant.response_cache:
+        if self._cache.wanted(cache_wanted) and record.grant is not None and record.grant.grants.response_cache:
             self._cached(record, alias, "miss" if cache_key is not None else "bypass")
         else:
             cache_key = None
@@ -121,7 +118,7 @@ class GenerationPipeline:
         stream: bool = True,
     ) -> Dispatch:
         return Dispatch(
-            api=api,
+            api=api.wire,
             alias=alias,
             body=body,
             stream=stream,
@@ -129,7 +126,6 @@ class GenerationPipeline:
             request_id=record.request_id,
             started=record.started,
             grant=record.grant,
-            screening=self._guard.screening(body),
             session_id=record.session_id,
             priority=record.priority,
         )
@@ -142,17 +138,17 @@ class GenerationPipeline:
         grant = await self._admission.admit(key_hash, model, 0, generates=False)
         record.key_name = grant.name
         grant.raise_if_refused()
-        if not grant.response_cache:
+        if not grant.grants.response_cache:
             # The key lost its opt-in since the entry was kept: served live (this request then
             # counts twice against the request rate, once here, once in its admission).
             return None
         record.response_headers.update(grant.headers)
-        alias = record.alias = self._catalog.resolve(grant, model)
+        alias = record.alias = self._catalog.resolve(grant.models, model)
         record.grant = grant
         self._cached(record, alias, "hit")
         record.backend, record.prompt_tokens, record.completion_tokens = "cache", 0, 0  # nothing generated
         if stream:
-            return sse.response(replay(stored))
+            return event_stream.response(replay(stored))
         return Response(stored, media_type="application/json")
 
     def _leaves_early(self, key_hash: str, model: str) -> bool:
@@ -181,9 +177,9 @@ class GenerationPipeline:
         record.key_name = grant.name
         grant.raise_if_refused()  # a 429 carries the limit headers itself
         record.response_headers.update(grant.headers)
-        alias = record.alias = self._catalog.resolve(grant, parsed.model)
+        alias = record.alias = self._catalog.resolve(grant.models, parsed.model)
         record.grant = grant
-        record.priority = max(record.priority, grant.priority)  # a header may lower it, never raise it
+        record.priority = max(record.priority, grant.grants.priority)  # a header may lower it, never raise it
         return alias
 
     async def _send(self, send: _Send, record: RequestRecord, cache_key: str | None) -> Response:
@@ -224,7 +220,7 @@ class GenerationPipeline:
             await events.aclose()
             relay.close()
 
-        return sse.response(events, background=BackgroundTask(close_events))
+        return event_stream.response(events, background=BackgroundTask(close_events))
 
 
 @dataclass(slots=True)
@@ -237,7 +233,8 @@ class _Send:
 
     def note(self, record: RequestRecord) -> None:
         """The data policy applied and the identifier types and counts found, on the record."""
-        record.phi_counts = self.dispatch.screening.counts
+        if self.reply.screening is not None:
+            record.phi_counts = self.reply.screening.counts
         if self.reply.data_policy is not None:
             record.data_policy = self.reply.data_policy
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.types import Scope
 
+from serving.settings import PRIORITIES
+
 if TYPE_CHECKING:
     from serving.access.limits import Grant
     from serving.backends.relay import StreamRelay
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 RequestOutcome = Literal["ok", "error", "client_disconnected", "backend_failed"]
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # a client's x-request-id or x-session-id, kept
-_PRIORITY_NAMES = {b"interactive": 0, b"consultation": 1, b"batch": 2}
+_PRIORITY_NAMES = {name.encode(): rank for rank, name in enumerate(PRIORITIES)}
 
 
 @dataclass(slots=True)

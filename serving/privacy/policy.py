@@ -47,7 +47,7 @@ DataPolicy = Literal["allow", "redact", "block"]
 
 
 def effective_policy(backend: str, policy: DataPolicy, grant: Grant | None) -> DataPolicy:
-    if grant is not None and backend in grant.allow_phi:
+    if grant is not None and backend in grant.grants.allow_phi:
         return "allow"
     return policy
 
@@ -148,7 +148,7 @@ class DataGuard:
         if screened.token_ids:  # no grant makes token ids screenable
             self._metrics.data_policy.labels(backend, "refused_unscreenable").inc()
             raise PhiNotAllowed(backend, [], unscreenable="a prompt given as token ids")
-        if screened.unscreenable and (grant is None or backend not in grant.allow_images):
+        if screened.unscreenable and (grant is None or backend not in grant.grants.allow_images):
             self._metrics.data_policy.labels(backend, "refused_binary").inc()
             raise PhiNotAllowed(backend, [], unscreenable=screened.unscreenable)
         if not screened.redaction:

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
+from serving import sse
 from serving.privacy.placeholders import LONGEST_PLACEHOLDER, could_begin_placeholder
 
 if TYPE_CHECKING:
     from serving.privacy.redaction import Redaction
 
 _TEXT_FIELDS = ("content", "reasoning_content", "reasoning", "refusal")
-_EVENT_END = b"\n\n"
 
 
 def restore_completion(payload: dict[str, Any], redaction: Redaction, *, json_content: bool) -> None:
@@ -93,13 +93,8 @@ class StreamRestorer:
 
     def events(self, complete: bytes) -> bytes:
         out = []
-        for event in complete.split(_EVENT_END):
-            if not event:
-                continue
-            lines = event.split(b"\n")
-            data_lines = [line for line in lines if line.startswith(b"data:")]
-            # One data field, even when it spans several lines (the SSE spec joins them).
-            data = b"\n".join(line[5:].removeprefix(b" ") for line in data_lines).strip()
+        for event in sse.events_in(complete):
+            data = sse.data_of(event)  # one data field, even when it spans several lines
             if data == b"[DONE]":
                 out.append(self._closing_event())
             elif data:
@@ -109,9 +104,9 @@ class StreamRestorer:
                     payload = None
                 if isinstance(payload, dict):
                     self._restore(payload)
-                    others = [line for line in lines if not line.startswith(b"data:")]
+                    others = [line for line in event.split(b"\n") if not line.startswith(b"data:")]
                     event = b"\n".join([*others, b"data: " + orjson.dumps(payload)])
-            out.append(event + _EVENT_END)
+            out.append(event + sse.EVENT_END)
         return b"".join(out)
 
     def finish(self) -> bytes:
@@ -175,7 +170,7 @@ class StreamRestorer:
                 choice["delta"][field] = restored
         self._held.clear()
         frame = {k: v for k, v in (self._last or {}).items() if k in ("id", "object", "created", "model")}
-        return b"data: " + orjson.dumps({**frame, "choices": list(choices.values())}) + _EVENT_END
+        return sse.event({**frame, "choices": list(choices.values())})
 
 
 class ResponseStreamRestorer:
@@ -210,17 +205,14 @@ class ResponseStreamRestorer:
 
     def events(self, complete: bytes) -> bytes:
         out: list[bytes] = []
-        for event in complete.split(_EVENT_END):
-            if not event:
-                continue
-            lines = event.split(b"\n")
-            data = b"\n".join(line[5:].removeprefix(b" ") for line in lines if line.startswith(b"data:")).strip()
+        for event in sse.events_in(complete):
+            data = sse.data_of(event)
             try:
                 payload = orjson.loads(data) if data else None
             except orjson.JSONDecodeError:
                 payload = None
             if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-                out.append(event + _EVENT_END)
+                out.append(event + sse.EVENT_END)
                 continue
             for extra in self._restore(payload):
                 out.append(self._frame(extra))
@@ -236,7 +228,7 @@ class ResponseStreamRestorer:
             payload["sequence_number"] = self._sequence
             self._sequence += 1
         kind: str = payload["type"]
-        return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(payload) + _EVENT_END
+        return sse.typed_event(kind, payload)
 
     def _key(self, payload: dict[str, Any], field: str) -> tuple[Any, ...]:
         return (payload.get("item_id"), payload.get("output_index"), payload.get("content_index"), field)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, model_validator
 from redis.exceptions import RedisError
 
 from serving.access.keys import KeyManagedByConfig, KeyNotFound, KeyRecord, new_key_id
@@ -17,61 +17,38 @@ from serving.deps import RecordDep, ServicesDep, require_admin
 from serving.errors import APIError, InvalidRequest, StoreUnavailable
 from serving.gateway.record import RequestRecord
 from serving.services import Services
-from serving.settings import check_models
+from serving.settings import BACKEND_LISTS, KeySettings
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyCreate(KeySettings):
+    """A new key: a name, when it expires, and its settings (serving/settings/keys.py)."""
+
     name: str = Field(min_length=1, max_length=200)
-    models: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
-    rpm: int = Field(0, ge=0)
-    tpm: int = Field(0, ge=0)
-    daily_tokens: int = Field(0, ge=0)
-    max_in_flight: int = Field(0, ge=0, description="requests at once; 0 = unlimited")
     expires_at: int = Field(0, ge=0, description="unix seconds; 0 = never")
-    allow_phi: list[str] = Field(
-        default_factory=list, description="backends this key may send patient identifiers to unredacted (its BAA)"
-    )
-    allow_images: list[str] = Field(default_factory=list, description="backends this key may send images to")
-    priority: Literal["interactive", "consultation", "batch"] = "interactive"
-    allow_store: list[str] = Field(
-        default_factory=list, description="backends that may keep this key's responses (Responses API `store`)"
-    )
-    response_cache: bool = Field(False, description="deterministic requests may be answered from the response cache")
-
-    @field_validator("models")
-    @classmethod
-    def _models(cls, value: list[str]) -> list[str]:
-        return check_models(value)
 
 
-class KeyUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyUpdate(KeySettings):
+    """What changes: only the fields given (a null leaves a field as it is)."""
+
     name: str | None = Field(None, min_length=1, max_length=200)
-    models: list[str] | None = Field(None, min_length=1)
-    rpm: int | None = Field(None, ge=0)
-    tpm: int | None = Field(None, ge=0)
-    daily_tokens: int | None = Field(None, ge=0)
-    max_in_flight: int | None = Field(None, ge=0)
     expires_at: int | None = Field(None, ge=0)
     disabled: bool | None = None
-    allow_phi: list[str] | None = None
-    allow_images: list[str] | None = None
-    priority: Literal["interactive", "consultation", "batch"] | None = None
-    allow_store: list[str] | None = None
-    response_cache: bool | None = None
 
-    @field_validator("models")
+    @model_validator(mode="before")
     @classmethod
-    def _models(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else check_models(value)
+    def _nulls_change_nothing(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
 
 
 def _check_backends(services: Services, body: KeyCreate | KeyUpdate) -> None:
-    for grant in ("allow_phi", "allow_images", "allow_store"):
-        unknown = sorted(set(getattr(body, grant) or ()) - set(services.registry.backends))
+    given = body.model_fields_set
+    for grant in BACKEND_LISTS:
+        unknown = sorted(set(getattr(body, grant) if grant in given else ()) - set(services.registry.backends))
         if unknown:
             raise InvalidRequest(f"Unknown backend(s) {unknown} in {grant}.", param=grant, code="invalid_value")
 
@@ -112,7 +89,7 @@ async def update_key(key_id: str, body: KeyUpdate, services: ServicesDep, reques
     _check_backends(services, body)
     _audit(request_record, "key.updated", key_id)
     try:
-        return (await services.keys.update(key_id, **body.model_dump(exclude_none=True))).public()
+        return (await services.keys.update(key_id, **body.changes())).public()
     except KeyNotFound:
         raise _not_found(key_id) from None
     except KeyManagedByConfig as exc:

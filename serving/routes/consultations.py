@@ -12,6 +12,7 @@ from starlette.responses import Response
 from orchestrator.state import ConsultationRequest
 from serving import sse
 from serving.deps import ApiKeyDep, BodyDep, ConsultationsDep, RecordDep
+from serving.gateway import event_stream
 from serving.gateway.disconnect import unless_disconnected
 from serving.protocol import validate
 
@@ -34,7 +35,7 @@ def _handler(forced_stream: bool | None) -> Callable[..., Awaitable[Response]]:
         # event loop, in LangGraph's executor): a consultation it refuses is a 400.
         opened = await consultations.open(parsed, api_key=api_key, request_id=record.request_id)
         if parsed.stream if forced_stream is None else forced_stream:
-            return sse.response(sse.json_events(consultations.events(opened)))
+            return event_stream.response(sse.json_events(consultations.events(opened)))
 
         async def document() -> Response:  # a client that hangs up stops the graph and its model calls
             result = await consultations.run(opened)

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from serving import sse
 from serving.errors import APIError, error_envelope, error_type_for
 from serving.serverless.in_process import SERVER_ERROR, AppResponse, InProcessApp
 from serving.serverless.jobs import read_job
@@ -135,9 +136,9 @@ async def _events(response: AppResponse) -> AsyncIterator[Any]:
     pending = b""
     async for piece in response.batches():
         pending += piece
-        *events, pending = pending.split(b"\n\n")
+        events, pending = sse.split_events(pending)
         for event in events:
-            data = b"\n".join(line[5:].strip() for line in event.split(b"\n") if line.startswith(b"data:"))
+            data = sse.data_of(event)
             if not data or data == b"[DONE]":
                 continue
             payload = orjson.loads(data)

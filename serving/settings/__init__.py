@@ -3,15 +3,27 @@ YAML config file (config.py), one module per section of it."""
 
 from serving.settings.backends import BackendConfig, BreakerConfig, ConcurrencyConfig, DnsDiscovery, Timeouts
 from serving.settings.config import ServingConfig, load_config
-from serving.settings.keys import StaticKey, check_models
+from serving.settings.keys import (
+    BACKEND_LISTS,
+    GRANT_FIELDS,
+    PRIORITIES,
+    KeySettings,
+    StaticKey,
+    check_models,
+    choices_of,
+    kind_of,
+)
 from serving.settings.process import DEFAULT_CONFIG, REPO_ROOT, Settings, load_for_command
 from serving.settings.server import CacheConfig, ConsultationConfig, ImagesConfig, ServerConfig
 from serving.settings.store import AuditConfig, StoreConfig
 from serving.settings.substitution import MISSING, ConfigError, substitute_env
 
 __all__ = [
+    "BACKEND_LISTS",
     "DEFAULT_CONFIG",
+    "GRANT_FIELDS",
     "MISSING",
+    "PRIORITIES",
     "REPO_ROOT",
     "AuditConfig",
     "BackendConfig",
@@ -22,6 +34,7 @@ __all__ = [
     "ConsultationConfig",
     "DnsDiscovery",
     "ImagesConfig",
+    "KeySettings",
     "ServerConfig",
     "ServingConfig",
     "Settings",
@@ -29,6 +42,8 @@ __all__ = [
     "StoreConfig",
     "Timeouts",
     "check_models",
+    "choices_of",
+    "kind_of",
     "load_config",
     "load_for_command",
     "substitute_env",

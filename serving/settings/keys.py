@@ -1,11 +1,20 @@
-"""The `keys:` section (static keys), and the one check of a model grant the config file, the admin
-API, the CLI and the key store share."""
+"""A key's settings, declared once (#27): `KeySettings` is the one declaration the config file's
+`keys:` entries (StaticKey), the admin API's bodies, the CLI's flags, the store's record
+(access/keys.py), admit.lua's reply and the grant each admitted request carries are derived from.
+A new setting is one field here; one a request carries is also marked `GRANT` and gets its
+request-time form in `KeyGrants` (serving/access/limits.py; a test keeps the two in step)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+from pydantic.fields import FieldInfo
+
+PRIORITIES = ("interactive", "consultation", "batch")  # a backend's queue serves them in this order
+Priority = Literal["interactive", "consultation", "batch"]
+GRANT: JsonDict = {"grant": True}  # json_schema_extra of a setting every admitted request carries
 
 
 def check_models(models: list[str]) -> list[str]:
@@ -21,31 +30,74 @@ def check_models(models: list[str]) -> list[str]:
     return models
 
 
-class StaticKey(BaseModel):
+class KeySettings(BaseModel):
+    """What a key may do and how much. Every field has a default: an update names only what changes."""
+
     model_config = ConfigDict(extra="forbid")
-    key: str = Field(min_length=20)
-    name: str = "static"
-    models: list[str] = Field(default_factory=lambda: ["*"])
+    models: Annotated[list[str], AfterValidator(check_models)] = Field(
+        default_factory=lambda: ["*"], description="model aliases the key may use, or * for all"
+    )
     rpm: int = Field(0, ge=0, description="requests per minute, 0 = unlimited")
     tpm: int = Field(0, ge=0, description="tokens per minute, 0 = unlimited")
-    daily_tokens: int = Field(0, ge=0)
+    daily_tokens: int = Field(0, ge=0, description="daily token budget, 0 = none")
     max_in_flight: int = Field(0, ge=0, description="requests at once, 0 = unlimited")
     allow_phi: list[str] = Field(
         default_factory=list,
         description="backends this key may send patient identifiers to unredacted (the tenant's own BAA covers them)",
+        json_schema_extra=GRANT,
     )
-    allow_images: list[str] = Field(default_factory=list, description="backends this key may send images to")
-    priority: Literal["interactive", "consultation", "batch"] = Field(
-        "interactive", description="its requests' place in a backend's queue when replicas are at capacity"
+    allow_images: list[str] = Field(
+        default_factory=list, description="backends this key may send images to", json_schema_extra=GRANT
+    )
+    priority: Priority = Field(
+        "interactive",
+        description="its requests' place in a backend's queue when replicas are at capacity",
+        json_schema_extra=GRANT,
     )
     allow_store: list[str] = Field(
         default_factory=list,
         description="backends that may keep this key's responses (Responses API `store`, previous_response_id, "
         "background); elsewhere `store: false` is forced",
+        json_schema_extra=GRANT,
     )
-    response_cache: bool = Field(False, description="deterministic requests may be answered from the response cache")
+    response_cache: bool = Field(
+        False, description="deterministic requests may be answered from the response cache", json_schema_extra=GRANT
+    )
 
-    @field_validator("models")
-    @classmethod
-    def _models(cls, value: list[str]) -> list[str]:
-        return check_models(value)
+
+def is_grant(info: FieldInfo) -> bool:
+    return isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("grant") is True
+
+
+GRANT_FIELDS: tuple[str, ...] = tuple(name for name, info in KeySettings.model_fields.items() if is_grant(info))
+"""The settings admit.lua returns, in this order, after its own reply (store/admit.lua)."""
+
+BACKEND_LISTS: tuple[str, ...] = tuple(
+    name for name, info in KeySettings.model_fields.items() if info.annotation == list[str] and name != "models"
+)
+"""The settings that name backends: each must name configured ones (the admin API checks)."""
+
+
+def kind_of(info: FieldInfo) -> Literal["list", "flag", "count", "choice", "text"]:
+    """How a setting is written in the store and on the command line."""
+    annotation = info.annotation
+    if get_origin(annotation) is list:
+        return "list"
+    if annotation is bool:
+        return "flag"
+    if annotation is int:
+        return "count"
+    if get_origin(annotation) is Literal:
+        return "choice"
+    return "text"
+
+
+def choices_of(info: FieldInfo) -> tuple[str, ...]:
+    return tuple(get_args(info.annotation))
+
+
+class StaticKey(KeySettings):
+    """A key of the config file's `keys:` section: its secret, its name and its settings."""
+
+    key: str = Field(min_length=20)
+    name: str = "static"

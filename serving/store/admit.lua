@@ -7,8 +7,8 @@
 -- ARGV[3] '1' to charge a generation, '2' to count a request that generates nothing (its rate
 -- only: a key out of budget may still read its usage), '0' to look the key up
 -- ARGV[4] the day (days since the epoch, UTC) KEYS[4] is for
--- The key's data grants (allow_phi, allow_images, allow_store: backends, comma-separated), its
--- queue priority and response cache opt-in ('1') end each 'ok' result.
+-- The key's GRANT settings (serving/settings/keys.py: GRANT_FIELDS, filled in at load, in that
+-- order, '' where unset) end every 'ok' and limit result.
 -- ARGV[5] lease id ('' for a request that generates nothing: no in-flight lease)  ARGV[6] lease ms
 -- An empty alias is a request for no model (usage reports): it counts against the request rate.
 -- Time is the store's (TIME), never an instance's clock: instances whose clocks disagree still
@@ -24,8 +24,7 @@ local oldest = second - 59
 local day = math.floor(second / 86400)
 
 local r = redis.call('HMGET', KEYS[1], 'id', 'name', 'models', 'rpm', 'tpm', 'daily_tokens', 'expires_at',
-                     'disabled', 'max_in_flight', 'allow_phi', 'allow_images', 'priority',
-                     'allow_store', 'response_cache')
+                     'disabled', 'max_in_flight')
 if not r[1] then return {'unknown'} end
 if r[8] == '1' then return {'disabled'} end
 local expires = tonumber(r[7] or '0') or 0
@@ -35,11 +34,10 @@ local rpm = tonumber(r[4] or '0') or 0
 local tpm = tonumber(r[5] or '0') or 0
 local daily = tonumber(r[6] or '0') or 0
 local most_in_flight = tonumber(r[9] or '0') or 0
-local allow_phi, allow_images, priority = r[10] or '', r[11] or '', r[12] or ''
-local allow_store, response_cache = r[13] or '', r[14] or ''
+local grants = redis.call('HMGET', KEYS[1], {{GRANT_FIELDS}})
+for i = 1, #grants do grants[i] = grants[i] or '' end
 if ARGV[3] == '0' then
-  return {'ok', id, name, models, rpm, tpm, daily, most_in_flight, allow_phi, allow_images, priority,
-          allow_store, response_cache}
+  return {'ok', id, name, models, rpm, tpm, daily, most_in_flight, unpack(grants)}
 end
 if ARGV[3] == '2' then tpm, daily, most_in_flight = 0, 0, 0 end
 if alias ~= '' and models ~= '*' and not string.find(',' .. models .. ',', ',' .. alias .. ',', 1, true) then
@@ -124,5 +122,4 @@ end
 return {status, id, name, models,
         rpm, rpm - r_used, until_freed(r_buckets, r_used),
         tpm, tpm - t_used, until_freed(t_buckets, t_used),
-        second, daily, d_used, retry, most_in_flight, in_flight, day, allow_phi, allow_images, priority,
-        allow_store, response_cache}
+        second, daily, d_used, retry, most_in_flight, in_flight, day, unpack(grants)}

@@ -83,9 +83,13 @@ class LuaScript:
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
     @classmethod
-    def named(cls, name: str) -> LuaScript:
-        """A script shipped beside this module (package data)."""
-        return cls((Path(__file__).parent / name).read_text())
+    def named(cls, name: str, **fields: tuple[str, ...]) -> LuaScript:
+        """A script shipped beside this module (package data). `fields`: each `{{NAME}}` in the
+        source becomes those field names as a Lua list's items ('a', 'b'), fixed at load."""
+        source = (Path(__file__).parent / name).read_text()
+        for placeholder, names in fields.items():
+            source = source.replace("{{" + placeholder + "}}", ", ".join(f"'{field}'" for field in names))
+        return cls(source)
 
     async def run(self, redis: CommandRunner, keys: list[str], args: list[str | int]) -> Any:
         try:

@@ -12,6 +12,7 @@ async def test_a_streaming_chat_request_is_walked_through_the_gateway() -> None:
     assert {"serving.gateway", "serving.access", "serving.backends", "serving.sse"} <= rooms
     assert ("serving.gateway.pipeline", "serving.backends.proxy") in calls
     assert not any(caller.startswith("serving.routes") for caller, _ in calls)  # FastAPI's routing is skipped
+    assert request_walk.returns(calls) == []  # #27's target: no room re-entered but by the gateway
 
 
 def test_returns_skip_the_owner_and_calls_within_a_room() -> None:
