@@ -24,7 +24,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from wordfreq import zipf_frequency
 
-from serving.privacy.labelled import RELATIVE_WORDS, places
+from serving.privacy.places import RELATIVE_WORDS, places
 
 _COMMON_ENGLISH = 3.5  # wordfreq's Zipf scale: at or above, a word most readers would know
 # Words of a label, never of a name ("IP No.", "PRC Lic. No.", "MC No:")

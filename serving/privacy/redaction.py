@@ -15,7 +15,7 @@ import orjson
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
-from serving.privacy.detector import Finding
+from serving.privacy.finding_checks import Finding
 from serving.privacy.placeholders import PLACEHOLDER
 
 _ANONYMIZER = AnonymizerEngine()  # type: ignore[no-untyped-call]

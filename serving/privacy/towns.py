@@ -21,7 +21,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from wordfreq import zipf_frequency
 
-from serving.privacy.labelled import NOT_PLACES, RELATIVE_WORDS, geonames, places
+from serving.privacy.places import NOT_PLACES, RELATIVE_WORDS, geonames, places
 
 # A town's name this common as an English word is read as the word: after a cue ("Police", "Hope"),
 # and, lower, with no cue at all

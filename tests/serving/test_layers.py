@@ -26,14 +26,10 @@ LAYERS: tuple[frozenset[str], ...] = (
 )
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 
-# Modules over 300 lines when the limit was set, and the size each may not pass: the PHI
-# recognizers' pattern tables. Shrink them; never add to this list.
+# Modules over 300 lines when the limit was set, and the size each may not pass: the red-flag
+# context reader (its Context class alone is 332 lines, compiled with mypyc). Shrink it; never
+# add to this list.
 OVERSIZE = {
-    "serving/privacy/labelled.py": 972,
-    "serving/privacy/forms.py": 855,
-    "serving/privacy/recognizers.py": 512,
-    "serving/privacy/detector.py": 393,
-    "serving/privacy/structure.py": 387,
     "orchestrator/safety/context.py": 1142,
 }
 MAX_LINES = 300

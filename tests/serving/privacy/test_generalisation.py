@@ -501,7 +501,7 @@ TRAPS = [
 
 
 def test_a_scans_swapped_characters_are_read_at_the_same_offsets() -> None:
-    from serving.privacy.structure import ocr_shadow
+    from serving.privacy.spoken_and_scanned import ocr_shadow
 
     scanned = "Narne: 0'BRIEN   D0B: O7/l9/l931  PATlENT lD: A9 I'll"
     assert ocr_shadow(scanned) == "Narne: O'BRIEN   DOB: 07/19/1931  PATIENT ID: A9 I'll"

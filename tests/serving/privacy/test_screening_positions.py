@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from serving.privacy.detector import Finding
+from serving.privacy.finding_checks import Finding
 from serving.privacy.policy import Outgoing
 from serving.privacy.redaction import Redaction
 from serving.privacy.restoration import ResponseStreamRestorer, StreamRestorer
