@@ -65,7 +65,8 @@ class KeyRecord(KeySettings):
         return cls.model_construct(**values)
 
     def public(self) -> dict[str, Any]:
-        return self.model_dump()
+        """The record as the admin API and the CLI show it (never a secret), id and name first."""
+        return {"id": self.id, "name": self.name, **self.model_dump(exclude={"id", "name"})}
 
 
 def _stored(value: Any) -> str:

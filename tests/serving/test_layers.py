@@ -135,6 +135,14 @@ def test_runtime_packages_never_import_dev_tooling() -> None:
     assert found == []
 
 
+def test_the_tests_mirror_the_source() -> None:
+    """Every folder of tests/serving/ is named for a package of serving/ (#27)."""
+    tests = Path(__file__).resolve().parent
+    folders = {path.name for path in tests.iterdir() if path.is_dir() and (path / "__init__.py").exists()}
+    packages = {path.name for path in SERVING.iterdir() if (path / "__init__.py").exists()}
+    assert folders - packages == set()
+
+
 def test_the_consultation_graph_never_imports_the_facade() -> None:
     """orchestrator/ sits below serving/: the façade runs the graph, never the other way."""
     graph_root = SERVING.parent / "orchestrator"
