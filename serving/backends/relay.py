@@ -33,6 +33,8 @@ _RESPONSE_END = re.compile(rb'"type"\s*:\s*"response\.(?:completed|incomplete)"'
 _ERROR_EVENT = re.compile(rb'(?:^|\n)data: ?\{"error"|"type"\s*:\s*"(?:error|response\.failed)"')
 MAX_EVENT_BYTES = 1 << 20  # one event; a backend that never ends one is cut off, not buffered
 
+_EVENT_END = sse.EVENT_END  # read per chunk on the hot path: a module constant, not an attribute
+
 
 def _lf_lines(buffer: bytes) -> tuple[bytes, bytes]:
     """CRLF and CR line ends as LF; a CR at the very end waits for the next chunk (it may be
@@ -116,13 +118,13 @@ class StreamRelay:
                 held = b""
                 if b"\r" in buffer:
                     buffer, held = _lf_lines(buffer)
-                end = buffer.rfind(sse.EVENT_END)
+                end = buffer.rfind(_EVENT_END)
                 if end < 0:
                     pending = buffer + held
                     if len(pending) > MAX_EVENT_BYTES:
                         raise _EventTooLarge
                     continue
-                end += len(sse.EVENT_END)
+                end += len(_EVENT_END)
                 complete, pending = buffer[:end], buffer[end:] + held
                 complete = self._take(complete)
                 if complete:
@@ -131,7 +133,7 @@ class StreamRelay:
                     self._waiting_for_client = False
                     self._last_read = loop.time()  # a slow client's wait is not the backend's silence
             if pending.strip():  # the stream ended without a blank line after its last event
-                last = self._take(pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + sse.EVENT_END)
+                last = self._take(pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + _EVENT_END)
                 if last:
                     yield last
             if self._rewriter is not None and (rest := self._rewriter.finish()):
@@ -238,7 +240,7 @@ class StreamRelay:
                     if not self._forward_usage and not payload.get("choices"):
                         self.events -= 1
                         continue
-            kept.append(event + sse.EVENT_END)
+            kept.append(event + _EVENT_END)
         return b"".join(kept)
 
 

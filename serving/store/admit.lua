@@ -24,7 +24,7 @@ local oldest = second - 59
 local day = math.floor(second / 86400)
 
 local r = redis.call('HMGET', KEYS[1], 'id', 'name', 'models', 'rpm', 'tpm', 'daily_tokens', 'expires_at',
-                     'disabled', 'max_in_flight')
+                     'disabled', 'max_in_flight', {{GRANT_FIELDS}})
 if not r[1] then return {'unknown'} end
 if r[8] == '1' then return {'disabled'} end
 local expires = tonumber(r[7] or '0') or 0
@@ -34,8 +34,8 @@ local rpm = tonumber(r[4] or '0') or 0
 local tpm = tonumber(r[5] or '0') or 0
 local daily = tonumber(r[6] or '0') or 0
 local most_in_flight = tonumber(r[9] or '0') or 0
-local grants = redis.call('HMGET', KEYS[1], {{GRANT_FIELDS}})
-for i = 1, #grants do grants[i] = grants[i] or '' end
+local grants = {}
+for i = 10, #r do grants[#grants + 1] = r[i] or '' end
 if ARGV[3] == '0' then
   return {'ok', id, name, models, rpm, tpm, daily, most_in_flight, unpack(grants)}
 end
