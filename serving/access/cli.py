@@ -62,7 +62,9 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
         if value is None:
             continue
         kind = kind_of(info)
-        if kind == "list":
+        if kind == "list" and name == "models":  # an empty alias is a mistake, never skipped
+            value = [item.strip() for item in value.split(",")]
+        elif kind == "list":
             value = [item.strip() for item in value.split(",") if item.strip()]
         elif kind == "flag":
             value = value == "on"

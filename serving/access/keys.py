@@ -47,13 +47,14 @@ class KeyRecord(KeySettings):
 
     @classmethod
     def from_redis(cls, raw: Mapping[str, str]) -> KeyRecord:
-        """Leniently, as the store has it (no validation): a field it lacks takes its default."""
+        """Leniently, as the store has it (no validation): a field it lacks, or holds empty, takes
+        its default; a text field (id, name) is kept as it is, empty too."""
         values: dict[str, Any] = {}
         for name, info in cls.model_fields.items():
             text = raw.get(name)
-            if not text:
-                continue
             kind = kind_of(info)
+            if text is None or (not text and kind != "text"):
+                continue
             if kind == "list":
                 values[name] = [item for item in text.split(",") if item]
             elif kind == "flag":

@@ -70,7 +70,9 @@ def _decoder(info: FieldInfo) -> Callable[[str], Any]:
         return names_of
     if kind == "flag":
         return lambda text: text == "1"
-    return priority_of  # the priority, the one choice
+    if kind == "choice":
+        return priority_of  # the priority, the one choice
+    raise TypeError(f"a grant setting of kind {kind!r} needs its decoder here")
 
 
 _GRANT_DECODERS = tuple(_decoder(KeySettings.model_fields[name]) for name in GRANT_FIELDS)

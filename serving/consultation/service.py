@@ -123,8 +123,8 @@ class ConsultationService:
         """Stage events as the graph makes them: the screen's verdict first, then in_progress and
         completed (or failed) per stage, an escalation after intake, and the closing verdict."""
         final: SafetyAssessment = opened.state["safety"]
-        yield {"stage": "safety", "status": "completed", "result": final.model_dump()}
-        try:
+        try:  # from the first event on: a reader that stops early still closes the graph's stream
+            yield {"stage": "safety", "status": "completed", "result": final.model_dump()}
             async for mode, chunk in opened.stream:
                 if mode == "custom":
                     yield chunk

@@ -68,7 +68,7 @@ def test_the_clis_actions_join_the_audit_trail(
     assert not any(r.get("key") for r in records)  # never the secret
 
 
-@pytest.mark.parametrize("models", [",", "", " , "])
+@pytest.mark.parametrize("models", [",", "", " , ", "medgemma,,gpt-5", "medgemma,"])
 def test_an_empty_model_list_is_an_error_not_all_models(
     config_file: Path, capsys: pytest.CaptureFixture[str], models: str
 ) -> None:

@@ -72,3 +72,17 @@ async def test_installing_a_config_key_keeps_a_revocation(connect: Connect) -> N
     await store.install(KeyRecord(id="static-c", name="c", rpm=2), secret)
     record = await store.get("static-c")
     assert record.disabled and record.rpm == 2 and record.created_at == created
+
+
+async def test_a_record_with_empty_fields_is_read_with_their_defaults(connect: Connect) -> None:
+    """An empty name (the CLI accepts one) stays a name; an empty list, count or choice, or one a
+    record of an older release lacks, takes its default: such a key can still be listed and revoked."""
+    redis = connect()
+    store = KeyStore(redis)
+    _, secret = await store.create(KeyRecord(id="key_e", name=""))
+    await redis.hset(record_key(hash_key(secret)), mapping={"rpm": "", "priority": "", "models": ""})
+    await redis.hdel(record_key(hash_key(secret)), "response_cache", "allow_store")
+    (listed,) = await store.list()
+    assert listed.public()["name"] == "" and listed.rpm == 0 and listed.priority == "interactive"
+    assert listed.models == ["*"] and listed.allow_store == [] and listed.response_cache is False
+    assert (await store.revoke("key_e")).disabled is True

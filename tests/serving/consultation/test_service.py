@@ -37,3 +37,32 @@ async def test_a_broken_graph_ends_with_a_failed_event_not_a_crash() -> None:
     document = await service.run(await service.open(service_request, api_key="k", request_id="r"))
     assert document["status"] == "failed" and "consultation" in document["errors"]
     assert document["disclaimers"] and document["emergency"] is False
+
+
+class Recorded:
+    """A graph whose stream notes that it was closed."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def astream(self, state: Any, **kwargs: Any) -> AsyncIterator[tuple[str, Any]]:
+        graph = self
+
+        async def stream() -> AsyncIterator[tuple[str, Any]]:
+            try:
+                yield "updates", {"safety": {"safety": default_rules().assess(state["request"].symptoms)}}
+                yield "custom", {"stage": "intake", "status": "in_progress", "message": "..."}
+            finally:
+                graph.closed = True
+
+        return stream()
+
+
+async def test_a_reader_that_stops_after_the_first_event_closes_the_graphs_stream() -> None:
+    graph = Recorded()
+    service = ConsultationService(graph=graph, config=ConsultationConfig(), metrics=Metrics())
+    opened = await service.open(ConsultationRequest(symptoms="headache", patient_data={}), api_key="k", request_id="r")
+    events = service.events(opened)
+    assert (await anext(events))["stage"] == "safety" and not graph.closed
+    await events.aclose()  # the client hung up after the first event
+    assert graph.closed
