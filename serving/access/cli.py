@@ -62,10 +62,8 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
         if value is None:
             continue
         kind = kind_of(info)
-        if kind == "list" and name == "models":  # an empty alias is a mistake, never skipped
-            value = [item.strip() for item in value.split(",")]
-        elif kind == "list":
-            value = [item.strip() for item in value.split(",") if item.strip()]
+        if kind == "list":  # "" is none; an empty item ("a,,b") is the validators' error
+            value = [item.strip() for item in value.split(",")] if value.strip() else []
         elif kind == "flag":
             value = value == "on"
         changes[name] = value

@@ -30,6 +30,17 @@ def check_models(models: list[str]) -> list[str]:
     return models
 
 
+def check_backend_names(names: list[str]) -> list[str]:
+    """A list of backend names: none empty, none with a comma (the store keeps the list comma-joined)."""
+    for name in names:
+        if not name or name != name.strip() or "," in name:
+            raise ValueError(f"{name!r} is not a backend name")
+    return names
+
+
+BackendNames = Annotated[list[str], AfterValidator(check_backend_names)]
+
+
 class KeySettings(BaseModel):
     """What a key may do and how much. Every field has a default: an update names only what changes."""
 
@@ -41,12 +52,12 @@ class KeySettings(BaseModel):
     tpm: int = Field(0, ge=0, description="tokens per minute, 0 = unlimited")
     daily_tokens: int = Field(0, ge=0, description="daily token budget, 0 = none")
     max_in_flight: int = Field(0, ge=0, description="requests at once, 0 = unlimited")
-    allow_phi: list[str] = Field(
+    allow_phi: BackendNames = Field(
         default_factory=list,
         description="backends this key may send patient identifiers to unredacted (the tenant's own BAA covers them)",
         json_schema_extra=GRANT,
     )
-    allow_images: list[str] = Field(
+    allow_images: BackendNames = Field(
         default_factory=list, description="backends this key may send images to", json_schema_extra=GRANT
     )
     priority: Priority = Field(
@@ -54,7 +65,7 @@ class KeySettings(BaseModel):
         description="its requests' place in a backend's queue when replicas are at capacity",
         json_schema_extra=GRANT,
     )
-    allow_store: list[str] = Field(
+    allow_store: BackendNames = Field(
         default_factory=list,
         description="backends that may keep this key's responses (Responses API `store`, previous_response_id, "
         "background); elsewhere `store: false` is forced",

@@ -7,6 +7,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from serving.access.admission import Admission
 from serving.access.cli import _changes, build_parser
 from serving.access.keys import UPDATABLE, KeyRecord, KeyStore
@@ -98,3 +101,14 @@ def test_the_cli_checks_settings_as_the_api_does() -> None:
         raise AssertionError("a negative limit was accepted")
     args = build_parser().parse_args(["create", "--name", "n", "--priority", "batch", "--response-cache", "on"])
     assert _changes(args) == {"priority": "batch", "response_cache": True}
+
+
+def test_a_backend_list_with_an_empty_or_comma_name_is_refused_everywhere() -> None:
+    """The store keeps the list comma-joined: "a,b" as one name would read back as two."""
+    for bad in ([""], ["a,b"], [" a"]):
+        for surface in (KeySettings, KeyCreate):
+            with pytest.raises(ValidationError):
+                surface.model_validate({"name": "n", "allow_phi": bad} if surface is KeyCreate else {"allow_phi": bad})
+    with pytest.raises(ValueError, match="--allow-store"):
+        _changes(build_parser().parse_args(["update", "key_x", "--allow-store", "b1,,b2"]))
+    assert _changes(build_parser().parse_args(["update", "key_x", "--allow-images", ""])) == {"allow_images": []}
