@@ -171,7 +171,9 @@ class Simulator:
         self.received = [*self.received[-999:], raw]
         body = orjson.loads(raw)
         self.last_body = body
-        self.last_headers = {k: request.headers[k] for k in ("authorization", "x-request-id") if k in request.headers}
+        self.last_headers = {
+            k: request.headers[k] for k in ("authorization", "x-request-id", "traceparent") if k in request.headers
+        }
         how = self.behaviour.overridden(body)
         if how.prefix_ttft_ms >= 0 and self._prefix_hit(body):
             how = replace(how, ttft_ms=how.prefix_ttft_ms)

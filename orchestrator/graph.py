@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from opentelemetry.trace import Tracer
 
 from orchestrator.codes import IcdCodeSet
 from orchestrator.directory import ProviderDirectory
@@ -23,20 +24,30 @@ from orchestrator.nodes.safety import after_safety, escalation, make_safety_node
 from orchestrator.nodes.summary import summary
 from orchestrator.safety.screen import EmergencyScreen, default_screen
 from orchestrator.state import ConsultationState
+from orchestrator.tracing import traced
 
 
 def build_graph(
-    *, code_set: IcdCodeSet, directory: ProviderDirectory, screen_of: Callable[[], EmergencyScreen] = default_screen
+    *,
+    code_set: IcdCodeSet,
+    directory: ProviderDirectory,
+    screen_of: Callable[[], EmergencyScreen] = default_screen,
+    tracer: Tracer | None = None,
 ) -> Any:
+    """`tracer`: each stage runs in a span of its own (orchestrator/tracing.py); None: no spans."""
     # Any: langgraph's overloads cannot type a graph whose nodes differ in signature (sync, async)
     graph: Any = StateGraph(ConsultationState)
-    graph.add_node("safety", make_safety_node(screen_of))
-    graph.add_node("intake", intake)
-    graph.add_node("escalation", escalation)
-    graph.add_node("icd", make_icd_node(code_set))
-    graph.add_node("cpt", cpt)
-    graph.add_node("providers", make_providers_node(directory))
-    graph.add_node("summary", summary)
+    nodes: dict[str, Any] = {
+        "safety": make_safety_node(screen_of),
+        "intake": intake,
+        "escalation": escalation,
+        "icd": make_icd_node(code_set),
+        "cpt": cpt,
+        "providers": make_providers_node(directory),
+        "summary": summary,
+    }
+    for stage, node in nodes.items():
+        graph.add_node(stage, node if tracer is None else traced(stage, node, tracer))
     graph.add_edge(START, "safety")
     graph.add_conditional_edges("safety", after_safety, {"refused": END, "intake": "intake"})
     graph.add_edge("intake", "escalation")

@@ -22,6 +22,7 @@ from serving.gateway.endpoints import ChatModel, GenerationEndpoints
 from serving.gateway.entry import RequestEntry
 from serving.observability.logs import configure_logging
 from serving.observability.metrics import Metrics
+from serving.observability.tracing import Tracing
 from serving.privacy.policy import shared_detector
 from serving.routes import admin, consultations, health, models, usage
 from serving.services import Services
@@ -46,8 +47,9 @@ class ServingApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> FastAPI:
-    services = Services.build(config, metrics)
+def create_app(config: ServingConfig, *, metrics: Metrics | None = None, tracing: Tracing | None = None) -> FastAPI:
+    """`tracing`: the spans' destination, where not tracing.otlp_endpoint (the tests' in-memory one)."""
+    services = Services.build(config, metrics, tracing)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,6 +96,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
             if services.scripts is not services.redis:
                 await services.scripts.aclose()
             await services.redis.aclose()
+            services.tracing.shutdown()
             services.metrics.process_exited(os.getpid())
 
     docs = config.server.api_docs  # off by default: the schema lists every route, admin included
@@ -132,6 +135,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None) -> Fast
         metrics=services.metrics,
         settlements=services.settlements,
         audit=services.audit,
+        tracing=services.tracing,
     )
     return app
 

@@ -17,11 +17,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Literal
 
 import orjson
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from serving.observability.metrics import Metrics
 from serving.settings import CacheConfig
+from serving.store.connection import STORE_ERRORS, Store
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ def is_deterministic(body: dict[str, Any]) -> bool:
 
 
 class ResponseCache:
-    def __init__(self, redis: Redis, config: CacheConfig, metrics: Metrics) -> None:
+    def __init__(self, redis: Store, config: CacheConfig, metrics: Metrics) -> None:
         self._redis = redis
         self._config = config
         self._metrics = metrics
@@ -58,7 +57,7 @@ class ResponseCache:
     async def get(self, key: str) -> bytes | None:
         try:
             value = await self._redis.get(key)
-        except RedisError as exc:
+        except STORE_ERRORS as exc:
             log.warning("response cache unavailable", extra={"error_type": type(exc).__name__})
             return None
         return value if isinstance(value, bytes) else None
@@ -69,7 +68,7 @@ class ResponseCache:
             return
         try:
             await self._redis.set(key, value, ex=self._config.ttl_seconds)
-        except RedisError as exc:
+        except STORE_ERRORS as exc:
             log.warning("response cache unavailable", extra={"error_type": type(exc).__name__})
 
     async def keep_stream(

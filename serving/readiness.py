@@ -9,16 +9,16 @@ import contextlib
 import logging
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from serving.backends.breaker import STATE_VALUE
 from serving.backends.registry import BackendRegistry
 from serving.background import Periodic
 from serving.observability.metrics import Metrics
 from serving.settings import StoreConfig
+from serving.settings.store_address import parse_store_url
+from serving.store.connection import STORE_ERRORS, Store
 
 log = logging.getLogger(__name__)
+_STORE_DOWN: tuple[type[Exception], ...] = (*STORE_ERRORS, TimeoutError)
 
 
 class Readiness:
@@ -26,7 +26,7 @@ class Readiness:
         self,
         *,
         registry: BackendRegistry,
-        redis: Redis,
+        redis: Store,
         store: StoreConfig,
         interval_seconds: float = 5.0,
         metrics: Metrics | None = None,
@@ -90,10 +90,10 @@ class Readiness:
             async with asyncio.timeout(1.0):
                 await self._redis.ping()
             store_up, error = True, None
-        except (RedisError, TimeoutError) as exc:
+        except _STORE_DOWN as exc:
             store_up, error = False, type(exc).__name__
         report["store"] = {
-            "kind": "redis" if self._store.redis_url else "in-process",
+            "kind": parse_store_url(self._store.redis_url).kind if self._store.redis_url else "in-process",
             "state": "up" if store_up else "down",
             "error": error,
             "failure_policy": self._store.failure_policy,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from serving.access.admission import Admission
 from serving.access.keys import KeyStore
 from serving.access.settlement import Settlements
@@ -24,17 +22,18 @@ from serving.consultation.service import ConsultationService
 from serving.gateway.pipeline import GenerationPipeline
 from serving.images import ImageGuard
 from serving.observability.metrics import Metrics
+from serving.observability.tracing import Tracing
 from serving.privacy.policy import DataGuard, shared_detector
 from serving.readiness import Readiness
 from serving.settings import ServingConfig
-from serving.store.connection import CommandRunner, connect_script_runner, connect_store
+from serving.store.connection import CommandRunner, Store, connect_script_runner, connect_store
 
 
 @dataclass(slots=True)
 class Services:
     config: ServingConfig
     registry: BackendRegistry
-    redis: Redis
+    redis: Store
     scripts: CommandRunner  # admission's and settlement's: the pipelined connection, or `redis` without one
     keys: KeyStore
     static_keys: StaticKeys
@@ -47,12 +46,14 @@ class Services:
     metrics: Metrics
     audit_trail: AuditTrail
     guard: DataGuard
+    tracing: Tracing
     audit: AuditWriter | None = None  # None: audit.enabled is false
     consultations: ConsultationService | None = None
 
     @classmethod
-    def build(cls, config: ServingConfig, metrics: Metrics | None = None) -> Services:
+    def build(cls, config: ServingConfig, metrics: Metrics | None = None, tracing: Tracing | None = None) -> Services:
         metrics = metrics or Metrics()
+        tracing = tracing or Tracing(config.tracing)
         registry = BackendRegistry(config)
         redis = connect_store(config.store)
         scripts = connect_script_runner(config.store, redis)
@@ -67,7 +68,7 @@ class Services:
             reinstall=static_keys.reinstall,
             on_store_recovered=settlements.store_recovered,
         )
-        consultations = ConsultationService.from_config(config.consultation, metrics)
+        consultations = ConsultationService.from_config(config.consultation, metrics, tracing)
         secret = config.server.request_id_secret
         guard = DataGuard(
             detector=shared_detector,
@@ -91,12 +92,13 @@ class Services:
             catalog=catalog,
             generation=GenerationPipeline(
                 admission=admission,
-                proxy=Proxy(registry=registry, metrics=metrics, guard=guard),
+                proxy=Proxy(registry=registry, metrics=metrics, guard=guard, tracing=tracing),
                 catalog=catalog,
                 default_max_tokens=config.store.default_max_tokens,
                 images=ImageGuard(config.images),
                 cache=ResponseCache(redis, config.cache, metrics),
                 overlap_admission=config.store.overlap_admission,
+                tracing=tracing,
             ),
             readiness=Readiness(
                 registry=registry,
@@ -108,6 +110,7 @@ class Services:
             metrics=metrics,
             audit_trail=AuditTrail(redis, key=config.audit.chain_key),
             guard=guard,
+            tracing=tracing,
             audit=AuditWriter(AuditTrail(redis, key=config.audit.chain_key), config.audit, metrics)
             if config.audit.enabled
             else None,

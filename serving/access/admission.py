@@ -13,8 +13,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from redis.exceptions import RedisError
-
 from serving.access.limits import (
     CHARGED,
     LOOKED,
@@ -32,7 +30,7 @@ from serving.access.verified import VerifiedKey, VerifiedKeys
 from serving.errors import InvalidAPIKey, ModelNotFound, StoreUnavailable
 from serving.observability.metrics import Metrics
 from serving.settings import GRANT_FIELDS
-from serving.store.connection import CommandRunner, LuaScript, key_for
+from serving.store.connection import STORE_ERRORS, CommandRunner, LuaScript, key_for
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +172,7 @@ class Admission:
         try:
             raw = await self._script.run(self._redis, keys, args)
             self._metrics.store_round_trip.observe(time.perf_counter() - started)
-        except RedisError as exc:
+        except STORE_ERRORS as exc:
             self.healthy = False
             self._store_failed(exc)
             return None
@@ -190,7 +188,7 @@ class Admission:
             key_hash, VerifiedKey(reply.key_id, reply.name, models_of(reply.models), tpm > 0, daily > 0, grants)
         )
 
-    def _store_failed(self, exc: RedisError) -> None:
+    def _store_failed(self, exc: Exception) -> None:
         self._metrics.store_errors.inc()
         log.error("key store unavailable", extra={"error_type": type(exc).__name__, "policy": self.failure_policy})
         if self.failure_policy == "closed":

@@ -11,13 +11,12 @@ import time
 from typing import Any
 
 from pydantic import ValidationError
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, new_key_id
 from serving.audit.records import cli_record
 from serving.audit.trail import AuditTrail, ChainContended
 from serving.settings import KeySettings, choices_of, kind_of, load_for_command
+from serving.store.connection import STORE_ERRORS, connect_store
 
 
 def _settings(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +94,9 @@ async def run(args: argparse.Namespace, store: KeyStore) -> dict[str, Any] | lis
     return (await store.update(args.key_id, **changes)).public()
 
 
+_NOT_RECORDED: tuple[type[Exception], ...] = (*STORE_ERRORS, ChainContended)
+_FAILED: tuple[type[Exception], ...] = (ValueError, *STORE_ERRORS)
+
 _ACTIONS = {
     "create": "key.created",
     "list": "keys.listed",
@@ -114,7 +116,7 @@ def main(argv: list[str]) -> int:
         return 2
 
     async def execute() -> dict[str, Any] | list[dict[str, Any]]:
-        redis = Redis.from_url(config.store.redis_url or "", socket_timeout=5)
+        redis = connect_store(config.store, socket_timeout=5)
         try:
             result = await run(args, KeyStore(redis))
             if config.audit.enabled:  # the CLI is an administrator too: its actions join the audit trail
@@ -122,7 +124,7 @@ def main(argv: list[str]) -> int:
                 record = cli_record(_ACTIONS[args.command], target, instance=socket.gethostname(), at=time.time())
                 try:
                     await AuditTrail(redis, key=config.audit.chain_key).append([record])
-                except (RedisError, ChainContended) as exc:  # done is done: say so, don't fail it
+                except _NOT_RECORDED as exc:  # done is done: say so, don't fail it
                     print(f"warning: the action was not added to the audit trail: {exc}", file=sys.stderr)
             return result
         finally:
@@ -133,7 +135,7 @@ def main(argv: list[str]) -> int:
     except KeyNotFound as exc:
         print(f"error: no key with id {exc}", file=sys.stderr)
         return 1
-    except (ValueError, RedisError) as exc:
+    except _FAILED as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(result, indent=2))

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
-from redis.asyncio import Redis
 
 from serving.settings import KeySettings, check_models, kind_of
-from serving.store.connection import KEY_INDEX, LuaScript, decode, key_for
+from serving.store.connection import KEY_INDEX, LuaScript, Store, decode, key_for
 
 
 def hash_key(secret: str) -> str:
@@ -93,7 +92,7 @@ class KeyManagedByConfig(ValueError):
 
 
 class KeyStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Store) -> None:
         self._redis = redis
 
     async def create(self, record: KeyRecord, secret: str | None = None) -> tuple[KeyRecord, str]:

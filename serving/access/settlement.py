@@ -12,11 +12,9 @@ from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
-from redis.exceptions import RedisError, ResponseError
-
 from serving.access.limits import Grant, day_name
 from serving.observability.metrics import Metrics
-from serving.store.connection import CommandRunner, LuaScript, key_for
+from serving.store.connection import STORE_ERRORS, CommandRunner, LuaScript, key_for, passing
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +103,11 @@ class Settlements:
     async def _apply(self, settlement: Settlement) -> bool:
         try:
             await self._script.run(self._redis, settlement[0], settlement[1])
-        except ResponseError as exc:  # the store answered "no" (WRONGTYPE, OOM): retrying cannot help
+        except STORE_ERRORS as exc:
             self._metrics.store_errors.inc()
-            log.error("usage settlement refused by the store", extra={"error_type": type(exc).__name__})
-            return True
-        except RedisError as exc:
-            self._metrics.store_errors.inc()
+            if not passing(exc):  # the store answered "no" (WRONGTYPE, OOM): retrying cannot help
+                log.error("usage settlement refused by the store", extra={"error_type": type(exc).__name__})
+                return True
             if len(self._backlog) == self._backlog.maxlen:
                 log.error("usage backlog full: dropping the oldest settlement")
             self._backlog.append(settlement)

@@ -13,11 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from redis.exceptions import RedisError
-
 from serving.access.keys import STATIC_PREFIX, KeyRecord, KeyStore, hash_key
 from serving.background import stop_task
 from serving.settings import StaticKey
+from serving.store.connection import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ class StaticKeys:
         try:
             await self.install()
             return
-        except RedisError as exc:
+        except STORE_ERRORS as exc:
             log.error("could not reconcile config keys; retrying", extra={"error_type": type(exc).__name__})
 
         async def reconcile() -> None:
@@ -50,7 +49,7 @@ class StaticKeys:
                     await self.install()
                     log.info("config keys reconciled")
                     return
-                except RedisError as exc:
+                except STORE_ERRORS as exc:
                     log.error("could not reconcile config keys; retrying", extra={"error_type": type(exc).__name__})
 
         self._task = asyncio.get_running_loop().create_task(reconcile())

@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from redis.asyncio import Redis
-
 from serving.access.keys import KeyStore
 from serving.errors import InvalidRequest
-from serving.store.connection import decode, key_for
+from serving.store.connection import Store, decode, key_for
 
 MAX_DAYS = 366
 
@@ -37,7 +35,7 @@ class UsageRange:
 
 
 class UsageReader:
-    def __init__(self, redis: Redis, keys: KeyStore) -> None:
+    def __init__(self, redis: Store, keys: KeyStore) -> None:
         self._redis = redis
         self._keys = keys
 

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from serving.audit.chain import ChainWalk, Verdict, anchor_mac, verify
 from serving.audit.reader import AuditQuery, export
 from serving.audit.trail import AuditTrail
 from serving.settings import load_for_command
+from serving.store.connection import STORE_ERRORS, connect_store
 
 
 def _moment(text: str) -> datetime:
@@ -128,7 +127,7 @@ def main(argv: list[str]) -> int:
         return 2
 
     async def execute() -> int:
-        redis = Redis.from_url(config.store.redis_url or "", socket_timeout=10)
+        redis = connect_store(config.store, socket_timeout=10)
         trail = AuditTrail(redis, key=config.audit.chain_key)
         try:
             if args.command == "verify":
@@ -143,6 +142,6 @@ def main(argv: list[str]) -> int:
 
     try:
         return asyncio.run(execute())
-    except RedisError as exc:
+    except STORE_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -20,11 +20,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from serving.audit.chain import GENESIS, anchor_mac, link
-from serving.store.connection import LuaScript, decode
+from serving.store.connection import LuaScript, Store, decode
 
 STREAM = "pc:{audit}:log"
 HEAD = "pc:{audit}:head"  # seq and hash of the newest record
@@ -49,7 +48,7 @@ return redis.call('XTRIM', KEYS[2], 'MINID', '=', ARGV[3])
 
 
 class AuditTrail:
-    def __init__(self, redis: Redis, *, key: str | None = None) -> None:
+    def __init__(self, redis: Store, *, key: str | None = None) -> None:
         self._redis = redis
         self.key = key.encode() if key else None
 

@@ -15,15 +15,16 @@ import logging
 import time
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from serving.audit.spool import Spool
 from serving.audit.trail import AuditTrail, ChainContended
 from serving.background import stop_task
 from serving.observability.metrics import Metrics
 from serving.settings import AuditConfig
+from serving.store.connection import STORE_ERRORS
 
 log = logging.getLogger(__name__)
+# Why a flush did not reach the store: it is down, the spool's disk failed, or another writer won.
+_UNWRITTEN: tuple[type[Exception], ...] = (*STORE_ERRORS, OSError, ChainContended)
 
 FLUSH_GRACE_SECONDS = 10.0  # a flush's store calls time out well within this
 
@@ -89,7 +90,7 @@ class AuditWriter:
                 await self.flush()
                 if not self._stopping:
                     await self._maintain()
-            except RedisError as exc:  # the next flush finds out and spools
+            except STORE_ERRORS as exc:  # the next flush finds out and spools
                 log.warning("audit: maintenance skipped", extra={"error_type": type(exc).__name__})
             except Exception:  # the writer must outlive any one failure
                 log.exception("audit writer: flush failed")
@@ -109,7 +110,7 @@ class AuditWriter:
             except asyncio.CancelledError:
                 self._queue[:0] = batch  # cut short (a stop past its grace): the final flush takes it
                 raise
-            except (RedisError, OSError, ChainContended) as exc:
+            except _UNWRITTEN as exc:
                 self._store_failed(exc)
                 await self._to_spool(batch)
                 return
@@ -132,7 +133,7 @@ class AuditWriter:
                 self._metrics.audit_records.labels("replayed").inc(min(sent, len(records)))
                 if records:
                     log.info("audit: spooled records replayed", extra={"records": len(records)})
-        except (RedisError, OSError, ChainContended) as exc:
+        except _UNWRITTEN as exc:
             self._store_failed(exc)
             return False
         self._metrics.audit_spooled_bytes.set(spool.bytes)

@@ -220,10 +220,19 @@ class Backend:
     # -- talking to an endpoint -----------------------------------------------------------
 
     async def post(
-        self, endpoint: Endpoint, path: str, data: bytes, request_id: str, *, stream: bool = True
+        self,
+        endpoint: Endpoint,
+        path: str,
+        data: bytes,
+        request_id: str,
+        *,
+        stream: bool = True,
+        extra: dict[str, str] | None = None,
     ) -> aiohttp.ClientResponse:
-        """Send a JSON body; return once the status line and headers arrived (body unread)."""
+        """Send a JSON body (`extra`: more headers, a traceparent); return at the headers."""
         headers = {**self._headers, "x-request-id": request_id}
+        if extra:
+            headers.update(extra)
         try:
             if not stream:
                 return await self.session.post(endpoint.base_url + path, data=data, headers=headers)

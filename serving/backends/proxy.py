@@ -8,6 +8,7 @@ import logging
 import time
 
 import aiohttp
+from opentelemetry.trace import Span
 
 from serving.backends.backend import Backend
 from serving.backends.balancer import affinity_key
@@ -28,6 +29,7 @@ from serving.errors import (
     backend_error,
 )
 from serving.observability.metrics import Metrics
+from serving.observability.tracing import OPERATIONS, Tracing, end_attempt
 from serving.privacy.policy import DataGuard
 from serving.privacy.restoration import restore_body
 
@@ -41,10 +43,13 @@ _PASSED_HEADERS = ("retry-after", "retry-after-ms")
 
 
 class Proxy:
-    def __init__(self, *, registry: BackendRegistry, metrics: Metrics, guard: DataGuard) -> None:
+    def __init__(
+        self, *, registry: BackendRegistry, metrics: Metrics, guard: DataGuard, tracing: Tracing | None = None
+    ) -> None:
         self._registry = registry
         self._metrics = metrics
         self._guard = guard
+        self._tracing = tracing if tracing is not None and tracing.enabled else None
 
     def self_hosted(self, alias: str) -> bool:
         return self._registry.self_hosted(alias)
@@ -69,15 +74,23 @@ class Proxy:
         screening = reply.screening = self._guard.screening(request.body)
         for position, backend in enumerate(self._registry.candidates(alias)):
             # The backend's data policy first: identifiers redacted, or this backend skipped.
+            guarding = self._step("phi_guard", backend)
             try:
                 outgoing = await self._guard.outgoing(
                     backend=backend.name, policy=backend.policy, grant=request.grant, screening=screening
                 )
+                if guarding is not None:
+                    guarding.set_attribute("pearcare.data_policy", outgoing.policy)
                 sent_id = outgoing.request_id(request.request_id)  # a pseudonym for a non-allow backend
             except PhiNotAllowed as refusal:
+                if guarding is not None:
+                    guarding.set_attribute("pearcare.data_policy", "block")
                 reply.data_policy = "block"
                 phi_refusal = refusal
                 continue
+            finally:
+                if guarding is not None:
+                    guarding.end()
             reply.data_policy = outgoing.policy
             # A body the backend cannot be sent is the client's 400, before anything is opened.
             # Kept state only where nothing was redacted: placeholders restart at [NAME_1] in
@@ -93,6 +106,9 @@ class Proxy:
             deadline = time.monotonic() + backend.config.concurrency.max_wait_seconds  # for every attempt here
             while True:  # the tier's endpoints, until one answers
                 asked = time.perf_counter()
+                waiting = (
+                    self._tracing.step("queue_wait", **{"pearcare.backend": backend.name}) if self._tracing else None
+                )
                 try:
                     endpoint = await backend.acquire(
                         key=key, priority=request.priority, exclude=tried, deadline=deadline
@@ -107,22 +123,26 @@ class Proxy:
                     if not tried:
                         last_error = exhausted
                     break
+                finally:
+                    if waiting is not None:
+                        waiting.end()
                 tried.add(endpoint)
                 self._opened(backend, endpoint)
+                attempt, trace_headers = self._attempt(api, backend, endpoint)
                 sent = time.perf_counter()
                 try:
-                    response = await backend.post(endpoint, api.path, data, sent_id, stream=stream)
+                    response = await backend.post(endpoint, api.path, data, sent_id, stream=stream, extra=trace_headers)
                     self._metrics.backend_response_start.labels(backend.name).observe(time.perf_counter() - sent)
                 except APIError as unreachable:
                     outcome = "timeout" if isinstance(unreachable, BackendTimeout) else "unreachable"
-                    self._closed(backend, endpoint, outcome)
+                    self._closed(backend, endpoint, outcome, attempt)
                     last_error = unreachable
                     continue
                 except BaseException:  # cancelled (the client hung up) while waiting for the first byte
-                    self._closed(backend, endpoint, "cancelled")
+                    self._closed(backend, endpoint, "cancelled", attempt)
                     raise
                 if response.status >= 400:
-                    refused = await self._error_from(backend, endpoint, response, api, alias)
+                    refused = await self._error_from(backend, endpoint, response, api, alias, attempt)
                     last_error = refused
                     if response.status in _CREDENTIALS_REFUSED:
                         backend.failed(refused)  # every endpoint has the same key: the whole tier
@@ -143,7 +163,7 @@ class Proxy:
                         backend=backend.name,
                         started=request.started,
                         forward_usage=request.forward_usage,
-                        on_finish=functools.partial(self._stream_finished, backend, endpoint),
+                        on_finish=functools.partial(self._stream_finished, backend, endpoint, attempt),
                         strip_null_usage=api.strips_null_usage,
                         responses=api.typed_events,
                         read_timeout=backend.config.timeouts.read,
@@ -152,7 +172,7 @@ class Proxy:
                         else api.stream_restorer(outgoing.redaction, json_content=outgoing.json_content),
                     )
                     return
-                raw = await self._read_body(backend, endpoint, response)
+                raw = await self._read_body(backend, endpoint, response, attempt)
                 reply.usage = usage_of(raw)
                 if outgoing.redaction is not None:
                     raw = restore_body(raw, outgoing.redaction, json_content=outgoing.json_content)
@@ -167,7 +187,9 @@ class Proxy:
             raise last_error
         raise phi_refusal
 
-    async def _read_body(self, backend: Backend, endpoint: Endpoint, response: aiohttp.ClientResponse) -> bytes:
+    async def _read_body(
+        self, backend: Backend, endpoint: Endpoint, response: aiohttp.ClientResponse, attempt: Span | None
+    ) -> bytes:
         outcome = "error"
         try:
             raw = await response.read()
@@ -178,11 +200,17 @@ class Proxy:
             raise BackendUnavailable(f"Backend `{backend.name}` broke off ({type(exc).__name__}).") from exc
         finally:
             response.release()
-            self._closed(backend, endpoint, outcome)
+            self._closed(backend, endpoint, outcome, attempt, response.status)
         return raw
 
     async def _error_from(
-        self, backend: Backend, endpoint: Endpoint, response: aiohttp.ClientResponse, api: WireApi, alias: str
+        self,
+        backend: Backend,
+        endpoint: Endpoint,
+        response: aiohttp.ClientResponse,
+        api: WireApi,
+        alias: str,
+        attempt: Span | None,
     ) -> APIError:
         try:
             raw = await response.read()
@@ -190,7 +218,7 @@ class Proxy:
             raw = b""
         finally:
             response.release()
-            self._closed(backend, endpoint, f"http_{response.status // 100}xx")
+            self._closed(backend, endpoint, f"http_{response.status // 100}xx", attempt, response.status)
         if api.optional_endpoint and response.status in (404, 405, 501):
             return InvalidRequest(
                 f"The model `{alias}` does not serve {api.name}.", param="model", code="model_not_supported"
@@ -211,7 +239,27 @@ class Proxy:
         self._metrics.backend_in_flight.labels(backend.name).inc()
         self._metrics.endpoint_in_flight.labels(backend.name, endpoint.name).inc()
 
-    def _closed(self, backend: Backend, endpoint: Endpoint, outcome: str) -> None:
+    def _step(self, name: str, backend: Backend) -> Span | None:
+        return None if self._tracing is None else self._tracing.step(name, **{"pearcare.backend": backend.name})
+
+    def _attempt(self, api: WireApi, backend: Backend, endpoint: Endpoint) -> tuple[Span | None, dict[str, str] | None]:
+        """The attempt's span, and its traceparent for a self-hosted backend only: a third-party
+        API (OpenAI) gets no header that ties its requests to ours."""
+        if self._tracing is None:
+            return None, None
+        span, carrier = self._tracing.backend_attempt(
+            OPERATIONS.get("/v1" + api.path, api.name),
+            backend=backend.name,
+            provider=backend.config.kind,
+            model=backend.config.model,
+            endpoint=endpoint.name,
+        )
+        return span, (carrier if backend.config.kind == "vllm" else None)
+
+    def _closed(
+        self, backend: Backend, endpoint: Endpoint, outcome: str, attempt: Span | None = None, status: int | None = None
+    ) -> None:
+        end_attempt(attempt, outcome, status)
         backend.release(endpoint)
         self._metrics.queue_depth.labels(backend.name).set(backend.queued)
         self._metrics.endpoint_breaker.labels(backend.name, endpoint.name).set(STATE_VALUE[endpoint.breaker.state])
@@ -219,15 +267,15 @@ class Proxy:
         self._metrics.endpoint_in_flight.labels(backend.name, endpoint.name).dec()
         self._metrics.backend_requests.labels(backend.name, outcome).inc()
 
-    def _stream_finished(self, backend: Backend, endpoint: Endpoint, relay: StreamRelay) -> None:
+    def _stream_finished(self, backend: Backend, endpoint: Endpoint, attempt: Span | None, relay: StreamRelay) -> None:
         """The endpoint's bookkeeping when its stream ends (what the stream carried stays on
         the relay, for the request's owner to read)."""
         if relay.abandoned:  # admission refused it: neither the backend's failure nor the client's
-            self._closed(backend, endpoint, "refused")
+            self._closed(backend, endpoint, "refused", attempt)
             return
         if relay.failed:
             backend.failed(BackendFailed(f"Backend `{backend.name}` broke off a stream."), endpoint)
             outcome = "backend_failed"
         else:
             outcome = "ok" if relay.completed else "client_disconnected"
-        self._closed(backend, endpoint, outcome)
+        self._closed(backend, endpoint, outcome, attempt, 200)

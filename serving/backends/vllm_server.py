@@ -53,6 +53,8 @@ class VllmServer:
     env: Mapping[str, str] = field(default_factory=dict)
     log_path: Path | None = None
     chat_template: Path = TOOL_CHAT_TEMPLATE  # an installed package has no configs/: images name their copy
+    # OTLP/HTTP traces endpoint: vLLM continues the façade's traces (the traceparent it is sent).
+    otlp_traces_endpoint: str | None = None
     _process: subprocess.Popen[bytes] | None = None
     _tmpdir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -89,12 +91,15 @@ class VllmServer:
             # enforced by structured outputs whatever the parser.
             *("--enable-auto-tool-choice", "--tool-call-parser", "pythonic"),
             *("--chat-template", str(self.chat_template)),
+            *(("--otlp-traces-endpoint", self.otlp_traces_endpoint) if self.otlp_traces_endpoint else ()),
             *self.engine_args,
         ]
 
     def start(self) -> None:
         self._tmpdir = tempfile.TemporaryDirectory(prefix="vllm-")
         env = {**os.environ, **OFFLINE_ENV, **self.env, "TMPDIR": self._tmpdir.name}
+        if self.otlp_traces_endpoint:
+            env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "http/protobuf"  # as the façade exports (not gRPC)
         if self.api_key:  # through the environment: a command line is visible to every user of the host
             env["VLLM_API_KEY"] = self.api_key
         log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - None: our own output

@@ -19,6 +19,7 @@ from orchestrator.state import ConsultationRequest, ConsultationState, StageErro
 from serving.consultation.outcome import ConsultationOutcome
 from serving.errors import InvalidRequest
 from serving.observability.metrics import Metrics
+from serving.observability.tracing import Tracing
 from serving.settings import ConsultationConfig
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ class ConsultationService:
         self._client: httpx2.AsyncClient | None = None
 
     @classmethod
-    def from_config(cls, config: ConsultationConfig | None, metrics: Metrics) -> ConsultationService | None:
+    def from_config(
+        cls, config: ConsultationConfig | None, metrics: Metrics, tracing: Tracing | None = None
+    ) -> ConsultationService | None:
         """The graph, its code set (~2 s, ~200 MB) and directory, loaded and validated at start;
         None when the config has no consultation section."""
         if config is None:
@@ -60,7 +63,11 @@ class ConsultationService:
         from orchestrator.directory import ProviderDirectory
         from orchestrator.graph import build_graph
 
-        graph = build_graph(code_set=IcdCodeSet(), directory=ProviderDirectory.load(config.providers_file))
+        graph = build_graph(
+            code_set=IcdCodeSet(),
+            directory=ProviderDirectory.load(config.providers_file),
+            tracer=tracing.tracer if tracing is not None and tracing.enabled else None,
+        )
         return cls(graph=graph, config=config, metrics=metrics)
 
     def connect(self, app: Any) -> None:

@@ -5,6 +5,7 @@ endpoints are served here directly (endpoints.py); every other route goes on to 
 
 from __future__ import annotations
 
+from opentelemetry.trace import Span
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.access.settlement import Settlements
@@ -17,6 +18,7 @@ from serving.gateway.finish import Finisher
 from serving.gateway.record import RequestRecord
 from serving.observability.logs import request_id_var
 from serving.observability.metrics import Metrics
+from serving.observability.tracing import UNTRACED_PATHS, Tracing, describe_request
 
 
 class RequestEntry:
@@ -28,8 +30,10 @@ class RequestEntry:
         metrics: Metrics,
         settlements: Settlements,
         audit: AuditWriter | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._app = app
+        self._tracing = tracing
         self._generation = generation
         self._metrics = metrics
         self._settlements = settlements
@@ -42,6 +46,15 @@ class RequestEntry:
             return
         record = RequestRecord.from_scope(scope)
         scope.setdefault("state", {})["record"] = record
+        if self._tracing is not None and self._tracing.enabled and not scope["path"].startswith(UNTRACED_PATHS):
+            with self._tracing.request(scope["method"], scope["headers"]) as span:
+                await self._handle(scope, receive, send, record, span)
+        else:
+            await self._handle(scope, receive, send, record, None)
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, record: RequestRecord, span: Span | None
+    ) -> None:
         token = request_id_var.set(record.request_id)
         request_id_header = (b"x-request-id", record.request_id.encode())
         status = 500
@@ -73,6 +86,10 @@ class RequestEntry:
             try:
                 route = generation_route or getattr(scope.get("route"), "path", None) or "unmatched"
                 self._finisher.finish(record, method=scope["method"], route=route, status=status, audited=audited)
+                if span is not None:
+                    describe_request(
+                        span, {"method": scope["method"], **record.trace_facts()}, route=route, status=status
+                    )
             finally:
                 self._settlements.request_closed()
                 request_id_var.reset(token)

@@ -23,6 +23,7 @@ from serving.gateway.apis import Api
 from serving.gateway.disconnect import unless_disconnected
 from serving.gateway.record import RequestRecord
 from serving.images import ImageGuard
+from serving.observability.tracing import Tracing
 from serving.protocol import RequestBody, validate
 
 
@@ -37,7 +38,9 @@ class GenerationPipeline:
         images: ImageGuard,
         cache: ResponseCache,
         overlap_admission: bool = True,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing if tracing is not None and tracing.enabled else None
         self._admission = admission
         self._proxy = proxy
         self._catalog = catalog
@@ -82,7 +85,11 @@ class GenerationPipeline:
             early_send = _Send(self._dispatch(api, parsed.model, forwarded, forward_usage, record))
             early = asyncio.ensure_future(self._proxy.send(early_send.dispatch, early_send.reply))
         try:
-            alias = await self.admit(api, key_hash, parsed, prompt_tokens=prompt_tokens, record=record)
+            if self._tracing is None:
+                alias = await self.admit(api, key_hash, parsed, prompt_tokens=prompt_tokens, record=record)
+            else:
+                with self._tracing.step("admission"):
+                    alias = await self.admit(api, key_hash, parsed, prompt_tokens=prompt_tokens, record=record)
         except BaseException:
             if early is not None and early_send is not None:
                 try:

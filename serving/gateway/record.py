@@ -86,6 +86,21 @@ class RequestRecord:
         self.prompt_tokens = prompt if isinstance(prompt, int) else None
         self.completion_tokens = completion if isinstance(completion, int) else 0
 
+    def trace_facts(self) -> dict[str, Any]:
+        """What the request's span says of it (serving/observability/tracing.py): names, counts
+        and outcomes, never text. None values are left off."""
+        return {
+            "gen_ai.request.model": self.alias,
+            "gen_ai.response.model": self.backend_model,
+            "gen_ai.usage.input_tokens": self.prompt_tokens,
+            "gen_ai.usage.output_tokens": self.completion_tokens,
+            "pearcare.backend": self.backend,
+            "pearcare.outcome": self.outcome,
+            "pearcare.data_policy": self.data_policy,
+            "pearcare.identifiers_detected": sum(self.phi_counts.values()) if self.phi_counts else None,
+            "pearcare.request_id": self.request_id,
+        }
+
     def take_stream(self) -> None:
         """What the relayed stream carried, once it has ended (or was never read: closed now)."""
         relay = self.stream

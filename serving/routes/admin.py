@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field, model_validator
-from redis.exceptions import RedisError
 
 from serving.access.keys import KeyManagedByConfig, KeyNotFound, KeyRecord, new_key_id
 from serving.access.usage import UsageRange
@@ -18,6 +17,7 @@ from serving.errors import APIError, InvalidRequest, StoreUnavailable
 from serving.gateway.record import RequestRecord
 from serving.services import Services
 from serving.settings import BACKEND_LISTS, KeySettings
+from serving.store.connection import STORE_ERRORS
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
 
@@ -136,7 +136,7 @@ async def audit_records(
     )
     try:
         found = await reader.page(services.audit_trail, query, after=after, limit=limit)
-    except RedisError:
+    except STORE_ERRORS:
         raise StoreUnavailable("The audit trail's store is unavailable. Retry shortly.") from None
     return {
         "object": "list",

@@ -17,6 +17,7 @@ from serving.settings.process import DEFAULT_CONFIG, REPO_ROOT, Settings, load_f
 from serving.settings.server import CacheConfig, ConsultationConfig, ImagesConfig, ServerConfig
 from serving.settings.store import AuditConfig, StoreConfig
 from serving.settings.substitution import MISSING, ConfigError, substitute_env
+from serving.settings.tracing import TracingConfig
 
 __all__ = [
     "BACKEND_LISTS",
@@ -41,6 +42,7 @@ __all__ = [
     "StaticKey",
     "StoreConfig",
     "Timeouts",
+    "TracingConfig",
     "check_models",
     "choices_of",
     "kind_of",

@@ -16,6 +16,7 @@ from serving.settings.keys import StaticKey
 from serving.settings.server import CacheConfig, ConsultationConfig, ImagesConfig, ServerConfig
 from serving.settings.store import AuditConfig, StoreConfig
 from serving.settings.substitution import MISSING, ConfigError, substitute_env
+from serving.settings.tracing import TracingConfig
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class ServingConfig(BaseModel):
     audit: AuditConfig = AuditConfig()
     images: ImagesConfig = ImagesConfig()
     cache: CacheConfig = CacheConfig()
+    tracing: TracingConfig = TracingConfig()
 
     @model_validator(mode="after")
     def _consultation_stages_use_known_aliases(self) -> ServingConfig:
@@ -115,6 +117,9 @@ def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
     for name in ("metrics_token", "metrics_port"):
         if server.get(name) is MISSING or server.get(name) == "":
             server[name] = None
+    tracing = dict(raw.get("tracing") or {})
+    if tracing.get("otlp_endpoint") is MISSING or tracing.get("otlp_endpoint") == "":
+        tracing["otlp_endpoint"] = None  # OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset: tracing off
     return {
         **raw,
         "backends": backends,
@@ -123,6 +128,7 @@ def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
         "store": store,
         "server": server,
         **({"audit": audit} if audit else {}),
+        **({"tracing": tracing} if tracing else {}),
     }
 
 

@@ -6,16 +6,22 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from serving.settings.store_address import parse_store_url
 
 
 class StoreConfig(BaseModel):
     """Keys, limits and usage live in Redis; without redis_url, in-process (single instance only)."""
 
     model_config = ConfigDict(extra="forbid")
-    redis_url: str | None = None
+    redis_url: str | None = Field(
+        None,
+        description="redis://, rediss:// or unix:// for one server; redis+sentinel://host:26379[,host:port…]/service "
+        "for the primary Sentinel names; redis+cluster://host:port[,host:port…] for a Redis Cluster (README: High "
+        "availability)",
+    )
     failure_policy: Literal["open", "closed"] = "closed"
     max_connections: int = Field(
         64,
@@ -51,13 +57,13 @@ class StoreConfig(BaseModel):
     def _store_needs_credentials(self) -> StoreConfig:
         # Any pod or container that can reach an unauthenticated Redis can read usage, rewrite
         # limits or insert a key record: the façade's own auth would be only as strong as that.
-        if self.redis_url and not self.allow_unauthenticated_store:
-            url = urlsplit(self.redis_url)
-            if url.scheme in ("redis", "rediss") and not url.password:
+        if self.redis_url:
+            address = parse_store_url(self.redis_url)  # a malformed URL fails here, at load
+            if not address.authenticated and not self.allow_unauthenticated_store:
                 raise ValueError(
                     "store.redis_url has no credentials: use redis://:PASSWORD@host:port/0 (or user:password for "
-                    "an ACL user; rediss:// for TLS), or set store.allow_unauthenticated_store: true for a "
-                    "development Redis"
+                    "an ACL user; rediss:// for TLS; the same for redis+sentinel:// and redis+cluster://), or set "
+                    "store.allow_unauthenticated_store: true for a development Redis"
                 )
         return self
 

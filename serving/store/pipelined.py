@@ -11,7 +11,9 @@ pipelines too, in Rust, but its replies cross from its own thread back to the ev
 36-39 µs. Everything else (keys, usage, audit, admin) stays on redis-py.
 
 The connection follows the store URL: host and port or a unix socket, user and password (AUTH),
-database (SELECT), and rediss:// with redis-py's own TLS options (ssl_*).
+database (SELECT), and rediss:// with redis-py's own TLS options (ssl_*). Behind Sentinel, each
+new connection asks the Sentinels for the primary and checks its ROLE; a READONLY reply (the
+primary was demoted while connected) drops the connection and the command is sent once more.
 
 Failures are redis-py's exception classes, so store.failure_policy keeps its meaning, and every
 waiting request learns of one at the same moment:
@@ -38,17 +40,21 @@ import asyncio
 import collections
 import contextlib
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import hiredis
 from redis._parsers.base import BaseParser
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import InvalidResponse, RedisError
+from redis.exceptions import InvalidResponse, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 READ_SIZE = 65536
-WATCH_FRACTION = 10  # the timeout watch wakes every socket_timeout / 10
+WATCH_FRACTION = 10
+# A primary that stopped taking writes: demoted (READONLY), or without the replicas
+# min-replicas-to-write asks for (NOREPLICAS). Behind Sentinel, a failover is under way.
+_NOT_A_PRIMARY = frozenset({"READONLY", "NOREPLICAS"})  # the timeout watch wakes every socket_timeout / 10
 
 Command = tuple[str | int | bytes, ...]
 
@@ -57,7 +63,21 @@ class PipelinedRedis:
     """execute_command() as redis-py's client has it, over one shared connection (made on first
     use, and again after it broke)."""
 
-    def __init__(self, url: str, *, socket_timeout: float = 1.0, connect_timeout: float = 1.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        locate: Callable[[], Awaitable[tuple[str, int]]] | None = None,
+        follow_seconds: float = 0.5,
+        socket_timeout: float = 1.0,
+        connect_timeout: float = 1.0,
+    ) -> None:
+        """`locate`: where to connect (host, port), asked before each connection: a Sentinel's
+        current primary, which must then say it is one (ROLE), and asked again every
+        `follow_seconds` while connected. Without it, the URL's host."""
+        self._locate = locate
+        self._follow_seconds = follow_seconds
+        self._following: asyncio.Task[None] | None = None
         options: dict[str, Any] = dict(parse_url(url))
         connection_class = options.pop("connection_class", None)
         self._unix_path: str | None = options.get("path") if connection_class is UnixDomainSocketConnection else None
@@ -86,10 +106,18 @@ class PipelinedRedis:
         except (RedisConnectionError, RedisTimeoutError):
             if link.broken is None or self._closed:  # an error reply (e.g. NOAUTH), or closing
                 raise
+        except ResponseError as refused:
+            if self._locate is None or self._closed or refused.status_code not in _NOT_A_PRIMARY:
+                raise
+            # The primary was demoted under us, or lost its replicas: drop it, ask the Sentinels again.
+            link.drop(RedisConnectionError("The store's primary stopped taking writes."))
         return await (await self._connected()).call(command)  # the connection broke: once more on a new one
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._following is not None:
+            self._following.cancel()
+            await asyncio.gather(self._following, return_exceptions=True)
         if self._connecting is not None:
             self._connecting.cancel()
             await asyncio.gather(self._connecting, return_exceptions=True)
@@ -122,8 +150,28 @@ class PipelinedRedis:
         self._connecting = None
         if not attempt.cancelled() and attempt.exception() is None:
             self._link = attempt.result()
+            if self._locate is not None and self._following is None and not self._closed:
+                self._following = asyncio.create_task(self._follow(self._locate))
+
+    async def _follow(self, locate: Callable[[], Awaitable[tuple[str, int]]]) -> None:
+        """Leave a primary the Sentinels no longer name. A failover promotes the replica at
+        once but demotes a live old primary only later (seconds): until then it still takes
+        writes, which its resync then drops. Asking every half second bounds that window."""
+        while not self._closed:
+            await asyncio.sleep(self._follow_seconds)
+            link = self._link
+            if link is None or link.broken is not None:
+                continue
+            try:
+                named = await locate()
+            except RedisError:
+                continue  # no Sentinel answers: the connection itself says whether it still works
+            if named != (self._host, self._port):
+                link.drop(RedisConnectionError(f"The Sentinels name another primary ({named[0]}:{named[1]})."))
 
     async def _connect(self) -> _Link:
+        if self._locate is not None:
+            self._host, self._port = await self._locate()
         try:
             if self._unix_path is not None:
                 opening = asyncio.open_unix_connection(self._unix_path)
@@ -139,6 +187,9 @@ class PipelinedRedis:
                 await link.call(("AUTH", *credentials))
             if self._db:
                 await link.call(("SELECT", self._db))
+            if self._locate is not None and (role := await link.call(("ROLE",))) and role[0] != b"master":
+                # The Sentinels' answer is behind a failover: this one is a replica now.
+                raise RedisConnectionError(f"The store at {self._where} is not the primary ({role[0]!r}).")
         except BaseException:
             await link.close(RedisConnectionError("The store connection could not be set up."))
             raise
@@ -180,6 +231,10 @@ class _Link:
         if isinstance(answer, RedisError):  # an error reply (AuthenticationError is not a ResponseError)
             raise answer
         return answer
+
+    def drop(self, reason: RedisError) -> None:
+        """Stop using this connection: every command waiting on it fails with `reason`."""
+        self._fail(reason)
 
     async def close(self, reason: RedisError) -> None:
         self._fail(reason)

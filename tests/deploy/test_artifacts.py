@@ -89,7 +89,11 @@ def test_compose_keeps_vllm_and_redis_on_an_internal_network_with_credentials() 
         assert networks_of(services[name]) == {"backend"}, name
         assert "ports" not in services[name], f"{name} publishes a port"
     reaching_backend = {name for name, service in services.items() if "backend" in networks_of(service)}
-    assert reaching_backend == {"vllm", "vllm-cpu", "vllm-vision", "redis", "api", "prometheus"}
+    # The collector and Tempo take spans from the api and vLLM (Tempo also answers Grafana).
+    assert reaching_backend == {
+        "vllm", "vllm-cpu", "vllm-vision", "redis", "api", "prometheus", "otel-collector", "tempo"
+    }  # fmt: skip
+    assert networks_of(services["otel-collector"]) == {"backend"} and "ports" not in services["otel-collector"]
     published = {name for name, service in services.items() if "ports" in service}
     assert published == {"api", "prometheus", "grafana"}
     assert services["prometheus"]["ports"][0].startswith("${PROMETHEUS_BIND:-127.0.0.1}:")

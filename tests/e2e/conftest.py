@@ -7,14 +7,26 @@ from collections.abc import Iterator
 
 import pytest
 
+from loadtests.devstack.otlp_receiver import OtlpReceiver
 from loadtests.devstack.vllm_cpu import VllmCpuServer
 from tests.support.stack import Facade, facade, facade_config, refused_url, vllm_backend
 
 
 @pytest.fixture(scope="session")
-def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmCpuServer]:
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    """Where the session's vLLM sends its spans (tests/e2e/test_tracing_vllm.py reads them)."""
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory: pytest.TempPathFactory, otlp_receiver: OtlpReceiver) -> Iterator[VllmCpuServer]:
     log_path = tmp_path_factory.mktemp("vllm") / "vllm.log"
-    server = VllmCpuServer(log_path=log_path, api_key="vllm-e2e-" + secrets.token_hex(12))
+    server = VllmCpuServer(
+        log_path=log_path,
+        api_key="vllm-e2e-" + secrets.token_hex(12),
+        otlp_traces_endpoint=otlp_receiver.endpoint,  # as Compose and Kubernetes run it with a collector
+    )
     server.check_installed()  # a clear failure (not a skip) when `make test` was bypassed
     with server:
         yield server

@@ -108,3 +108,25 @@ async def test_a_settlement_the_store_refuses_is_not_retried_for_ever(connect: C
     grant = Grant(record.id, key_hash, "t", None, 10, 0, True, False, {}, day=day_number(time.time()))
     await settlements.settle(grant, alias="medgemma", prompt=1, completion=1, failed=False)
     assert settlements.backlog == 0
+
+
+async def test_a_settlement_refused_while_a_failover_is_under_way_waits_and_is_replayed(
+    redis_server: RedisServer,
+) -> None:
+    """READONLY (the primary was demoted) is a failover's "not now", not a refusal: it waits."""
+    redis = Redis.from_url(redis_server.url)
+    try:
+        key_hash, record = await make_key(redis, tpm=1000)
+        settlements = Settlements(redis, metrics=Metrics())
+        grant = Grant(record.id, key_hash, "t", None, 10, 0, True, False, {}, day=day_number(time.time()))
+        await redis.execute_command("REPLICAOF", "127.0.0.1", "1")  # a replica now (of no one reachable)
+        await settlements.settle(grant, alias="medgemma", prompt=1, completion=1, failed=False)
+        assert settlements.backlog == 1
+        await redis.execute_command("REPLICAOF", "NO", "ONE")  # promoted: the failover ends
+        settlements.store_recovered()
+        await settlements.drain()
+        assert settlements.backlog == 0
+        usage = await redis.hgetall(key_for(key_hash, f"usage:{day_name(grant.day)}"))
+        assert int(usage[b"medgemma:requests"]) == 1
+    finally:
+        await redis.aclose()
