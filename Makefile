@@ -41,7 +41,8 @@ lint: install
 
 install: .venv/.installed
 
-# Debian packages the tests run for real: redis-server, prometheus (promtool + the scrape test),
+# Debian packages the tests run for real: redis-server (with redis-tools: redis-cli builds the test
+# clusters; the same binary runs the Sentinels), prometheus (promtool + the scrape test),
 # and gcc with Python's headers (the compiled red-flag rules: make compiled, tests/orchestrator/
 # test_compiled_rules.py; python3-dev when the interpreter has no Python.h).
 SYSTEM_TOOLS := redis-server prometheus gcc

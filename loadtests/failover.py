@@ -26,6 +26,7 @@ class Answer:
 class FailoverRun:
     answers: list[Answer] = field(default_factory=list)
     recorded: int = 0  # requests the key's usage holds once the façades' backlogs are replayed
+    resumed: bool = False  # every worker was served for serving_after_seconds after the kill
 
     @property
     def statuses(self) -> Counter[int]:
@@ -46,7 +47,8 @@ class FailoverRun:
 
     @property
     def lost(self) -> int:
-        """Served requests the usage does not hold (acknowledged writes the replica never got)."""
+        """Served requests the usage does not hold (acknowledged writes the replica never got);
+        negative: counted twice (a settlement that ran, its reply lost, replayed)."""
         return self.served - self.recorded
 
     def summary(self) -> dict[str, object]:
@@ -55,6 +57,7 @@ class FailoverRun:
             "statuses": dict(sorted(self.statuses.items())),
             "refused_with_retry_after": sum(1 for a in self.failed if a.status == 503 and a.retry_after),
             "outage_seconds": round(self.outage_seconds, 2),
+            "resumed": self.resumed,
             "served": self.served,
             "usage_recorded": self.recorded,
             "usage_lost": self.lost,
@@ -70,6 +73,7 @@ def run_failover(
     before_seconds: float = 2.0,
     serving_after_seconds: float = 3.0,
     limit_seconds: float = 60.0,
+    model: str = "medgemma",
 ) -> FailoverRun:
     """Load from `workers` threads; `kill()` after `before_seconds`; stop once every worker has
     been served for `serving_after_seconds` in a row after the kill (or at `limit_seconds`)."""
@@ -78,7 +82,7 @@ def run_failover(
     killed_at: list[float] = []
     stop = threading.Event()
     headers = {"authorization": f"Bearer {key}"}
-    body = {"model": "medgemma", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 2}
+    body = {"model": model, "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 2}
     served_since: dict[int, float] = {}
 
     def load(worker: int) -> None:
@@ -119,6 +123,7 @@ def run_failover(
                 if len(served_since) == workers and all(
                     now - since >= serving_after_seconds for since in served_since.values()
                 ):
+                    run.resumed = True
                     break
     finally:
         stop.set()

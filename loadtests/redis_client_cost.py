@@ -1,7 +1,9 @@
 """What one Redis script call costs the façade's process: redis-py's asyncio client (as the
 façade called admission and settlement until #16) against the one auto-pipelined connection
 they now run on (serving/store/pipelined.py: each call one write, replies matched in order by
-a reader task). Both run EVALSHA of the same script against a private redis-server.
+a reader task). Both run EVALSHA of the same script against a private redis-server; then
+redis-py's cluster client, which runs the scripts on a Redis Cluster, against a private
+3-primary cluster.
 
     .venv/bin/python -m loadtests.redis_client_cost [--calls 20000] [--concurrency 50]
 
@@ -23,7 +25,10 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from loadtests.devstack.redis_server import RedisServer
-from serving.settings import REPO_ROOT
+from loadtests.devstack.redis_topologies import RedisClusterGroup
+from serving.settings import REPO_ROOT, StoreConfig
+from serving.store.clients import connect_store
+from serving.store.connection import LuaScript
 from serving.store.pipelined import PipelinedRedis
 
 SCRIPT = "return redis.call('INCR', KEYS[1])"
@@ -64,23 +69,47 @@ async def via_pipelined_connection(url: str, calls: int, concurrency: int) -> tu
         await store.aclose()
 
 
+async def via_cluster_client(url: str, calls: int, concurrency: int) -> tuple[float, int]:
+    """redis-py's cluster client, as the façade runs scripts on a Redis Cluster
+    (serving/store/connection.py): it routes each call by its key's slot."""
+    client = connect_store(StoreConfig(redis_url=url))
+    try:
+        script = LuaScript(SCRIPT)  # EVALSHA, and EVAL once where the node lacks it
+
+        async def worker() -> None:
+            for _ in range(calls // concurrency):
+                await script.run(client, ["{cluster}"], [])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+        return seconds, int(await client.get("{cluster}") or 0)
+    finally:
+        await client.aclose()
+
+
 async def measure(calls: int, concurrency: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="redis-cost-") as workdir:
         server = RedisServer(Path(workdir))
         server.start()
+        cluster = RedisClusterGroup(Path(workdir) / "cluster", primaries=3)
+        cluster.start()
         try:
             redis_py, counted_redis_py = await via_redis_py(server.url, calls, concurrency)
             pipelined, counted_pipelined = await via_pipelined_connection(server.url, calls, concurrency)
+            on_cluster, counted_cluster = await via_cluster_client(cluster.url, calls, concurrency)
         finally:
             server.stop()
+            cluster.stop()
     done = calls // concurrency * concurrency
     return {
         "calls": done,
         "concurrency": concurrency,
         "redis_py_us_per_call": round(redis_py / done * 1e6, 1),
         "pipelined_us_per_call": round(pipelined / done * 1e6, 1),
+        "cluster_client_us_per_call": round(on_cluster / done * 1e6, 1),
         "ratio": round(redis_py / pipelined, 1),
-        "counted": {"redis_py": counted_redis_py, "pipelined": counted_pipelined},
+        "counted": {"redis_py": counted_redis_py, "pipelined": counted_pipelined, "cluster": counted_cluster},
     }
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry.trace import Status, StatusCode, Tracer
+from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 
 def traced(stage: str, node: Any, tracer: Tracer) -> Any:
@@ -17,14 +17,23 @@ def traced(stage: str, node: Any, tracer: Tracer) -> Any:
     writer) and whether it is a coroutine."""
     attributes = {"pearcare.consultation.stage": stage, "gen_ai.operation.name": "invoke_agent"}
 
+    def settle(current: Span, update: Any) -> Any:
+        """A stage records its failure in its update (orchestrator/nodes/common.py) instead of
+        raising: the span says so, with the error's type, never its message."""
+        failure = update.get("errors", {}).get(stage) if isinstance(update, dict) else None
+        if failure is not None:
+            current.set_status(Status(StatusCode.ERROR))
+            current.set_attribute("error.type", str(getattr(failure, "type", None) or "stage_error"))
+        return update
+
     @contextmanager
-    def span() -> Iterator[None]:
+    def span() -> Iterator[Span]:
         # An exception's message is not recorded: it may quote the patient's text.
         with tracer.start_as_current_span(
             f"consultation {stage}", attributes=attributes, record_exception=False, set_status_on_exception=False
         ) as current:
             try:
-                yield
+                yield current
             except Exception as exc:
                 current.set_status(Status(StatusCode.ERROR))
                 current.set_attribute("error.type", type(exc).__name__)
@@ -34,14 +43,14 @@ def traced(stage: str, node: Any, tracer: Tracer) -> Any:
 
         @functools.wraps(node)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            with span():
-                return await node(*args, **kwargs)
+            with span() as current:
+                return settle(current, await node(*args, **kwargs))
 
         return run_async
 
     @functools.wraps(node)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with span():
-            return node(*args, **kwargs)
+        with span() as current:
+            return settle(current, node(*args, **kwargs))
 
     return run

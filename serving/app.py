@@ -96,7 +96,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None, tracing
             if services.scripts is not services.redis:
                 await services.scripts.aclose()
             await services.redis.aclose()
-            services.tracing.shutdown()
+            await asyncio.to_thread(services.tracing.shutdown)  # exports what is left; the loop runs on
             services.metrics.process_exited(os.getpid())
 
     docs = config.server.api_docs  # off by default: the schema lists every route, admin included
@@ -135,7 +135,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None, tracing
         metrics=services.metrics,
         settlements=services.settlements,
         audit=services.audit,
-        tracing=services.tracing,
+        tracing=services.tracing if services.tracing.enabled else None,
     )
     return app
 

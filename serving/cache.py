@@ -20,7 +20,8 @@ import orjson
 
 from serving.observability.metrics import Metrics
 from serving.settings import CacheConfig
-from serving.store.connection import STORE_ERRORS, Store
+from serving.store.connection import Store
+from serving.store.errors import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from redis.exceptions import RedisClusterException, RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -264,6 +265,11 @@ def install_handlers(app: FastAPI) -> None:
             message = str(exc.detail) if exc.detail else HTTPStatus(exc.status_code).phrase
         return render(APIError(message, status=exc.status_code, headers=dict(exc.headers or {})))
 
+    @app.exception_handler(RedisError)
+    @app.exception_handler(RedisClusterException)
+    async def _store(request: Request, exc: Exception) -> Response:
+        return render_unexpected(exc)  # the store's 503 (here, not as a last resort: no 500 logged)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         return render_unexpected(exc)
@@ -271,6 +277,10 @@ def install_handlers(app: FastAPI) -> None:
 
 def render_unexpected(exc: Exception) -> Response:
     """A failure nobody foresaw: logged with its traceback (never the request's text), and the
-    client gets OpenAI's 500 envelope rather than a trace."""
+    client gets OpenAI's 500 envelope rather than a trace. The store failing under a route that
+    did not catch it (an admin read during a failover) is the store's 503, not a 500."""
+    if isinstance(exc, (RedisError, RedisClusterException)):
+        log.warning("store unavailable", extra={"error_type": type(exc).__name__})
+        return render(StoreUnavailable("The store is unavailable. Retry shortly.", headers={"retry-after": "1"}))
     log.error("unhandled error", exc_info=exc, extra={"error_type": type(exc).__name__})
     return render(APIError("The server had an error while processing your request.", status=500))

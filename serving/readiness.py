@@ -14,8 +14,8 @@ from serving.backends.registry import BackendRegistry
 from serving.background import Periodic
 from serving.observability.metrics import Metrics
 from serving.settings import StoreConfig
-from serving.settings.store_address import parse_store_url
-from serving.store.connection import STORE_ERRORS, Store
+from serving.store.connection import Store
+from serving.store.errors import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 _STORE_DOWN: tuple[type[Exception], ...] = (*STORE_ERRORS, TimeoutError)
@@ -36,6 +36,7 @@ class Readiness:
         self._exported: set[tuple[str, str]] = set()
         self._redis = redis
         self._store = store
+        self._store_kind = store.address.kind if store.address is not None else "in-process"
         self._latest: tuple[bool, dict[str, Any]] | None = None
         self._every = Periodic(self._probe_once, interval=interval_seconds, name="readiness", immediately=True)
 
@@ -93,7 +94,7 @@ class Readiness:
         except _STORE_DOWN as exc:
             store_up, error = False, type(exc).__name__
         report["store"] = {
-            "kind": parse_store_url(self._store.redis_url).kind if self._store.redis_url else "in-process",
+            "kind": self._store_kind,
             "state": "up" if store_up else "down",
             "error": error,
             "failure_policy": self._store.failure_policy,

@@ -26,7 +26,8 @@ from serving.observability.tracing import Tracing
 from serving.privacy.policy import DataGuard, shared_detector
 from serving.readiness import Readiness
 from serving.settings import ServingConfig
-from serving.store.connection import CommandRunner, Store, connect_script_runner, connect_store
+from serving.store.clients import connect_script_runner, connect_store
+from serving.store.connection import CommandRunner, Store
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ class Services:
     def build(cls, config: ServingConfig, metrics: Metrics | None = None, tracing: Tracing | None = None) -> Services:
         metrics = metrics or Metrics()
         tracing = tracing or Tracing(config.tracing)
+        spans = tracing if tracing.enabled else None  # None: the request path skips every tracing call
         registry = BackendRegistry(config)
         redis = connect_store(config.store)
         scripts = connect_script_runner(config.store, redis)
@@ -68,7 +70,7 @@ class Services:
             reinstall=static_keys.reinstall,
             on_store_recovered=settlements.store_recovered,
         )
-        consultations = ConsultationService.from_config(config.consultation, metrics, tracing)
+        consultations = ConsultationService.from_config(config.consultation, metrics, spans)
         secret = config.server.request_id_secret
         guard = DataGuard(
             detector=shared_detector,
@@ -92,13 +94,13 @@ class Services:
             catalog=catalog,
             generation=GenerationPipeline(
                 admission=admission,
-                proxy=Proxy(registry=registry, metrics=metrics, guard=guard, tracing=tracing),
+                proxy=Proxy(registry=registry, metrics=metrics, guard=guard, tracing=spans),
                 catalog=catalog,
                 default_max_tokens=config.store.default_max_tokens,
                 images=ImageGuard(config.images),
                 cache=ResponseCache(redis, config.cache, metrics),
                 overlap_admission=config.store.overlap_admission,
-                tracing=tracing,
+                tracing=spans,
             ),
             readiness=Readiness(
                 registry=registry,

@@ -7,6 +7,9 @@ Keys, limits and usage go to a private redis-server started beside it when one i
 (as fast as production's store: the in-process one runs the same Lua through an interpreter,
 a few milliseconds a request); without one, or with --embedded-store, they stay in-process.
 REDIS_URL set: that Redis.
+
+Tracing is off unless PEARCARE_OTLP_TRACES_ENDPOINT names a collector (OTLP/HTTP, e.g.
+http://127.0.0.1:4318/v1/traces): then the façade and vLLM both send their spans there.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.vllm_port,
         log_path=vllm_log,
         api_key=secrets.token_hex(24),  # only the façade talks to vLLM
+        otlp_traces_endpoint=os.environ.get("PEARCARE_OTLP_TRACES_ENDPOINT") or None,  # the façade's collector
     )
     env = {**os.environ, "DEV_API_KEY": key, "VLLM_BASE_URL": vllm.base_url, "VLLM_API_KEY": vllm.api_key or ""}
     # SIGTERM (kill, docker stop, an IDE's stop button) takes the Ctrl-C path from here on, so

@@ -37,6 +37,11 @@ class OtlpReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # /health: up
+                self.send_response(200 if self.path == "/health" else 404)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
             def do_POST(self) -> None:
                 if self.path != "/v1/traces":
                     self.send_error(404)
@@ -94,3 +99,20 @@ class OtlpReceiver:
                     )
         with self._lock:
             self.spans.extend(kept)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one on its own (a benchmark's collector)."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m loadtests.devstack.otlp_receiver")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    with OtlpReceiver(port=args.port):
+        while True:
+            time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,8 @@
 - RedisClusterGroup: a Redis Cluster of N primaries, each with a replica (redis-cli --cluster create).
 - SentinelGroup: a primary, its replica and three Sentinels watching them (quorum 2).
 
-Short timeouts (a node or primary is called down after 1 s), so a failover takes a few seconds.
+Short timeouts (a node or primary is called down after 2 s), so a failover takes a few seconds
+(and a busy 2-core CI machine does not call one down by mistake).
 Each node's process can be killed on its own (kill_primary) to make one happen."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from redis.crc import key_slot
 from loadtests.devstack.vllm_cpu import free_port
 from serving.lifetime import end_with_parent, stop
 
-NODE_TIMEOUT_MS = 1000
+NODE_TIMEOUT_MS = 2000
 
 
 def _binary(name: str) -> str:

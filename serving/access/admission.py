@@ -30,7 +30,8 @@ from serving.access.verified import VerifiedKey, VerifiedKeys
 from serving.errors import InvalidAPIKey, ModelNotFound, StoreUnavailable
 from serving.observability.metrics import Metrics
 from serving.settings import GRANT_FIELDS
-from serving.store.connection import STORE_ERRORS, CommandRunner, LuaScript, key_for
+from serving.store.connection import CommandRunner, LuaScript, key_for
+from serving.store.errors import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, new_key_id
 from serving.audit.records import cli_record
 from serving.audit.trail import AuditTrail, ChainContended
 from serving.settings import KeySettings, choices_of, kind_of, load_for_command
-from serving.store.connection import STORE_ERRORS, connect_store
+from serving.store.clients import connect_store
+from serving.store.errors import STORE_ERRORS
 
 
 def _settings(parser: argparse.ArgumentParser) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 from serving.access.limits import Grant, day_name
 from serving.observability.metrics import Metrics
-from serving.store.connection import STORE_ERRORS, CommandRunner, LuaScript, key_for, passing
+from serving.store.connection import CommandRunner, LuaScript, key_for
+from serving.store.errors import STORE_ERRORS, passing
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import logging
 from serving.access.keys import STATIC_PREFIX, KeyRecord, KeyStore, hash_key
 from serving.background import stop_task
 from serving.settings import StaticKey
-from serving.store.connection import STORE_ERRORS
+from serving.store.errors import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 

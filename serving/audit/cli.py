@@ -22,7 +22,8 @@ from serving.audit.chain import ChainWalk, Verdict, anchor_mac, verify
 from serving.audit.reader import AuditQuery, export
 from serving.audit.trail import AuditTrail
 from serving.settings import load_for_command
-from serving.store.connection import STORE_ERRORS, connect_store
+from serving.store.clients import connect_store
+from serving.store.errors import STORE_ERRORS
 
 
 def _moment(text: str) -> datetime:

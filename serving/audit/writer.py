@@ -20,7 +20,7 @@ from serving.audit.trail import AuditTrail, ChainContended
 from serving.background import stop_task
 from serving.observability.metrics import Metrics
 from serving.settings import AuditConfig
-from serving.store.connection import STORE_ERRORS
+from serving.store.errors import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 # Why a flush did not reach the store: it is down, the spool's disk failed, or another writer won.

@@ -49,7 +49,7 @@ class Proxy:
         self._registry = registry
         self._metrics = metrics
         self._guard = guard
-        self._tracing = tracing if tracing is not None and tracing.enabled else None
+        self._tracing = tracing
 
     def self_hosted(self, alias: str) -> bool:
         return self._registry.self_hosted(alias)

@@ -66,7 +66,7 @@ class ConsultationService:
         graph = build_graph(
             code_set=IcdCodeSet(),
             directory=ProviderDirectory.load(config.providers_file),
-            tracer=tracing.tracer if tracing is not None and tracing.enabled else None,
+            tracer=tracing.tracer if tracing is not None else None,
         )
         return cls(graph=graph, config=config, metrics=metrics)
 

@@ -46,7 +46,7 @@ class RequestEntry:
             return
         record = RequestRecord.from_scope(scope)
         scope.setdefault("state", {})["record"] = record
-        if self._tracing is not None and self._tracing.enabled and not scope["path"].startswith(UNTRACED_PATHS):
+        if self._tracing is not None and not scope["path"].startswith(UNTRACED_PATHS):
             with self._tracing.request(scope["method"], scope["headers"]) as span:
                 await self._handle(scope, receive, send, record, span)
         else:

@@ -40,7 +40,7 @@ class GenerationPipeline:
         overlap_admission: bool = True,
         tracing: Tracing | None = None,
     ) -> None:
-        self._tracing = tracing if tracing is not None and tracing.enabled else None
+        self._tracing = tracing
         self._admission = admission
         self._proxy = proxy
         self._catalog = catalog

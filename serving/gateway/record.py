@@ -98,8 +98,7 @@ class RequestRecord:
             "pearcare.outcome": self.outcome,
             "pearcare.data_policy": self.data_policy,
             "pearcare.identifiers_detected": sum(self.phi_counts.values()) if self.phi_counts else None,
-            "pearcare.request_id": self.request_id,
-        }
+        }  # not the request id: a client's x-request-id is its own text
 
     def take_stream(self) -> None:
         """What the relayed stream carried, once it has ended (or was never read: closed now)."""

@@ -35,6 +35,8 @@ OPERATIONS = {
     "/consultations": "invoke_agent",
 }
 UNTRACED_PATHS = ("/health", "/metrics")  # probes and scrapes: noise, every few seconds
+# HTTP's methods; any other token a client sends is `_OTHER` (the HTTP conventions' rule).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 
 
 class Tracing:
@@ -69,6 +71,7 @@ class Tracing:
         carrier = {name.decode("latin-1"): value.decode("latin-1") for name, value in headers if name == b"traceparent"}
         parent = _PROPAGATOR.extract(carrier) if carrier else None
         # Named by its route at the end (describe_request): the path itself is the client's text.
+        method = method if method in METHODS else "_OTHER"
         span = self.tracer.start_span(
             method,
             context=parent,
@@ -130,7 +133,8 @@ def end_attempt(span: Span | None, outcome: str, status: int | None = None) -> N
 
 def describe_request(span: Span, facts: Mapping[str, Any], *, route: str, status: int) -> None:
     """The request's facts on its span, as the GenAI and HTTP conventions name them."""
-    span.update_name(f"{facts['method']} {route}")
+    method = facts["method"] if facts["method"] in METHODS else "_OTHER"
+    span.update_name(f"{method} {route}")
     span.set_attribute("http.route", route)
     span.set_attribute("http.response.status_code", status)
     if (operation := OPERATIONS.get(route)) is not None:

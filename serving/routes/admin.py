@@ -17,7 +17,7 @@ from serving.errors import APIError, InvalidRequest, StoreUnavailable
 from serving.gateway.record import RequestRecord
 from serving.services import Services
 from serving.settings import BACKEND_LISTS, KeySettings
-from serving.store.connection import STORE_ERRORS
+from serving.store.errors import STORE_ERRORS
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from serving.settings.store_address import parse_store_url
+from serving.settings.store_address import StoreAddress, parse_store_url
 
 
 class StoreConfig(BaseModel):
@@ -52,6 +52,11 @@ class StoreConfig(BaseModel):
         description="how long a key the store accepted is remembered: it skips the look-up that refuses unknown "
         "keys before their body is read, and failure_policy open serves only such keys during an outage",
     )
+
+    @property
+    def address(self) -> StoreAddress | None:
+        """Where the store is (None: in-process), read from redis_url (checked at load)."""
+        return parse_store_url(self.redis_url) if self.redis_url else None
 
     @model_validator(mode="after")
     def _store_needs_credentials(self) -> StoreConfig:

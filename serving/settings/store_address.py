@@ -8,6 +8,9 @@ Redis Cluster.
   sentinel_username=…).
 - redis+cluster://[user:password@]host:port[,host:port…] (rediss+cluster for TLS): seed nodes
   of a cluster; the rest of its topology is discovered from them.
+- TLS options for both, as redis-py reads them from a rediss:// URL: ?ssl_ca_certs=/path,
+  ssl_cert_reqs=required|optional|none, ssl_check_hostname=true|false (a Sentinel names its
+  primary by IP address: check the host name only with certificates issued for it).
 
 Plain redis:// URLs go to redis-py as they are (every option it reads from a URL still works);
 the two multi-host forms are parsed here, as redis-py's URL parser takes one host.
@@ -16,8 +19,8 @@ the two multi-host forms are parsed here, as redis-py's URL parser takes one hos
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from typing import Any, Literal
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 StoreKind = Literal["redis", "sentinel", "cluster"]
 
@@ -44,6 +47,7 @@ class StoreAddress:
     username: str | None = None
     password: str | None = None
     sentinel_auth: dict[str, str] = field(default_factory=dict)  # username/password for the Sentinels
+    tls_options: dict[str, Any] = field(default_factory=dict)  # ssl_ca_certs, ssl_cert_reqs, ssl_check_hostname
 
     @property
     def primary_url(self) -> str:
@@ -52,7 +56,11 @@ class StoreAddress:
         user = quote(self.username or "", safe="")
         secret = f":{quote(self.password, safe='')}" if self.password is not None else ""
         at = "@" if user or secret else ""
-        return f"{'rediss' if self.tls else 'redis'}://{user}{secret}{at}sentinel-primary/{self.db}"
+        query = urlencode(
+            {name: str(value).lower() if isinstance(value, bool) else value for name, value in self.tls_options.items()}
+        )
+        url = f"{'rediss' if self.tls else 'redis'}://{user}{secret}{at}sentinel-primary/{self.db}"
+        return f"{url}?{query}" if query else url
 
     @property
     def authenticated(self) -> bool:
@@ -71,8 +79,8 @@ def parse_store_url(url: str) -> StoreAddress:
     kind, tls = _SCHEMES[scheme.lower()]
     if kind == "redis":
         return StoreAddress(kind="redis", url=url, tls=tls)
+    rest, _, query = rest.partition("?")
     netloc, _, tail = rest.partition("/")
-    tail, _, query = tail.partition("?")
     credentials, at, hosts = netloc.rpartition("@")
     username = password = None
     if at:
@@ -80,19 +88,22 @@ def parse_store_url(url: str) -> StoreAddress:
         username = unquote(user_part) or None
         password = unquote(password_part) if colon else None
     nodes = tuple(_node(item, DEFAULT_PORTS[kind], url_kind=kind) for item in hosts.split(","))
-    options = {name: values[-1] for name, values in parse_qs(query).items()}
+    options = {name: values[-1] for name, values in parse_qs(query, keep_blank_values=True).items()}
     sentinel_auth = {
         name.removeprefix("sentinel_"): options.pop(name)
         for name in ("sentinel_username", "sentinel_password")
         if name in options
     }
+    tls_options = _tls_options(options)
     if options:
         raise ValueError(f"store.redis_url: unknown option(s) {', '.join(sorted(options))}")
+    if tls_options and not tls:
+        raise ValueError("store.redis_url: ssl_* options need TLS (rediss+sentinel:// or rediss+cluster://)")
     segments = [segment for segment in tail.split("/") if segment]
     if kind == "cluster":
         if segments:
             raise ValueError("store.redis_url: a Redis Cluster has one database; give no path after its nodes")
-        return StoreAddress("cluster", url, tls, nodes, username=username, password=password)
+        return StoreAddress("cluster", url, tls, nodes, username=username, password=password, tls_options=tls_options)
     if not segments or len(segments) > 2:
         raise ValueError("store.redis_url: a Sentinel URL names its service: redis+sentinel://host:26379/mymaster[/db]")
     db = 0
@@ -101,13 +112,51 @@ def parse_store_url(url: str) -> StoreAddress:
             raise ValueError(f"store.redis_url: the database must be a number, not {segments[1]!r}")
         db = int(segments[1])
     return StoreAddress(
-        "sentinel", url, tls, nodes, unquote(segments[0]), db, username, password, sentinel_auth=sentinel_auth
+        "sentinel",
+        url,
+        tls,
+        nodes,
+        unquote(segments[0]),
+        db,
+        username,
+        password,
+        sentinel_auth=sentinel_auth,
+        tls_options=tls_options,
     )
 
 
+_CERT_REQS = ("required", "optional", "none")
+
+
+def _tls_options(options: dict[str, str]) -> dict[str, Any]:
+    """The ssl_* options (taken out of `options`), typed as redis-py's clients take them."""
+    tls: dict[str, Any] = {}
+    if "ssl_ca_certs" in options:
+        tls["ssl_ca_certs"] = options.pop("ssl_ca_certs")
+    if "ssl_cert_reqs" in options:
+        reqs = options.pop("ssl_cert_reqs").lower()
+        if reqs not in _CERT_REQS:
+            raise ValueError(f"store.redis_url: ssl_cert_reqs must be one of {', '.join(_CERT_REQS)}")
+        tls["ssl_cert_reqs"] = reqs
+    if "ssl_check_hostname" in options:
+        check = options.pop("ssl_check_hostname").lower()
+        if check not in ("true", "false"):
+            raise ValueError("store.redis_url: ssl_check_hostname must be true or false")
+        tls["ssl_check_hostname"] = check == "true"
+    return tls
+
+
 def _node(item: str, default_port: int, *, url_kind: str) -> tuple[str, int]:
-    host, colon, port = item.strip().rpartition(":") if ":" in item else (item.strip(), "", "")
-    host = host.strip("[]")  # an IPv6 address in brackets
+    item = item.strip()
+    if item.startswith("["):  # an IPv6 address, in brackets as in any URL
+        host, bracket, rest = item[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"store.redis_url: {item!r} is not [IPv6 address]:port")
+        colon, port = (":", rest[1:]) if rest else ("", "")
+    elif item.count(":") > 1:
+        raise ValueError(f"store.redis_url: put an IPv6 address in brackets ({item!r})")
+    else:
+        host, colon, port = item.partition(":")
     if not host:
         raise ValueError(f"store.redis_url: a {url_kind} node has no host ({item!r})")
     if not colon:

@@ -12,8 +12,9 @@ pipelines too, in Rust, but its replies cross from its own thread back to the ev
 
 The connection follows the store URL: host and port or a unix socket, user and password (AUTH),
 database (SELECT), and rediss:// with redis-py's own TLS options (ssl_*). Behind Sentinel, each
-new connection asks the Sentinels for the primary and checks its ROLE; a READONLY reply (the
-primary was demoted while connected) drops the connection and the command is sent once more.
+new connection asks the Sentinels for the primary and checks its ROLE; while connected it asks
+again every half second and leaves a primary the Sentinels no longer name; a READONLY reply
+(the primary was demoted while connected) drops the connection and the command goes once more.
 
 Failures are redis-py's exception classes, so store.failure_policy keeps its meaning, and every
 waiting request learns of one at the same moment:
@@ -47,14 +48,11 @@ import hiredis
 from redis._parsers.base import BaseParser
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import InvalidResponse, RedisError, ResponseError
+from redis.exceptions import InvalidResponse, ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 READ_SIZE = 65536
-WATCH_FRACTION = 10
-# A primary that stopped taking writes: demoted (READONLY), or without the replicas
-# min-replicas-to-write asks for (NOREPLICAS). Behind Sentinel, a failover is under way.
-_NOT_A_PRIMARY = frozenset({"READONLY", "NOREPLICAS"})  # the timeout watch wakes every socket_timeout / 10
+WATCH_FRACTION = 10  # the timeout watch wakes every socket_timeout / 10
 
 Command = tuple[str | int | bytes, ...]
 
@@ -69,6 +67,7 @@ class PipelinedRedis:
         *,
         locate: Callable[[], Awaitable[tuple[str, int]]] | None = None,
         follow_seconds: float = 0.5,
+        on_close: Callable[[], Awaitable[None]] | None = None,
         socket_timeout: float = 1.0,
         connect_timeout: float = 1.0,
     ) -> None:
@@ -76,6 +75,7 @@ class PipelinedRedis:
         current primary, which must then say it is one (ROLE), and asked again every
         `follow_seconds` while connected. Without it, the URL's host."""
         self._locate = locate
+        self._on_close = on_close  # what `locate` holds open (its Sentinel connections)
         self._follow_seconds = follow_seconds
         self._following: asyncio.Task[None] | None = None
         options: dict[str, Any] = dict(parse_url(url))
@@ -106,11 +106,13 @@ class PipelinedRedis:
         except (RedisConnectionError, RedisTimeoutError):
             if link.broken is None or self._closed:  # an error reply (e.g. NOAUTH), or closing
                 raise
-        except ResponseError as refused:
-            if self._locate is None or self._closed or refused.status_code not in _NOT_A_PRIMARY:
+        except ReadOnlyError:
+            if self._locate is None or self._closed:
                 raise
-            # The primary was demoted under us, or lost its replicas: drop it, ask the Sentinels again.
-            link.drop(RedisConnectionError("The store's primary stopped taking writes."))
+            # The primary was demoted under us: drop it, ask the Sentinels again. (NOREPLICAS,
+            # a primary short of replicas under min-replicas-to-write, is still the primary:
+            # raised, it is a store error the policy answers and settlement retries.)
+            link.drop(RedisConnectionError("The store's primary became a replica."))
         return await (await self._connected()).call(command)  # the connection broke: once more on a new one
 
     async def aclose(self) -> None:
@@ -123,6 +125,8 @@ class PipelinedRedis:
             await asyncio.gather(self._connecting, return_exceptions=True)
         if self._link is not None:
             await self._link.close(RedisConnectionError("The store connection was closed."))
+        if self._on_close is not None:
+            await self._on_close()
 
     async def _connected(self) -> _Link:
         link = self._link
@@ -164,8 +168,8 @@ class PipelinedRedis:
                 continue
             try:
                 named = await locate()
-            except RedisError:
-                continue  # no Sentinel answers: the connection itself says whether it still works
+            except Exception:  # no Sentinel answers (or answers nonsense): the connection itself says
+                continue
             if named != (self._host, self._port):
                 link.drop(RedisConnectionError(f"The Sentinels name another primary ({named[0]}:{named[1]})."))
 

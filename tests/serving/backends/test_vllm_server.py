@@ -94,3 +94,22 @@ def test_vllm_ends_with_a_parent_killed_outright_and_its_key_is_never_on_the_com
     argv = (tmp_path / "argv").read_text()
     assert "sk-vllm-secret-0123456789" not in argv and "--api-key" not in argv
     assert "VLLM_API_KEY=sk-vllm-secret-0123456789" in (tmp_path / "env").read_text().splitlines()
+
+
+def test_a_collector_switches_vllms_tracing_on_over_otlp_http(tmp_path: Path) -> None:
+    """What vLLM is started with when traces go to a collector: its flag, and the protocol the
+    façade's collector speaks (vLLM defaults to gRPC). Without a collector, neither."""
+    stand_in = tmp_path / "python"
+    stand_in.write_text(STAND_IN.format(out=tmp_path))
+    stand_in.chmod(0o755)
+    endpoint = "http://127.0.0.1:4318/v1/traces"
+    server = VllmServer(python=str(stand_in), model="m", served_model_name="m", otlp_traces_endpoint=endpoint)
+    server.start()
+    try:
+        assert _wait_for(lambda: (tmp_path / "pid").exists())  # written after argv and env
+        argv = (tmp_path / "argv").read_text().splitlines()
+        assert argv[argv.index("--otlp-traces-endpoint") + 1] == endpoint
+        assert "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf" in (tmp_path / "env").read_text().splitlines()
+    finally:
+        server.stop()
+    assert "--otlp-traces-endpoint" not in VllmServer(python="p", model="m", served_model_name="m").command()

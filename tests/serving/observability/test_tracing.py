@@ -14,13 +14,13 @@ import httpx
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from serving.app import create_app
 from serving.observability.tracing import Tracing
 from serving.settings import REPO_ROOT, ServingConfig, TracingConfig
 from tests.support.inprocess import AUTH, HELLO, RunningSimulator, simulator_server
-from tests.support.stack import facade_config, vllm_backend
+from tests.support.stack import facade_config, refused_url, vllm_backend
 
 CANARY = "Canary-Patient-7731-MRN"
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -174,7 +174,7 @@ async def test_tracing_is_off_unless_an_endpoint_is_set() -> None:
 
 async def test_no_span_carries_a_prompt_completion_or_identifier() -> None:
     async with sim_and_app() as (_, client, exporter):
-        headers = {**AUTH, "x-patient-name": CANARY, "user-agent": f"clinic/{CANARY}"}
+        headers = {**AUTH, "x-patient-name": CANARY, "user-agent": f"clinic/{CANARY}", "x-request-id": CANARY}
         messages = [{"role": "system", "content": f"Patient {CANARY}"}, {"role": "user", "content": CANARY}]
         extra = {"metadata": {"patient": CANARY}, CANARY: CANARY}
         sent = [
@@ -189,9 +189,11 @@ async def test_no_span_carries_a_prompt_completion_or_identifier() -> None:
         ]
         assert statuses[:2] == [200, 200] and all(status >= 400 for status in statuses[2:])
         await client.get(f"/v1/models/{CANARY}", headers=headers)  # a path the client wrote
+        await client.request(CANARY, "/v1/chat/completions", headers=headers)  # a method it made up
         await client.post("/v1/chat/completions", content=b'{"model": "' + CANARY.encode(), headers=headers)
         spans = exporter.get_finished_spans()
-        assert len(spans) >= 7
+        assert len(spans) >= 8
+        assert "_OTHER /v1/chat/completions" in {span.name for span in spans}
         said = text_of(spans)
         assert CANARY not in said and "Patient" not in said, said[
             max(0, said.find(CANARY) - 300) : said.find(CANARY) + 50
@@ -201,10 +203,11 @@ async def test_no_span_carries_a_prompt_completion_or_identifier() -> None:
 async def test_a_consultation_traces_each_stage_and_its_model_calls_under_one_trace() -> None:
     async with simulator_server() as sim:
         config = facade_config(
-            {"sim": vllm_backend(sim.base_url, "sim-model")}, {"medgemma": ["sim"], "gpt-5": ["sim"]}
+            {"sim": vllm_backend(sim.base_url, "sim-model"), "dead": vllm_backend(refused_url(), "x")},
+            {"medgemma": ["sim"], "gpt-5": ["sim"], "broken": ["dead"]},
         )
-        config["consultation"] = {
-            "stages": {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"},
+        config["consultation"] = {  # CPT's model is down: that stage fails, the rest go on
+            "stages": {"intake": "gpt-5", "icd": "medgemma", "cpt": "broken", "summary": "gpt-5"},
             "providers_file": str(REPO_ROOT / "configs" / "providers.json"),
         }
         async with traced_app(config) as (client, exporter):
@@ -221,6 +224,9 @@ async def test_a_consultation_traces_each_stage_and_its_model_calls_under_one_tr
     assert {"safety", "intake", "icd", "cpt", "providers", "summary"} <= set(stages)
     for stage in stages.values():
         assert stage.parent is not None and stage.parent.span_id == root.context.span_id
+    assert stages["cpt"].status.status_code == StatusCode.ERROR
+    assert dict(stages["cpt"].attributes or {})["error.type"] == "stage_error"
+    assert stages["icd"].status.status_code != StatusCode.ERROR
     # Each model call is a request of its own through the façade, nested in its stage, and
     # its attempt at the backend nested in that.
     inner = [s for s in spans if s.name == "POST /v1/chat/completions"]
@@ -228,3 +234,5 @@ async def test_a_consultation_traces_each_stage_and_its_model_calls_under_one_tr
     assert {stage_ids[s.parent.span_id] for s in inner if s.parent is not None} >= {"intake", "icd", "cpt", "summary"}
     attempts = [s for s in spans if s.kind == SpanKind.CLIENT]
     assert len(attempts) >= 4 and all(a.parent is not None for a in attempts)
+    failed = [a for a in attempts if dict(a.attributes or {})["pearcare.backend"] == "dead"]
+    assert failed and all(a.status.status_code == StatusCode.ERROR for a in failed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -34,6 +36,20 @@ def test_a_cluster_url_names_its_seed_nodes() -> None:
     )
 
 
+def test_tls_options_are_read_as_redis_py_takes_them_and_reach_the_primary_url() -> None:
+    cluster = parse_store_url("rediss+cluster://:pw@n1:7000?ssl_ca_certs=/ca.pem&ssl_cert_reqs=required")
+    assert cluster.tls_options == {"ssl_ca_certs": "/ca.pem", "ssl_cert_reqs": "required"}
+    sentinel = parse_store_url("rediss+sentinel://:pw@s1/svc?ssl_check_hostname=false&ssl_cert_reqs=none")
+    assert sentinel.tls_options == {"ssl_check_hostname": False, "ssl_cert_reqs": "none"}
+    assert sentinel.primary_url == "rediss://:pw@sentinel-primary/0?ssl_cert_reqs=none&ssl_check_hostname=false"
+
+
+def test_hosts_options_and_blank_values_parse_where_they_stand() -> None:
+    assert parse_store_url("redis+cluster://:pw@n1?").nodes == (("n1", 6379),)  # "?" right after the hosts
+    assert parse_store_url("redis+cluster://:pw@[::1],[fe80::1]:7001").nodes == (("::1", 6379), ("fe80::1", 7001))
+    assert parse_store_url("redis+sentinel://:pw@s1/svc?sentinel_password=").sentinel_auth == {"password": ""}
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
@@ -44,10 +60,15 @@ def test_a_cluster_url_names_its_seed_nodes() -> None:
         ("redis+cluster://:pw@n1:notaport", "no valid port"),
         ("redis+cluster://:pw@:7000", "has no host"),
         ("redis+sentinel://:pw@s1/svc?timeout=3", "unknown option(s) timeout"),
+        ("redis+cluster://:pw@n1?sentinel_username=x&a=1", "unknown option(s) a"),
+        ("redis+cluster://:pw@::1:7000", "in brackets"),
+        ("redis+cluster://:pw@[::1]7000", "is not [IPv6 address]:port"),
+        ("redis+cluster://:pw@n1?ssl_cert_reqs=none", "ssl_* options need TLS"),
+        ("rediss+cluster://:pw@n1?ssl_cert_reqs=maybe", "ssl_cert_reqs must be one of"),
     ],
 )
 def test_a_malformed_url_is_refused_at_load(url: str, message: str) -> None:
-    with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValidationError, match=re.escape(message)):
         StoreConfig(redis_url=url)
 
 

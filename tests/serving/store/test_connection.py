@@ -7,7 +7,8 @@ from redis.asyncio import Redis
 from serving.access.admission import Admission
 from serving.observability.metrics import Metrics
 from serving.settings import StoreConfig
-from serving.store.connection import LuaScript, connect_store, key_for
+from serving.store.clients import connect_store
+from serving.store.connection import LuaScript, key_for
 from tests.conftest import RedisServer
 from tests.support.keys import Connect, admit_many, make_key
 

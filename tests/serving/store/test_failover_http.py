@@ -105,13 +105,13 @@ def assert_failover_answers(run: FailoverRun) -> None:
         assert answer.code == "service_unavailable"
         assert answer.at >= 0  # nothing failed before the kill
     assert run.failed, "the kill cost nothing: the load did not reach the killed primary"
-    assert run.outage_seconds < 30  # a liveness bound: the failover ends and the façades follow it
-    assert [a.status for a in run.answers if a.at > run.outage_seconds] and all(
-        a.status == 200 for a in run.answers if a.at > run.outage_seconds
-    )
+    # Service resumed with no restart: every client thread served for 3 s in a row, within the
+    # run's 60 s bound (a liveness bound: the failover ends and the façades follow it).
+    assert run.resumed, run.summary()
     # Served requests are in the usage (a settlement that met the outage waited and replayed);
-    # asynchronous replication may lose what the killed primary acknowledged last.
-    assert 0 <= run.lost <= 3, run.summary()
+    # asynchronous replication may lose what the killed primary acknowledged last, and a
+    # settlement whose reply the failover cut may count twice: a few either way, no more.
+    assert abs(run.lost) <= 3, run.summary()
 
 
 def test_a_cluster_primary_killed_under_load(tmp_path: Path) -> None:
