@@ -1,9 +1,9 @@
 """What one Redis script call costs the façade's process: redis-py's asyncio client (as the
 façade called admission and settlement until #16) against the one auto-pipelined connection
 they now run on (serving/store/pipelined.py: each call one write, replies matched in order by
-a reader task). Both run EVALSHA of the same script against a private redis-server; then
-redis-py's cluster client, which runs the scripts on a Redis Cluster, against a private
-3-primary cluster.
+a reader task). Both run EVALSHA of the same script against a private redis-server; then, on
+a private 3-primary cluster, redis-py's cluster client against what the façade runs the
+scripts with there (a pipelined connection per primary, routed by slot).
 
     .venv/bin/python -m loadtests.redis_client_cost [--calls 20000] [--concurrency 50]
 
@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from loadtests.devstack.redis_server import RedisServer
 from loadtests.devstack.redis_topologies import RedisClusterGroup
 from serving.settings import REPO_ROOT, StoreConfig
-from serving.store.clients import connect_store
+from serving.store.clients import connect_script_runner, connect_store
 from serving.store.connection import LuaScript
 from serving.store.pipelined import PipelinedRedis
 
@@ -88,6 +88,28 @@ async def via_cluster_client(url: str, calls: int, concurrency: int) -> tuple[fl
         await client.aclose()
 
 
+async def via_cluster_scripts(url: str, calls: int, concurrency: int) -> tuple[float, int]:
+    """What the façade runs the scripts with on a cluster: a pipelined connection per primary,
+    routed by slot (serving/store/cluster_scripts.py)."""
+    config = StoreConfig(redis_url=url)
+    client = connect_store(config)
+    runner = connect_script_runner(config, client)
+    try:
+        script = LuaScript(SCRIPT)
+
+        async def worker() -> None:
+            for _ in range(calls // concurrency):
+                await script.run(runner, ["{scripts}"], [])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+        return seconds, int(await client.get("{scripts}") or 0)
+    finally:
+        await runner.aclose()
+        await client.aclose()
+
+
 async def measure(calls: int, concurrency: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="redis-cost-") as workdir:
         server = RedisServer(Path(workdir))
@@ -98,6 +120,7 @@ async def measure(calls: int, concurrency: int) -> dict[str, Any]:
             redis_py, counted_redis_py = await via_redis_py(server.url, calls, concurrency)
             pipelined, counted_pipelined = await via_pipelined_connection(server.url, calls, concurrency)
             on_cluster, counted_cluster = await via_cluster_client(cluster.url, calls, concurrency)
+            routed, counted_routed = await via_cluster_scripts(cluster.url, calls, concurrency)
         finally:
             server.stop()
             cluster.stop()
@@ -108,8 +131,14 @@ async def measure(calls: int, concurrency: int) -> dict[str, Any]:
         "redis_py_us_per_call": round(redis_py / done * 1e6, 1),
         "pipelined_us_per_call": round(pipelined / done * 1e6, 1),
         "cluster_client_us_per_call": round(on_cluster / done * 1e6, 1),
+        "cluster_pipelined_us_per_call": round(routed / done * 1e6, 1),
         "ratio": round(redis_py / pipelined, 1),
-        "counted": {"redis_py": counted_redis_py, "pipelined": counted_pipelined, "cluster": counted_cluster},
+        "counted": {
+            "redis_py": counted_redis_py,
+            "pipelined": counted_pipelined,
+            "cluster": counted_cluster,
+            "cluster_pipelined": counted_routed,
+        },
     }
 
 

@@ -86,7 +86,7 @@ class RequestEntry:
             try:
                 route = generation_route or getattr(scope.get("route"), "path", None) or "unmatched"
                 self._finisher.finish(record, method=scope["method"], route=route, status=status, audited=audited)
-                if span is not None:
+                if span is not None and span.is_recording():
                     describe_request(
                         span, {"method": scope["method"], **record.trace_facts()}, route=route, status=status
                     )

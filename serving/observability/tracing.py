@@ -90,7 +90,10 @@ class Tracing:
     def step(self, name: str, **attributes: Any) -> Span:
         """A child of the current span (end it, or use it as a context manager). An exception
         leaving it is not recorded: its message may quote the request (the model a client
-        named, a value it sent); the request's span says how it ended."""
+        named, a value it sent); the request's span says how it ended. In a trace sampled out,
+        none is made (the SDK would make a non-recording one: ids drawn, attributes built)."""
+        if not trace.get_current_span().is_recording():
+            return trace.INVALID_SPAN
         return self.tracer.start_span(
             name, attributes=attributes, record_exception=False, set_status_on_exception=False
         )
@@ -98,7 +101,13 @@ class Tracing:
     def backend_attempt(
         self, operation: str, *, backend: str, provider: str, model: str, endpoint: str
     ) -> tuple[Span, dict[str, str]]:
-        """The span of one attempt at one endpoint, and the headers that carry it there."""
+        """The span of one attempt at one endpoint, and the headers that carry it there. In a
+        trace sampled out, no span: the headers carry the request's (not sampled, so the backend
+        records nothing either)."""
+        carrier: dict[str, str] = {}
+        if not trace.get_current_span().is_recording():
+            _PROPAGATOR.inject(carrier)
+            return trace.INVALID_SPAN, carrier
         host, _, port = endpoint.rpartition(":")
         span = self.tracer.start_span(
             f"{operation} {model}",
@@ -114,7 +123,6 @@ class Tracing:
                 "pearcare.backend": backend,
             },
         )
-        carrier: dict[str, str] = {}
         _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
         return span, carrier
 

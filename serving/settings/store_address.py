@@ -53,14 +53,21 @@ class StoreAddress:
     def primary_url(self) -> str:
         """A redis:// URL with this address's credentials, TLS and database; its host is a
         placeholder for the one Sentinel names."""
+        return self._url_to("sentinel-primary")
+
+    def node_url(self, host: str, port: int) -> str:
+        """A redis:// URL for one node of a cluster: this address's credentials and TLS."""
+        return self._url_to(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+
+    def _url_to(self, where: str) -> str:
         user = quote(self.username or "", safe="")
         secret = f":{quote(self.password, safe='')}" if self.password is not None else ""
         at = "@" if user or secret else ""
-        query = urlencode(
-            {name: str(value).lower() if isinstance(value, bool) else value for name, value in self.tls_options.items()}
-        )
-        url = f"{'rediss' if self.tls else 'redis'}://{user}{secret}{at}sentinel-primary/{self.db}"
-        return f"{url}?{query}" if query else url
+        options = {
+            name: str(value).lower() if isinstance(value, bool) else value for name, value in self.tls_options.items()
+        }
+        url = f"{'rediss' if self.tls else 'redis'}://{user}{secret}{at}{where}/{self.db}"
+        return f"{url}?{urlencode(options)}" if options else url
 
     @property
     def authenticated(self) -> bool:

@@ -18,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from serving.settings import StoreConfig
 from serving.settings.store_address import StoreAddress
+from serving.store.cluster_scripts import ClusterScripts
 from serving.store.connection import CommandRunner, Store
 from serving.store.pipelined import PipelinedRedis
 
@@ -101,14 +102,15 @@ def sentinel_of(address: StoreAddress, socket_timeout: float = 1.0) -> Sentinel:
 def connect_script_runner(store: StoreConfig, redis: Store) -> CommandRunner:
     """What runs the scripts every request calls (admission, settlement): one auto-pipelined
     connection to Redis (to the primary the Sentinels name, followed through a failover), or
-    redis-py's cluster client for a cluster (it routes each script by its keys' slot and
-    follows the topology; loadtests/redis_client_cost.py measures what that costs), or,
-    without a Redis, the in-process store itself."""
+    one to each primary of a cluster (serving/store/cluster_scripts.py: routed by the keys'
+    slot, with redis-py's cluster client for redirections and failovers), or, without a
+    Redis, the in-process store itself."""
     address = store.address
     if address is None:
         return redis
     if address.kind == "cluster":
-        return _SharedClient(redis)
+        assert isinstance(redis, RedisCluster)
+        return ClusterScripts(redis, address)
     if address.kind == "sentinel":
         sentinel = sentinel_of(address)
         return PipelinedRedis(
@@ -132,13 +134,3 @@ async def primary_of(sentinel: Sentinel, service: str) -> tuple[str, int]:
 
 async def close_sentinel(sentinel: Sentinel) -> None:
     await asyncio.gather(*(client.aclose() for client in sentinel.sentinels), return_exceptions=True)
-
-
-class _SharedClient:
-    """The cluster client runs the scripts too; the services close it once, as the store."""
-
-    def __init__(self, client: Store) -> None:
-        self.execute_command = client.execute_command
-
-    async def aclose(self) -> None:
-        return None
