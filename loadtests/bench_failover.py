@@ -1,7 +1,8 @@
 """A store failover under load, measured (#28; README: High availability): two façades on a
 3-primary Redis Cluster, then on a Sentinel-watched primary; requests from 6 threads; the
 primary holding the key is SIGKILLed (or, `sentinel-manual`, SENTINEL FAILOVER moves it while the
-old primary stays up); every answer kept until service has been back for 3 s.
+old primary stays up; `sentinel-planned`, the same after CLIENT PAUSE 5000 WRITE on it); every
+answer kept until service has been back for 3 s.
 
     .venv/bin/python -m loadtests.bench_failover [--runs 3]
 
@@ -42,16 +43,24 @@ def one_run(workdir: Path, topology: str) -> dict[str, Any]:
         stack.callback(group.stop)
         sim = stack.enter_context(servers.simulator(workdir, **FAST))
         facades = [stack.enter_context(servers.facade(sim.base_url, "sim", workdir, group.url)) for _ in range(2)]
-        kill: Callable[[], None]
+        kill: Callable[[], object]
         if isinstance(group, RedisClusterGroup):
             kill = group.primary_for(key_for(hash_key(KEY), "key")).kill
         elif topology == "sentinel-manual":  # the old primary stays up and is demoted later
-            sentinel = group.sentinel(group.sentinel_ports[0])
-            kill = functools.partial(sentinel.execute_command, "SENTINEL", "FAILOVER", SentinelGroup.SERVICE)
+            kill = functools.partial(group.sentinel(group.sentinel_ports[0]).sentinel_failover, SentinelGroup.SERVICE)
+        elif topology == "sentinel-planned":  # the same, its writes paused first (README: High availability)
+            kill = functools.partial(planned_failover, group)
         else:
             kill = group.node_at(group.primary_port()).kill
         run = run_failover([f.base_url for f in facades], KEY, kill, model="bench")
         return {"topology": topology, **run.summary()}
+
+
+def planned_failover(group: SentinelGroup) -> None:
+    """What an operator runs for maintenance: writes paused on the primary (CLIENT PAUSE … WRITE),
+    then the failover; nothing the old primary takes after its replica's promotion is lost."""
+    group.node_at(group.primary_port()).client().client_pause(5000, all=False)  # WRITE: reads go on
+    group.sentinel(group.sentinel_ports[0]).sentinel_failover(SentinelGroup.SERVICE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "loadtests" / "results" / "failover.json")
     args = parser.parse_args(argv)
     results = []
-    for topology in ("cluster", "sentinel", "sentinel-manual"):
+    for topology in ("cluster", "sentinel", "sentinel-manual", "sentinel-planned"):
         for index in range(args.runs):
             with tempfile.TemporaryDirectory(prefix="pearcare-failover-") as tmp:
                 result = one_run(Path(tmp), topology)

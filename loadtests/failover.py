@@ -67,7 +67,7 @@ class FailoverRun:
 def run_failover(
     base_urls: list[str],
     key: str,
-    kill: Callable[[], None],
+    kill: Callable[[], object],
     *,
     workers: int = 6,
     before_seconds: float = 2.0,
