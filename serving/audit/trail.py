@@ -4,13 +4,16 @@ Why a Redis Stream (not PostgreSQL): every instance already shares this Redis fo
 limits, with AOF persistence (appendfsync everysec) in the shipped Compose and Kubernetes
 files; XADD is append-only and O(1); stream ids are the store's millisecond clock, so a time
 range is a native XRANGE and the id is a stable cursor. The chain needs one writer at a time:
-a batch is appended under WATCH on the head, in one MULTI with the head's update, so
-instances interleave whole batches and never fork the chain. Long retention belongs in cold
+a batch is linked to the head as read, then appended with the head's update by one script that
+first checks the head has not moved (else the batch is linked again), so instances interleave
+whole batches and never fork the chain. (A script rather than WATCH/MULTI: one round trip, and
+redis-py's cluster client runs each command of a transaction in a thread of its own, blocking
+the event loop: a fifth of the façade's CPU under load on a cluster.) Long retention belongs in cold
 storage: `python -m serving audit export` writes JSON Lines that `audit verify --file`
 checks, and `audit.retention_days` trims the stream (the anchor keeps the chain verifiable
 from the first record kept).
 
-All keys share the {audit} hash tag: one slot, so the MULTI is cluster-safe."""
+All keys share the {audit} hash tag: one slot, so the scripts are cluster-safe."""
 
 from __future__ import annotations
 
@@ -20,7 +23,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from redis.exceptions import WatchError
 
 from serving.audit.chain import GENESIS, anchor_mac, link
 from serving.store.connection import LuaScript, Store, decode
@@ -33,6 +35,18 @@ ANCHOR = "pc:{audit}:anchor"  # seq, hash and time of the newest record removed 
 class ChainContended(Exception):
     """Other instances kept moving the head: the batch waits for the next flush."""
 
+
+# Append a linked batch if the head is still where the batch was linked from (its seq and hash
+# as read, empty when there is none yet); 0 when it moved.
+_APPEND = LuaScript(
+    """
+local head = redis.call('HMGET', KEYS[1], 'seq', 'hash')
+if (head[1] or '') ~= ARGV[1] or (head[2] or '') ~= ARGV[2] then return 0 end
+for i = 5, #ARGV do redis.call('XADD', KEYS[2], '*', 'r', ARGV[i]) end
+redis.call('HSET', KEYS[1], 'seq', ARGV[3], 'hash', ARGV[4])
+return 1
+"""
+)
 
 # Move the anchor forward (never back) and trim exactly, in one step: instances trimming at
 # the same time can't leave the anchor behind records already removed.
@@ -56,22 +70,18 @@ class AuditTrail:
         await self._redis.ping()
 
     async def append(self, records: list[dict[str, Any]], *, attempts: int = 20) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for attempt in range(attempts):
-                try:
-                    await pipe.watch(HEAD)
-                    seq, prev = _pair(await pipe.hgetall(HEAD))
-                    linked, seq, prev = link(records, seq=seq, prev=prev, key=self.key)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    for record in linked:
-                        pipe.xadd(STREAM, {"r": orjson.dumps(record)})
-                    pipe.hset(HEAD, mapping={"seq": seq, "hash": prev})
-                    await pipe.execute()
-                    return
-                except WatchError:  # another instance appended first: back off a little, at random,
-                    # so two writers in step do not keep colliding (and one of them starve)
-                    if attempt + 1 < attempts:
-                        await asyncio.sleep(random.random() * 0.001 * (attempt + 1))
+        for attempt in range(attempts):
+            raw = decode(await self._redis.hgetall(HEAD))
+            seq, prev = _pair(raw)
+            linked, new_seq, new_prev = link(records, seq=seq, prev=prev, key=self.key)
+            expected = [raw.get("seq", ""), raw.get("hash", "")]
+            lines = [orjson.dumps(record).decode() for record in linked]
+            if await _APPEND.run(self._redis, [HEAD, STREAM], [*expected, new_seq, new_prev, *lines]):
+                return
+            # Another instance appended first: back off a little, at random, so two writers in
+            # step do not keep colliding (and one of them starve).
+            if attempt + 1 < attempts:
+                await asyncio.sleep(random.random() * 0.001 * (attempt + 1))
         raise ChainContended
 
     async def head(self) -> tuple[int, str]:
