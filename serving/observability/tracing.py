@@ -9,6 +9,7 @@ with its own spans) and never to a third-party API."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +20,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from serving.settings import TracingConfig
@@ -43,6 +44,7 @@ class Tracing:
     def __init__(self, config: TracingConfig, *, processor: SpanProcessor | None = None) -> None:
         """`processor`: where finished spans go instead of OTLP (the tests' in-memory exporter)."""
         self.enabled = config.enabled or processor is not None
+        self._ratio = config.sample_ratio
         self._provider: TracerProvider | None = None
         if not self.enabled:
             self.tracer: Tracer = trace.NoOpTracer()
@@ -70,6 +72,10 @@ class Tracing:
         in-process)."""
         carrier = {name.decode("latin-1"): value.decode("latin-1") for name, value in headers if name == b"traceparent"}
         parent = _PROPAGATOR.extract(carrier) if carrier else None
+        new_trace = parent is None and trace.get_current_span() is trace.INVALID_SPAN
+        if new_trace and self._ratio < 1.0 and random.random() >= self._ratio:
+            yield from self._unsampled()  # sampled out: the SDK's span machinery is skipped
+            return
         # Named by its route at the end (describe_request): the path itself is the client's text.
         method = method if method in METHODS else "_OTHER"
         span = self.tracer.start_span(
@@ -86,6 +92,19 @@ class Tracing:
         finally:
             otel_context.detach(token)
             span.end()
+
+    @staticmethod
+    def _unsampled() -> Iterator[Span]:
+        """A new trace decided out (as TraceIdRatioBased would decide, on a random draw): ids
+        only, so the backend is told "not sampled" and records nothing either."""
+        span = trace.NonRecordingSpan(
+            SpanContext(random.getrandbits(128), random.getrandbits(64), is_remote=False, trace_flags=TraceFlags(0))
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            yield span
+        finally:
+            otel_context.detach(token)
 
     def step(self, name: str, **attributes: Any) -> Span:
         """A child of the current span (end it, or use it as a context manager). An exception
