@@ -39,8 +39,7 @@ def one_run(workdir: Path, topology: str) -> dict[str, Any]:
             group = RedisClusterGroup(workdir / "cluster", primaries=3)
         else:
             group = SentinelGroup(workdir / "sentinel")
-        group.start()
-        stack.callback(group.stop)
+        stack.enter_context(group)
         sim = stack.enter_context(servers.simulator(workdir, **FAST))
         facades = [stack.enter_context(servers.facade(sim.base_url, "sim", workdir, group.url)) for _ in range(2)]
         kill: Callable[[], object]

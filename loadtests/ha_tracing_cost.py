@@ -45,9 +45,7 @@ async def measure(
         redis = RedisServer(workdir)
         redis.start()
         stack.callback(redis.stop)
-        cluster = RedisClusterGroup(workdir / "cluster", primaries=3)
-        cluster.start()
-        stack.callback(cluster.stop)
+        cluster = stack.enter_context(RedisClusterGroup(workdir / "cluster", primaries=3))
         receiver_port = free_port()
         stack.enter_context(
             running(

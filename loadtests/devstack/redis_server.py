@@ -15,6 +15,15 @@ from loadtests.devstack.vllm_cpu import free_port
 from serving.lifetime import end_with_parent, stop
 
 
+def redis_command(port: int, workdir: Path, password: str, *extra: str) -> list[str]:
+    """redis-server on 127.0.0.1:port, no persistence, its files in workdir, a password."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    where = ("--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir))
+    return [binary, *where, "--save", "", "--appendonly", "no", "--requirepass", password, *extra]
+
+
 class RedisServer:
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
@@ -24,24 +33,7 @@ class RedisServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-        command = [
-            binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(self._workdir),
-            "--requirepass",
-            self.password,
-        ]
+        command = redis_command(self.port, self._workdir, self.password)
         self._process = subprocess.Popen(
             command,
             stdout=subprocess.DEVNULL,

@@ -4,7 +4,8 @@
 
 Short timeouts (a node or primary is called down after 2 s), so a failover takes a few seconds
 (and a busy 2-core CI machine does not call one down by mistake).
-Each node's process can be killed on its own (kill_primary) to make one happen."""
+Each node's process can be killed on its own to make one happen. Both are context managers
+(started on entry, stopped on exit)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 import redis
 from redis.crc import key_slot
 
+from loadtests.devstack.redis_server import redis_command
 from loadtests.devstack.vllm_cpu import free_port
 from serving.lifetime import end_with_parent, stop
 
@@ -64,24 +66,7 @@ class _Node:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [
-            _binary("redis-server"),
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(self.dir),
-            "--requirepass",
-            self.password,
-            "--masterauth",
-            self.password,
-            *self._extra,
-        ]
+        command = redis_command(self.port, self.dir, self.password, "--masterauth", self.password, *self._extra)
         self.process = _start(command, self.dir / "redis.log")
 
     def client(self) -> redis.Redis:
@@ -198,6 +183,13 @@ class RedisClusterGroup:
                 return next(node for node in self.nodes if node.port == port)
         raise RuntimeError(f"no node holds slot {slot}")
 
+    def __enter__(self) -> RedisClusterGroup:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
@@ -264,6 +256,13 @@ class SentinelGroup:
 
     def node_at(self, port: int) -> _Node:
         return self.primary if self.primary.port == port else self.replica
+
+    def __enter__(self) -> SentinelGroup:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         for process in self._sentinels:

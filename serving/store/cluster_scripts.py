@@ -42,6 +42,8 @@ class ClusterScripts:
         if not self._started:
             await self._cluster.initialize()  # the topology, read once; redis-py keeps it current
             self._started = True
+        if len(command) < 4 or not command[2]:  # not a script call with keys: the cluster client routes it
+            return await self._cluster.execute_command(*command)
         try:
             node = self._cluster.get_node_from_key(command[3])  # EVALSHA sha numkeys key…
         except STORE_ERRORS:

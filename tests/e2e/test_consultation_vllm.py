@@ -10,8 +10,7 @@ import pytest
 
 from loadtests.devstack.vllm_cpu import VllmCpuServer
 from orchestrator.codes import IcdCodeSet
-from serving.settings import REPO_ROOT
-from tests.support.stack import TEST_KEY, Facade, facade, facade_config, vllm_backend
+from tests.support.stack import TEST_KEY, Facade, facade, vllm_consultation_config
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.vllm
@@ -25,16 +24,7 @@ CASE = {
 
 @pytest.fixture(scope="module")
 def consulting(vllm_server: VllmCpuServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Facade]:
-    backend = vllm_backend(
-        vllm_server.base_url, vllm_server.served_model_name, message_format="gemma3", api_key=vllm_server.api_key
-    )
-    config = facade_config(
-        backends={"local-vllm": backend}, models={"medgemma": ["local-vllm"], "gpt-5": ["local-vllm"]}
-    )
-    config["consultation"] = {
-        "stages": {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"},
-        "providers_file": str(REPO_ROOT / "configs" / "providers.json"),
-    }
+    config = vllm_consultation_config(vllm_server.base_url, vllm_server.served_model_name, vllm_server.api_key)
     with facade(tmp_path_factory.mktemp("consult-e2e"), config) as running:
         yield running
 

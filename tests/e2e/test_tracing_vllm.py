@@ -12,8 +12,7 @@ import pytest
 
 from loadtests.devstack.otlp_receiver import OtlpReceiver, ReceivedSpan
 from loadtests.devstack.vllm_cpu import VllmCpuServer
-from serving.settings import REPO_ROOT
-from tests.support.stack import TEST_KEY, facade, facade_config, vllm_backend
+from tests.support.stack import TEST_KEY, facade, vllm_consultation_config
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.vllm
@@ -28,16 +27,7 @@ STAGES = {"safety", "intake", "escalation", "icd", "cpt", "providers", "summary"
 def test_one_consultation_is_one_trace_from_the_facade_through_each_stage_to_vllm(
     vllm_server: VllmCpuServer, otlp_receiver: OtlpReceiver, tmp_path: Path
 ) -> None:
-    backend = vllm_backend(
-        vllm_server.base_url, vllm_server.served_model_name, message_format="gemma3", api_key=vllm_server.api_key
-    )
-    config = facade_config(
-        backends={"local-vllm": backend}, models={"medgemma": ["local-vllm"], "gpt-5": ["local-vllm"]}
-    )
-    config["consultation"] = {
-        "stages": {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"},
-        "providers_file": str(REPO_ROOT / "configs" / "providers.json"),
-    }
+    config = vllm_consultation_config(vllm_server.base_url, vllm_server.served_model_name, vllm_server.api_key)
     config["tracing"] = {"otlp_endpoint": otlp_receiver.endpoint}
     with facade(tmp_path, config) as running:
         response = httpx.post(

@@ -122,6 +122,19 @@ def vllm_backend(base_url: str, model: str, **extra: Any) -> dict[str, Any]:
     return {"kind": "vllm", "base_url": base_url, "model": model, **extra}
 
 
+def vllm_consultation_config(base_url: str, served_model: str, api_key: str | None) -> dict[str, Any]:
+    """Every consultation stage's model on one vLLM (the e2e tests' real vLLM CPU server)."""
+    backend = vllm_backend(base_url, served_model, message_format="gemma3", api_key=api_key)
+    config = facade_config(
+        backends={"local-vllm": backend}, models={"medgemma": ["local-vllm"], "gpt-5": ["local-vllm"]}
+    )
+    config["consultation"] = {
+        "stages": {"intake": "gpt-5", "icd": "medgemma", "cpt": "medgemma", "summary": "gpt-5"},
+        "providers_file": str(REPO_ROOT / "configs" / "providers.json"),
+    }
+    return config
+
+
 def consultation_config(sim_url: str, redis_url: str, stages: dict[str, str] | None = None) -> dict[str, Any]:
     dead = refused_url()
     config = facade_config(

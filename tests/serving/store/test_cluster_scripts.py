@@ -5,7 +5,6 @@ straight to the new owner."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,16 +18,6 @@ from serving.store.connection import LuaScript, key_for
 
 pytestmark = pytest.mark.ha
 INCR = LuaScript("return redis.call('INCR', KEYS[1])")
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterGroup]:
-    group = RedisClusterGroup(tmp_path_factory.mktemp("cluster"), primaries=3)
-    group.start()
-    try:
-        yield group
-    finally:
-        group.stop()
 
 
 class Counted:

@@ -7,7 +7,6 @@ resumes with no restart."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -46,16 +45,6 @@ def create_key(facade_: Facade, **fields: Any) -> str:
     assert response.status_code == 201, response.text
     key: str = response.json()["key"]
     return key
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterGroup]:
-    group = RedisClusterGroup(tmp_path_factory.mktemp("cluster"), primaries=3)
-    group.start()
-    try:
-        yield group
-    finally:
-        group.stop()
 
 
 def two_facades(stack: ExitStack, tmp: Path, redis_url: str) -> list[Facade]:
@@ -115,32 +104,24 @@ def assert_failover_answers(run: FailoverRun) -> None:
 
 
 def test_a_cluster_primary_killed_under_load(tmp_path: Path) -> None:
-    group = RedisClusterGroup(tmp_path / "cluster", primaries=3)
-    group.start()
-    try:
-        with ExitStack() as stack:
-            facades = two_facades(stack, tmp_path, group.url)
-            key = create_key(facades[0])
-            doomed = group.primary_for(key_for(hash_key(key), "key"))
-            run = run_failover([f.base_url for f in facades], key, doomed.kill)
-            assert_failover_answers(run)
-            group.wait_healthy(replicated=False)  # the replica took over its slots
-            assert group.primary_for(key_for(hash_key(key), "key")).port != doomed.port
-    finally:
-        group.stop()
+    with ExitStack() as stack:
+        group = stack.enter_context(RedisClusterGroup(tmp_path / "cluster", primaries=3))
+        facades = two_facades(stack, tmp_path, group.url)
+        key = create_key(facades[0])
+        doomed = group.primary_for(key_for(hash_key(key), "key"))
+        run = run_failover([f.base_url for f in facades], key, doomed.kill)
+        assert_failover_answers(run)
+        group.wait_healthy(replicated=False)  # the replica took over its slots
+        assert group.primary_for(key_for(hash_key(key), "key")).port != doomed.port
 
 
 def test_a_sentinel_failover_under_load(tmp_path: Path) -> None:
-    group = SentinelGroup(tmp_path / "sentinel")
-    group.start()
-    try:
-        with ExitStack() as stack:
-            facades = two_facades(stack, tmp_path, group.url)
-            assert httpx.get(facades[0].root_url + "/health/ready").json()["store"]["kind"] == "sentinel"
-            key = create_key(facades[0])
-            first = group.primary_port()
-            run = run_failover([f.base_url for f in facades], key, group.node_at(first).kill)
-            assert_failover_answers(run)
-            assert group.primary_port() != first
-    finally:
-        group.stop()
+    with ExitStack() as stack:
+        group = stack.enter_context(SentinelGroup(tmp_path / "sentinel"))
+        facades = two_facades(stack, tmp_path, group.url)
+        assert httpx.get(facades[0].root_url + "/health/ready").json()["store"]["kind"] == "sentinel"
+        key = create_key(facades[0])
+        first = group.primary_port()
+        run = run_failover([f.base_url for f in facades], key, group.node_at(first).kill)
+        assert_failover_answers(run)
+        assert group.primary_port() != first

@@ -8,7 +8,6 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,20 +26,10 @@ from tests.support.wait import eventually_async
 pytestmark = pytest.mark.ha
 
 
-@contextmanager
-def sentinel_group(workdir: Path) -> Iterator[SentinelGroup]:
-    sentinels = SentinelGroup(workdir)
-    sentinels.start()
-    try:
-        yield sentinels
-    finally:
-        sentinels.stop()
-
-
 @pytest.fixture(scope="module")
 def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelGroup]:
     """A group the tests only read (the failover test starts its own)."""
-    with sentinel_group(tmp_path_factory.mktemp("sentinel")) as sentinels:
+    with SentinelGroup(tmp_path_factory.mktemp("sentinel")) as sentinels:
         yield sentinels
 
 
@@ -91,7 +80,7 @@ async def test_it_leaves_a_primary_the_sentinels_stop_naming_within_the_follow_i
 
 
 async def test_it_follows_a_failover_whose_old_primary_stays_up(tmp_path: Path) -> None:
-    with sentinel_group(tmp_path) as group:
+    with SentinelGroup(tmp_path) as group:
         await follows_a_failover(group)
 
 
