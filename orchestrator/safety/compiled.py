@@ -26,7 +26,20 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 # The hot path of one assessment; assessment.py (pydantic) and the rest stay Python.
-COMPILED_MODULES = ("lexicon", "concepts", "context", "facts", "red_flags")
+COMPILED_MODULES = (
+    "lexicon",
+    "concepts",
+    "negation_cues",
+    "question_cues",
+    "time_cues",
+    "clauses",
+    "marks",
+    "questions",
+    "dating",
+    "context",
+    "facts",
+    "red_flags",
+)
 SETTING = "PEARCARE_COMPILED_RULES"
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_BUILD = PACKAGE_DIR.parent.parent / "build" / "compiled-rules"
