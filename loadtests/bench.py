@@ -62,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline", type=Path, help="overhead: another checkout's façade beside this one, in the same rounds"
     )
+    parser.add_argument(
+        "--budgets",
+        action="store_true",
+        help="overhead: this façade's key belongs to a tenant with dollar budgets (a baseline's never)",
+    )
     parser.add_argument("--profile-seconds", type=float, default=8.0, help="py-spy at 100 streams; 0: none")
     parser.add_argument("--engine-url", help="a running vLLM's /v1 URL, instead of starting the CPU build")
     parser.add_argument("--engine-model", help="the served model name at --engine-url")
@@ -100,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                     non_streaming_s=2.0 if args.quick else 6.0,
                     profile_s=0.0 if args.quick else args.profile_seconds,
                     baseline=args.baseline,
+                    budgets=args.budgets,
                 )
             )
         if "engine" in parts:

@@ -48,14 +48,16 @@ async def measure(
     non_streaming_s: float = 6.0,
     profile_s: float = 0.0,
     baseline: Path | None = None,
+    budgets: bool = False,
 ) -> dict[str, Any]:
     """baseline: another checkout whose façade runs beside this one, in the same rounds (the
-    `baseline` entries: a change's before and after measured in one run)."""
+    `baseline` entries: a change's before and after measured in one run). budgets: this façade's
+    key belongs to a tenant and has dollar budgets (servers.facade); a baseline's never."""
     out: dict[str, Any] = {"simulator": SIMULATOR, "streaming": []}
     with contextlib.ExitStack() as stack:
         sim = stack.enter_context(servers.simulator(workdir, **SIMULATOR))
         bare = stack.enter_context(servers.bare_proxy(workdir, sim.base_url))
-        facade = stack.enter_context(servers.facade(sim.base_url, "sim", workdir, redis_url))
+        facade = stack.enter_context(servers.facade(sim.base_url, "sim", workdir, redis_url, budgets=budgets))
         before = None
         if baseline is not None:
             before = stack.enter_context(servers.facade(sim.base_url, "sim", workdir, redis_url, source=baseline))

@@ -68,9 +68,12 @@ def facade(
     endpoints: list[str] | None = None,
     extra: dict[str, Any] | None = None,
     source: Path | None = None,
+    budgets: bool = False,
 ) -> Iterator[Server]:
     """Alias `bench` → the upstream. The bench key's limits are set so high they never refuse,
-    so every request pays for the full admission script; the limited key refuses on purpose."""
+    so every request pays for the full admission script; the limited key refuses on purpose.
+    budgets: the upstream has prices and the bench key belongs to a tenant, both with budgets
+    that never refuse, so every request also reserves and settles its cost (#29)."""
     port = free_port()
     backend: dict[str, Any] = {"kind": kind, "base_url": upstream_url, "model": model}
     if kind == "openai":
@@ -81,18 +84,23 @@ def facade(
         backend["message_format"] = message_format
     if endpoints:  # a replica group: base_url and these serve the same model
         backend["endpoints"] = endpoints
+    bench_key: dict[str, Any] = {"key": KEY, "name": "bench", "rpm": 10**9, "tpm": 10**12}
     config: dict[str, Any] = {
         "server": {"log_level": "warning"},
         "backends": {"up": backend},
         "models": {"bench": ["up"]},
         "keys": [
-            {"key": KEY, "name": "bench", "rpm": 10**9, "tpm": 10**12},
+            bench_key,
             {"key": LIMITED_KEY, "name": "limited", "rpm": limited_rpm},
             {"key": CONSULTATION_KEY, "name": "consultations"},
         ],
         "store": {"redis_url": redis_url, "max_connections": REDIS_POOL_MAX, "overlap_admission": overlap_admission},
         "audit": {"enabled": audit, "spool_dir": str(workdir / f"audit-spool-{port}")},
     }
+    if budgets:
+        backend["pricing"] = {"input_per_million": 1.25, "cached_input_per_million": 0.125, "output_per_million": 10.0}
+        config["tenants"] = [{"id": "bench-clinic", "daily_budget_usd": 10**6, "monthly_budget_usd": 10**7}]
+        bench_key.update(tenant="bench-clinic", daily_budget_usd=10**6, monthly_budget_usd=10**7)
     for section, more in (extra or {}).items():  # backends, models, keys beside the bench ones
         if isinstance(config.get(section), dict):
             config[section].update(more)

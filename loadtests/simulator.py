@@ -57,6 +57,7 @@ class Behaviour:
     max_running: int = 0  # 0: no limit
     prefix_ttft_ms: float = -1.0  # < 0: no prefix cache
     prefix_cache_size: int = 1000  # prefixes kept (a KV cache holds so many conversations)
+    cached_tokens: int = 0  # reported as usage.prompt_tokens_details.cached_tokens, as OpenAI does
 
     def overridden(self, body: dict[str, Any]) -> Behaviour:
         wanted = body.get("simulate")
@@ -203,7 +204,13 @@ class Simulator:
         tokens = min(int(max_tokens), how.tokens) if not body.get("ignore_eos") else int(max_tokens)
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         prompt_tokens = len(orjson.dumps(body.get("messages") or body.get("prompt") or "")) // 4
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": tokens, "total_tokens": prompt_tokens + tokens}
+        usage: dict[str, Any] = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": tokens,
+            "total_tokens": prompt_tokens + tokens,
+        }
+        if how.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": min(how.cached_tokens, prompt_tokens)}
         if how.echo:
             return await self._echo(request, how, chat, body, request_id)
         if body.get("stream"):
@@ -309,7 +316,7 @@ class Simulator:
         how: Behaviour,
         chat: bool,
         tokens: int,
-        usage: dict[str, int],
+        usage: dict[str, Any],
         body: dict[str, Any],
         request_id: str,
     ) -> web.StreamResponse:

@@ -1,5 +1,6 @@
 """`python -m serving [--config FILE] [--host H] [--port P]`: run the façade.
 `python -m serving keys ...`: manage API keys (see serving/access/cli.py).
+`python -m serving tenants ...`, `python -m serving spend ...`: tenants and spend (serving/access/tenant_cli.py).
 `python -m serving audit verify|export`: the audit trail (see serving/audit/cli.py)."""
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ def main(argv: list[str] | None = None) -> int:
         from serving.access import cli
 
         return cli.main(argv[1:])
+    if argv[:1] == ["tenants"]:
+        from serving.access import tenant_cli
+
+        return tenant_cli.main(argv[1:])
+    if argv[:1] == ["spend"]:
+        from serving.access import tenant_cli
+
+        return tenant_cli.spend_main(argv[1:])
     if argv[:1] == ["audit"]:
         from serving.audit import cli as audit_cli
 

@@ -24,7 +24,7 @@ from serving.observability.logs import configure_logging
 from serving.observability.metrics import Metrics
 from serving.observability.tracing import Tracing
 from serving.privacy.policy import shared_detector
-from serving.routes import admin, consultations, health, models, usage
+from serving.routes import admin, consultations, health, models, tenants, usage
 from serving.services import Services
 from serving.settings import ServingConfig, Settings
 
@@ -116,6 +116,7 @@ def create_app(config: ServingConfig, *, metrics: Metrics | None = None, tracing
         consultations.router,
         usage.router,
         admin.router,
+        tenants.router,
         health.router,
     ):
         app.include_router(router)

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 from serving.access.admission import Admission
 from serving.access.keys import KeyStore
+from serving.access.prices import PriceList
 from serving.access.settlement import Settlements
+from serving.access.spend import SpendReport
 from serving.access.static_keys import StaticKeys
+from serving.access.tenants import TenantStore
 from serving.access.usage import UsageReader
 from serving.access.verified import VerifiedKeys
 from serving.audit.trail import AuditTrail
@@ -41,6 +44,8 @@ class Services:
     admission: Admission
     settlements: Settlements
     usage: UsageReader
+    tenants: TenantStore
+    spend: SpendReport
     catalog: ModelCatalog
     generation: GenerationPipeline
     readiness: Readiness
@@ -60,8 +65,11 @@ class Services:
         redis = connect_store(config.store)
         scripts = connect_script_runner(config.store, redis)
         keys = KeyStore(redis)
-        static_keys = StaticKeys(keys, config.keys)
-        settlements = Settlements(scripts, metrics=metrics)
+        tenants = TenantStore(redis)
+        usage = UsageReader(redis, keys)
+        static_keys = StaticKeys(keys, config.keys, tenants, config.tenants)
+        prices = PriceList(config.backends, config.models)
+        settlements = Settlements(scripts, metrics=metrics, prices=prices)
         admission = Admission(
             scripts,
             metrics=metrics,
@@ -90,7 +98,9 @@ class Services:
             static_keys=static_keys,
             admission=admission,
             settlements=settlements,
-            usage=UsageReader(redis, keys),
+            usage=usage,
+            tenants=tenants,
+            spend=SpendReport(usage, keys),
             catalog=catalog,
             generation=GenerationPipeline(
                 admission=admission,
@@ -101,6 +111,7 @@ class Services:
                 cache=ResponseCache(redis, config.cache, metrics),
                 overlap_admission=config.store.overlap_admission,
                 tracing=spans,
+                prices=prices,
             ),
             readiness=Readiness(
                 registry=registry,

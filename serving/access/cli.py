@@ -8,31 +8,38 @@ import json
 import socket
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from serving.access.keys import KeyNotFound, KeyRecord, KeyStore, new_key_id
+from serving.access.tenants import TenantNotFound, TenantStore
 from serving.audit.records import cli_record
 from serving.audit.trail import AuditTrail, ChainContended
-from serving.settings import KeySettings, choices_of, kind_of, load_for_command
+from serving.errors import APIError
+from serving.settings import KeySettings, ServingConfig, choices_of, kind_of, load_for_command
 from serving.store.clients import connect_store
+from serving.store.connection import Store
 from serving.store.errors import STORE_ERRORS
 
 
-def _settings(parser: argparse.ArgumentParser) -> None:
-    """One flag per key setting (serving/settings/keys.py): --rpm, --allow-phi, --priority, ..."""
-    for name, info in KeySettings.model_fields.items():
+def setting_flags(parser: argparse.ArgumentParser, model: type[BaseModel] = KeySettings) -> None:
+    """One flag per setting (serving/settings/keys.py, tenants.py): --rpm, --allow-phi, --priority, ..."""
+    for name, info in model.model_fields.items():
         flag, kind = "--" + name.replace("_", "-"), kind_of(info)
         if kind == "count":
             parser.add_argument(flag, type=int, help=info.description)
+        elif kind == "amount":
+            parser.add_argument(flag, type=float, help=info.description)
         elif kind == "flag":
             parser.add_argument(flag, choices=("on", "off"), help=info.description)
         elif kind == "choice":
             parser.add_argument(flag, choices=choices_of(info), help=info.description)
         else:
             parser.add_argument(flag, help=f"{info.description} (comma-separated)")
-    parser.add_argument("--expires-in-days", type=float, help="expire after this many days")
+    if model is KeySettings:
+        parser.add_argument("--expires-in-days", type=float, help="expire after this many days")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a key; prints its secret once")
     create.add_argument("--name", required=True)
-    _settings(create)
+    setting_flags(create)
     commands.add_parser("list", help="list keys (never secrets)")
     commands.add_parser("show", help="show one key").add_argument("key_id")
     commands.add_parser("revoke", help="disable a key").add_argument("key_id")
@@ -49,15 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("key_id")
     update.add_argument("--name")
     update.add_argument("--enable", action="store_true", help="re-enable a revoked key")
-    _settings(update)
+    setting_flags(update)
     return parser
 
 
-def _changes(args: argparse.Namespace) -> dict[str, Any]:
+def settings_given(args: argparse.Namespace, model: type[BaseModel] = KeySettings) -> dict[str, Any]:
     """The settings given on the command line, checked as the admin API and the config file
     check them."""
     changes: dict[str, Any] = {}
-    for name, info in KeySettings.model_fields.items():
+    for name, info in model.model_fields.items():
         value = getattr(args, name)
         if value is None:
             continue
@@ -68,18 +75,19 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
             value = value == "on"
         changes[name] = value
     try:
-        KeySettings.model_validate(changes)
+        model.model_validate(changes)
     except ValidationError as exc:
         problems = (f"--{str(error['loc'][0]).replace('_', '-')}: {error['msg']}" for error in exc.errors())
         raise ValueError("; ".join(problems)) from None
-    if args.expires_in_days is not None:
+    if getattr(args, "expires_in_days", None) is not None:
         changes["expires_at"] = int(time.time() + args.expires_in_days * 86400)
     return changes
 
 
-async def run(args: argparse.Namespace, store: KeyStore) -> dict[str, Any] | list[dict[str, Any]]:
+async def run(args: argparse.Namespace, store: KeyStore, tenants: TenantStore) -> dict[str, Any] | list[dict[str, Any]]:
     if args.command == "create":
-        record, secret = await store.create(KeyRecord(id=new_key_id(), name=args.name, **_changes(args)))
+        settings = await tenants.settings_of_new_key(settings_given(args))  # under a tenant: within its grants
+        record, secret = await store.create(KeyRecord(id=new_key_id(), name=args.name, **settings))
         return {**record.public(), "key": secret}
     if args.command == "list":
         return [record.public() for record in await store.list()]
@@ -87,7 +95,7 @@ async def run(args: argparse.Namespace, store: KeyStore) -> dict[str, Any] | lis
         return (await store.get(args.key_id)).public()
     if args.command == "revoke":
         return (await store.revoke(args.key_id)).public()
-    changes = _changes(args)
+    changes = settings_given(args)
     if args.name:
         changes["name"] = args.name
     if args.enable:
@@ -107,22 +115,21 @@ _ACTIONS = {
 }
 
 
-def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    config = load_for_command(args.config)
-    if config is None:
-        return 2
-    if not config.store.redis_url:
-        print("error: store.redis_url is not set (REDIS_URL): keys need a shared store", file=sys.stderr)
-        return 2
+Work = Callable[[Store], Awaitable[dict[str, Any] | list[dict[str, Any]]]]
+
+
+def run_recorded(config: ServingConfig, action: str, work: Work, render: Callable[[Any], str] | None = None) -> int:
+    """Run one admin command against the store and add it to the audit trail (the CLI is an
+    administrator too); print its result (as JSON unless `render` says otherwise). 0 done, 1
+    refused or failed."""
 
     async def execute() -> dict[str, Any] | list[dict[str, Any]]:
         redis = connect_store(config.store, socket_timeout=5)
         try:
-            result = await run(args, KeyStore(redis))
-            if config.audit.enabled:  # the CLI is an administrator too: its actions join the audit trail
+            result = await work(redis)
+            if config.audit.enabled:
                 target = result.get("id") if isinstance(result, dict) else None
-                record = cli_record(_ACTIONS[args.command], target, instance=socket.gethostname(), at=time.time())
+                record = cli_record(action, target, instance=socket.gethostname(), at=time.time())
                 try:
                     await AuditTrail(redis, key=config.audit.chain_key).append([record])
                 except _NOT_RECORDED as exc:  # done is done: say so, don't fail it
@@ -136,8 +143,31 @@ def main(argv: list[str]) -> int:
     except KeyNotFound as exc:
         print(f"error: no key with id {exc}", file=sys.stderr)
         return 1
+    except TenantNotFound as exc:
+        print(f"error: no tenant with id {exc}", file=sys.stderr)
+        return 1
     except _FAILED as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(result, indent=2))
+    except APIError as exc:  # a bad argument the API would answer with a 400
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(render(result) if render is not None else json.dumps(result, indent=2), end="" if render else "\n")
     return 0
+
+
+def store_config(config_path: str | None) -> ServingConfig | None:
+    """The config of a command that needs the shared store, or None (said why) without one."""
+    config = load_for_command(config_path)
+    if config is not None and not config.store.redis_url:
+        print("error: store.redis_url is not set (REDIS_URL): this needs the shared store", file=sys.stderr)
+        return None
+    return config
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    config = store_config(args.config)
+    if config is None:
+        return 2
+    return run_recorded(config, _ACTIONS[args.command], lambda redis: run(args, KeyStore(redis), TenantStore(redis)))

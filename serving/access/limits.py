@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from pydantic.fields import FieldInfo
 
+from serving.access.periods import BudgetPeriods
+from serving.access.prices import dollars
 from serving.errors import RateLimited
 from serving.settings import GRANT_FIELDS, PRIORITIES, KeySettings, kind_of
+from serving.settings.tenants import TENANT_GRANT_FIELDS
 
 
 @functools.lru_cache(maxsize=8)
@@ -57,8 +60,16 @@ class KeyGrants:
 
     @classmethod
     def from_reply(cls, values: Sequence[str | None]) -> KeyGrants:
-        """The GRANT settings' store strings, in GRANT_FIELDS' order."""
-        return cls(*[decode(raw or "") for decode, raw in zip(_GRANT_DECODERS, values, strict=True)])
+        """The GRANT settings' store strings, in GRANT_FIELDS' order; then, for a key with a
+        tenant, the tenant's (TENANT_GRANT_FIELDS' order), which narrow the key's."""
+        own = cls(*[decode(raw or "") for decode, raw in zip(_GRANT_DECODERS, values[:_OWN], strict=True)])
+        if len(values) == _OWN:
+            return own
+        narrowed: dict[str, Any] = {}
+        for name, raw in zip(TENANT_GRANT_FIELDS, values[_OWN:], strict=True):
+            mine = getattr(own, name)
+            narrowed[name] = mine and raw == "1" if isinstance(mine, bool) else mine & names_of(raw)
+        return replace(own, **narrowed)
 
 
 NO_GRANTS = KeyGrants()  # a key that allows nothing beyond the defaults
@@ -76,6 +87,7 @@ def _decoder(info: FieldInfo) -> Callable[[str], Any]:
 
 
 _GRANT_DECODERS = tuple(_decoder(KeySettings.model_fields[name]) for name in GRANT_FIELDS)
+_OWN = len(GRANT_FIELDS)
 
 
 class Looked(NamedTuple):
@@ -90,6 +102,8 @@ class Looked(NamedTuple):
     tpm: int
     daily: int
     max_in_flight: int
+    tenant: str
+    tenant_models: str
 
 
 class Charged(NamedTuple):
@@ -113,6 +127,12 @@ class Charged(NamedTuple):
     max_in_flight: int
     in_flight: int
     day: int
+    tenant: str
+    tenant_models: str
+    budget_scope: str  # 'key' or 'tenant' when a budget refused the request, else ''
+    budget_period: str  # 'day' or 'month'
+    budget_nanos: int
+    budget_spent_nanos: int
 
 
 LOOKED = len(Looked._fields)
@@ -136,6 +156,9 @@ class Grant:
     day: int = 0  # the store's day of admission: settlement corrects that day's budget
     lease: str = ""  # the in-flight lease to release at settlement ('' when none was taken)
     grants: KeyGrants = NO_GRANTS  # what the key allows its requests: PHI, images, priority, store, cache
+    tenant: str = ""  # the tenant (clinic) the key belongs to
+    periods: BudgetPeriods | None = None  # the day and month its spend was reserved in
+    reserved: int = 0  # nano-dollars reserved for it (the worst case): settlement corrects them
 
     def raise_if_refused(self) -> None:
         if self.refusal is not None:
@@ -145,8 +168,13 @@ class Grant:
         return self.models is None or alias in self.models
 
 
-def models_of(raw: str) -> frozenset[str] | None:
-    return None if raw == "*" else frozenset(raw.split(","))
+def models_of(raw: str, tenant_models: str = "*") -> frozenset[str] | None:
+    """The aliases a key may use (None: all), within its tenant's."""
+    own = None if raw == "*" else frozenset(raw.split(","))
+    if tenant_models in ("*", ""):
+        return own
+    tenant = frozenset(tenant_models.split(","))
+    return tenant if own is None else own & tenant
 
 
 def limit_headers(reply: Charged) -> dict[str, str]:
@@ -164,8 +192,11 @@ def limit_headers(reply: Charged) -> dict[str, str]:
     return headers
 
 
-def refusal(reply: Charged, estimate: int, headers: dict[str, str]) -> RateLimited:
-    """The 429 for admit.lua's refusal."""
+_PERIODICAL = {"day": "daily", "month": "monthly"}
+
+
+def refusal(reply: Charged, estimate: int, headers: dict[str, str], retry_after: int = 1) -> RateLimited:
+    """The 429 for admit.lua's refusal (retry_after: seconds until a spent budget's period ends)."""
     status = reply.status
     if status == "in_flight":
         return RateLimited(
@@ -188,6 +219,16 @@ def refusal(reply: Charged, estimate: int, headers: dict[str, str]) -> RateLimit
             "Lower max_tokens.",
             type="tokens",
             headers={**headers, "x-should-retry": "false"},
+        )
+    if status == "budget":
+        whose = "API key" if reply.budget_scope == "key" else "tenant"
+        return RateLimited(
+            f"This {whose}'s {_PERIODICAL[reply.budget_period]} budget of "
+            f"${dollars(reply.budget_nanos):.2f} would be exceeded: ${dollars(reply.budget_spent_nanos):.2f} is spent "
+            "or reserved by requests in flight. It renews when the period ends.",
+            type="insufficient_quota",
+            code="budget_exceeded",
+            headers={**headers, "retry-after": str(retry_after), "x-should-retry": "false"},
         )
     return RateLimited(
         "You exceeded your daily token budget.",

@@ -13,6 +13,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 from serving.access.limits import Grant, day_name
+from serving.access.prices import PriceList
+from serving.access.spend import spend_keys
 from serving.observability.metrics import Metrics
 from serving.store.connection import CommandRunner, LuaScript, key_for
 from serving.store.errors import STORE_ERRORS, passing
@@ -23,9 +25,12 @@ Settlement = tuple[list[str], list[str | int]]
 
 
 class Settlements:
-    def __init__(self, redis: CommandRunner, *, metrics: Metrics, backlog_size: int = 100_000) -> None:
+    def __init__(
+        self, redis: CommandRunner, *, metrics: Metrics, prices: PriceList | None = None, backlog_size: int = 100_000
+    ) -> None:
         self._redis = redis
         self._metrics = metrics
+        self._prices = prices
         self._script = LuaScript.named("settle.lua")
         self._backlog: deque[Settlement] = deque(maxlen=backlog_size)
         self._pending: set[asyncio.Task[None]] = set()
@@ -50,9 +55,22 @@ class Settlements:
     def backlog(self) -> int:
         return len(self._backlog)
 
-    def settle_later(self, grant: Grant, *, alias: str, prompt: int, completion: int, failed: bool) -> None:
+    def settle_later(
+        self,
+        grant: Grant,
+        *,
+        alias: str,
+        prompt: int,
+        completion: int,
+        failed: bool,
+        backend: str | None = None,
+        cached: int = 0,
+    ) -> None:
         """Settle after the response, off the request's path; drain() waits for these at shutdown."""
-        self._spawn(self.settle(grant, alias=alias, prompt=prompt, completion=completion, failed=failed))
+        work = self.settle(
+            grant, alias=alias, prompt=prompt, completion=completion, failed=failed, backend=backend, cached=cached
+        )
+        self._spawn(work)
 
     def store_recovered(self) -> None:
         """Admission reached the store again: replay what waited."""
@@ -77,9 +95,20 @@ class Settlements:
             if late:
                 log.error("settlements still running at shutdown; their usage is lost", extra={"open": len(late)})
 
-    async def settle(self, grant: Grant, *, alias: str, prompt: int, completion: int, failed: bool) -> None:
+    async def settle(
+        self,
+        grant: Grant,
+        *,
+        alias: str,
+        prompt: int,
+        completion: int,
+        failed: bool,
+        backend: str | None = None,
+        cached: int = 0,
+    ) -> None:
         """Never raises: when the store is down, the settlement waits in the backlog. Counted
-        on the day of admission (a stream across midnight corrects the budget it was charged to)."""
+        on the day of admission (a stream across midnight corrects the budget it was charged to).
+        The real cost is the answering backend's prices times what it used."""
         day = day_name(grant.day)
         keys = [
             key_for(grant.key_hash, "tpm"),
@@ -87,6 +116,12 @@ class Settlements:
             key_for(grant.key_hash, f"usage:{day}"),
             key_for(grant.key_hash, "inflight"),
         ]
+        cost = self._prices.cost(backend, prompt, completion, cached) if self._prices is not None else 0
+        periods = grant.periods
+        if periods is not None:
+            keys += spend_keys(grant.key_hash, grant.tenant, periods)
+        else:  # a grant of a caller that charges no spend: the same slot, never touched
+            cost, keys = 0, keys + [key_for(grant.key_hash, "no-tenant")] * 4
         args: list[str | int] = [
             grant.bucket,
             prompt + completion,
@@ -98,6 +133,10 @@ class Settlements:
             "1" if grant.has_token_limit else "0",
             "1" if grant.has_daily_budget else "0",
             grant.lease,
+            cost,
+            grant.reserved,
+            "1" if grant.tenant and periods is not None else "0",
+            cached,
         ]
         await self._apply((keys, args))
 

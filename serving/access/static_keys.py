@@ -14,16 +14,26 @@ import asyncio
 import logging
 
 from serving.access.keys import STATIC_PREFIX, KeyRecord, KeyStore, hash_key
+from serving.access.tenants import TenantStore
 from serving.background import stop_task
 from serving.settings import StaticKey
+from serving.settings.tenants import StaticTenant
 from serving.store.errors import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 
 
 class StaticKeys:
-    def __init__(self, keys: KeyStore, static: list[StaticKey]) -> None:
+    def __init__(
+        self,
+        keys: KeyStore,
+        static: list[StaticKey],
+        tenants: TenantStore | None = None,
+        static_tenants: list[StaticTenant] | None = None,
+    ) -> None:
         self._keys = keys
+        self._tenants = tenants
+        self._static_tenants = static_tenants or []
         self._by_hash = {
             hash_key(key.key): (
                 KeyRecord(id=f"{STATIC_PREFIX}{key.name}", **key.model_dump(exclude={"key"})),
@@ -62,7 +72,10 @@ class StaticKeys:
         return key_id.startswith(STATIC_PREFIX)
 
     async def install(self) -> None:
-        """Reconcile the store with the config file's keys."""
+        """Reconcile the store with the config file's tenants (written, never removed) and keys."""
+        if self._tenants is not None:
+            for tenant in self._static_tenants:
+                await self._tenants.install(tenant)
         for key_hash in await self._keys.record_hashes():
             if key_hash in self._by_hash:
                 continue

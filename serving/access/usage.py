@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from serving.access.keys import KeyStore
+from serving.access.prices import dollars
 from serving.errors import InvalidRequest
 from serving.store.connection import Store, decode, key_for
 
@@ -42,6 +43,10 @@ class UsageReader:
     async def for_key(self, key_id: str, key_hash: str, days: UsageRange) -> list[dict[str, Any]]:
         return await self._read([(key_id, key_hash)], days.days())
 
+    async def for_keys(self, keys: list[tuple[str, str]], days: UsageRange) -> list[dict[str, Any]]:
+        """(key id, key hash) pairs."""
+        return await self._read(keys, days.days())
+
     async def for_all(self, days: UsageRange) -> list[dict[str, Any]]:
         return await self._read(sorted((await self._keys.key_hashes()).items()), days.days())
 
@@ -71,9 +76,14 @@ def _rows(key_id: str, day: date, aggregate: dict[str, str]) -> list[dict[str, A
                 "model": alias,
                 "requests": 0,
                 "prompt_tokens": 0,
+                "cached_tokens": 0,
                 "completion_tokens": 0,
                 "errors": 0,
+                "cost_nanos": 0,
             },
         )
         row[metric] = int(value)
-    return [by_alias[alias] for alias in sorted(by_alias)]
+    rows = [by_alias[alias] for alias in sorted(by_alias)]
+    for row in rows:
+        row["cost_usd"] = dollars(row["cost_nanos"])
+    return rows

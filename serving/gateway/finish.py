@@ -84,6 +84,8 @@ class Finisher:
             prompt=record.prompt_tokens or 0,
             completion=record.completion_tokens or 0,
             failed=failed,
+            backend=record.backend,
+            cached=record.cached_tokens,
         )
 
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import Receive
 
 from serving.access.admission import Admission
+from serving.access.prices import PriceList
 from serving.backends.dispatch import Dispatch, ProxyReply
 from serving.backends.proxy import Proxy
 from serving.cache import ResponseCache, is_deterministic, replay
@@ -39,8 +40,10 @@ class GenerationPipeline:
         cache: ResponseCache,
         overlap_admission: bool = True,
         tracing: Tracing | None = None,
+        prices: PriceList | None = None,
     ) -> None:
         self._tracing = tracing
+        self._prices = prices
         self._admission = admission
         self._proxy = proxy
         self._catalog = catalog
@@ -178,9 +181,11 @@ class GenerationPipeline:
         fixed count per image) and settled when the response ends. An unknown model charges
         nothing, but a bad key still gets its 401 first."""
         record.prompt_estimate = prompt_tokens
-        estimate = prompt_tokens + api.allowance(parsed, self._default_max_tokens)
+        allowance = api.allowance(parsed, self._default_max_tokens)
         known = self._catalog.serves(parsed.model)
-        grant = await self._admission.admit(key_hash, parsed.model, estimate, charge=known)
+        # The worst case a budget must hold: the prompt uncached, the whole cap at the dearest backend.
+        cost = self._prices.worst_case(parsed.model, prompt_tokens, allowance) if known and self._prices else 0
+        grant = await self._admission.admit(key_hash, parsed.model, prompt_tokens + allowance, charge=known, cost=cost)
         record.key_name = grant.name
         grant.raise_if_refused()  # a 429 carries the limit headers itself
         record.response_headers.update(grant.headers)

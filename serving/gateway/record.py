@@ -39,6 +39,7 @@ class RequestRecord:
     key_name: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int = 0  # of the prompt's, billed at the cached input price
     tokens_estimated: bool = False
     time_to_first_token: float | None = None
     inter_token_latency: float | None = None
@@ -80,11 +81,15 @@ class RequestRecord:
         return record
 
     def take_usage(self, usage: dict[str, Any]) -> None:
-        """Chat and completions name them prompt/completion tokens, the Responses API input/output."""
+        """Chat and completions name them prompt/completion tokens, the Responses API input/output;
+        cached prompt tokens are in their *_tokens_details (reasoning tokens are part of output)."""
         prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
         completion = usage.get("completion_tokens", usage.get("output_tokens"))
         self.prompt_tokens = prompt if isinstance(prompt, int) else None
         self.completion_tokens = completion if isinstance(completion, int) else 0
+        details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        self.cached_tokens = cached if isinstance(cached, int) and cached > 0 else 0
 
     def trace_facts(self) -> dict[str, Any]:
         """What the request's span says of it (serving/observability/tracing.py): names, counts

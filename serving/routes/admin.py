@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field, model_validator
 
 from serving.access.keys import KeyManagedByConfig, KeyNotFound, KeyRecord, new_key_id
+from serving.access.tenants import TenantNotFound, WidensTenant
 from serving.access.usage import UsageRange
 from serving.audit import reader
 from serving.deps import RecordDep, ServicesDep, require_admin
@@ -64,7 +65,15 @@ def _not_found(key_id: str) -> APIError:
 @router.post("/keys", status_code=201)
 async def create_key(body: KeyCreate, services: ServicesDep, request_record: RecordDep) -> dict[str, Any]:
     _check_backends(services, body)
-    record, secret = await services.keys.create(KeyRecord(id=new_key_id(), **body.model_dump()))
+    try:  # under a tenant: its grants where the key names none, and never more than them
+        given = await services.tenants.settings_of_new_key(body.model_dump(include=body.model_fields_set))
+        settings = {**body.model_dump(), **given}
+    except TenantNotFound:
+        message = f"No tenant with id `{body.tenant}`."
+        raise APIError(message, status=404, param="tenant", code="tenant_not_found") from None
+    except WidensTenant as exc:
+        raise InvalidRequest(str(exc), param=exc.field, code="widens_tenant") from None
+    record, secret = await services.keys.create(KeyRecord(id=new_key_id(), **settings))
     _audit(request_record, "key.created", record.id)
     return {**record.public(), "key": secret}  # the only time the secret is shown
 

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from serving.settings.pricing import Pricing
+
 
 class Timeouts(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -87,6 +89,9 @@ class BackendConfig(BaseModel):
     scrape_load_seconds: float = Field(2.0, ge=0, description="vllm: read each replica's /metrics this often (0: off)")
     breaker: BreakerConfig = BreakerConfig()
     concurrency: ConcurrencyConfig = ConcurrencyConfig()
+    pricing: Pricing | None = Field(
+        None, description="what its tokens cost, for budgets and spend reports (none: its tokens cost nothing)"
+    )
     data_policy: Literal["allow", "redact", "block"] | None = Field(
         None,
         description="what patient identifiers may reach this backend: allow (self-hosted or under a BAA), redact "

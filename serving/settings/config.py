@@ -16,6 +16,7 @@ from serving.settings.keys import StaticKey
 from serving.settings.server import CacheConfig, ConsultationConfig, ImagesConfig, ServerConfig
 from serving.settings.store import AuditConfig, StoreConfig
 from serving.settings.substitution import MISSING, ConfigError, substitute_env
+from serving.settings.tenants import StaticTenant
 from serving.settings.tracing import TracingConfig
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class ServingConfig(BaseModel):
     backends: dict[str, BackendConfig]
     models: dict[str, list[str]]
     keys: list[StaticKey] = Field(default_factory=list)
+    tenants: list[StaticTenant] = Field(default_factory=list)
     store: StoreConfig = StoreConfig()
     consultation: ConsultationConfig | None = None  # absent: no consultation endpoints
     audit: AuditConfig = AuditConfig()
@@ -50,6 +52,21 @@ class ServingConfig(BaseModel):
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"keys: name each key once (repeated: {repeated}); the name is the key's id")
+        return self
+
+    @model_validator(mode="after")
+    def _tenants_are_known_and_unique(self) -> ServingConfig:
+        ids = [tenant.id for tenant in self.tenants]
+        repeated = sorted({tenant_id for tenant_id in ids if ids.count(tenant_id) > 1})
+        if repeated:
+            raise ValueError(f"tenants: declare each tenant once (repeated: {repeated})")
+        for tenant in self.tenants:
+            unknown = sorted(set(tenant.allow_phi + tenant.allow_images + tenant.allow_store) - set(self.backends))
+            if unknown:
+                raise ValueError(f"tenants.{tenant.id}: grants name unknown backend(s) {unknown}")
+        for key in self.keys:
+            if key.tenant and key.tenant not in ids:
+                raise ValueError(f"keys.{key.name}: tenant {key.tenant!r} is not in tenants")
         return self
 
     @model_validator(mode="after")
@@ -106,6 +123,13 @@ def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
                 if isinstance(entry.get(grant), list):
                     entry = {**entry, grant: [n for n in entry[grant] if n in backends or n not in declared]}
         keys.append(entry)
+    tenants = []
+    for entry in raw.get("tenants") or []:
+        if isinstance(entry, dict):
+            for grant in ("allow_phi", "allow_images", "allow_store"):
+                if isinstance(entry.get(grant), list):
+                    entry = {**entry, grant: [n for n in entry[grant] if n in backends or n not in declared]}
+        tenants.append(entry)
     store = dict(raw.get("store") or {})
     for name in ("redis_url", "admin_key"):
         if store.get(name) is MISSING or store.get(name) == "":
@@ -125,6 +149,7 @@ def _drop_missing(raw: dict[str, Any]) -> dict[str, Any]:
         "backends": backends,
         "models": models,
         "keys": keys,
+        **({"tenants": tenants} if tenants else {}),
         "store": store,
         "server": server,
         **({"audit": audit} if audit else {}),

@@ -6,6 +6,7 @@ request-time form in `KeyGrants` (serving/access/limits.py; a test keeps the two
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -40,11 +41,34 @@ def check_backend_names(names: list[str]) -> list[str]:
 
 BackendNames = Annotated[list[str], AfterValidator(check_backend_names)]
 
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
-class KeySettings(BaseModel):
+
+def check_tenant_id(tenant_id: str) -> str:
+    if not TENANT_ID.match(tenant_id):
+        raise ValueError(f"{tenant_id!r} is not a tenant id: lower-case letters, digits, - and _, at most 63")
+    return tenant_id
+
+
+def check_tenant_of_key(tenant_id: str) -> str:
+    return tenant_id and check_tenant_id(tenant_id)
+
+
+class Budgets(BaseModel):
+    """Dollar budgets per day and per calendar month (UTC, or the tenant's time zone); 0 = none.
+    What a request may cost comes from the backends' prices (serving/settings/pricing.py)."""
+
+    daily_budget_usd: float = Field(0, ge=0, description="USD per day, 0 = none")
+    monthly_budget_usd: float = Field(0, ge=0, description="USD per calendar month, 0 = none")
+
+
+class KeySettings(Budgets):
     """What a key may do and how much. Every field has a default: an update names only what changes."""
 
     model_config = ConfigDict(extra="forbid")
+    tenant: Annotated[str, AfterValidator(check_tenant_of_key)] = Field(
+        "", description="the tenant (clinic) the key belongs to: its grants narrow the key's, its budgets hold too"
+    )
     models: Annotated[list[str], AfterValidator(check_models)] = Field(
         default_factory=lambda: ["*"], description="model aliases the key may use, or * for all"
     )
@@ -89,7 +113,7 @@ BACKEND_LISTS: tuple[str, ...] = tuple(
 """The settings that name backends: each must name configured ones (the admin API checks)."""
 
 
-def kind_of(info: FieldInfo) -> Literal["list", "flag", "count", "choice", "text"]:
+def kind_of(info: FieldInfo) -> Literal["list", "flag", "count", "amount", "choice", "text"]:
     """How a setting is written in the store and on the command line."""
     annotation = info.annotation
     if get_origin(annotation) is list:
@@ -98,6 +122,8 @@ def kind_of(info: FieldInfo) -> Literal["list", "flag", "count", "choice", "text
         return "flag"
     if annotation is int:
         return "count"
+    if annotation is float:
+        return "amount"
     if get_origin(annotation) is Literal:
         return "choice"
     return "text"

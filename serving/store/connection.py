@@ -21,6 +21,14 @@ def key_for(key_hash: str, suffix: str) -> str:
     return f"pc:{{{key_hash}}}:{suffix}"
 
 
+TENANT_INDEX = "pc:tenants"  # set: tenant ids
+
+
+def tenant_key(tenant_id: str, suffix: str) -> str:
+    """pc:{t:id}:suffix. A tenant's keys are minted into this tag's slot (access/keys.py)."""
+    return f"pc:{{t:{tenant_id}}}:{suffix}"
+
+
 class CommandRunner(Protocol):
     """What runs a script: redis-py's client, fakeredis, or the pipelined connection."""
 

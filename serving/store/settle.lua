@@ -6,6 +6,10 @@
 -- ARGV[4] alias  ARGV[5] prompt tokens  ARGV[6] completion tokens  ARGV[7] '1' if it failed
 -- ARGV[8] '1' if the key has a token limit  ARGV[9] '1' if it has a daily budget
 -- ARGV[10] lease id ('' when the request took none)
+-- Spend (#29): KEYS[5] KEYS[6] the key's spend this day and month, KEYS[7] KEYS[8] its tenant's
+-- (access/spend.py names them; with no tenant, names never touched). ARGV[11] the real cost and
+-- ARGV[12] the cost reserved at admission, in nano-dollars; ARGV[13] '1' with a tenant;
+-- ARGV[14] cached prompt tokens.
 -- Every key written gets a TTL: a settlement replayed after an outage leaves nothing behind.
 local used = tonumber(ARGV[2])
 local estimate = tonumber(ARGV[3])
@@ -35,6 +39,16 @@ redis.call('HINCRBY', KEYS[3], alias .. ':requests', 1)
 redis.call('HINCRBY', KEYS[3], alias .. ':prompt_tokens', ARGV[5])
 redis.call('HINCRBY', KEYS[3], alias .. ':completion_tokens', ARGV[6])
 if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[3], alias .. ':errors', 1) end
+local cost, reserved, cached = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[14])
+if cost > 0 then redis.call('HINCRBY', KEYS[3], alias .. ':cost_nanos', cost) end
+if cached > 0 then redis.call('HINCRBY', KEYS[3], alias .. ':cached_tokens', cached) end
+if cost ~= reserved then
+  for i = 5, ARGV[13] == '1' and 8 or 6 do
+    local total = redis.call('INCRBY', KEYS[i], cost - reserved)
+    if total < 0 then redis.call('SET', KEYS[i], 0) end  -- its reservation's period had expired
+    redis.call('EXPIRE', KEYS[i], i % 2 == 1 and 259200 or 3024000)  -- days 3 days, months 35
+  end
+end
 redis.call('EXPIRE', KEYS[3], 34560000)
 if ARGV[10] ~= '' then redis.call('ZREM', KEYS[4], ARGV[10]) end
 return 1

@@ -11,9 +11,10 @@ import pytest
 from pydantic import ValidationError
 
 from serving.access.admission import Admission
-from serving.access.cli import _changes, build_parser
+from serving.access.cli import build_parser, settings_given
 from serving.access.keys import UPDATABLE, KeyRecord, KeyStore
 from serving.access.limits import KeyGrants
+from serving.access.tenants import TenantRecord, TenantStore
 from serving.observability.metrics import Metrics
 from serving.routes.admin import KeyCreate, KeyUpdate
 from serving.settings import GRANT_FIELDS, PRIORITIES, KeySettings, StaticKey, kind_of
@@ -27,7 +28,9 @@ NOT_DEFAULT: dict[str, Any] = {
     "list": ["b1", "b2"],
     "flag": True,
     "count": 7,
+    "amount": 2.5,
     "choice": PRIORITIES[-1],
+    "text": "clinic-x",  # the tenant: it must exist (every_tenant_grant creates it)
 }
 
 
@@ -40,16 +43,17 @@ def unusual_settings() -> dict[str, Any]:
 def test_every_surface_is_the_one_declaration() -> None:
     for surface in (StaticKey, KeyCreate, KeyUpdate, KeyRecord):
         assert issubclass(surface, KeySettings) and set(surface.model_fields) >= SETTINGS, surface
-    assert SETTINGS <= UPDATABLE
+    assert SETTINGS - {"tenant"} <= UPDATABLE  # a key stays in its tenant
 
 
 def test_the_cli_has_a_flag_per_setting() -> None:
-    as_typed = {"list": "b1,b2", "flag": "on", "count": "7", "choice": PRIORITIES[-1]}
+    as_typed = {"list": "b1,b2", "flag": "on", "count": "7", "amount": "2.5", "choice": PRIORITIES[-1]}
+    as_typed["text"] = "clinic-x"
     argv = ["create", "--name", "n"]
     for name, info in KeySettings.model_fields.items():
         argv += ["--" + name.replace("_", "-"), as_typed[kind_of(info)]]
     argv[argv.index("--models") + 1] = "medgemma,gpt-5"
-    assert _changes(build_parser().parse_args(argv)) == unusual_settings()
+    assert settings_given(build_parser().parse_args(argv)) == unusual_settings()
 
 
 def test_the_grant_mirrors_the_grant_settings_and_admit_lua_reads_them() -> None:
@@ -58,11 +62,19 @@ def test_the_grant_mirrors_the_grant_settings_and_admit_lua_reads_them() -> None
     raw = LuaScript.named("admit.lua").source
     assert "{{GRANT_FIELDS}}" in raw and not any(f"'{name}'" in raw for name in GRANT_FIELDS)
     filled = LuaScript.named("admit.lua", GRANT_FIELDS=GRANT_FIELDS).source
-    assert "'max_in_flight', " + ", ".join(f"'{name}'" for name in GRANT_FIELDS) + ")" in filled  # one HMGET
+    grants = ", ".join(f"'{name}'" for name in GRANT_FIELDS)
+    assert "'monthly_budget_usd',\n                     " + grants + ")" in filled  # one HMGET
+
+
+async def every_tenant_grant(redis: Any) -> None:
+    """The tenant of unusual_settings(), allowing all the key asks for (it narrows nothing)."""
+    grants = {"allow_phi": ["b1", "b2"], "allow_images": ["b1", "b2"], "allow_store": ["b1", "b2"]}
+    await TenantStore(redis).create(TenantRecord(id="clinic-x", response_cache=True, **grants))
 
 
 async def test_every_setting_travels_from_the_store_to_the_grant(connect: Connect) -> None:
     redis = connect()
+    await every_tenant_grant(redis)
     key_hash, record = await make_key(redis, **unusual_settings())
     stored = await KeyStore(redis).get(record.id)
     assert stored.model_dump(include=SETTINGS) == unusual_settings()
@@ -94,13 +106,13 @@ def test_an_update_changes_only_what_it_names() -> None:
 def test_the_cli_checks_settings_as_the_api_does() -> None:
     args = build_parser().parse_args(["create", "--name", "n", "--rpm", "-1"])
     try:
-        _changes(args)
+        settings_given(args)
     except ValueError as exc:
         assert "--rpm" in str(exc) and "greater than or equal to 0" in str(exc)
     else:
         raise AssertionError("a negative limit was accepted")
     args = build_parser().parse_args(["create", "--name", "n", "--priority", "batch", "--response-cache", "on"])
-    assert _changes(args) == {"priority": "batch", "response_cache": True}
+    assert settings_given(args) == {"priority": "batch", "response_cache": True}
 
 
 def test_a_backend_list_with_an_empty_or_comma_name_is_refused_everywhere() -> None:
@@ -110,5 +122,5 @@ def test_a_backend_list_with_an_empty_or_comma_name_is_refused_everywhere() -> N
             with pytest.raises(ValidationError):
                 surface.model_validate({"name": "n", "allow_phi": bad} if surface is KeyCreate else {"allow_phi": bad})
     with pytest.raises(ValueError, match="--allow-store"):
-        _changes(build_parser().parse_args(["update", "key_x", "--allow-store", "b1,,b2"]))
-    assert _changes(build_parser().parse_args(["update", "key_x", "--allow-images", ""])) == {"allow_images": []}
+        settings_given(build_parser().parse_args(["update", "key_x", "--allow-store", "b1,,b2"]))
+    assert settings_given(build_parser().parse_args(["update", "key_x", "--allow-images", ""])) == {"allow_images": []}

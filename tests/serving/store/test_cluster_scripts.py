@@ -11,13 +11,19 @@ import pytest
 from redis.crc import key_slot
 
 from loadtests.devstack.redis_topologies import RedisClusterGroup
+from serving.access.admission import Admission
+from serving.access.keys import KeyRecord, KeyStore, hash_key, record_key
+from serving.access.settlement import Settlements
+from serving.access.tenants import TenantRecord, TenantStore
+from serving.observability.metrics import Metrics
 from serving.settings import StoreConfig
 from serving.store.clients import connect_script_runner, connect_store
 from serving.store.cluster_scripts import ClusterScripts
-from serving.store.connection import LuaScript, key_for
+from serving.store.connection import LuaScript, key_for, tenant_key
 
 pytestmark = pytest.mark.ha
 INCR = LuaScript("return redis.call('INCR', KEYS[1])")
+TENANT = tenant_key("clinic-c", "tenant")
 
 
 class Counted:
@@ -101,3 +107,32 @@ async def test_node_urls_carry_the_clusters_credentials() -> None:
     assert address is not None
     assert address.node_url("10.0.0.5", 7001) == "rediss://app:p%40ss@10.0.0.5:7001/0?ssl_cert_reqs=none"
     assert address.node_url("fe80::1", 7001).startswith("rediss://app:p%40ss@[fe80::1]:7001/0")
+
+
+async def test_a_tenants_budget_holds_on_a_cluster(cluster: RedisClusterGroup) -> None:
+    """A tenant's key is minted into the tenant's slot, so admission (the key's record, the
+    tenant's record, both spend counters) and settlement each run on one primary (#29)."""
+    config = StoreConfig(redis_url=cluster.url)
+    store = connect_store(config)
+    runner = connect_script_runner(config, store)
+    try:
+        await TenantStore(store).create(TenantRecord(id="clinic-c", daily_budget_usd=2.5e-6))  # 2,500 nano-dollars
+        _, secret = await KeyStore(store).create(KeyRecord(id="key_c", name="c", tenant="clinic-c"))
+        assert cluster.primary_for(record_key(hash_key(secret))).port == cluster.primary_for(TENANT).port
+        admission = Admission(runner, metrics=Metrics())
+        grants = [await admission.admit(hash_key(secret), "medgemma", 10, cost=1000) for _ in range(3)]
+        assert [grant.refusal is None for grant in grants] == [True, True, False]
+        refusal = grants[2].refusal
+        assert refusal is not None and refusal.code == "budget_exceeded"
+        periods = grants[0].periods
+        assert periods is not None
+        spent = tenant_key("clinic-c", f"spend:d:{periods.day}")
+        assert int(cluster.primary_for(spent).client().get(spent) or 0) == 2000
+        # Settled at its real cost (no prices here: nothing), the reservation is given back.
+        await Settlements(runner, metrics=Metrics()).settle(
+            grants[0], alias="medgemma", prompt=1, completion=1, failed=False
+        )
+        assert int(cluster.primary_for(spent).client().get(spent) or 0) == 1000
+    finally:
+        await runner.aclose()
+        await store.aclose()
