@@ -144,7 +144,7 @@ class Admission:
             else:
                 break
         else:
-            raise StoreUnavailable("The store's day kept changing. Retry shortly.", headers={"retry-after": "1"})
+            raise StoreUnavailable("The key's day or tenant kept moving. Retry.", headers={"retry-after": "1"})
         status = result[0]
         if status == "unknown" and not _retried and self._reinstall is not None and await self._reinstall(key_hash):
             return await self.admit(

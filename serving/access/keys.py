@@ -3,6 +3,7 @@ admin API and start-up (static keys from the config file); admission reads recor
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import hashlib
 import secrets
@@ -119,7 +120,8 @@ class KeyStore:
     async def create(self, record: KeyRecord, secret: str | None = None) -> tuple[KeyRecord, str]:
         """Store a key; returns the record and the secret (shown once, never stored)."""
         check_models(record.models)
-        secret = secret or new_secret(record.tenant)
+        if secret is None:  # a tenant's is drawn for its slot: tens of milliseconds, off the loop
+            secret = await asyncio.to_thread(new_secret, record.tenant) if record.tenant else new_secret()
         if not record.created_at:
             record.created_at = int(time.time())
         key_hash = hash_key(secret)
@@ -153,7 +155,7 @@ class KeyStore:
     async def update(self, key_id: str, **changes: Any) -> KeyRecord:
         unknown = set(changes) - UPDATABLE
         if unknown:
-            raise ValueError(f"cannot update {sorted(unknown)}")
+            raise ValueError(f"cannot update {sorted(unknown)}: a key stays in its tenant; create a new one")
         if key_id.startswith(STATIC_PREFIX) and set(changes) - {"disabled"}:
             raise KeyManagedByConfig(
                 f"Key `{key_id}` is defined in the config file: change {sorted(set(changes) - {'disabled'})} there "

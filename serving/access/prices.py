@@ -46,10 +46,15 @@ class PriceList:
                 max(p.input for p in prices), max(p.cached_input for p in prices), max(p.output for p in prices)
             )
         self.priced = any(prices is not FREE for prices in self._by_backend.values())
+        # Our own vLLM streams a token an event: a stream cut short is counted exactly.
+        self._exact = frozenset(name for name, config in backends.items() if config.kind == "vllm")
 
     def worst_case(self, alias: str, prompt_estimate: int, cap: int) -> int:
         """The most a request for `alias` may cost: its prompt uncached, its whole cap written."""
         return self._worst.get(alias, FREE).cost(prompt_estimate, cap)
+
+    def counts_exactly(self, backend: str | None) -> bool:
+        return backend in self._exact
 
     def of_backend(self, backend: str | None) -> TokenPrices:
         return self._by_backend.get(backend or "", FREE)

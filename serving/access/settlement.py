@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import deque
 from collections.abc import Coroutine
 from typing import Any
@@ -65,10 +66,18 @@ class Settlements:
         failed: bool,
         backend: str | None = None,
         cached: int = 0,
+        estimated: bool = False,
     ) -> None:
         """Settle after the response, off the request's path; drain() waits for these at shutdown."""
         work = self.settle(
-            grant, alias=alias, prompt=prompt, completion=completion, failed=failed, backend=backend, cached=cached
+            grant,
+            alias=alias,
+            prompt=prompt,
+            completion=completion,
+            failed=failed,
+            backend=backend,
+            cached=cached,
+            estimated=estimated,
         )
         self._spawn(work)
 
@@ -105,10 +114,36 @@ class Settlements:
         failed: bool,
         backend: str | None = None,
         cached: int = 0,
+        estimated: bool = False,
     ) -> None:
         """Never raises: when the store is down, the settlement waits in the backlog. Counted
         on the day of admission (a stream across midnight corrects the budget it was charged to).
         The real cost is the answering backend's prices times what it used."""
+        settlement = self.settlement_of(
+            grant,
+            alias=alias,
+            prompt=prompt,
+            completion=completion,
+            failed=failed,
+            backend=backend,
+            cached=cached,
+            estimated=estimated,
+        )
+        await self._apply(settlement)
+
+    def settlement_of(
+        self,
+        grant: Grant,
+        *,
+        alias: str,
+        prompt: int,
+        completion: int,
+        failed: bool,
+        backend: str | None = None,
+        cached: int = 0,
+        estimated: bool = False,
+    ) -> Settlement:
+        """settle.lua's keys and arguments for one request, marked with an id of its own."""
         day = day_name(grant.day)
         keys = [
             key_for(grant.key_hash, "tpm"),
@@ -117,6 +152,10 @@ class Settlements:
             key_for(grant.key_hash, "inflight"),
         ]
         cost = self._prices.cost(backend, prompt, completion, cached) if self._prices is not None else 0
+        if estimated and self._prices is not None and not self._prices.counts_exactly(backend):
+            # A stream cut short on a provider's backend: what it billed (reasoning included) is
+            # unknown, so it costs what was reserved for it, never less than the events relayed.
+            cost = max(cost, grant.reserved)
         periods = grant.periods
         if periods is not None:
             keys += spend_keys(grant.key_hash, grant.tenant, periods)
@@ -138,7 +177,8 @@ class Settlements:
             "1" if grant.tenant and periods is not None else "0",
             cached,
         ]
-        await self._apply((keys, args))
+        keys.append(key_for(grant.key_hash, f"settled:{uuid.uuid4().hex}"))  # one mark per settlement
+        return keys, args
 
     async def _apply(self, settlement: Settlement) -> bool:
         try:

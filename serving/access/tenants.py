@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from serving.access.keys import record_fields, stored_fields
-from serving.settings.tenants import TENANT_GRANT_FIELDS, StaticTenant, TenantSettings
+from serving.settings.tenants import StaticTenant, TenantSettings, key_settings_under
 from serving.store.connection import TENANT_INDEX, Store, decode, tenant_key
 
 
@@ -20,14 +20,6 @@ class TenantNotFound(LookupError):
 
 class TenantExists(ValueError):
     pass
-
-
-class WidensTenant(ValueError):
-    """A key asked for more than its tenant allows."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class TenantRecord(StaticTenant):
@@ -47,28 +39,6 @@ class TenantRecord(StaticTenant):
 
 
 UPDATABLE = frozenset(TenantSettings.model_fields)
-_GRANTS = ("models", *TENANT_GRANT_FIELDS)
-
-
-def key_settings_under(tenant: TenantRecord, given: dict[str, Any]) -> dict[str, Any]:
-    """A new key's settings under `tenant`: what the key names, within the tenant's grants, and the
-    tenant's grants where it names none. Raises WidensTenant for a key that asks for more."""
-    settings = dict(given)
-    for field in _GRANTS:
-        theirs = getattr(tenant, field)
-        if field not in given:
-            settings[field] = theirs
-            continue
-        mine = given[field]
-        if field == "models":
-            if theirs != ["*"] and (mine == ["*"] or set(mine) - set(theirs)):
-                raise WidensTenant(field, f"models: tenant {tenant.id!r} allows only {theirs}")
-        elif isinstance(theirs, bool):
-            if mine and not theirs:
-                raise WidensTenant(field, f"{field}: tenant {tenant.id!r} does not allow it")
-        elif set(mine) - set(theirs):
-            raise WidensTenant(field, f"{field}: tenant {tenant.id!r} allows only {theirs}")
-    return settings
 
 
 class TenantStore:
@@ -84,12 +54,15 @@ class TenantStore:
         return record
 
     async def install(self, tenant: StaticTenant) -> None:
-        """Write a config-file tenant: the fields the file owns; created_at only once."""
+        """Write a config-file tenant: the fields the file owns; `disabled` and created_at only where
+        the record has none yet."""
         record = TenantRecord(**tenant.model_dump())
-        owned = {name: value for name, value in record.to_redis().items() if name != "created_at"}
+        owned = {name: value for name, value in record.to_redis().items() if name not in ("created_at", "disabled")}
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.sadd(TENANT_INDEX, record.id)
             pipe.hset(tenant_key(record.id, "tenant"), mapping=owned)
+            # a tenant disabled through the admin API or the CLI stays disabled across restarts
+            pipe.hsetnx(tenant_key(record.id, "tenant"), "disabled", "1" if tenant.disabled else "0")
             pipe.hsetnx(tenant_key(record.id, "tenant"), "created_at", str(int(time.time())))
             await pipe.execute()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from serving.access.keys import KeyStore
@@ -23,7 +23,7 @@ class UsageRange:
 
     @classmethod
     def of(cls, start: date | None, end: date | None, *, today: date | None = None) -> UsageRange:
-        today = today or date.today()
+        today = today or datetime.now(UTC).date()  # UTC days, as the aggregates are
         first, last = start or today, end or start or today
         if last < first:
             raise InvalidRequest("end is before start.", param="end")

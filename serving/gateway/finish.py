@@ -86,6 +86,7 @@ class Finisher:
             failed=failed,
             backend=record.backend,
             cached=record.cached_tokens,
+            estimated=record.tokens_estimated,
         )
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field, model_validator
 
 from serving.access.keys import KeyManagedByConfig, KeyNotFound, KeyRecord, new_key_id
-from serving.access.tenants import TenantNotFound, WidensTenant
+from serving.access.tenants import TenantNotFound
 from serving.access.usage import UsageRange
 from serving.audit import reader
 from serving.deps import RecordDep, ServicesDep, require_admin
@@ -18,6 +18,7 @@ from serving.errors import APIError, InvalidRequest, StoreUnavailable
 from serving.gateway.record import RequestRecord
 from serving.services import Services
 from serving.settings import BACKEND_LISTS, KeySettings
+from serving.settings.tenants import WidensTenant
 from serving.store.errors import STORE_ERRORS
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
@@ -103,6 +104,8 @@ async def update_key(key_id: str, body: KeyUpdate, services: ServicesDep, reques
         raise _not_found(key_id) from None
     except KeyManagedByConfig as exc:
         raise APIError(str(exc), status=409, param="key_id", code="key_managed_by_config") from None
+    except ValueError as exc:  # a setting that cannot change (a key's tenant)
+        raise InvalidRequest(str(exc), param="tenant", code="invalid_value") from None
 
 
 @router.delete("/keys/{key_id}")

@@ -16,7 +16,7 @@ from serving.settings.keys import StaticKey
 from serving.settings.server import CacheConfig, ConsultationConfig, ImagesConfig, ServerConfig
 from serving.settings.store import AuditConfig, StoreConfig
 from serving.settings.substitution import MISSING, ConfigError, substitute_env
-from serving.settings.tenants import StaticTenant
+from serving.settings.tenants import StaticTenant, WidensTenant, key_settings_under
 from serving.settings.tracing import TracingConfig
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,23 @@ class ServingConfig(BaseModel):
             unknown = sorted(set(tenant.allow_phi + tenant.allow_images + tenant.allow_store) - set(self.backends))
             if unknown:
                 raise ValueError(f"tenants.{tenant.id}: grants name unknown backend(s) {unknown}")
-        for key in self.keys:
-            if key.tenant and key.tenant not in ids:
+        tenants = {tenant.id: tenant for tenant in self.tenants}
+        on_a_cluster = "+cluster://" in (self.store.redis_url or "")
+        for index, key in enumerate(self.keys):
+            if not key.tenant:
+                continue
+            if key.tenant not in tenants:
                 raise ValueError(f"keys.{key.name}: tenant {key.tenant!r} is not in tenants")
+            if on_a_cluster:  # its secret is its own: its record cannot be in the tenant's hash slot
+                raise ValueError(
+                    f"keys.{key.name}: on a Redis Cluster, create a tenant's keys with the admin API or the CLI"
+                )
+            try:  # the tenant's grants where the key names none, never more than them
+                given = key.model_dump(include=key.model_fields_set)
+                narrowed = key_settings_under(tenants[key.tenant], given)
+            except WidensTenant as exc:
+                raise ValueError(f"keys.{key.name}: {exc}") from None
+            self.keys[index] = key.model_copy(update=narrowed)
         return self
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ all its keys together."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, ConfigDict, Field
@@ -58,3 +58,35 @@ TENANT_GRANT_FIELDS: tuple[str, ...] = tuple(
     name for name, info in TenantSettings.model_fields.items() if is_grant(info)
 )
 """The grants a tenant's keys are narrowed to, in this order, after the key's in admit.lua's reply."""
+
+
+class WidensTenant(ValueError):
+    """A key asked for more than its tenant allows."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_GRANTS = ("models", *TENANT_GRANT_FIELDS)
+
+
+def key_settings_under(tenant: TenantSettings, given: dict[str, Any]) -> dict[str, Any]:
+    """A new key's settings under `tenant`: what the key names, within the tenant's grants, and the
+    tenant's grants where it names none. Raises WidensTenant for a key that asks for more."""
+    settings = dict(given)
+    for field in _GRANTS:
+        theirs = getattr(tenant, field)
+        if field not in given:
+            settings[field] = theirs
+            continue
+        mine = given[field]
+        if field == "models":
+            if theirs != ["*"] and (mine == ["*"] or set(mine) - set(theirs)):
+                raise WidensTenant(field, f"models: the tenant allows only {theirs}")
+        elif isinstance(theirs, bool):
+            if mine and not theirs:
+                raise WidensTenant(field, f"{field}: the tenant does not allow it")
+        elif set(mine) - set(theirs):
+            raise WidensTenant(field, f"{field}: the tenant allows only {theirs}")
+    return settings

@@ -10,6 +10,9 @@
 -- (access/spend.py names them; with no tenant, names never touched). ARGV[11] the real cost and
 -- ARGV[12] the cost reserved at admission, in nano-dollars; ARGV[13] '1' with a tenant;
 -- ARGV[14] cached prompt tokens.
+-- KEYS[9] this settlement's mark: a settlement replayed from the backlog after a timeout whose
+-- first try had in fact run (the reply was lost) finds it and changes nothing.
+if redis.call('SET', KEYS[9], '1', 'NX', 'EX', 172800) == false then return 0 end
 -- Every key written gets a TTL: a settlement replayed after an outage leaves nothing behind.
 local used = tonumber(ARGV[2])
 local estimate = tonumber(ARGV[3])

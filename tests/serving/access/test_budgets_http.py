@@ -219,6 +219,9 @@ def test_a_tenant_narrows_its_keys_and_disabling_it_stops_them(stack: BudgetStac
     stack.tenant("clinic-narrow", models=["medgemma"], time_zone="America/Chicago")
     key = stack.key(tenant="clinic-narrow")
     assert key["models"] == ["medgemma"] and key["tenant"] == "clinic-narrow"  # the tenant's, by default
+    stack.tenant("clinic-other")
+    moved = stack.admin("PATCH", f"/admin/keys/{key['id']}", json={"tenant": "clinic-other"})
+    assert moved.status_code == 400 and moved.json()["error"]["param"] == "tenant"  # a key stays in its tenant
     widening = stack.admin("POST", "/admin/keys", json={"name": "x", "tenant": "clinic-narrow", "models": ["gpt-5"]})
     assert widening.status_code == 400 and widening.json()["error"]["code"] == "widens_tenant"
     missing = stack.admin("POST", "/admin/keys", json={"name": "x", "tenant": "no-such-clinic"})
@@ -235,7 +238,7 @@ def test_a_tenant_narrows_its_keys_and_disabling_it_stops_them(stack: BudgetStac
         client.chat.completions.create(model="medgemma", messages=HELLO, max_tokens=1)
     assert "tenant is disabled" in str(refused.value)
     listed = stack.admin("GET", "/admin/tenants").json()["data"]
-    assert {"clinic-narrow", "clinic-exact"} <= {tenant["id"] for tenant in listed}
+    assert {"clinic-narrow", "clinic-other"} <= {tenant["id"] for tenant in listed}
     assert stack.admin("POST", "/admin/tenants", json={"id": "clinic-narrow"}).status_code == 409
     assert stack.admin("POST", "/admin/tenants", json={"id": "Bad Id"}).status_code == 400
     assert stack.admin("GET", "/admin/spend", params={"tenant": "nobody"}).status_code == 404
