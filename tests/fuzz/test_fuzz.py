@@ -110,4 +110,4 @@ def test_api_routes_never_answer_5xx_or_off_envelope(target: tuple[Facade, Path]
 
 def test_admin_routes_never_answer_5xx_or_off_envelope(target: tuple[Facade, Path]) -> None:
     summary = run_schemathesis(target, "admin", ADMIN_KEY, "--include-path-regex", "^/admin")
-    assert summary["operations"]["tested"] == 7  # keys (5), usage, audit
+    assert summary["operations"]["tested"] == 13  # keys (5), usage, audit, tenants (5), spend
